@@ -1,0 +1,204 @@
+//! Loads and validates the config tree (`config/`), the single source of truth for every flow.
+
+mod model;
+mod publish;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+pub use model::*;
+pub use publish::{PublishReport, config_parameters, publish};
+pub use validate::{SUPPORTED_KUBERNETES_VERSIONS, find_placeholder};
+
+/// One problem in the config tree, named by file and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub file: PathBuf,
+    /// Dotted key path inside the file (`nodegroup.desired_size`); empty for the whole file.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file.display(), self.key, self.message)
+        }
+    }
+}
+
+/// Every problem found in one load; the tree is used only when there are none.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors {
+    pub issues: Vec<ConfigIssue>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config tree has {} problem(s):", self.issues.len())?;
+        for issue in &self.issues {
+            write!(f, "\n  {issue}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects issues while loading, so one run reports everything wrong at once.
+#[derive(Debug, Default)]
+pub(crate) struct Issues(Vec<ConfigIssue>);
+
+impl Issues {
+    pub(crate) fn push(&mut self, file: &Path, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigIssue { file: file.to_path_buf(), key: key.into(), message: message.into() });
+    }
+}
+
+/// Loads `dir` (the `config/` folder) and validates it as of today.
+pub fn load(dir: &Path) -> Result<ConfigTree, ConfigErrors> {
+    load_as_of(dir, chrono::Utc::now().date_naive())
+}
+
+/// Loads and validates `dir`; `today` decides which Kubernetes versions are still supported.
+pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErrors> {
+    let mut issues = Issues::default();
+
+    let org_file = dir.join("organization.toml");
+    let organization = parse_file::<Organization>(&org_file, &mut issues);
+    if let Some(org) = &organization {
+        validate::organization(&org_file, org, &mut issues);
+    }
+
+    let services_file = dir.join("services.toml");
+    let catalog = parse_file::<RawServicesFile>(&services_file, &mut issues)
+        .and_then(|raw| validate::catalog(&services_file, raw, &mut issues));
+
+    let mut environments = BTreeMap::new();
+    let mut env_files = BTreeMap::new();
+    for file in environment_files(dir, &mut issues) {
+        let Some(env) = parse_file::<Environment>(&file, &mut issues) else { continue };
+        validate::environment(&file, &env, today, &mut issues);
+        env_files.insert(env.name.clone(), file);
+        environments.insert(env.name.clone(), env);
+    }
+    validate::across_environments(&environments, &env_files, &mut issues);
+
+    match (organization, catalog, issues.0.is_empty()) {
+        (Some(organization), Some(catalog), true) => Ok(ConfigTree { organization, catalog, environments }),
+        _ => Err(ConfigErrors { issues: issues.0 }),
+    }
+}
+
+fn environment_files(dir: &Path, issues: &mut Issues) -> Vec<PathBuf> {
+    let env_dir = dir.join("environments");
+    let entries = match std::fs::read_dir(&env_dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            issues.push(&env_dir, "", format!("cannot read environments folder: {e}"));
+            return Vec::new();
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        issues.push(&env_dir, "", "no environment files (*.toml)");
+    }
+    files
+}
+
+/// Reads one TOML file: syntax, placeholders, then the typed shape (unknown keys rejected).
+fn parse_file<T: DeserializeOwned>(file: &Path, issues: &mut Issues) -> Option<T> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => {
+            issues.push(file, "", format!("cannot read file: {e}"));
+            return None;
+        }
+    };
+    let table: toml::Table = match toml::from_str(&text) {
+        Ok(table) => table,
+        Err(e) => {
+            issues.push(file, "", toml_message(&e, &text));
+            return None;
+        }
+    };
+    let before = issues.0.len();
+    validate::placeholders(file, &table, issues);
+    if issues.0.len() > before {
+        return None;
+    }
+    let deserializer = match toml::Deserializer::parse(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            issues.push(file, "", toml_message(&e, &text));
+            return None;
+        }
+    };
+    match serde_path_to_error::deserialize::<_, T>(deserializer) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            let key = e.path().to_string();
+            let key = if key == "." { String::new() } else { key };
+            issues.push(file, key, toml_message(e.inner(), &text));
+            None
+        }
+    }
+}
+
+fn toml_message(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("{message} (line {line})")
+        }
+        None => message,
+    }
+}
+
+/// `services.toml` as written: defaults plus per-service overrides.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServicesFile {
+    pub defaults: RawDefaults,
+    pub tiers: Vec<Tier>,
+    pub services: BTreeMap<String, RawService>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDefaults {
+    pub port: u16,
+    pub health_path: String,
+    pub replicas: u32,
+    pub resources: Resources,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawService {
+    #[serde(default)]
+    pub kind: ServiceKind,
+    pub image: String,
+    pub port: Option<u16>,
+    pub grpc_port: Option<u16>,
+    pub health_path: Option<String>,
+    pub replicas: Option<u32>,
+    pub resources: Option<Resources>,
+}
+
+/// The repository's own `config/` folder, for tests and the CLI's default.
+pub fn repository_config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+}

@@ -1,0 +1,239 @@
+//! The typed config tree: organisation conventions, the service catalogue and the environments.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveTime, Weekday};
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+/// The whole validated tree under `config/`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigTree {
+    pub organization: Organization,
+    pub catalog: ServiceCatalog,
+    pub environments: BTreeMap<String, Environment>,
+}
+
+impl ConfigTree {
+    /// The environment named `name`, if the tree has one.
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.get(name)
+    }
+
+    /// `abc-trading-<env>`: the prefix of every AWS resource of an environment.
+    pub fn resource_prefix(&self, env: &str) -> String {
+        format!("{}-{env}", self.organization.name_prefix)
+    }
+
+    /// EKS cluster name of an environment.
+    pub fn cluster_name(&self, env: &str) -> String {
+        self.resource_prefix(env)
+    }
+
+    /// Managed nodegroup name of an environment.
+    pub fn nodegroup_name(&self, env: &str) -> String {
+        format!("{}-nodes", self.resource_prefix(env))
+    }
+
+    /// Log group of one service in one environment, as the subscription filters expect it.
+    pub fn log_group(&self, env: &str, service: &str) -> String {
+        format!("{}/{env}/{service}", self.organization.parameter_prefix)
+    }
+}
+
+/// `config/organization.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    pub name_prefix: String,
+    pub parameter_prefix: String,
+    pub event_source: String,
+    pub home_region: String,
+    pub automation_role: String,
+    pub quarantine_ou: String,
+    pub remediation: RemediationConvention,
+}
+
+/// How alarms are marked for remediation (the EventBridge rule filters on the name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationConvention {
+    pub alarm_name_prefix: String,
+    pub alarm_name_marker: String,
+    pub tag_key: String,
+}
+
+/// `config/services.toml`, resolved: defaults applied, tiers in rollout order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceCatalog {
+    pub tiers: Vec<Tier>,
+    pub services: BTreeMap<String, Service>,
+}
+
+impl ServiceCatalog {
+    /// Services in rollout order: tier by tier, in the order each tier lists them.
+    pub fn in_rollout_order(&self) -> impl Iterator<Item = &Service> {
+        self.tiers
+            .iter()
+            .flat_map(|t| t.services.iter())
+            .filter_map(|name| self.services.get(name))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    pub name: String,
+    pub services: Vec<String>,
+}
+
+/// Whether a workload is one of the 20 trading services or part of the platform around them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    #[default]
+    Trading,
+    Platform,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Service {
+    pub name: String,
+    pub tier: String,
+    pub kind: ServiceKind,
+    pub image: String,
+    pub port: u16,
+    pub grpc_port: Option<u16>,
+    pub health_path: String,
+    pub replicas: u32,
+    pub resources: Resources,
+}
+
+/// Kubernetes requests and limits, as quantities (`250m`, `1`, `512Mi`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    pub cpu_request: String,
+    pub cpu_limit: String,
+    pub memory_request: String,
+    pub memory_limit: String,
+}
+
+/// `config/environments/<name>.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub name: String,
+    pub organizational_unit: String,
+    /// The first region is the environment's home; the baseline is rolled out to all of them.
+    pub regions: Vec<String>,
+    pub domain_name: String,
+    pub network: Network,
+    pub kubernetes: Kubernetes,
+    pub nodegroup: Nodegroup,
+    pub database: Database,
+    pub scaling: Scaling,
+    pub trading_hours: TradingHours,
+}
+
+impl Environment {
+    pub fn primary_region(&self) -> &str {
+        self.regions.first().map(String::as_str).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub vpc_cidr: Ipv4Net,
+    pub availability_zones: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kubernetes {
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nodegroup {
+    pub instance_types: Vec<String>,
+    pub min_size: u32,
+    pub desired_size: u32,
+    pub max_size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub instance_class: String,
+    pub allocated_storage_gib: u32,
+    pub multi_az: bool,
+}
+
+/// The alarm scaler's guardrails for this environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scaling {
+    pub min_size: u32,
+    pub max_size: u32,
+    pub max_step: u32,
+    pub scale_out_cooldown_seconds: u32,
+    pub scale_in_cooldown_seconds: u32,
+    pub scale_in_stabilisation_seconds: u32,
+    pub flap_limit: u32,
+    pub flap_window_seconds: u32,
+    pub dry_run: bool,
+}
+
+/// The market's trading session: scale-in is frozen inside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TradingHours {
+    pub time_zone: chrono_tz::Tz,
+    #[serde(with = "hh_mm")]
+    pub open: NaiveTime,
+    #[serde(with = "hh_mm")]
+    pub close: NaiveTime,
+    #[serde(with = "weekdays")]
+    pub days: Vec<Weekday>,
+}
+
+mod hh_mm {
+    use chrono::NaiveTime;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&t.format("%H:%M"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        let raw = String::deserialize(d)?;
+        NaiveTime::parse_from_str(&raw, "%H:%M")
+            .map_err(|_| D::Error::custom(format!("time `{raw}` is not HH:MM (24-hour)")))
+    }
+}
+
+mod weekdays {
+    use chrono::Weekday;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error, ser::SerializeSeq};
+
+    pub fn serialize<S: Serializer>(days: &[Weekday], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(days.len()))?;
+        for d in days {
+            seq.serialize_element(&d.to_string())?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Weekday>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .into_iter()
+            .map(|raw| {
+                raw.parse::<Weekday>()
+                    .map_err(|_| D::Error::custom(format!("day `{raw}` is not a weekday (Mon..Sun)")))
+            })
+            .collect()
+    }
+}

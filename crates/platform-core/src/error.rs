@@ -1,0 +1,245 @@
+//! Stable error classes: every AWS SDK error is classified once, here, keeping the SDK error as source.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// The error classes the state machines name in `Retry` and `Catch`. Their names are an API:
+/// renaming one breaks every ASL definition that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorClass {
+    /// The service asked us to slow down; retry with backoff.
+    Throttled,
+    /// Network failure, timeout or 5xx; retry with backoff.
+    Transient,
+    /// Another operation on the same resource is still running; wait and retry.
+    OperationInProgress,
+    /// Someone else changed the resource between our read and write; re-read and retry.
+    ConcurrentModification,
+    NotFound,
+    AlreadyExists,
+    /// A conditional write lost (idempotency or a guard): usually success for a duplicate.
+    ConditionFailed,
+    AccessDenied,
+    InvalidRequest,
+    LimitExceeded,
+    /// Anything not recognised: not retried, caught by `States.ALL`.
+    Unclassified,
+}
+
+impl ErrorClass {
+    pub const ALL: [ErrorClass; 11] = [
+        ErrorClass::Throttled,
+        ErrorClass::Transient,
+        ErrorClass::OperationInProgress,
+        ErrorClass::ConcurrentModification,
+        ErrorClass::NotFound,
+        ErrorClass::AlreadyExists,
+        ErrorClass::ConditionFailed,
+        ErrorClass::AccessDenied,
+        ErrorClass::InvalidRequest,
+        ErrorClass::LimitExceeded,
+        ErrorClass::Unclassified,
+    ];
+
+    /// The PascalCase name a Lambda reports as `errorType` and ASL matches in `ErrorEquals`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Throttled => "Throttled",
+            ErrorClass::Transient => "Transient",
+            ErrorClass::OperationInProgress => "OperationInProgress",
+            ErrorClass::ConcurrentModification => "ConcurrentModification",
+            ErrorClass::NotFound => "NotFound",
+            ErrorClass::AlreadyExists => "AlreadyExists",
+            ErrorClass::ConditionFailed => "ConditionFailed",
+            ErrorClass::AccessDenied => "AccessDenied",
+            ErrorClass::InvalidRequest => "InvalidRequest",
+            ErrorClass::LimitExceeded => "LimitExceeded",
+            ErrorClass::Unclassified => "Unclassified",
+        }
+    }
+
+    /// Whether retrying the same call later can succeed without changing anything.
+    pub const fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::Throttled
+                | ErrorClass::Transient
+                | ErrorClass::OperationInProgress
+                | ErrorClass::ConcurrentModification
+        )
+    }
+
+    /// The class of an AWS error code, across the services the platform calls.
+    pub fn from_code(code: &str) -> Option<ErrorClass> {
+        use ErrorClass::*;
+        let class = match code {
+            "Throttling" | "ThrottlingException" | "ThrottledException" | "TooManyRequestsException"
+            | "RequestLimitExceeded" | "RequestThrottled" | "RequestThrottledException"
+            | "ProvisionedThroughputExceededException" | "SlowDown" | "PriorRequestNotComplete"
+            | "TooManyUpdates" | "EC2ThrottledException" | "BandwidthLimitExceeded" => Throttled,
+            "InternalFailure" | "InternalError" | "InternalErrorException" | "InternalServerError"
+            | "InternalServerException" | "InternalServiceError" | "InternalServiceErrorException"
+            | "ServiceUnavailable" | "ServiceUnavailableException" | "ServiceException" | "ServerException"
+            | "RequestTimeout" | "RequestTimeoutException" | "IDPCommunicationError" => Transient,
+            "OperationInProgressException" | "OperationIdAlreadyExistsException" | "ResourceInUseException"
+            | "ResourceInUse" | "ScalingActivityInProgress" | "ScalingActivityInProgressFault"
+            | "ResourceContention" | "ResourceContentionFault" | "StaleRequestException" => OperationInProgress,
+            "ConcurrentModificationException" | "ConcurrentModification" | "ConcurrentUpdateException"
+            | "TransactionConflictException" | "OptimisticLockException" => ConcurrentModification,
+            "ResourceNotFoundException" | "ResourceNotFound" | "NotFoundException" | "NoSuchEntity"
+            | "NoSuchEntityException" | "ParameterNotFound" | "ParameterVersionNotFound" | "StackSetNotFoundException"
+            | "StackInstanceNotFoundException" | "OperationNotFoundException" | "AccountNotFoundException"
+            | "OrganizationalUnitNotFoundException" | "ParentNotFoundException" | "TargetNotFoundException"
+            | "CreateAccountStatusNotFoundException" | "AWSOrganizationsNotInUseException" | "NotFound"
+            | "ValidationError.NotFound" => NotFound,
+            "AlreadyExistsException" | "AlreadyExists" | "AlreadyExistsFault" | "ResourceAlreadyExistsException"
+            | "EntityAlreadyExists" | "EntityAlreadyExistsException" | "NameAlreadyExistsException"
+            | "ParameterAlreadyExists" | "DuplicateOrganizationalUnitException" | "DuplicateAccountException"
+            | "DuplicatePolicyAttachmentException" | "AlreadyInOrganizationException" => AlreadyExists,
+            "ConditionalCheckFailedException" | "TransactionCanceledException" | "PreconditionFailed" => {
+                ConditionFailed
+            }
+            "AccessDenied" | "AccessDeniedException" | "AccessDeniedForDependencyException" | "UnauthorizedOperation"
+            | "UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredToken" | "ExpiredTokenException"
+            | "AuthFailure" | "NotAuthorized" | "SignatureDoesNotMatch" | "RegionDisabledException" => AccessDenied,
+            "ValidationException" | "ValidationError" | "InvalidParameterValue" | "InvalidParameterValueException"
+            | "InvalidParameterException" | "InvalidParameterCombination" | "InvalidInputException" | "InvalidInput"
+            | "InvalidRequestException" | "InvalidRequest" | "MissingParameter" | "MalformedPolicyDocument"
+            | "MalformedPolicyDocumentException" | "InvalidOperationException" | "ConstraintViolationException"
+            | "SerializationException" | "InvalidAction"
+            | "UnsupportedOperation" | "UnsupportedOperationException" | "BadRequestException" | "ClientException"
+            | "InvalidKeyId" | "ParameterPatternMismatchException" | "UnsupportedParameterType"
+            | "HierarchyTypeMismatchException" | "DestinationAccountNotInOrganizationException"
+            | "SourceParentNotFoundException" | "DestinationParentNotFoundException" => InvalidRequest,
+            "LimitExceededException" | "LimitExceeded" | "LimitExceededFault" | "ServiceQuotaExceededException"
+            | "TooManyTagsException" | "ParameterLimitExceeded" | "ParameterMaxVersionLimitExceeded"
+            | "StackSetLimitExceededException" | "ResourceLimitExceededException" | "QuotaExceededException"
+            | "InstanceLimitExceeded" | "ResourceLimitExceeded" | "HierarchyLevelLimitExceededException" => {
+                LimitExceeded
+            }
+            _ => return None,
+        };
+        Some(class)
+    }
+
+    /// The class an HTTP status implies when the error code is unknown.
+    pub fn from_status(status: u16) -> ErrorClass {
+        match status {
+            429 => ErrorClass::Throttled,
+            500..=599 => ErrorClass::Transient,
+            401 | 403 => ErrorClass::AccessDenied,
+            404 => ErrorClass::NotFound,
+            409 => ErrorClass::ConcurrentModification,
+            _ => ErrorClass::Unclassified,
+        }
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed AWS call, classified, with the SDK error kept as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed ({class}{}): {message}", code.as_deref().map(|c| format!(", code {c}")).unwrap_or_default())]
+pub struct AwsError {
+    pub class: ErrorClass,
+    /// The API operation, e.g. `AssumeRole`.
+    pub operation: &'static str,
+    /// The service's error code, when it sent one.
+    pub code: Option<String>,
+    pub message: String,
+    #[source]
+    pub source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl AwsError {
+    /// An error found before or after the call (bad input, unexpected response shape).
+    pub fn new(class: ErrorClass, operation: &'static str, message: impl Into<String>) -> Self {
+        AwsError { class, operation, code: None, message: message.into(), source: None }
+    }
+
+    pub fn error_type(&self) -> &'static str {
+        self.class.as_str()
+    }
+}
+
+/// Classifies an SDK error once: the service's code first, then what the transport says.
+pub fn classify<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    let (class, code, message) = match &err {
+        SdkError::ServiceError(ctx) => {
+            let code = ctx.err().code().map(str::to_string);
+            let status = ctx.raw().status().as_u16();
+            let class = code
+                .as_deref()
+                .and_then(ErrorClass::from_code)
+                .unwrap_or_else(|| ErrorClass::from_status(status));
+            let message = ctx
+                .err()
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("http status {status}"));
+            (class, code, message)
+        }
+        SdkError::TimeoutError(_) => (ErrorClass::Transient, None, "request timed out".to_string()),
+        SdkError::DispatchFailure(f) => {
+            let class = if f.is_user() { ErrorClass::InvalidRequest } else { ErrorClass::Transient };
+            (class, None, format!("request could not be sent: {}", source_chain(&err)))
+        }
+        SdkError::ResponseError(ctx) => (
+            ErrorClass::from_status(ctx.raw().status().as_u16()).max_transient(),
+            None,
+            format!("response could not be read: {}", source_chain(&err)),
+        ),
+        SdkError::ConstructionFailure(_) => {
+            (ErrorClass::InvalidRequest, None, format!("request could not be built: {}", source_chain(&err)))
+        }
+        _ => (ErrorClass::Unclassified, None, source_chain(&err)),
+    };
+    AwsError { class, operation, code, message, source: Some(Box::new(err)) }
+}
+
+impl ErrorClass {
+    /// A garbled response is worth one more try unless the status says otherwise.
+    fn max_transient(self) -> ErrorClass {
+        if self == ErrorClass::Unclassified { ErrorClass::Transient } else { self }
+    }
+}
+
+fn source_chain(err: &dyn StdError) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut next = err.source();
+    while let Some(e) = next {
+        parts.push(e.to_string());
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// `.classify("Operation")` on any SDK call result.
+pub trait ClassifyExt<T> {
+    fn classify(self, operation: &'static str) -> Result<T, AwsError>;
+}
+
+impl<T, E> ClassifyExt<T> for Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    fn classify(self, operation: &'static str) -> Result<T, AwsError> {
+        self.map_err(|e| classify(operation, e))
+    }
+}
+
+/// A request input the SDK refused to build (a required field missing): a bug in our call.
+pub fn build_error(operation: &'static str, err: aws_smithy_types::error::operation::BuildError) -> AwsError {
+    AwsError { class: ErrorClass::InvalidRequest, operation, code: None, message: err.to_string(), source: Some(Box::new(err)) }
+}

@@ -1,0 +1,120 @@
+//! In-memory fakes of the ports, for unit tests here and in every function crate.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use crate::error::{AwsError, ErrorClass};
+use crate::ports::{AssumeRoleRequest, Clock, ParameterStore, RoleAssumer, SessionCredentials};
+
+/// Parameter Store in memory; counts writes so tests can prove idempotency.
+#[derive(Debug, Default)]
+pub struct FakeParameterStore {
+    params: Mutex<BTreeMap<String, String>>,
+    writes: AtomicUsize,
+}
+
+impl FakeParameterStore {
+    pub fn writes(&self) -> usize {
+        self.writes.load(Ordering::SeqCst)
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<String, String> {
+        self.params.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn insert(&self, name: &str, value: &str) {
+        self.params.lock().unwrap_or_else(|p| p.into_inner()).insert(name.into(), value.into());
+    }
+}
+
+#[async_trait]
+impl ParameterStore for FakeParameterStore {
+    async fn get_by_path(&self, path: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let params = self.params.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(params.iter().filter(|(k, _)| k.starts_with(path)).map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    async fn put(&self, name: &str, value: &str, overwrite: bool) -> Result<(), AwsError> {
+        let mut params = self.params.lock().unwrap_or_else(|p| p.into_inner());
+        if !overwrite && params.contains_key(name) {
+            return Err(AwsError::new(ErrorClass::AlreadyExists, "PutParameter", format!("{name} exists")));
+        }
+        params.insert(name.to_string(), value.to_string());
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn delete(&self, names: &[String]) -> Result<(), AwsError> {
+        let mut params = self.params.lock().unwrap_or_else(|p| p.into_inner());
+        for n in names {
+            params.remove(n);
+            self.writes.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+/// STS that hands out numbered sessions valid for the requested duration from `clock`.
+#[derive(Debug)]
+pub struct FakeRoleAssumer {
+    clock: std::sync::Arc<ManualClock>,
+    calls: Mutex<Vec<AssumeRoleRequest>>,
+    /// How long each call takes, to let concurrent callers overlap.
+    pub latency: Duration,
+}
+
+impl FakeRoleAssumer {
+    pub fn new(clock: std::sync::Arc<ManualClock>) -> Self {
+        FakeRoleAssumer { clock, calls: Mutex::new(Vec::new()), latency: Duration::ZERO }
+    }
+
+    pub fn calls(&self) -> Vec<AssumeRoleRequest> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+#[async_trait]
+impl RoleAssumer for FakeRoleAssumer {
+    async fn assume_role(&self, request: &AssumeRoleRequest) -> Result<SessionCredentials, AwsError> {
+        let n = {
+            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            calls.push(request.clone());
+            calls.len()
+        };
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        Ok(SessionCredentials {
+            access_key_id: format!("ASIAFAKE{n:012}"),
+            secret_access_key: format!("secret-{n}"),
+            session_token: format!("token-{n}"),
+            expires_at: self.clock.now() + Duration::from_secs(u64::try_from(request.duration_seconds).unwrap_or(0)),
+        })
+    }
+}
+
+/// A clock that moves only when told to.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<SystemTime>,
+}
+
+impl ManualClock {
+    pub fn at(now: SystemTime) -> Self {
+        ManualClock { now: Mutex::new(now) }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.now.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        *self.now.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,11 @@
+//! Shared core of platform-ops: config model, ports, AWS adapters, error classes and sessions.
+
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod fakes;
+pub mod ports;
+pub mod sessions;
+pub mod telemetry;
+
+pub use error::{AwsError, ClassifyExt, ErrorClass};

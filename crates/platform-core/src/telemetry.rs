@@ -1,0 +1,18 @@
+//! Tracing set-up: JSON lines on Lambda (CloudWatch parses them), readable text in a terminal.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber once; `RUST_LOG` (or `AWS_LAMBDA_LOG_LEVEL`) sets the level.
+pub fn init() {
+    let on_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|l| EnvFilter::new(l.to_lowercase())))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // try_init: a second call (tests, embedded runtime) keeps the first subscriber.
+    let _ = if on_lambda {
+        builder.json().with_current_span(false).flatten_event(true).without_time().try_init()
+    } else {
+        builder.with_target(false).compact().try_init()
+    };
+}

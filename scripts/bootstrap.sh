@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Install the project's non-Rust tools, project-local and pinned:
+#   .venv/         moto[server] + cfn-lint      (scripts/requirements-emulator.txt)
+#   .venv-sam/     aws-sam-cli                  (scripts/requirements-sam.txt)
+#   node_modules/  asl-validator                (package.json + package-lock.json)
+#
+# Idempotent: each install records a stamp (hash of its pins); a matching stamp is a
+# no-op, a changed pin reinstalls. Safe to run concurrently: the whole run holds an
+# exclusive flock on .venv.lock at the repo root.
+#
+# Usage: bootstrap.sh [emulator] [sam] [node]   (no argument: everything; .venv is always made)
+# Env: PYTHON (default python3, >= 3.9), BOOTSTRAP_SKIP="sam node" to skip parts.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PYTHON="${PYTHON:-python3}"
+SKIP=" ${BOOTSTRAP_SKIP:-} "
+
+log() { printf 'bootstrap: %s\n' "$*"; }
+die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
+
+# Named parts: install only those (the emulator venv is always there).
+if (( $# )); then
+  SKIP=" sam node "
+  for part in "$@"; do
+    case "$part" in
+      emulator) ;;
+      sam | node) SKIP="${SKIP/ $part / }" ;;
+      *) die "unknown part '$part' (emulator, sam, node)" ;;
+    esac
+  done
+fi
+
+hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+# --- exclusive lock for the whole run ------------------------------------------------
+command -v flock >/dev/null || die "flock not found (util-linux)"
+exec 9>"$ROOT/.venv.lock"
+if ! flock -n 9; then
+  log "waiting for another bootstrap run (lock .venv.lock)"
+  flock 9
+fi
+
+# --- python venvs ----------------------------------------------------------------------
+# ensure_venv DIR REQUIREMENTS LABEL CHECK_BIN...
+ensure_venv() {
+  local dir="$1" req="$2" label="$3"
+  shift 3
+  local stamp="$dir/.requirements.sha256"
+  # The stamp covers the pins and the interpreter version, so either change reinstalls.
+  local pyver want have="" bin ok=1
+  pyver="$("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
+  want="$(hash_of "$req")-py$pyver"
+  [[ -f "$stamp" ]] && have="$(cat "$stamp")"
+  if [[ "$have" == "$want" && -x "$dir/bin/python" ]]; then
+    for bin in "$@"; do [[ -x "$dir/bin/$bin" ]] || ok=0; done
+    if (( ok )); then
+      log "$label: up to date ($dir)"
+      return 0
+    fi
+  fi
+
+  local t0=$SECONDS fresh=0 missing
+  # Start the venv over when it is damaged (same pins but a tool missing: pip would see
+  # the packages as satisfied and not restore it) or built by another interpreter.
+  # Otherwise (pins changed) upgrade in place.
+  local venv_py=""
+  [[ -x "$dir/bin/python" ]] \
+    && venv_py="$("$dir/bin/python" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || true)"
+  if [[ "$have" == "$want" || "$venv_py" != "$pyver" ]]; then
+    rm -rf "$dir"
+  fi
+  while :; do
+    if [[ ! -x "$dir/bin/python" ]]; then
+      "$PYTHON" -m venv "$dir"
+      fresh=1
+    fi
+    rm -f "$stamp"
+    "$dir/bin/python" -m pip install --disable-pip-version-check -q -r "$req"
+    missing=""
+    for bin in "$@"; do [[ -x "$dir/bin/$bin" ]] || missing+=" $bin"; done
+    [[ -z "$missing" ]] && break
+    (( fresh )) && die "$label: missing after install in $dir/bin:$missing"
+    rm -rf "$dir"   # an in-place upgrade left it incomplete: retry once from scratch
+  done
+  printf '%s\n' "$want" >"$stamp"
+  log "$label: installed into $dir in $((SECONDS - t0))s"
+}
+
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)' \
+  || die "$PYTHON is older than 3.9"
+
+ensure_venv .venv scripts/requirements-emulator.txt "moto[server] + cfn-lint" moto_server cfn-lint
+
+if [[ "$SKIP" != *" sam "* ]]; then
+  ensure_venv .venv-sam scripts/requirements-sam.txt "aws-sam-cli" sam
+fi
+
+# --- npm -------------------------------------------------------------------------------
+if [[ "$SKIP" != *" node "* ]]; then
+  command -v npm >/dev/null || die "npm not found"
+  stamp=node_modules/.package-lock.sha256
+  want="$(hash_of package-lock.json)-node$(node --version)"
+  have=""
+  [[ -f "$stamp" ]] && have="$(cat "$stamp")"
+  if [[ "$have" == "$want" && -x node_modules/.bin/asl-validator ]]; then
+    log "asl-validator: up to date (node_modules)"
+  else
+    t0=$SECONDS
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    [[ -x node_modules/.bin/asl-validator ]] || die "node_modules/.bin/asl-validator missing after npm ci"
+    printf '%s\n' "$want" >"$stamp"
+    log "asl-validator: installed into node_modules in $((SECONDS - t0))s"
+  fi
+fi
