@@ -1,6 +1,579 @@
-//! validate
-#[derive(Debug, serde::Serialize)]
-pub struct Report;
-impl Report { pub fn passed(&self) -> bool { true } }
-impl std::fmt::Display for Report { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { writeln!(f, "ok") } }
-pub fn run(_root: &std::path::Path, _c: &crate::actions::ActionCatalogue) -> Report { Report }
+//! `platform-ops validate`: config tree, CloudFormation templates and state machines, in one report.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use serde_norway::Value as Yaml;
+
+use crate::actions::ActionCatalogue;
+
+/// What to validate and with which tools; [`Inputs::for_root`] gives the repository layout.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub root: PathBuf,
+    pub config_dir: PathBuf,
+    pub template: PathBuf,
+    pub stacksets_dir: PathBuf,
+    pub state_machines_dir: PathBuf,
+    pub cfn_lint: PathBuf,
+    pub asl_script: PathBuf,
+}
+
+impl Inputs {
+    pub fn for_root(root: &Path) -> Inputs {
+        Inputs {
+            root: root.to_path_buf(),
+            config_dir: root.join("config"),
+            template: root.join("template.yaml"),
+            stacksets_dir: root.join("stacksets"),
+            state_machines_dir: root.join("state-machines"),
+            cfn_lint: root.join(".venv/bin/cfn-lint"),
+            asl_script: root.join("scripts/asl-validate.js"),
+        }
+    }
+}
+
+/// One problem, located as precisely as the check can.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    pub message: String,
+}
+
+/// The outcome of one check: what it looked at and what it found.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub check: &'static str,
+    pub scope: String,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub checks: Vec<CheckResult>,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.findings.is_empty())
+    }
+
+    pub fn findings(&self) -> usize {
+        self.checks.iter().map(|c| c.findings.len()).sum()
+    }
+
+    /// The findings of one check, by its name.
+    pub fn check(&self, name: &str) -> Option<&CheckResult> {
+        self.checks.iter().find(|c| c.check == name)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "validate: {} checks, {} finding(s)", self.checks.len(), self.findings())?;
+        for c in &self.checks {
+            let status = if c.findings.is_empty() { "ok" } else { "FAIL" };
+            writeln!(f, "  {:<14} {:<4} {}", c.check, status, c.scope)?;
+            for finding in &c.findings {
+                match &finding.location {
+                    Some(loc) => writeln!(f, "      {} ({loc}): {}", finding.file, finding.message)?,
+                    None => writeln!(f, "      {}: {}", finding.file, finding.message)?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Validates the repository at `root` against the actions of the linked function crates.
+pub fn run(root: &Path, catalogue: &ActionCatalogue) -> Report {
+    run_with(&Inputs::for_root(root), catalogue)
+}
+
+pub fn run_with(inputs: &Inputs, catalogue: &ActionCatalogue) -> Report {
+    let machines = files_with_suffix(&inputs.state_machines_dir, &[".asl.json"]);
+    let mut templates = vec![inputs.template.clone()];
+    templates.extend(files_with_suffix(&inputs.stacksets_dir, &[".yaml", ".yml", ".json"]));
+    let template = load_template(&inputs.template);
+
+    Report {
+        checks: vec![
+            check_config(inputs),
+            check_cfn_lint(inputs, &templates),
+            check_asl(inputs, &machines),
+            check_substitutions(inputs, &template, &machines),
+            check_actions(inputs, &template, &machines, catalogue),
+        ],
+    }
+}
+
+fn rel(inputs: &Inputs, path: &Path) -> String {
+    path.strip_prefix(&inputs.root).unwrap_or(path).display().to_string()
+}
+
+fn files_with_suffix(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| suffixes.iter().any(|s| n.ends_with(s))))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn check_config(inputs: &Inputs) -> CheckResult {
+    let findings = match platform_core::config::load(&inputs.config_dir) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors
+            .issues
+            .into_iter()
+            .map(|i| Finding {
+                file: rel(inputs, &i.file),
+                location: (!i.key.is_empty()).then_some(i.key),
+                message: i.message,
+            })
+            .collect(),
+    };
+    CheckResult { check: "config", scope: rel(inputs, &inputs.config_dir), findings }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CfnLintFinding {
+    filename: Option<String>,
+    level: String,
+    message: String,
+    rule: CfnLintRule,
+    location: Option<CfnLintLocation>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CfnLintRule {
+    id: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CfnLintLocation {
+    start: CfnLintPosition,
+    path: Option<Vec<Json>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CfnLintPosition {
+    line_number: u64,
+    column_number: u64,
+}
+
+fn check_cfn_lint(inputs: &Inputs, templates: &[PathBuf]) -> CheckResult {
+    let scope = templates.iter().map(|t| rel(inputs, t)).collect::<Vec<_>>().join(", ");
+    let mut result = CheckResult { check: "cfn-lint", scope, findings: Vec::new() };
+    let output = match Command::new(&inputs.cfn_lint).args(["--format", "json", "--"]).args(templates).output() {
+        Ok(o) => o,
+        Err(e) => {
+            result.findings.push(tool_missing(inputs, &inputs.cfn_lint, &e));
+            return result;
+        }
+    };
+    match serde_json::from_slice::<Vec<CfnLintFinding>>(&output.stdout) {
+        Ok(found) => {
+            result.findings = found
+                .into_iter()
+                .filter(|f| f.level != "Informational")
+                .map(|f| Finding {
+                    file: f.filename.map(|p| rel(inputs, Path::new(&p))).unwrap_or_else(|| "-".into()),
+                    location: f.location.map(|l| {
+                        let path = l
+                            .path
+                            .map(|p| p.iter().map(|s| s.as_str().map(str::to_string).unwrap_or_else(|| s.to_string())).collect::<Vec<_>>().join("/"))
+                            .unwrap_or_default();
+                        format!("line {}:{} {path}", l.start.line_number, l.start.column_number).trim_end().to_string()
+                    }),
+                    message: format!("{} {}: {}", f.rule.id, f.level.to_lowercase(), f.message),
+                })
+                .collect();
+        }
+        Err(e) => result.findings.push(Finding {
+            file: rel(inputs, &inputs.cfn_lint),
+            location: None,
+            message: format!(
+                "unreadable cfn-lint output ({e}; exit {}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        }),
+    }
+    result
+}
+
+fn tool_missing(inputs: &Inputs, tool: &Path, e: &std::io::Error) -> Finding {
+    Finding {
+        file: rel(inputs, tool),
+        location: None,
+        message: format!("cannot run it ({e}): run scripts/bootstrap.sh to install the project's tools"),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct AslResult {
+    file: String,
+    errors: Vec<AslError>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct AslError {
+    code: String,
+    message: String,
+}
+
+fn check_asl(inputs: &Inputs, machines: &[PathBuf]) -> CheckResult {
+    let scope = format!("{} ({} definitions)", rel(inputs, &inputs.state_machines_dir), machines.len());
+    let mut result = CheckResult { check: "asl-validator", scope, findings: Vec::new() };
+    if machines.is_empty() {
+        return result;
+    }
+    let output = match Command::new("node").arg(&inputs.asl_script).args(machines).current_dir(&inputs.root).output() {
+        Ok(o) => o,
+        Err(e) => {
+            result.findings.push(tool_missing(inputs, Path::new("node"), &e));
+            return result;
+        }
+    };
+    match serde_json::from_slice::<Vec<AslResult>>(&output.stdout) {
+        Ok(results) => {
+            for r in results {
+                for e in r.errors {
+                    result.findings.push(Finding {
+                        file: rel(inputs, Path::new(&r.file)),
+                        location: None,
+                        message: format!("{}: {}", e.code, e.message),
+                    });
+                }
+            }
+        }
+        Err(e) => result.findings.push(Finding {
+            file: rel(inputs, &inputs.asl_script),
+            location: None,
+            message: format!(
+                "unreadable asl-validator output ({e}; exit {}): {} (run scripts/bootstrap.sh if asl-validator is missing)",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        }),
+    }
+    result
+}
+
+/// The parts of template.yaml the state-machine checks need.
+#[derive(Debug, Default)]
+struct Template {
+    /// Problem reading the template, reported by the checks that need it.
+    error: Option<String>,
+    /// State machine resources: logical id -> (definition path relative to the template, substitutions).
+    machines: BTreeMap<String, (String, BTreeMap<String, Yaml>)>,
+    /// Function resources: logical id -> function name (the built binary).
+    functions: BTreeMap<String, String>,
+}
+
+fn load_template(path: &Path) -> Template {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return Template { error: Some(format!("cannot read template: {e}")), ..Template::default() },
+    };
+    let doc: Yaml = match serde_norway::from_str(&text) {
+        Ok(d) => d,
+        Err(e) => return Template { error: Some(format!("template is not YAML: {e}")), ..Template::default() },
+    };
+    let mut template = Template::default();
+    let Some(resources) = doc.get("Resources").and_then(Yaml::as_mapping) else {
+        return Template { error: Some("template has no Resources".into()), ..template };
+    };
+    for (id, resource) in resources {
+        let Some(id) = id.as_str() else { continue };
+        let kind = resource.get("Type").and_then(Yaml::as_str).unwrap_or_default();
+        let props = resource.get("Properties");
+        match kind {
+            "AWS::Serverless::StateMachine" => {
+                let uri = props.and_then(|p| p.get("DefinitionUri")).and_then(Yaml::as_str).unwrap_or_default();
+                let subs = props
+                    .and_then(|p| p.get("DefinitionSubstitutions"))
+                    .and_then(Yaml::as_mapping)
+                    .map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone()))).collect())
+                    .unwrap_or_default();
+                template.machines.insert(id.to_string(), (uri.to_string(), subs));
+            }
+            "AWS::Serverless::Function" => {
+                let binary = resource
+                    .get("Metadata")
+                    .and_then(|m| m.get("BuildProperties"))
+                    .and_then(|b| b.get("Binary"))
+                    .and_then(Yaml::as_str)
+                    .map(str::to_string);
+                let code_dir = props
+                    .and_then(|p| p.get("CodeUri"))
+                    .and_then(Yaml::as_str)
+                    .and_then(|c| Path::new(c).file_name().and_then(|n| n.to_str()).map(str::to_string));
+                template.functions.insert(id.to_string(), binary.or(code_dir).unwrap_or_else(|| id.to_string()));
+            }
+            _ => {}
+        }
+    }
+    template
+}
+
+/// The logical id a substitution value points at: `!GetAtt X.Arn`, `!Ref X`, or their long forms.
+fn referenced_resource(value: &Yaml) -> Option<String> {
+    match value {
+        Yaml::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let inner = tagged.value.as_str()?;
+            match tag.trim_start_matches('!') {
+                "GetAtt" => inner.split('.').next().map(str::to_string),
+                "Ref" => Some(inner.to_string()),
+                _ => None,
+            }
+        }
+        Yaml::Mapping(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next()?;
+            match k.as_str()? {
+                "Ref" => v.as_str().map(str::to_string),
+                "Fn::GetAtt" => match v {
+                    Yaml::String(s) => s.split('.').next().map(str::to_string),
+                    Yaml::Sequence(s) => s.first()?.as_str().map(str::to_string),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Every `${Name}` in a definition's text (CloudFormation pseudo-parameters `${AWS::...}` excluded).
+fn placeholders(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        rest = &rest[start + 2..];
+        let Some(end) = rest.find('}') else { break };
+        let name = &rest[..end];
+        if !name.is_empty() && !name.starts_with("AWS::") {
+            out.insert(name.to_string());
+        }
+        rest = &rest[end + 1..];
+    }
+    out
+}
+
+/// The template's state machines that use `file` as their definition.
+fn machines_for<'t>(inputs: &Inputs, template: &'t Template, file: &Path) -> Vec<(&'t String, &'t BTreeMap<String, Yaml>)> {
+    let base = inputs.template.parent().unwrap_or(Path::new("."));
+    template
+        .machines
+        .iter()
+        .filter(|(_, (uri, _))| same_file(&base.join(uri), file))
+        .map(|(id, (_, subs))| (id, subs))
+        .collect()
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn check_substitutions(inputs: &Inputs, template: &Template, machines: &[PathBuf]) -> CheckResult {
+    let scope = format!("{} against {}", rel(inputs, &inputs.state_machines_dir), rel(inputs, &inputs.template));
+    let mut findings = Vec::new();
+    if let Some(e) = &template.error {
+        findings.push(Finding { file: rel(inputs, &inputs.template), location: None, message: e.clone() });
+    }
+    let base = inputs.template.parent().unwrap_or(Path::new("."));
+    for (id, (uri, _)) in &template.machines {
+        if !base.join(uri).is_file() {
+            findings.push(Finding {
+                file: rel(inputs, &inputs.template),
+                location: Some(format!("Resources/{id}/Properties/DefinitionUri")),
+                message: format!("definition `{uri}` does not exist"),
+            });
+        }
+    }
+    for file in machines {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let used = placeholders(&text);
+        let users = machines_for(inputs, template, file);
+        if users.is_empty() && template.error.is_none() {
+            findings.push(Finding {
+                file: rel(inputs, file),
+                location: None,
+                message: "no state machine in template.yaml uses this definition (DefinitionUri)".into(),
+            });
+        }
+        for (id, subs) in users {
+            for name in used.iter().filter(|n| !subs.contains_key(*n)) {
+                findings.push(Finding {
+                    file: rel(inputs, file),
+                    location: Some(format!("${{{name}}}")),
+                    message: format!("`{name}` is not supplied by DefinitionSubstitutions of {id} in template.yaml"),
+                });
+            }
+            for name in subs.keys().filter(|k| !used.contains(*k)) {
+                findings.push(Finding {
+                    file: rel(inputs, &inputs.template),
+                    location: Some(format!("Resources/{id}/Properties/DefinitionSubstitutions/{name}")),
+                    message: format!("substitution `{name}` is not used by {}", rel(inputs, file)),
+                });
+            }
+        }
+    }
+    CheckResult { check: "substitutions", scope, findings }
+}
+
+/// A Lambda task found in a definition: where, which function placeholder, which action.
+struct LambdaTask {
+    state: String,
+    function: Option<String>,
+    action: Result<String, String>,
+}
+
+fn lambda_tasks(states: &Json, prefix: &str, out: &mut Vec<LambdaTask>) {
+    let Some(states) = states.as_object() else { return };
+    for (name, state) in states {
+        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+        match state.get("Type").and_then(Json::as_str) {
+            Some("Parallel") => {
+                for (i, branch) in state.get("Branches").and_then(Json::as_array).into_iter().flatten().enumerate() {
+                    if let Some(s) = branch.get("States") {
+                        lambda_tasks(s, &format!("{path}/Branches[{i}]"), out);
+                    }
+                }
+            }
+            Some("Map") => {
+                for key in ["ItemProcessor", "Iterator"] {
+                    if let Some(s) = state.get(key).and_then(|p| p.get("States")) {
+                        lambda_tasks(s, &format!("{path}/{key}"), out);
+                    }
+                }
+            }
+            Some("Task") => {
+                let resource = state.get("Resource").and_then(Json::as_str).unwrap_or_default();
+                let params = state.get("Parameters").or_else(|| state.get("Arguments"));
+                let (function, payload) = if resource.starts_with("arn:aws:states:::lambda:invoke") {
+                    let f = params.and_then(|p| p.get("FunctionName")).and_then(Json::as_str);
+                    (f, params.and_then(|p| p.get("Payload")))
+                } else if resource.contains("${") && !resource.starts_with("arn:aws:states:::") {
+                    (Some(resource), params)
+                } else {
+                    continue;
+                };
+                let action = match payload {
+                    Some(p) if p.get("action.$").is_some() => {
+                        Err("the action is computed (`action.$`); name one action per state".to_string())
+                    }
+                    Some(p) => p
+                        .get("action")
+                        .and_then(Json::as_str)
+                        .map(str::to_string)
+                        .ok_or_else(|| "the payload has no `action`".to_string()),
+                    None => Err("the task passes no payload with an `action`".to_string()),
+                };
+                let function = function.and_then(|f| placeholders(f).into_iter().next());
+                out.push(LambdaTask { state: path, function, action });
+            }
+            _ => {}
+        }
+    }
+}
+
+fn check_actions(inputs: &Inputs, template: &Template, machines: &[PathBuf], catalogue: &ActionCatalogue) -> CheckResult {
+    let functions: Vec<&str> = catalogue.functions().collect();
+    let scope = format!(
+        "lambda tasks against the action enums of {}",
+        if functions.is_empty() { "no linked function crates yet".to_string() } else { functions.join(", ") }
+    );
+    let mut findings = Vec::new();
+    for file in machines {
+        let Ok(definition) = std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| {
+            serde_json::from_str::<Json>(&t).map_err(|e| e.to_string())
+        }) else {
+            // Unreadable JSON is asl-validator's finding; there is nothing to check here.
+            continue;
+        };
+        let mut tasks = Vec::new();
+        if let Some(states) = definition.get("States") {
+            lambda_tasks(states, "", &mut tasks);
+        }
+        let users = machines_for(inputs, template, file);
+        for task in tasks {
+            let mut finding = |message: String| {
+                findings.push(Finding { file: rel(inputs, file), location: Some(format!("States/{}", task.state)), message })
+            };
+            let action = match &task.action {
+                Ok(a) => a,
+                Err(why) => {
+                    finding(why.clone());
+                    continue;
+                }
+            };
+            let Some(placeholder) = &task.function else {
+                finding("the function is not a ${Substitution} from template.yaml".into());
+                continue;
+            };
+            for (machine, subs) in &users {
+                let Some(resource) = subs.get(placeholder).and_then(referenced_resource) else {
+                    finding(format!("`{placeholder}` of {machine} does not reference a function (!GetAtt Fn.Arn or !Ref Fn)"));
+                    continue;
+                };
+                let Some(function) = template.functions.get(&resource) else {
+                    finding(format!("`{placeholder}` of {machine} references {resource}, which is not an AWS::Serverless::Function"));
+                    continue;
+                };
+                match catalogue.actions(function) {
+                    None => finding(format!("function `{function}` ({resource}) is not a function crate of this workspace")),
+                    Some(actions) if !actions.contains(action) => finding(format!(
+                        "action `{action}` is not in {function}'s action enum ({})",
+                        actions.iter().cloned().collect::<Vec<_>>().join(", ")
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    CheckResult { check: "actions", scope, findings }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_skip_pseudo_parameters() {
+        let found = placeholders(r#"{"a": "${FnArn}", "b": "arn:${AWS::Partition}:x:${Other}", "c": "${"}"#);
+        assert_eq!(found, BTreeSet::from(["FnArn".to_string(), "Other".to_string()]));
+    }
+
+    #[test]
+    fn references_resolve_in_short_and_long_form() {
+        let short: Yaml = serde_norway::from_str("!GetAtt VendingFunction.Arn").expect("yaml");
+        let reference: Yaml = serde_norway::from_str("!Ref VendingFunction").expect("yaml");
+        let long: Yaml = serde_norway::from_str("{'Fn::GetAtt': [VendingFunction, Arn]}").expect("yaml");
+        let sub: Yaml = serde_norway::from_str("!Sub '${VendingFunction.Arn}'").expect("yaml");
+        for v in [short, reference, long] {
+            assert_eq!(referenced_resource(&v).as_deref(), Some("VendingFunction"));
+        }
+        assert_eq!(referenced_resource(&sub), None);
+    }
+}

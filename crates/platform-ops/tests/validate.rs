@@ -1,0 +1,126 @@
+//! `platform-ops validate` against the repository and against fixtures broken one check at a time.
+
+use std::path::{Path, PathBuf};
+
+use platform_ops::actions::{self, ActionCatalogue};
+use platform_ops::validate::{Inputs, Report, run_with};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+/// The repository's config and tools, with the template and state machines of one fixture.
+fn fixture(name: &str) -> Inputs {
+    let root = root();
+    let dir = root.join("tests/fixtures/validate").join(name);
+    let mut inputs = Inputs::for_root(&root);
+    inputs.template = dir.join("template.yaml");
+    inputs.stacksets_dir = dir.join("stacksets");
+    inputs.state_machines_dir = dir.join("state-machines");
+    inputs
+}
+
+fn vending() -> ActionCatalogue {
+    ActionCatalogue::default().with_function("account-vending", ["CreateAccount", "AwaitAccount", "PlaceInOu"])
+}
+
+fn messages(report: &Report, check: &str) -> Vec<String> {
+    report
+        .check(check)
+        .unwrap_or_else(|| panic!("no check {check}"))
+        .findings
+        .iter()
+        .map(|f| format!("{} {} {}", f.file, f.location.clone().unwrap_or_default(), f.message))
+        .collect()
+}
+
+/// Every check except `failing` is clean, and `failing` reports what `expected` says.
+fn assert_only(report: &Report, failing: &str, expected: &[&str]) {
+    for c in &report.checks {
+        if c.check == failing {
+            let found = messages(report, failing).join("\n");
+            assert!(!c.findings.is_empty(), "{failing} found nothing:\n{report}");
+            for e in expected {
+                assert!(found.contains(e), "{failing} should report `{e}`, got:\n{found}");
+            }
+        } else {
+            assert!(c.findings.is_empty(), "{} should pass:\n{report}", c.check);
+        }
+    }
+}
+
+#[test]
+fn the_repository_validates_clean() {
+    let report = run_with(&Inputs::for_root(&root()), &actions::linked());
+    assert!(report.passed(), "{report}");
+}
+
+#[test]
+fn the_good_fixture_passes_every_check() {
+    let report = run_with(&fixture("good"), &vending());
+    assert!(report.passed(), "{report}");
+    assert_eq!(report.checks.len(), 5);
+}
+
+#[test]
+fn a_broken_config_is_reported_by_file_and_key() {
+    let mut inputs = fixture("good");
+    inputs.config_dir = root().join("tests/fixtures/validate/broken-config/config");
+    let report = run_with(&inputs, &vending());
+    assert_only(
+        &report,
+        "config",
+        &[
+            "environments/dev.toml domain_name `<xxx-xxxxxxxx-dev.com>` is a placeholder",
+            "environments/staging.toml nodegroup.desired_size desired_size 7 is above max_size 6",
+        ],
+    );
+}
+
+#[test]
+fn cfn_lint_findings_name_rule_and_line() {
+    let report = run_with(&fixture("broken-template"), &vending());
+    let found = messages(&report, "cfn-lint").join("\n");
+    assert!(found.contains("line 10:7 Resources/GuardTable/Properties/BillingMode E3030 error"), "{found}");
+    assert!(found.contains("E3639"), "{found}");
+}
+
+#[test]
+fn asl_validator_rejects_a_broken_definition() {
+    let report = run_with(&fixture("broken-asl"), &vending());
+    assert_only(&report, "asl-validator", &["bad.asl.json", "SCHEMA_VALIDATION_FAILED", "/States/AccountReady/Choices/0"]);
+}
+
+#[test]
+fn an_unsupplied_substitution_is_reported() {
+    let report = run_with(&fixture("broken-substitutions"), &vending());
+    assert_only(
+        &report,
+        "substitutions",
+        &["${NotificationsTopicArn} `NotificationsTopicArn` is not supplied by DefinitionSubstitutions of VendingStateMachine"],
+    );
+}
+
+#[test]
+fn an_action_missing_from_the_function_enum_is_reported() {
+    let report = run_with(&fixture("broken-actions"), &vending());
+    assert_only(
+        &report,
+        "actions",
+        &["States/CreateAccount action `Teleport` is not in account-vending's action enum (AwaitAccount, CreateAccount, PlaceInOu)"],
+    );
+}
+
+#[test]
+fn a_function_without_a_crate_is_reported() {
+    let report = run_with(&fixture("good"), &ActionCatalogue::default());
+    assert_only(&report, "actions", &["function `account-vending` (VendingFunction) is not a function crate of this workspace"]);
+}
+
+#[test]
+fn missing_tools_are_findings_not_panics() {
+    let mut inputs = fixture("good");
+    inputs.cfn_lint = PathBuf::from("/nonexistent/cfn-lint");
+    let report = run_with(&inputs, &vending());
+    assert_only(&report, "cfn-lint", &["run scripts/bootstrap.sh"]);
+}
