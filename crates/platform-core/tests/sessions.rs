@@ -1,0 +1,125 @@
+//! Cross-account sessions: the request STS sees, caching until near expiry, one call per account
+//! under concurrency, and a real round trip through the emulator.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use platform_core::aws::{AwsContext, StsRoleAssumer};
+use platform_core::error::ErrorClass;
+use platform_core::fakes::{FakeRoleAssumer, ManualClock};
+use platform_core::sessions::{MemberSessions, SessionSettings};
+
+const DEV: &str = "111111111111";
+const PROD: &str = "222222222222";
+
+fn sessions(external_id: Option<&str>) -> (Arc<ManualClock>, Arc<FakeRoleAssumer>, Arc<MemberSessions>) {
+    let clock = Arc::new(ManualClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)));
+    let sts = Arc::new(FakeRoleAssumer::new(clock.clone()));
+    let settings = SessionSettings::new("abc-trading-automation", "alarm-scaler", "us-east-1")
+        .with_external_id(external_id.map(str::to_string));
+    let sessions = Arc::new(MemberSessions::new(sts.clone(), clock.clone(), settings));
+    (clock, sts, sessions)
+}
+
+#[tokio::test]
+async fn the_request_names_role_caller_and_external_id() {
+    let (_, sts, sessions) = sessions(Some("abc-ext-42"));
+    sessions.credentials(DEV).await.expect("session");
+    let calls = sts.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].role_arn, "arn:aws:iam::111111111111:role/abc-trading-automation");
+    assert_eq!(calls[0].session_name, "platform-ops-alarm-scaler");
+    assert_eq!(calls[0].external_id.as_deref(), Some("abc-ext-42"));
+    assert_eq!(calls[0].duration_seconds, 3600);
+}
+
+#[tokio::test]
+async fn credentials_are_reused_until_shortly_before_expiry() {
+    let (clock, sts, sessions) = sessions(None);
+    let first = sessions.credentials(DEV).await.expect("session");
+    // 54 minutes on, 6 minutes of validity left: more than the 5-minute margin, so reused.
+    clock.advance(Duration::from_secs(54 * 60));
+    assert_eq!(sessions.credentials(DEV).await.expect("cached"), first);
+    assert_eq!(sts.calls().len(), 1);
+    // 56 minutes on, 4 minutes left: inside the margin, so renewed before any call can use them.
+    clock.advance(Duration::from_secs(2 * 60));
+    let renewed = sessions.credentials(DEV).await.expect("renewed");
+    assert_ne!(renewed, first);
+    assert_eq!(sts.calls().len(), 2);
+}
+
+#[tokio::test]
+async fn each_account_has_its_own_session() {
+    let (_, sts, sessions) = sessions(None);
+    let dev = sessions.credentials(DEV).await.expect("dev");
+    let prod = sessions.credentials(PROD).await.expect("prod");
+    sessions.credentials(DEV).await.expect("dev again");
+    assert_ne!(dev.access_key_id, prod.access_key_id);
+    assert_eq!(sts.calls().len(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_assume_role() {
+    let clock = Arc::new(ManualClock::at(SystemTime::now()));
+    let mut fake = FakeRoleAssumer::new(clock.clone());
+    fake.latency = Duration::from_millis(50);
+    let sts = Arc::new(fake);
+    let sessions =
+        Arc::new(MemberSessions::new(sts.clone(), clock, SessionSettings::new("abc-trading-automation", "t", "us-east-1")));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let s = sessions.clone();
+            tokio::spawn(async move { s.credentials(DEV).await.expect("session").access_key_id })
+        })
+        .collect();
+    let mut keys = Vec::new();
+    for t in tasks {
+        keys.push(t.await.expect("join"));
+    }
+    assert_eq!(sts.calls().len(), 1, "one AssumeRole for 16 concurrent callers");
+    assert!(keys.iter().all(|k| k == &keys[0]));
+}
+
+#[tokio::test]
+async fn a_malformed_account_id_is_refused_before_sts() {
+    let (_, sts, sessions) = sessions(None);
+    for bad in ["12345", "12345678901x", "arn:aws:iam::111111111111:root"] {
+        let err = sessions.credentials(bad).await.expect_err("refused");
+        assert_eq!(err.class, ErrorClass::InvalidRequest);
+        assert!(err.message.contains(bad), "{err}");
+    }
+    assert!(sts.calls().is_empty());
+}
+
+#[test]
+fn partitions_and_session_names_follow_sts_rules() {
+    let gov = SessionSettings::new("r", "x", "us-gov-west-1");
+    assert_eq!(gov.partition, "aws-us-gov");
+    assert_eq!(SessionSettings::new("r", "x", "cn-north-1").partition, "aws-cn");
+    let long = SessionSettings::new("r", "a caller with spaces and a very long name that goes on and on and on", "us-east-1");
+    let name = long.session_name();
+    assert!(name.len() <= 64 && !name.contains(' '), "{name}");
+}
+
+/// GIVEN the emulator WHEN a client is built from a member session THEN its calls run as the
+/// member account, and the session is opened once for many calls.
+#[tokio::test]
+async fn member_clients_run_in_the_member_account() {
+    let emulator = emulator::Emulator::start_for_workspace().expect("emulator");
+    let ctx = AwsContext::from_config(emulator.sdk_config());
+    let sts = Arc::new(StsRoleAssumer::new(ctx.client(aws_sdk_sts::Client::new)));
+    let sessions = ctx.member_sessions(sts, SessionSettings::new("abc-trading-automation", "session-test", "us-east-1"));
+
+    let member = aws_sdk_sts::Client::new(&sessions.sdk_config(ctx.config(), DEV));
+    for _ in 0..3 {
+        let who = member.get_caller_identity().send().await.expect("caller identity");
+        assert_eq!(who.account(), Some(DEV));
+        assert!(who.arn().is_some_and(|a| a.contains("assumed-role/abc-trading-automation/platform-ops-session-test")), "{who:?}");
+    }
+    let creds = sessions.credentials(DEV).await.expect("cached");
+    let left = creds.expires_at.duration_since(SystemTime::now()).expect("in the future");
+    assert!(left > Duration::from_secs(3000) && left <= Duration::from_secs(3600), "{left:?}");
+
+    let own = ctx.client(aws_sdk_sts::Client::new).get_caller_identity().send().await.expect("identity");
+    assert_eq!(own.account(), Some(emulator::DEFAULT_ACCOUNT_ID));
+}
