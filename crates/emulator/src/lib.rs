@@ -69,7 +69,8 @@ impl Emulator {
     fn start_once(program: &Path) -> Result<Emulator, EmulatorError> {
         let port = free_port()?;
         let log = std::env::temp_dir().join(format!("platform-ops-moto-{port}-{}.log", std::process::id()));
-        let log_file = std::fs::File::create(&log).map_err(|source| EmulatorError::Spawn { program: log.clone(), source })?;
+        let log_file =
+            std::fs::File::create(&log).map_err(|source| EmulatorError::Spawn { program: log.clone(), source })?;
         let log_err = log_file.try_clone().map_err(|source| EmulatorError::Spawn { program: log.clone(), source })?;
         let child = Command::new(program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -133,7 +134,12 @@ impl Emulator {
 
     fn get(&self, path: &str) -> Result<String, EmulatorError> {
         let http = |e: ureq::Error| EmulatorError::Http { path: path.into(), detail: e.to_string() };
-        ureq::get(format!("{}{path}", self.endpoint_url())).call().map_err(http)?.body_mut().read_to_string().map_err(http)
+        ureq::get(format!("{}{path}", self.endpoint_url()))
+            .call()
+            .map_err(http)?
+            .body_mut()
+            .read_to_string()
+            .map_err(http)
     }
 
     /// An SDK configuration for the emulator as the management account, with fixed test
@@ -170,9 +176,10 @@ impl Drop for Emulator {
 
 /// The repository root this crate was compiled in.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-    })
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 /// `root/.venv/bin/moto_server`, installing it with the project's bootstrap script when missing.

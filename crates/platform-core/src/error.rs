@@ -77,50 +77,133 @@ impl ErrorClass {
     pub fn from_code(code: &str) -> Option<ErrorClass> {
         use ErrorClass::*;
         let class = match code {
-            "Throttling" | "ThrottlingException" | "ThrottledException" | "TooManyRequestsException"
-            | "RequestLimitExceeded" | "RequestThrottled" | "RequestThrottledException"
-            | "ProvisionedThroughputExceededException" | "SlowDown" | "PriorRequestNotComplete"
-            | "TooManyUpdates" | "EC2ThrottledException" | "BandwidthLimitExceeded" => Throttled,
-            "InternalFailure" | "InternalError" | "InternalErrorException" | "InternalServerError"
-            | "InternalServerException" | "InternalServiceError" | "InternalServiceErrorException"
-            | "ServiceUnavailable" | "ServiceUnavailableException" | "ServiceException" | "ServerException"
-            | "RequestTimeout" | "RequestTimeoutException" | "IDPCommunicationError" => Transient,
-            "OperationInProgressException" | "OperationIdAlreadyExistsException" | "ResourceInUseException"
-            | "ResourceInUse" | "ScalingActivityInProgress" | "ScalingActivityInProgressFault"
-            | "ResourceContention" | "ResourceContentionFault" | "StaleRequestException" => OperationInProgress,
-            "ConcurrentModificationException" | "ConcurrentModification" | "ConcurrentUpdateException"
-            | "TransactionConflictException" | "OptimisticLockException" => ConcurrentModification,
-            "ResourceNotFoundException" | "ResourceNotFound" | "NotFoundException" | "NoSuchEntity"
-            | "NoSuchEntityException" | "ParameterNotFound" | "ParameterVersionNotFound" | "StackSetNotFoundException"
-            | "StackInstanceNotFoundException" | "OperationNotFoundException" | "AccountNotFoundException"
-            | "OrganizationalUnitNotFoundException" | "ParentNotFoundException" | "TargetNotFoundException"
-            | "CreateAccountStatusNotFoundException" | "AWSOrganizationsNotInUseException" | "NotFound"
+            "Throttling"
+            | "ThrottlingException"
+            | "ThrottledException"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "RequestThrottled"
+            | "RequestThrottledException"
+            | "ProvisionedThroughputExceededException"
+            | "SlowDown"
+            | "PriorRequestNotComplete"
+            | "TooManyUpdates"
+            | "EC2ThrottledException"
+            | "BandwidthLimitExceeded" => Throttled,
+            "InternalFailure"
+            | "InternalError"
+            | "InternalErrorException"
+            | "InternalServerError"
+            | "InternalServerException"
+            | "InternalServiceError"
+            | "InternalServiceErrorException"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException"
+            | "ServiceException"
+            | "ServerException"
+            | "RequestTimeout"
+            | "RequestTimeoutException"
+            | "IDPCommunicationError" => Transient,
+            "OperationInProgressException"
+            | "OperationIdAlreadyExistsException"
+            | "ResourceInUseException"
+            | "ResourceInUse"
+            | "ScalingActivityInProgress"
+            | "ScalingActivityInProgressFault"
+            | "ResourceContention"
+            | "ResourceContentionFault"
+            | "StaleRequestException" => OperationInProgress,
+            "ConcurrentModificationException"
+            | "ConcurrentModification"
+            | "ConcurrentUpdateException"
+            | "TransactionConflictException"
+            | "OptimisticLockException" => ConcurrentModification,
+            "ResourceNotFoundException"
+            | "ResourceNotFound"
+            | "NotFoundException"
+            | "NoSuchEntity"
+            | "NoSuchEntityException"
+            | "ParameterNotFound"
+            | "ParameterVersionNotFound"
+            | "StackSetNotFoundException"
+            | "StackInstanceNotFoundException"
+            | "OperationNotFoundException"
+            | "AccountNotFoundException"
+            | "OrganizationalUnitNotFoundException"
+            | "ParentNotFoundException"
+            | "TargetNotFoundException"
+            | "CreateAccountStatusNotFoundException"
+            | "AWSOrganizationsNotInUseException"
+            | "NotFound"
             | "ValidationError.NotFound" => NotFound,
-            "AlreadyExistsException" | "AlreadyExists" | "AlreadyExistsFault" | "ResourceAlreadyExistsException"
-            | "EntityAlreadyExists" | "EntityAlreadyExistsException" | "NameAlreadyExistsException"
-            | "ParameterAlreadyExists" | "DuplicateOrganizationalUnitException" | "DuplicateAccountException"
-            | "DuplicatePolicyAttachmentException" | "AlreadyInOrganizationException" => AlreadyExists,
+            "AlreadyExistsException"
+            | "AlreadyExists"
+            | "AlreadyExistsFault"
+            | "ResourceAlreadyExistsException"
+            | "EntityAlreadyExists"
+            | "EntityAlreadyExistsException"
+            | "NameAlreadyExistsException"
+            | "ParameterAlreadyExists"
+            | "DuplicateOrganizationalUnitException"
+            | "DuplicateAccountException"
+            | "DuplicatePolicyAttachmentException"
+            | "AlreadyInOrganizationException" => AlreadyExists,
             "ConditionalCheckFailedException" | "TransactionCanceledException" | "PreconditionFailed" => {
                 ConditionFailed
             }
-            "AccessDenied" | "AccessDeniedException" | "AccessDeniedForDependencyException" | "UnauthorizedOperation"
-            | "UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredToken" | "ExpiredTokenException"
-            | "AuthFailure" | "NotAuthorized" | "SignatureDoesNotMatch" | "RegionDisabledException" => AccessDenied,
-            "ValidationException" | "ValidationError" | "InvalidParameterValue" | "InvalidParameterValueException"
-            | "InvalidParameterException" | "InvalidParameterCombination" | "InvalidInputException" | "InvalidInput"
-            | "InvalidRequestException" | "InvalidRequest" | "MissingParameter" | "MalformedPolicyDocument"
-            | "MalformedPolicyDocumentException" | "InvalidOperationException" | "ConstraintViolationException"
-            | "SerializationException" | "InvalidAction"
-            | "UnsupportedOperation" | "UnsupportedOperationException" | "BadRequestException" | "ClientException"
-            | "InvalidKeyId" | "ParameterPatternMismatchException" | "UnsupportedParameterType"
-            | "HierarchyTypeMismatchException" | "DestinationAccountNotInOrganizationException"
-            | "SourceParentNotFoundException" | "DestinationParentNotFoundException" => InvalidRequest,
-            "LimitExceededException" | "LimitExceeded" | "LimitExceededFault" | "ServiceQuotaExceededException"
-            | "TooManyTagsException" | "ParameterLimitExceeded" | "ParameterMaxVersionLimitExceeded"
-            | "StackSetLimitExceededException" | "ResourceLimitExceededException" | "QuotaExceededException"
-            | "InstanceLimitExceeded" | "ResourceLimitExceeded" | "HierarchyLevelLimitExceededException" => {
-                LimitExceeded
-            }
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "AccessDeniedForDependencyException"
+            | "UnauthorizedOperation"
+            | "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "ExpiredToken"
+            | "ExpiredTokenException"
+            | "AuthFailure"
+            | "NotAuthorized"
+            | "SignatureDoesNotMatch"
+            | "RegionDisabledException" => AccessDenied,
+            "ValidationException"
+            | "ValidationError"
+            | "InvalidParameterValue"
+            | "InvalidParameterValueException"
+            | "InvalidParameterException"
+            | "InvalidParameterCombination"
+            | "InvalidInputException"
+            | "InvalidInput"
+            | "InvalidRequestException"
+            | "InvalidRequest"
+            | "MissingParameter"
+            | "MalformedPolicyDocument"
+            | "MalformedPolicyDocumentException"
+            | "InvalidOperationException"
+            | "ConstraintViolationException"
+            | "SerializationException"
+            | "InvalidAction"
+            | "UnsupportedOperation"
+            | "UnsupportedOperationException"
+            | "BadRequestException"
+            | "ClientException"
+            | "InvalidKeyId"
+            | "ParameterPatternMismatchException"
+            | "UnsupportedParameterType"
+            | "HierarchyTypeMismatchException"
+            | "DestinationAccountNotInOrganizationException"
+            | "SourceParentNotFoundException"
+            | "DestinationParentNotFoundException" => InvalidRequest,
+            "LimitExceededException"
+            | "LimitExceeded"
+            | "LimitExceededFault"
+            | "ServiceQuotaExceededException"
+            | "TooManyTagsException"
+            | "ParameterLimitExceeded"
+            | "ParameterMaxVersionLimitExceeded"
+            | "StackSetLimitExceededException"
+            | "ResourceLimitExceededException"
+            | "QuotaExceededException"
+            | "InstanceLimitExceeded"
+            | "ResourceLimitExceeded"
+            | "HierarchyLevelLimitExceededException" => LimitExceeded,
             _ => return None,
         };
         Some(class)
@@ -179,15 +262,9 @@ where
         SdkError::ServiceError(ctx) => {
             let code = ctx.err().code().map(str::to_string);
             let status = ctx.raw().status().as_u16();
-            let class = code
-                .as_deref()
-                .and_then(ErrorClass::from_code)
-                .unwrap_or_else(|| ErrorClass::from_status(status));
-            let message = ctx
-                .err()
-                .message()
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("http status {status}"));
+            let class =
+                code.as_deref().and_then(ErrorClass::from_code).unwrap_or_else(|| ErrorClass::from_status(status));
+            let message = ctx.err().message().map(str::to_string).unwrap_or_else(|| format!("http status {status}"));
             (class, code, message)
         }
         SdkError::TimeoutError(_) => (ErrorClass::Transient, None, "request timed out".to_string()),
@@ -241,5 +318,11 @@ where
 
 /// A request input the SDK refused to build (a required field missing): a bug in our call.
 pub fn build_error(operation: &'static str, err: aws_smithy_types::error::operation::BuildError) -> AwsError {
-    AwsError { class: ErrorClass::InvalidRequest, operation, code: None, message: err.to_string(), source: Some(Box::new(err)) }
+    AwsError {
+        class: ErrorClass::InvalidRequest,
+        operation,
+        code: None,
+        message: err.to_string(),
+        source: Some(Box::new(err)),
+    }
 }

@@ -87,17 +87,59 @@ fn the_repository_config_loads_and_matches_the_seed() {
 
 #[test]
 fn min_desired_max_must_be_ordered() {
-    rejects("environments/dev.toml", "min_size = 1\ndesired_size", "min_size = 3\ndesired_size", "nodegroup.min_size", "min_size 3 is above desired_size 2");
-    rejects("environments/dev.toml", "desired_size = 2", "desired_size = 5", "nodegroup.desired_size", "desired_size 5 is above max_size 4");
-    rejects("environments/prod.toml", "min_size = 3\nmax_size = 16", "min_size = 20\nmax_size = 16", "scaling.min_size", "min_size 20 is above max_size 16");
-    rejects("environments/dev.toml", "min_size = 1\nmax_size = 6", "min_size = 3\nmax_size = 6", "scaling", "do not contain the nodegroup's desired_size 2");
+    rejects(
+        "environments/dev.toml",
+        "min_size = 1\ndesired_size",
+        "min_size = 3\ndesired_size",
+        "nodegroup.min_size",
+        "min_size 3 is above desired_size 2",
+    );
+    rejects(
+        "environments/dev.toml",
+        "desired_size = 2",
+        "desired_size = 5",
+        "nodegroup.desired_size",
+        "desired_size 5 is above max_size 4",
+    );
+    rejects(
+        "environments/prod.toml",
+        "min_size = 3\nmax_size = 16",
+        "min_size = 20\nmax_size = 16",
+        "scaling.min_size",
+        "min_size 20 is above max_size 16",
+    );
+    rejects(
+        "environments/dev.toml",
+        "min_size = 1\nmax_size = 6",
+        "min_size = 3\nmax_size = 6",
+        "scaling",
+        "do not contain the nodegroup's desired_size 2",
+    );
 }
 
 #[test]
 fn every_service_sits_in_exactly_one_tier() {
-    rejects("services.toml", r#"services = ["authentication", "#, r#"services = ["audit", "authentication", "#, "tiers[2].services", "service `audit` is in tier `core` and again in tier `dependent`");
-    rejects("services.toml", "[services.audit]", "[services.surveillance]\nimage = \"abc-trading/surveillance\"\n\n[services.audit]", "services.surveillance", "is in no tier");
-    rejects("services.toml", r#"services = ["backend-services", "frontend"]"#, r#"services = ["backend-services", "frontend", "mobile"]"#, "tiers[4].services", "names service `mobile`, which is not defined");
+    rejects(
+        "services.toml",
+        r#"services = ["authentication", "#,
+        r#"services = ["audit", "authentication", "#,
+        "tiers[2].services",
+        "service `audit` is in tier `core` and again in tier `dependent`",
+    );
+    rejects(
+        "services.toml",
+        "[services.audit]",
+        "[services.surveillance]\nimage = \"abc-trading/surveillance\"\n\n[services.audit]",
+        "services.surveillance",
+        "is in no tier",
+    );
+    rejects(
+        "services.toml",
+        r#"services = ["backend-services", "frontend"]"#,
+        r#"services = ["backend-services", "frontend", "mobile"]"#,
+        "tiers[4].services",
+        "names service `mobile`, which is not defined",
+    );
     rejects("services.toml", "name = \"edge\"", "name = \"core\"", "tiers[4].name", "tier `core` is defined twice");
 }
 
@@ -106,45 +148,177 @@ fn cidrs_must_be_valid_private_and_not_overlap() {
     rejects("environments/dev.toml", "10.0.0.0/16", "10.0.0.0/33", "network.vpc_cidr", "line");
     rejects("environments/dev.toml", "10.0.0.0/16", "10.0.0.1/16", "network.vpc_cidr", "host bits set");
     rejects("environments/dev.toml", "10.0.0.0/16", "52.0.0.0/16", "network.vpc_cidr", "not in a private");
-    rejects("environments/staging.toml", "10.1.0.0/16", "10.0.128.0/17", "network.vpc_cidr", "`10.0.128.0/17` overlaps `10.0.0.0/16` of environment `dev`");
-    rejects("environments/prod.toml", "10.2.0.0/16", "10.0.0.0/8", "network.vpc_cidr", "a VPC needs a prefix between /16 and /24");
+    rejects(
+        "environments/staging.toml",
+        "10.1.0.0/16",
+        "10.0.128.0/17",
+        "network.vpc_cidr",
+        "`10.0.128.0/17` overlaps `10.0.0.0/16` of environment `dev`",
+    );
+    rejects(
+        "environments/prod.toml",
+        "10.2.0.0/16",
+        "10.0.0.0/8",
+        "network.vpc_cidr",
+        "a VPC needs a prefix between /16 and /24",
+    );
 }
 
 #[test]
 fn placeholders_from_the_runbook_are_rejected() {
-    rejects("environments/dev.toml", r#"domain_name = "abc-trading-dev.com""#, r#"domain_name = "<xxx-xxxxxxxx-dev.com>""#, "domain_name", "is a placeholder");
-    rejects("environments/dev.toml", r#"instance_class = "db.t3.medium""#, r#"instance_class = "changeme""#, "database.instance_class", "is a placeholder (changeme)");
-    rejects("environments/staging.toml", r#"instance_types = ["t3.large"]"#, r#"instance_types = ["txxx.large"]"#, "nodegroup.instance_types[0]", "is a placeholder (xxx)");
-    rejects("organization.toml", r#"automation_role = "abc-trading-automation""#, r#"automation_role = "<role name>""#, "automation_role", "is a placeholder");
+    rejects(
+        "environments/dev.toml",
+        r#"domain_name = "abc-trading-dev.com""#,
+        r#"domain_name = "<xxx-xxxxxxxx-dev.com>""#,
+        "domain_name",
+        "is a placeholder",
+    );
+    rejects(
+        "environments/dev.toml",
+        r#"instance_class = "db.t3.medium""#,
+        r#"instance_class = "changeme""#,
+        "database.instance_class",
+        "is a placeholder (changeme)",
+    );
+    rejects(
+        "environments/staging.toml",
+        r#"instance_types = ["t3.large"]"#,
+        r#"instance_types = ["txxx.large"]"#,
+        "nodegroup.instance_types[0]",
+        "is a placeholder (xxx)",
+    );
+    rejects(
+        "organization.toml",
+        r#"automation_role = "abc-trading-automation""#,
+        r#"automation_role = "<role name>""#,
+        "automation_role",
+        "is a placeholder",
+    );
 }
 
 #[test]
 fn unknown_and_missing_keys_are_rejected() {
-    rejects("environments/dev.toml", "max_size = 4", "max_size = 4\ncolour = \"blue\"", "nodegroup.colour", "unknown field `colour`");
-    rejects("environments/dev.toml", "[database]\n", "[database]\nengine = \"oracle\"\n", "database.engine", "unknown field `engine`");
-    rejects("services.toml", "image = \"abc-trading/audit\"", "image = \"abc-trading/audit\"\nreplica = 2", "services.audit.replica", "unknown field `replica`");
+    rejects(
+        "environments/dev.toml",
+        "max_size = 4",
+        "max_size = 4\ncolour = \"blue\"",
+        "nodegroup.colour",
+        "unknown field `colour`",
+    );
+    rejects(
+        "environments/dev.toml",
+        "[database]\n",
+        "[database]\nengine = \"oracle\"\n",
+        "database.engine",
+        "unknown field `engine`",
+    );
+    rejects(
+        "services.toml",
+        "image = \"abc-trading/audit\"",
+        "image = \"abc-trading/audit\"\nreplica = 2",
+        "services.audit.replica",
+        "unknown field `replica`",
+    );
     rejects("environments/dev.toml", "max_size = 4\n", "\n", "nodegroup", "missing field `max_size`");
-    rejects("organization.toml", "home_region = \"us-east-1\"", "home_region = \"us-east-1\"\nregion = \"eu-west-1\"", "region", "unknown field `region`");
+    rejects(
+        "organization.toml",
+        "home_region = \"us-east-1\"",
+        "home_region = \"us-east-1\"\nregion = \"eu-west-1\"",
+        "region",
+        "unknown field `region`",
+    );
 }
 
 #[test]
 fn kubernetes_must_be_a_supported_eks_version() {
-    rejects("environments/dev.toml", r#"version = "1.35""#, r#"version = "1.28""#, "kubernetes.version", "`1.28` is not a Kubernetes version EKS supports");
-    rejects("environments/dev.toml", r#"version = "1.35""#, r#"version = "1.33""#, "kubernetes.version", "left EKS standard support on 2026-07-29");
+    rejects(
+        "environments/dev.toml",
+        r#"version = "1.35""#,
+        r#"version = "1.28""#,
+        "kubernetes.version",
+        "`1.28` is not a Kubernetes version EKS supports",
+    );
+    rejects(
+        "environments/dev.toml",
+        r#"version = "1.35""#,
+        r#"version = "1.33""#,
+        "kubernetes.version",
+        "left EKS standard support on 2026-07-29",
+    );
 }
 
 #[test]
 fn names_times_and_quantities_are_checked() {
-    rejects("environments/dev.toml", r#"name = "dev""#, r#"name = "development""#, "name", "does not match the file name `dev.toml`");
-    rejects("environments/dev.toml", r#"close = "16:30""#, r#"close = "07:00""#, "trading_hours.close", "close 07:00 is not after open 08:00");
-    rejects("environments/dev.toml", r#"time_zone = "Europe/London""#, r#"time_zone = "Europe/Londres""#, "trading_hours.time_zone", "");
-    rejects("environments/dev.toml", r#"open = "08:00""#, r#"open = "8am""#, "trading_hours.open", "time `8am` is not HH:MM");
-    rejects("environments/dev.toml", r#"regions = ["us-east-1"]"#, r#"regions = ["east-us-1x"]"#, "regions[0]", "`east-us-1x` is not an AWS region name");
-    rejects("environments/dev.toml", r#""us-east-1c"]"#, r#""eu-west-1c"]"#, "network.availability_zones[2]", "not an availability zone of home region `us-east-1`");
-    rejects("services.toml", r#"cpu_request = "500m", cpu_limit = "1""#, r#"cpu_request = "2", cpu_limit = "1""#, "services.axon-server.resources.cpu_request", "request 2 is above limit 1");
-    rejects("services.toml", "image = \"abc-trading/cache\"", "image = \"abc-trading/cache:latest\"", "services.cache.image", "no tag");
-    rejects("services.toml", "health_path = \"/\"", "health_path = \"health\"", "services.frontend.health_path", "must start with `/`");
-    rejects("environments/prod.toml", "allocated_storage_gib = 200", "allocated_storage_gib = 5", "database.allocated_storage_gib", "5 GiB is outside");
+    rejects(
+        "environments/dev.toml",
+        r#"name = "dev""#,
+        r#"name = "development""#,
+        "name",
+        "does not match the file name `dev.toml`",
+    );
+    rejects(
+        "environments/dev.toml",
+        r#"close = "16:30""#,
+        r#"close = "07:00""#,
+        "trading_hours.close",
+        "close 07:00 is not after open 08:00",
+    );
+    rejects(
+        "environments/dev.toml",
+        r#"time_zone = "Europe/London""#,
+        r#"time_zone = "Europe/Londres""#,
+        "trading_hours.time_zone",
+        "",
+    );
+    rejects(
+        "environments/dev.toml",
+        r#"open = "08:00""#,
+        r#"open = "8am""#,
+        "trading_hours.open",
+        "time `8am` is not HH:MM",
+    );
+    rejects(
+        "environments/dev.toml",
+        r#"regions = ["us-east-1"]"#,
+        r#"regions = ["east-us-1x"]"#,
+        "regions[0]",
+        "`east-us-1x` is not an AWS region name",
+    );
+    rejects(
+        "environments/dev.toml",
+        r#""us-east-1c"]"#,
+        r#""eu-west-1c"]"#,
+        "network.availability_zones[2]",
+        "not an availability zone of home region `us-east-1`",
+    );
+    rejects(
+        "services.toml",
+        r#"cpu_request = "500m", cpu_limit = "1""#,
+        r#"cpu_request = "2", cpu_limit = "1""#,
+        "services.axon-server.resources.cpu_request",
+        "request 2 is above limit 1",
+    );
+    rejects(
+        "services.toml",
+        "image = \"abc-trading/cache\"",
+        "image = \"abc-trading/cache:latest\"",
+        "services.cache.image",
+        "no tag",
+    );
+    rejects(
+        "services.toml",
+        "health_path = \"/\"",
+        "health_path = \"health\"",
+        "services.frontend.health_path",
+        "must start with `/`",
+    );
+    rejects(
+        "environments/prod.toml",
+        "allocated_storage_gib = 200",
+        "allocated_storage_gib = 5",
+        "database.allocated_storage_gib",
+        "5 GiB is outside",
+    );
 }
 
 #[test]
@@ -166,7 +340,10 @@ fn a_missing_file_is_named() {
     let tree = Tree::copy();
     std::fs::remove_file(tree.path().join("services.toml")).expect("rm");
     let errors = tree.load().expect_err("no services.toml");
-    assert!(errors.issues.iter().any(|i| i.file.ends_with("services.toml") && i.message.contains("cannot read file")), "{errors}");
+    assert!(
+        errors.issues.iter().any(|i| i.file.ends_with("services.toml") && i.message.contains("cannot read file")),
+        "{errors}"
+    );
 }
 
 #[test]

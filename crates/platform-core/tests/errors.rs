@@ -63,7 +63,13 @@ async fn an_unreachable_endpoint_is_transient() {
         .endpoint_url("http://127.0.0.1:9")
         .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
         .build();
-    let err = Client::from_conf(config).get_parameter().name("/x").send().await.classify("GetParameter").expect_err("refused");
+    let err = Client::from_conf(config)
+        .get_parameter()
+        .name("/x")
+        .send()
+        .await
+        .classify("GetParameter")
+        .expect_err("refused");
     assert_eq!(err.class, ErrorClass::Transient, "{err}");
     assert!(err.code.is_none());
 }
@@ -101,8 +107,17 @@ fn class_names_are_the_stable_pascal_case_asl_names() {
     assert_eq!(
         names,
         [
-            "Throttled", "Transient", "OperationInProgress", "ConcurrentModification", "NotFound", "AlreadyExists",
-            "ConditionFailed", "AccessDenied", "InvalidRequest", "LimitExceeded", "Unclassified"
+            "Throttled",
+            "Transient",
+            "OperationInProgress",
+            "ConcurrentModification",
+            "NotFound",
+            "AlreadyExists",
+            "ConditionFailed",
+            "AccessDenied",
+            "InvalidRequest",
+            "LimitExceeded",
+            "Unclassified"
         ]
     );
     let retryable: Vec<&str> = ErrorClass::ALL.iter().filter(|c| c.is_retryable()).map(|c| c.as_str()).collect();

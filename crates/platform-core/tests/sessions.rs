@@ -64,8 +64,11 @@ async fn concurrent_callers_share_one_assume_role() {
     let mut fake = FakeRoleAssumer::new(clock.clone());
     fake.latency = Duration::from_millis(50);
     let sts = Arc::new(fake);
-    let sessions =
-        Arc::new(MemberSessions::new(sts.clone(), clock, SessionSettings::new("abc-trading-automation", "t", "us-east-1")));
+    let sessions = Arc::new(MemberSessions::new(
+        sts.clone(),
+        clock,
+        SessionSettings::new("abc-trading-automation", "t", "us-east-1"),
+    ));
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let s = sessions.clone();
@@ -96,7 +99,8 @@ fn partitions_and_session_names_follow_sts_rules() {
     let gov = SessionSettings::new("r", "x", "us-gov-west-1");
     assert_eq!(gov.partition, "aws-us-gov");
     assert_eq!(SessionSettings::new("r", "x", "cn-north-1").partition, "aws-cn");
-    let long = SessionSettings::new("r", "a caller with spaces and a very long name that goes on and on and on", "us-east-1");
+    let long =
+        SessionSettings::new("r", "a caller with spaces and a very long name that goes on and on and on", "us-east-1");
     let name = long.session_name();
     assert!(name.len() <= 64 && !name.contains(' '), "{name}");
 }
@@ -108,13 +112,17 @@ async fn member_clients_run_in_the_member_account() {
     let emulator = emulator::Emulator::start_for_workspace().expect("emulator");
     let ctx = AwsContext::from_config(emulator.sdk_config());
     let sts = Arc::new(StsRoleAssumer::new(ctx.client(aws_sdk_sts::Client::new)));
-    let sessions = ctx.member_sessions(sts, SessionSettings::new("abc-trading-automation", "session-test", "us-east-1"));
+    let sessions =
+        ctx.member_sessions(sts, SessionSettings::new("abc-trading-automation", "session-test", "us-east-1"));
 
     let member = aws_sdk_sts::Client::new(&sessions.sdk_config(ctx.config(), DEV));
     for _ in 0..3 {
         let who = member.get_caller_identity().send().await.expect("caller identity");
         assert_eq!(who.account(), Some(DEV));
-        assert!(who.arn().is_some_and(|a| a.contains("assumed-role/abc-trading-automation/platform-ops-session-test")), "{who:?}");
+        assert!(
+            who.arn().is_some_and(|a| a.contains("assumed-role/abc-trading-automation/platform-ops-session-test")),
+            "{who:?}"
+        );
     }
     let creds = sessions.credentials(DEV).await.expect("cached");
     let left = creds.expires_at.duration_since(SystemTime::now()).expect("in the future");

@@ -13,14 +13,23 @@ use crate::{actions, validate, world};
 /// the world. Exit 1 when validation finds anything.
 pub async fn run(root: &Path) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let tree = config::load(&root.join("config"))?;
-    println!("== config: {} environments, {} services in {} tiers", tree.environments.len(), tree.catalog.services.len(), tree.catalog.tiers.len());
+    println!(
+        "== config: {} environments, {} services in {} tiers",
+        tree.environments.len(),
+        tree.catalog.services.len(),
+        tree.catalog.tiers.len()
+    );
 
     let emulator = Emulator::start(root)?;
     println!("== emulator: moto at {}", emulator.endpoint_url());
     let ctx = AwsContext::from_config(emulator.sdk_config());
 
     let report = world::seed(&ctx, &tree).await?;
-    println!("== world seed: {} resources created, {} already there", report.created(), report.steps.len() - report.created());
+    println!(
+        "== world seed: {} resources created, {} already there",
+        report.created(),
+        report.steps.len() - report.created()
+    );
     for step in &report.steps {
         println!("  {:<8} {}", format!("{:?}", step.outcome).to_lowercase(), step.resource);
     }

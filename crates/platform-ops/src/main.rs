@@ -111,7 +111,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             match cmd {
                 WorldCommand::Seed => {
                     let report = world::seed(&ctx, &tree).await?;
-                    println!("seeded: {} created, {} already there", report.created(), report.steps.len() - report.created());
+                    println!(
+                        "seeded: {} created, {} already there",
+                        report.created(),
+                        report.steps.len() - report.created()
+                    );
                     println!("config: {}", report.config);
                     println!("{}", world::snapshot(&ctx, &tree).await?);
                 }

@@ -123,7 +123,9 @@ fn files_with_suffix(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
             entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| suffixes.iter().any(|s| n.ends_with(s))))
+                .filter(|p| {
+                    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| suffixes.iter().any(|s| n.ends_with(s)))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -197,7 +199,12 @@ fn check_cfn_lint(inputs: &Inputs, templates: &[PathBuf]) -> CheckResult {
                     location: f.location.map(|l| {
                         let path = l
                             .path
-                            .map(|p| p.iter().map(|s| s.as_str().map(str::to_string).unwrap_or_else(|| s.to_string())).collect::<Vec<_>>().join("/"))
+                            .map(|p| {
+                                p.iter()
+                                    .map(|s| s.as_str().map(str::to_string).unwrap_or_else(|| s.to_string()))
+                                    .collect::<Vec<_>>()
+                                    .join("/")
+                            })
                             .unwrap_or_default();
                         format!("line {}:{} {path}", l.start.line_number, l.start.column_number).trim_end().to_string()
                     }),
@@ -378,7 +385,11 @@ fn placeholders(text: &str) -> BTreeSet<String> {
 }
 
 /// The template's state machines that use `file` as their definition.
-fn machines_for<'t>(inputs: &Inputs, template: &'t Template, file: &Path) -> Vec<(&'t String, &'t BTreeMap<String, Yaml>)> {
+fn machines_for<'t>(
+    inputs: &Inputs,
+    template: &'t Template,
+    file: &Path,
+) -> Vec<(&'t String, &'t BTreeMap<String, Yaml>)> {
     let base = inputs.template.parent().unwrap_or(Path::new("."));
     template
         .machines
@@ -498,7 +509,12 @@ fn lambda_tasks(states: &Json, prefix: &str, out: &mut Vec<LambdaTask>) {
     }
 }
 
-fn check_actions(inputs: &Inputs, template: &Template, machines: &[PathBuf], catalogue: &ActionCatalogue) -> CheckResult {
+fn check_actions(
+    inputs: &Inputs,
+    template: &Template,
+    machines: &[PathBuf],
+    catalogue: &ActionCatalogue,
+) -> CheckResult {
     let functions: Vec<&str> = catalogue.functions().collect();
     let scope = format!(
         "lambda tasks against the action enums of {}",
@@ -506,9 +522,10 @@ fn check_actions(inputs: &Inputs, template: &Template, machines: &[PathBuf], cat
     );
     let mut findings = Vec::new();
     for file in machines {
-        let Ok(definition) = std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| {
-            serde_json::from_str::<Json>(&t).map_err(|e| e.to_string())
-        }) else {
+        let Ok(definition) = std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<Json>(&t).map_err(|e| e.to_string()))
+        else {
             // Unreadable JSON is asl-validator's finding; there is nothing to check here.
             continue;
         };
@@ -519,7 +536,11 @@ fn check_actions(inputs: &Inputs, template: &Template, machines: &[PathBuf], cat
         let users = machines_for(inputs, template, file);
         for task in tasks {
             let mut finding = |message: String| {
-                findings.push(Finding { file: rel(inputs, file), location: Some(format!("States/{}", task.state)), message })
+                findings.push(Finding {
+                    file: rel(inputs, file),
+                    location: Some(format!("States/{}", task.state)),
+                    message,
+                })
             };
             let action = match &task.action {
                 Ok(a) => a,
@@ -534,15 +555,21 @@ fn check_actions(inputs: &Inputs, template: &Template, machines: &[PathBuf], cat
             };
             for (machine, subs) in &users {
                 let Some(resource) = subs.get(placeholder).and_then(referenced_resource) else {
-                    finding(format!("`{placeholder}` of {machine} does not reference a function (!GetAtt Fn.Arn or !Ref Fn)"));
+                    finding(format!(
+                        "`{placeholder}` of {machine} does not reference a function (!GetAtt Fn.Arn or !Ref Fn)"
+                    ));
                     continue;
                 };
                 let Some(function) = template.functions.get(&resource) else {
-                    finding(format!("`{placeholder}` of {machine} references {resource}, which is not an AWS::Serverless::Function"));
+                    finding(format!(
+                        "`{placeholder}` of {machine} references {resource}, which is not an AWS::Serverless::Function"
+                    ));
                     continue;
                 };
                 match catalogue.actions(function) {
-                    None => finding(format!("function `{function}` ({resource}) is not a function crate of this workspace")),
+                    None => {
+                        finding(format!("function `{function}` ({resource}) is not a function crate of this workspace"))
+                    }
                     Some(actions) if !actions.contains(action) => finding(format!(
                         "action `{action}` is not in {function}'s action enum ({})",
                         actions.iter().cloned().collect::<Vec<_>>().join(", ")

@@ -20,7 +20,9 @@ pub const SEEDED_ENVIRONMENT: &str = "dev";
 pub enum WorldError {
     #[error(transparent)]
     Aws(#[from] AwsError),
-    #[error("world seeding only runs against a local emulator; endpoint is {0:?} (set AWS_ENDPOINT_URL to a loopback address)")]
+    #[error(
+        "world seeding only runs against a local emulator; endpoint is {0:?} (set AWS_ENDPOINT_URL to a loopback address)"
+    )]
     NotLocal(Option<String>),
     #[error("config has no environment `{0}`")]
     MissingEnvironment(String),
@@ -151,10 +153,8 @@ pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, Wor
     ensure_automation_role(&member_admin, tree, &management_account, &mut report).await?;
 
     // From here on the seed uses the automation role, as every flow will.
-    let automation: Arc<MemberSessions> = ctx.member_sessions(
-        sts,
-        SessionSettings::new(tree.organization.automation_role.clone(), "world-seed", &region),
-    );
+    let automation: Arc<MemberSessions> = ctx
+        .member_sessions(sts, SessionSettings::new(tree.organization.automation_role.clone(), "world-seed", &region));
     let member = automation.sdk_config(ctx.config(), &account_id);
     let member = Member { config: member, tree, env, report: &mut report };
     member.seed().await?;
@@ -206,8 +206,7 @@ impl Org {
     }
 
     async fn ous(&self, parent: &str) -> Result<BTreeMap<String, String>, AwsError> {
-        let mut pages =
-            self.client.list_organizational_units_for_parent().parent_id(parent).into_paginator().send();
+        let mut pages = self.client.list_organizational_units_for_parent().parent_id(parent).into_paginator().send();
         let mut out = BTreeMap::new();
         while let Some(page) = pages.next().await {
             for ou in page.classify("ListOrganizationalUnitsForParent")?.organizational_units.unwrap_or_default() {
@@ -260,7 +259,11 @@ impl Org {
             return Ok(id);
         }
         let tag = |k: &str, v: &str| {
-            aws_sdk_organizations::types::Tag::builder().key(k).value(v).build().map_err(|e| build_error("CreateAccount", e))
+            aws_sdk_organizations::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| build_error("CreateAccount", e))
         };
         let out = self
             .client
@@ -644,14 +647,16 @@ impl Member<'_> {
             }
             // PutMetricAlarm overwrites in place, so re-putting is idempotent.
             request.send().await.classify("PutMetricAlarm")?;
-            self.report.record(format!("alarm {}", alarm.name), if existed { Outcome::Exists } else { Outcome::Created });
+            self.report
+                .record(format!("alarm {}", alarm.name), if existed { Outcome::Exists } else { Outcome::Created });
         }
         Ok(())
     }
 
     async fn ensure_log_groups(&mut self) -> Result<(), AwsError> {
         let logs = aws_sdk_cloudwatchlogs::Client::new(&self.config);
-        let existing = log_groups(&logs, &format!("{}/{}/", self.tree.organization.parameter_prefix, self.env.name)).await?;
+        let existing =
+            log_groups(&logs, &format!("{}/{}/", self.tree.organization.parameter_prefix, self.env.name)).await?;
         let mut created = 0;
         for service in self.tree.catalog.services.keys() {
             let name = self.tree.log_group(&self.env.name, service);
@@ -714,10 +719,7 @@ pub fn seeded_alarms(tree: &ConfigTree, env: &Environment) -> Vec<SeededAlarm> {
     // The convention's prefix is organisation-wide; the resource prefix already starts with it.
     debug_assert!(prefix.starts_with(&conv.alarm_name_prefix));
     let name = |what: &str| format!("{prefix}{}{what}", conv.alarm_name_marker);
-    let nodes = vec![
-        ("ClusterName", tree.cluster_name(&env.name)),
-        ("NodegroupName", tree.nodegroup_name(&env.name)),
-    ];
+    let nodes = vec![("ClusterName", tree.cluster_name(&env.name)), ("NodegroupName", tree.nodegroup_name(&env.name))];
     let workers = vec![("AutoScalingGroupName", format!("{prefix}-workers"))];
     vec![
         SeededAlarm {
@@ -819,7 +821,13 @@ async fn log_groups(logs: &aws_sdk_cloudwatchlogs::Client, prefix: &str) -> Resu
     let mut pages = logs.describe_log_groups().log_group_name_prefix(prefix).into_paginator().send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
-        out.extend(page.classify("DescribeLogGroups")?.log_groups.unwrap_or_default().into_iter().filter_map(|g| g.log_group_name));
+        out.extend(
+            page.classify("DescribeLogGroups")?
+                .log_groups
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|g| g.log_group_name),
+        );
     }
     out.sort();
     Ok(out)
@@ -834,14 +842,16 @@ pub async fn snapshot(ctx: &AwsContext, tree: &ConfigTree) -> Result<World, Worl
     ensure_local(ctx)?;
     let org = Org { client: ctx.client(aws_sdk_organizations::Client::new) };
     let description = org.client.describe_organization().send().await.classify("DescribeOrganization")?;
-    let organization = description.organization.unwrap_or_else(|| aws_sdk_organizations::types::Organization::builder().build());
+    let organization =
+        description.organization.unwrap_or_else(|| aws_sdk_organizations::types::Organization::builder().build());
     let root_id = org.root_id().await?;
     let organizational_units = org.ous(&root_id).await?;
     let ou_names: BTreeMap<&String, &String> = organizational_units.iter().map(|(n, id)| (id, n)).collect();
 
     let region = ctx.region().unwrap_or(emulator::DEFAULT_REGION).to_string();
     let sts: Arc<StsRoleAssumer> = Arc::new(StsRoleAssumer::new(ctx.client(aws_sdk_sts::Client::new)));
-    let sessions = ctx.member_sessions(sts, SessionSettings::new(tree.organization.automation_role.clone(), "world-show", &region));
+    let sessions = ctx
+        .member_sessions(sts, SessionSettings::new(tree.organization.automation_role.clone(), "world-show", &region));
 
     let mut accounts = Vec::new();
     for account in org.accounts().await? {
@@ -850,13 +860,11 @@ pub async fn snapshot(ctx: &AwsContext, tree: &ConfigTree) -> Result<World, Worl
             continue;
         }
         let parent = org.parent(&id).await?;
-        let environment = tree
-            .environments
-            .keys()
-            .find(|env| member_email(tree, env) == email)
-            .cloned();
+        let environment = tree.environments.keys().find(|env| member_email(tree, env) == email).cloned();
         let resources = match &environment {
-            Some(env) => Some(member_resources(&sessions.sdk_config(ctx.config(), &id), tree, &tree.environments[env]).await?),
+            Some(env) => {
+                Some(member_resources(&sessions.sdk_config(ctx.config(), &id), tree, &tree.environments[env]).await?)
+            }
             None => None,
         };
         accounts.push(AccountFacts {
@@ -871,7 +879,11 @@ pub async fn snapshot(ctx: &AwsContext, tree: &ConfigTree) -> Result<World, Worl
     accounts.sort_by(|a, b| a.name.cmp(&b.name));
 
     let store = SsmParameterStore::new(ctx.client(aws_sdk_ssm::Client::new));
-    let params = platform_core::ports::ParameterStore::get_by_path(&store, &format!("{}/config/", tree.organization.parameter_prefix)).await?;
+    let params = platform_core::ports::ParameterStore::get_by_path(
+        &store,
+        &format!("{}/config/", tree.organization.parameter_prefix),
+    )
+    .await?;
     Ok(World {
         endpoint: ctx.endpoint_url().unwrap_or_default().to_string(),
         organization_id: organization.id.unwrap_or_default(),
@@ -883,7 +895,11 @@ pub async fn snapshot(ctx: &AwsContext, tree: &ConfigTree) -> Result<World, Worl
     })
 }
 
-async fn member_resources(config: &SdkConfig, tree: &ConfigTree, env: &Environment) -> Result<MemberResources, WorldError> {
+async fn member_resources(
+    config: &SdkConfig,
+    tree: &ConfigTree,
+    env: &Environment,
+) -> Result<MemberResources, WorldError> {
     let prefix = tree.resource_prefix(&env.name);
     let cfn = aws_sdk_cloudformation::Client::new(config);
     let stack = format!("{prefix}-network");
@@ -932,7 +948,10 @@ async fn member_resources(config: &SdkConfig, tree: &ConfigTree, env: &Environme
         automation_role: tree.organization.automation_role.clone(),
         network_stack: stack,
         vpc_id: outputs.get("VpcId").cloned().unwrap_or_default(),
-        subnet_ids: outputs.get("PrivateSubnetIds").map(|s| s.split(',').map(str::to_string).collect()).unwrap_or_default(),
+        subnet_ids: outputs
+            .get("PrivateSubnetIds")
+            .map(|s| s.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
         cluster: cluster_name,
         cluster_version: cluster.and_then(|c| c.version).unwrap_or_default(),
         nodegroup: nodegroup_name,
@@ -955,7 +974,11 @@ async fn member_resources(config: &SdkConfig, tree: &ConfigTree, env: &Environme
 impl std::fmt::Display for World {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "world at {}", self.endpoint)?;
-        writeln!(f, "  organization {} (management account {}, root {})", self.organization_id, self.management_account_id, self.root_id)?;
+        writeln!(
+            f,
+            "  organization {} (management account {}, root {})",
+            self.organization_id, self.management_account_id, self.root_id
+        )?;
         for (name, id) in &self.organizational_units {
             writeln!(f, "  ou {name:<12} {id}")?;
         }
@@ -963,14 +986,26 @@ impl std::fmt::Display for World {
             writeln!(f, "  account {} {} <{}> in {}", a.name, a.id, a.email, a.organizational_unit)?;
             if let Some(r) = &a.resources {
                 writeln!(f, "    role        {}", r.automation_role)?;
-                writeln!(f, "    network     {} (vpc {}, subnets {})", r.network_stack, r.vpc_id, r.subnet_ids.join(", "))?;
+                writeln!(
+                    f,
+                    "    network     {} (vpc {}, subnets {})",
+                    r.network_stack,
+                    r.vpc_id,
+                    r.subnet_ids.join(", ")
+                )?;
                 writeln!(f, "    eks         {} (Kubernetes {})", r.cluster, r.cluster_version)?;
                 let [min, desired, max] = r.nodegroup_scaling;
                 writeln!(f, "    nodegroup   {} min {min} desired {desired} max {max}", r.nodegroup)?;
                 let [min, desired, max] = r.auto_scaling_group_capacity;
                 writeln!(f, "    asg         {} min {min} desired {desired} max {max}", r.auto_scaling_group)?;
                 writeln!(f, "    alarms      {}", r.alarms.join(", "))?;
-                writeln!(f, "    log groups  {} ({} .. {})", r.log_groups.len(), r.log_groups.first().map(String::as_str).unwrap_or("-"), r.log_groups.last().map(String::as_str).unwrap_or("-"))?;
+                writeln!(
+                    f,
+                    "    log groups  {} ({} .. {})",
+                    r.log_groups.len(),
+                    r.log_groups.first().map(String::as_str).unwrap_or("-"),
+                    r.log_groups.last().map(String::as_str).unwrap_or("-")
+                )?;
             }
         }
         write!(f, "  config parameters {}", self.config_parameters.len())

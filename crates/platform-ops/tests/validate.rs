@@ -88,7 +88,11 @@ fn cfn_lint_findings_name_rule_and_line() {
 #[test]
 fn asl_validator_rejects_a_broken_definition() {
     let report = run_with(&fixture("broken-asl"), &vending());
-    assert_only(&report, "asl-validator", &["bad.asl.json", "SCHEMA_VALIDATION_FAILED", "/States/AccountReady/Choices/0"]);
+    assert_only(
+        &report,
+        "asl-validator",
+        &["bad.asl.json", "SCHEMA_VALIDATION_FAILED", "/States/AccountReady/Choices/0"],
+    );
 }
 
 #[test]
@@ -97,7 +101,9 @@ fn an_unsupplied_substitution_is_reported() {
     assert_only(
         &report,
         "substitutions",
-        &["${NotificationsTopicArn} `NotificationsTopicArn` is not supplied by DefinitionSubstitutions of VendingStateMachine"],
+        &[
+            "${NotificationsTopicArn} `NotificationsTopicArn` is not supplied by DefinitionSubstitutions of VendingStateMachine",
+        ],
     );
 }
 
@@ -107,14 +113,20 @@ fn an_action_missing_from_the_function_enum_is_reported() {
     assert_only(
         &report,
         "actions",
-        &["States/CreateAccount action `Teleport` is not in account-vending's action enum (AwaitAccount, CreateAccount, PlaceInOu)"],
+        &[
+            "States/CreateAccount action `Teleport` is not in account-vending's action enum (AwaitAccount, CreateAccount, PlaceInOu)",
+        ],
     );
 }
 
 #[test]
 fn a_function_without_a_crate_is_reported() {
     let report = run_with(&fixture("good"), &ActionCatalogue::default());
-    assert_only(&report, "actions", &["function `account-vending` (VendingFunction) is not a function crate of this workspace"]);
+    assert_only(
+        &report,
+        "actions",
+        &["function `account-vending` (VendingFunction) is not a function crate of this workspace"],
+    );
 }
 
 #[test]

@@ -74,7 +74,12 @@ impl ParameterStore for SsmParameterStore {
 
     async fn delete(&self, names: &[String]) -> Result<(), AwsError> {
         for batch in names.chunks(DELETE_BATCH) {
-            self.client.delete_parameters().set_names(Some(batch.to_vec())).send().await.classify("DeleteParameters")?;
+            self.client
+                .delete_parameters()
+                .set_names(Some(batch.to_vec()))
+                .send()
+                .await
+                .classify("DeleteParameters")?;
         }
         Ok(())
     }

@@ -33,10 +33,18 @@ impl RoleAssumer for StsRoleAssumer {
             .await
             .classify("AssumeRole")?;
         let creds = out.credentials.ok_or_else(|| {
-            AwsError::new(ErrorClass::Unclassified, "AssumeRole", format!("no credentials returned for {}", request.role_arn))
+            AwsError::new(
+                ErrorClass::Unclassified,
+                "AssumeRole",
+                format!("no credentials returned for {}", request.role_arn),
+            )
         })?;
         let expires_at = SystemTime::try_from(creds.expiration).map_err(|e| {
-            AwsError::new(ErrorClass::Unclassified, "AssumeRole", format!("expiration {} out of range: {e}", creds.expiration))
+            AwsError::new(
+                ErrorClass::Unclassified,
+                "AssumeRole",
+                format!("expiration {} out of range: {e}", creds.expiration),
+            )
         })?;
         Ok(SessionCredentials {
             access_key_id: creds.access_key_id,

@@ -73,10 +73,7 @@ pub struct ServiceCatalog {
 impl ServiceCatalog {
     /// Services in rollout order: tier by tier, in the order each tier lists them.
     pub fn in_rollout_order(&self) -> impl Iterator<Item = &Service> {
-        self.tiers
-            .iter()
-            .flat_map(|t| t.services.iter())
-            .filter_map(|name| self.services.get(name))
+        self.tiers.iter().flat_map(|t| t.services.iter()).filter_map(|name| self.services.get(name))
     }
 }
 
@@ -231,8 +228,7 @@ mod weekdays {
         Vec::<String>::deserialize(d)?
             .into_iter()
             .map(|raw| {
-                raw.parse::<Weekday>()
-                    .map_err(|_| D::Error::custom(format!("day `{raw}` is not a weekday (Mon..Sun)")))
+                raw.parse::<Weekday>().map_err(|_| D::Error::custom(format!("day `{raw}` is not a weekday (Mon..Sun)")))
             })
             .collect()
     }

@@ -5,17 +5,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use super::{
-    Environment, Issues, Organization, RawServicesFile, Resources, Service, ServiceCatalog,
-};
+use super::{Environment, Issues, Organization, RawServicesFile, Resources, Service, ServiceCatalog};
 
 /// EKS Kubernetes versions and the last day of their standard support. Versions past it cost
 /// extended-support fees and are auto-upgraded later, so new config may not name them.
-pub const SUPPORTED_KUBERNETES_VERSIONS: &[(&str, (i32, u32, u32))] = &[
-    ("1.33", (2026, 7, 29)),
-    ("1.34", (2026, 12, 2)),
-    ("1.35", (2027, 3, 27)),
-];
+pub const SUPPORTED_KUBERNETES_VERSIONS: &[(&str, (i32, u32, u32))] =
+    &[("1.33", (2026, 7, 29)), ("1.34", (2026, 12, 2)), ("1.35", (2027, 3, 27))];
 
 /// The text of a value that still holds a template placeholder, if it does.
 pub fn find_placeholder(value: &str) -> Option<&'static str> {
@@ -138,7 +133,11 @@ pub(crate) fn catalog(file: &Path, raw: RawServicesFile, issues: &mut Issues) ->
             issues.push(file, format!("{key}.port"), "port 0 is not a valid port");
         }
         if svc.grpc_port.is_some_and(|g| g == port || g == 0) {
-            issues.push(file, format!("{key}.grpc_port"), format!("grpc_port must be non-zero and differ from port {port}"));
+            issues.push(
+                file,
+                format!("{key}.grpc_port"),
+                format!("grpc_port must be non-zero and differ from port {port}"),
+            );
         }
         let health_path = svc.health_path.unwrap_or_else(|| raw.defaults.health_path.clone());
         if !health_path.starts_with('/') {
@@ -152,7 +151,10 @@ pub(crate) fn catalog(file: &Path, raw: RawServicesFile, issues: &mut Issues) ->
             issues.push(
                 file,
                 format!("{key}.image"),
-                format!("`{}` is not an ECR repository name (lowercase path, no tag: tags come from the release)", svc.image),
+                format!(
+                    "`{}` is not an ECR repository name (lowercase path, no tag: tags come from the release)",
+                    svc.image
+                ),
             );
         }
         let resources = match svc.resources {
@@ -191,14 +193,22 @@ fn check_resources(file: &Path, key: &str, r: &Resources, issues: &mut Issues) {
     let mem = |field: &str, v: &str, issues: &mut Issues| {
         let parsed = parse_memory_bytes(v);
         if parsed.is_none() {
-            issues.push(file, format!("{key}.{field}"), format!("`{v}` is not a memory quantity (like `512Mi` or `1Gi`)"));
+            issues.push(
+                file,
+                format!("{key}.{field}"),
+                format!("`{v}` is not a memory quantity (like `512Mi` or `1Gi`)"),
+            );
         }
         parsed
     };
     if let (Some(req), Some(lim)) = (cpu("cpu_request", &r.cpu_request, issues), cpu("cpu_limit", &r.cpu_limit, issues))
         && req > lim
     {
-        issues.push(file, format!("{key}.cpu_request"), format!("request {} is above limit {}", r.cpu_request, r.cpu_limit));
+        issues.push(
+            file,
+            format!("{key}.cpu_request"),
+            format!("request {} is above limit {}", r.cpu_request, r.cpu_limit),
+        );
     }
     if let (Some(req), Some(lim)) =
         (mem("memory_request", &r.memory_request, issues), mem("memory_limit", &r.memory_limit, issues))
@@ -324,8 +334,13 @@ pub(crate) fn environment(file: &Path, env: &Environment, today: NaiveDate, issu
     }
 
     let db = &env.database;
-    if !db.instance_class.starts_with("db.") || !is_instance_type(&db.instance_class[3.min(db.instance_class.len())..]) {
-        issues.push(file, "database.instance_class", format!("`{}` is not an RDS instance class (db.<type>)", db.instance_class));
+    if !db.instance_class.starts_with("db.") || !is_instance_type(&db.instance_class[3.min(db.instance_class.len())..])
+    {
+        issues.push(
+            file,
+            "database.instance_class",
+            format!("`{}` is not an RDS instance class (db.<type>)", db.instance_class),
+        );
     }
     if !(20..=65536).contains(&db.allocated_storage_gib) {
         issues.push(
@@ -482,7 +497,9 @@ mod tests {
 
     #[test]
     fn names_are_checked_like_aws_and_kubernetes_check_them() {
-        assert!(is_region("us-east-1") && is_region("us-gov-west-1") && !is_region("east-us-1x") && !is_region("us-east"));
+        assert!(
+            is_region("us-east-1") && is_region("us-gov-west-1") && !is_region("east-us-1x") && !is_region("us-east")
+        );
         assert!(is_instance_type("t3.medium") && is_instance_type("r6g.2xlarge") && !is_instance_type("medium"));
         assert!(is_ecr_repository("abc-trading/api-gateway") && !is_ecr_repository("abc/api:latest"));
         assert!(is_dns_label("user-management") && !is_dns_label("User_Management") && !is_dns_label("-x"));
@@ -491,7 +508,8 @@ mod tests {
 
     #[test]
     fn placeholders_from_the_runbook_are_recognised() {
-        for bad in ["<your access key>", "Zxxxxxxxxxxxxxxxxxx", "bucketxxxxxxxx", "changeme", "<xxx-xxxxxxxx-dev.com>"] {
+        for bad in ["<your access key>", "Zxxxxxxxxxxxxxxxxxx", "bucketxxxxxxxx", "changeme", "<xxx-xxxxxxxx-dev.com>"]
+        {
             assert!(find_placeholder(bad).is_some(), "{bad}");
         }
         for good in ["abc-trading-dev.com", "t3.medium", "Europe/London", "10.0.0.0/16"] {

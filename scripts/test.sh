@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every test, from a fresh checkout: pinned tools, formatting, lints, template and state-machine
+# validation, then the unit, adapter (moto) and end-to-end tests. Idempotent; CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "tools (scripts/bootstrap.sh)"
+bash scripts/bootstrap.sh
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  step "installing cargo-nextest"
+  cargo install cargo-nextest --locked
+fi
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "sam validate --lint template.yaml"
+SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template template.yaml
+
+step "platform-ops validate"
+cargo run --quiet --locked -p platform-ops -- validate
+
+step "cargo nextest (unit, emulator, end to end)"
+cargo nextest run --workspace --locked --profile ci
