@@ -3,7 +3,7 @@
 use std::error::Error as _;
 
 use aws_sdk_ssm::Client;
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, create_mock_http_client, mock};
 use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
 
 /// GIVEN SSM answers every call with `status` and an awsJson error body carrying `code`
@@ -11,8 +11,17 @@ use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
 async fn classify_response(status: u16, code: Option<&str>) -> AwsError {
     let body = code.map(|c| format!(r#"{{"__type":"{c}","message":"told by the mock"}}"#));
     let rule = mock!(Client::get_parameter).sequence().http_status(status, body).repeatedly().build();
-    let client = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&rule], |c| c
-        .retry_config(aws_smithy_types::retry::RetryConfig::disabled()));
+    // Built by hand rather than with `mock_client!`, whose test defaults need the SDK's
+    // `test-util` feature: that feature would make the test build compile every SDK crate twice.
+    let config = aws_sdk_ssm::Config::builder()
+        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+        .region(aws_sdk_ssm::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .http_client(create_mock_http_client())
+        .interceptor(MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).with_rule(&rule))
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        .build();
+    let client = Client::from_conf(config);
     client.get_parameter().name("/abc-trading/x").send().await.classify("GetParameter").expect_err("mock fails")
 }
 
@@ -58,7 +67,7 @@ async fn an_unreachable_endpoint_is_transient() {
     let config = aws_sdk_ssm::Config::builder()
         .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
         .region(aws_sdk_ssm::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ssm::config::Credentials::for_tests())
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new("AKIDTEST", "secret", None, None, "test"))
         // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
         .endpoint_url("http://127.0.0.1:9")
         .retry_config(aws_smithy_types::retry::RetryConfig::disabled())

@@ -374,12 +374,13 @@ fn placeholders(text: &str) -> BTreeSet<String> {
     let mut rest = text;
     while let Some(start) = rest.find("${") {
         rest = &rest[start + 2..];
-        let Some(end) = rest.find('}') else { break };
-        let name = &rest[..end];
-        if !name.is_empty() && !name.starts_with("AWS::") {
+        // A placeholder is an identifier (CloudFormation allows `.` and `::`) closed by `}`.
+        let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || "_.:".contains(c))).unwrap_or(rest.len());
+        let name = &rest[..len];
+        if rest[len..].starts_with('}') && !name.is_empty() && !name.starts_with("AWS::") {
             out.insert(name.to_string());
         }
-        rest = &rest[end + 1..];
+        rest = &rest[len..];
     }
     out
 }
