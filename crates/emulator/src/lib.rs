@@ -1,7 +1,6 @@
 //! Runs the moto AWS emulator on a free loopback port: installed on demand, reset between uses, stopped on drop.
 
-use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +13,6 @@ pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 /// The region the local world lives in.
 pub const DEFAULT_REGION: &str = "us-east-1";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
-const START_ATTEMPTS: usize = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
@@ -30,8 +28,6 @@ pub enum EmulatorError {
     Exited { port: u16, status: String, output: String },
     #[error("emulator did not answer on port {port} within {seconds} s")]
     Timeout { port: u16, seconds: u64 },
-    #[error("no free loopback port: {0}")]
-    Port(#[source] std::io::Error),
     #[error("emulator request {path} failed: {detail}")]
     Http { path: String, detail: String },
 }
@@ -46,34 +42,17 @@ pub struct Emulator {
 
 impl Emulator {
     /// Starts moto from the project at `root` (the repository), installing the pinned version
-    /// into `root/.venv` first if it is missing.
+    /// into `root/.venv` first if it is missing or out of date.
     pub fn start(root: &Path) -> Result<Emulator, EmulatorError> {
         let program = ensure_installed(root)?;
-        let mut last = None;
-        // A free port can be taken between our probe and moto's bind: try a few.
-        for _ in 0..START_ATTEMPTS {
-            match Self::start_once(&program) {
-                Ok(emulator) => return Ok(emulator),
-                Err(e @ EmulatorError::Exited { .. }) => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or(EmulatorError::Timeout { port: 0, seconds: START_TIMEOUT.as_secs() }))
-    }
-
-    /// Starts moto for this repository (the workspace this crate was built in).
-    pub fn start_for_workspace() -> Result<Emulator, EmulatorError> {
-        Self::start(&workspace_root())
-    }
-
-    fn start_once(program: &Path) -> Result<Emulator, EmulatorError> {
-        let port = free_port()?;
-        let log = std::env::temp_dir().join(format!("platform-ops-moto-{port}-{}.log", std::process::id()));
+        // Port 0: the server binds a free port itself and logs it, so no other process can take
+        // the port between our choice and its bind, and two tests never share a server.
+        let log = std::env::temp_dir().join(format!("platform-ops-moto-{}-{}.log", std::process::id(), next_id()));
         let log_file =
             std::fs::File::create(&log).map_err(|source| EmulatorError::Spawn { program: log.clone(), source })?;
         let log_err = log_file.try_clone().map_err(|source| EmulatorError::Spawn { program: log.clone(), source })?;
-        let child = Command::new(program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", "0"])
             // Seeding attaches AWS managed policies (EKS roles), which moto only knows when asked.
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .env_remove("MOTO_ACCOUNT_ID")
@@ -81,30 +60,45 @@ impl Emulator {
             .stdout(log_file)
             .stderr(log_err)
             .spawn()
-            .map_err(|source| EmulatorError::Spawn { program: program.to_path_buf(), source })?;
-        let mut emulator = Emulator { child, port, log };
+            .map_err(|source| EmulatorError::Spawn { program: program.clone(), source })?;
+        let mut emulator = Emulator { child, port: 0, log };
         emulator.wait_ready()?;
         tracing::info!(endpoint = %emulator.endpoint_url(), "emulator ready");
         Ok(emulator)
     }
 
+    /// Starts moto for this repository (the workspace this crate was built in).
+    pub fn start_for_workspace() -> Result<Emulator, EmulatorError> {
+        Self::start(&workspace_root())
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for the port moto logs (`Running on http://127.0.0.1:<port>`), then for an answer.
     fn wait_ready(&mut self) -> Result<(), EmulatorError> {
         let deadline = Instant::now() + START_TIMEOUT;
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                let mut output = String::new();
-                if let Ok(mut f) = std::fs::File::open(&self.log) {
-                    let _ = f.read_to_string(&mut output);
+                return Err(EmulatorError::Exited {
+                    port: self.port,
+                    status: status.to_string(),
+                    output: self.output(),
+                });
+            }
+            if self.port == 0 {
+                self.port = logged_port(&self.output()).unwrap_or(0);
+            }
+            if self.port != 0 {
+                let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+                    && self.get("/moto-api/data.json").is_ok()
+                {
+                    return Ok(());
                 }
-                return Err(EmulatorError::Exited { port: self.port, status: status.to_string(), output });
             }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-                && self.get("/moto-api/data.json").is_ok()
-            {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(50));
         }
         Err(EmulatorError::Timeout { port: self.port, seconds: START_TIMEOUT.as_secs() })
     }
@@ -170,8 +164,24 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
+        // A failing test keeps moto's log for the post-mortem; a passing one cleans up.
+        if std::thread::panicking() {
+            eprintln!("emulator log kept at {}", self.log.display());
+        } else {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
+}
+
+/// The port in werkzeug's start-up line, once it has been written.
+fn logged_port(output: &str) -> Option<u16> {
+    let rest = output.split("Running on http://127.0.0.1:").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+fn next_id() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The repository root this crate was compiled in.
@@ -182,13 +192,11 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
-/// `root/.venv/bin/moto_server`, installing it with the project's bootstrap script when missing.
-/// The script takes a lock, so parallel tests install once.
+/// `root/.venv/bin/moto_server`, installed or brought to the pinned version by the project's
+/// bootstrap script. The script holds a lock and checks the pin stamp, so parallel tests install
+/// once and a stale venv is never used; when everything is current it returns in well under a second.
 pub fn ensure_installed(root: &Path) -> Result<PathBuf, EmulatorError> {
     let program = root.join(".venv/bin/moto_server");
-    if program.exists() {
-        return Ok(program);
-    }
     let script = root.join("scripts/bootstrap.sh");
     let output = Command::new("bash")
         .arg(&script)
@@ -211,7 +219,15 @@ pub fn ensure_installed(root: &Path) -> Result<PathBuf, EmulatorError> {
     Ok(program)
 }
 
-fn free_port() -> Result<u16, EmulatorError> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(EmulatorError::Port)?;
-    Ok(listener.local_addr().map_err(EmulatorError::Port)?.port())
+#[cfg(test)]
+mod tests {
+    use super::logged_port;
+
+    #[test]
+    fn the_port_is_read_from_the_start_up_line() {
+        let log = "WARNING: This is a development server.\n * Running on http://127.0.0.1:39359\nPress CTRL+C";
+        assert_eq!(logged_port(log), Some(39359));
+        assert_eq!(logged_port("WARNING: This is a development server.\n * Running on http://127.0.0.1:"), None);
+        assert_eq!(logged_port(""), None);
+    }
 }

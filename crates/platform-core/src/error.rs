@@ -103,9 +103,9 @@ impl ErrorClass {
             | "ServerException"
             | "RequestTimeout"
             | "RequestTimeoutException"
-            | "IDPCommunicationError" => Transient,
+            | "IDPCommunicationError"
+            | "FinalizingOrganizationException" => Transient,
             "OperationInProgressException"
-            | "OperationIdAlreadyExistsException"
             | "ResourceInUseException"
             | "ResourceInUse"
             | "ScalingActivityInProgress"
@@ -147,10 +147,12 @@ impl ErrorClass {
             | "DuplicateOrganizationalUnitException"
             | "DuplicateAccountException"
             | "DuplicatePolicyAttachmentException"
-            | "AlreadyInOrganizationException" => AlreadyExists,
-            "ConditionalCheckFailedException" | "TransactionCanceledException" | "PreconditionFailed" => {
-                ConditionFailed
-            }
+            | "AlreadyInOrganizationException"
+            // Our own idempotent retry of a StackSet operation: describe that operation instead.
+            | "OperationIdAlreadyExistsException" => AlreadyExists,
+            // TransactionCanceledException is left to the adapter: only its cancellation reasons
+            // tell a lost condition from a conflict or throttling.
+            "ConditionalCheckFailedException" | "PreconditionFailed" => ConditionFailed,
             "AccessDenied"
             | "AccessDeniedException"
             | "AccessDeniedForDependencyException"
@@ -262,14 +264,22 @@ where
         SdkError::ServiceError(ctx) => {
             let code = ctx.err().code().map(str::to_string);
             let status = ctx.raw().status().as_u16();
-            let class =
-                code.as_deref().and_then(ErrorClass::from_code).unwrap_or_else(|| ErrorClass::from_status(status));
             let message = ctx.err().message().map(str::to_string).unwrap_or_else(|| format!("http status {status}"));
+            let class = code
+                .as_deref()
+                .and_then(|c| refine(operation, c, &message))
+                .unwrap_or_else(|| ErrorClass::from_status(status));
             (class, code, message)
         }
         SdkError::TimeoutError(_) => (ErrorClass::Transient, None, "request timed out".to_string()),
         SdkError::DispatchFailure(f) => {
-            let class = if f.is_user() { ErrorClass::InvalidRequest } else { ErrorClass::Transient };
+            // Credentials are resolved before dispatch: a failed AssumeRole or a missing identity
+            // surfaces here, and keeps the class it was given rather than looking like a network blip.
+            let class = credentials_class(&err).unwrap_or(if f.is_user() {
+                ErrorClass::InvalidRequest
+            } else {
+                ErrorClass::Transient
+            });
             (class, None, format!("request could not be sent: {}", source_chain(&err)))
         }
         SdkError::ResponseError(ctx) => (
@@ -283,6 +293,32 @@ where
         _ => (ErrorClass::Unclassified, None, source_chain(&err)),
     };
     AwsError { class, operation, code, message, source: Some(Box::new(err)) }
+}
+
+/// A code's class, refined where one code means different things for different operations.
+fn refine(operation: &str, code: &str, message: &str) -> Option<ErrorClass> {
+    Some(match code {
+        // EKS and DynamoDB say ResourceInUse for "a resource of that name exists" on create, and
+        // for "busy with another update" on everything else.
+        "ResourceInUseException" | "ResourceInUse" if operation.starts_with("Create") => ErrorClass::AlreadyExists,
+        // CloudFormation reports a missing stack as a validation error.
+        "ValidationError" if message.contains("does not exist") => ErrorClass::NotFound,
+        _ => return ErrorClass::from_code(code),
+    })
+}
+
+/// The class of a credentials failure inside `err`, if that is what stopped the request.
+fn credentials_class(err: &(dyn StdError + 'static)) -> Option<ErrorClass> {
+    let mut next: Option<&(dyn StdError + 'static)> = Some(err);
+    let mut credentials_failed = false;
+    while let Some(e) = next {
+        if let Some(aws) = e.downcast_ref::<AwsError>() {
+            return Some(aws.class);
+        }
+        credentials_failed |= e.is::<aws_credential_types::provider::error::CredentialsError>();
+        next = e.source();
+    }
+    credentials_failed.then_some(ErrorClass::AccessDenied)
 }
 
 impl ErrorClass {

@@ -357,3 +357,17 @@ fn publishing_parameters_cover_every_entity() {
     assert_eq!(dev["nodegroup"]["desired_size"], 2);
     assert_eq!(dev["trading_hours"]["open"], "08:00");
 }
+
+#[test]
+fn dev_staging_and_prod_are_required() {
+    let tree = Tree::copy();
+    std::fs::remove_file(tree.path().join("environments/prod.toml")).expect("rm");
+    let errors = tree.load().expect_err("no prod");
+    assert!(
+        errors
+            .issues
+            .iter()
+            .any(|i| i.file.ends_with("environments/prod.toml") && i.message.contains("`prod` is required")),
+        "{errors}"
+    );
+}

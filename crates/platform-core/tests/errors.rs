@@ -132,3 +132,26 @@ fn class_names_are_the_stable_pascal_case_asl_names() {
     let retryable: Vec<&str> = ErrorClass::ALL.iter().filter(|c| c.is_retryable()).map(|c| c.as_str()).collect();
     assert_eq!(retryable, ["Throttled", "Transient", "OperationInProgress", "ConcurrentModification"]);
 }
+
+#[tokio::test]
+async fn one_code_can_mean_different_things_per_operation() {
+    use aws_sdk_ssm::operation::get_parameter::GetParameterError;
+    use aws_smithy_types::error::ErrorMetadata;
+    let err = |code: &str, message: &str| {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        aws_sdk_ssm::error::SdkError::service_error(
+            GetParameterError::generic(meta),
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(400).expect("status"),
+                aws_smithy_types::body::SdkBody::empty(),
+            ),
+        )
+    };
+    let classify = |op, code, message| platform_core::error::classify(op, err(code, message)).class;
+    assert_eq!(classify("CreateNodegroup", "ResourceInUseException", "exists"), ErrorClass::AlreadyExists);
+    assert_eq!(classify("UpdateNodegroupConfig", "ResourceInUseException", "busy"), ErrorClass::OperationInProgress);
+    assert_eq!(classify("DescribeStacks", "ValidationError", "Stack with id x does not exist"), ErrorClass::NotFound);
+    assert_eq!(classify("CreateStack", "ValidationError", "Template format error"), ErrorClass::InvalidRequest);
+    assert_eq!(classify("CreateStackInstances", "OperationIdAlreadyExistsException", "x"), ErrorClass::AlreadyExists);
+    assert_eq!(classify("CreateAccount", "FinalizingOrganizationException", "x"), ErrorClass::Transient);
+}

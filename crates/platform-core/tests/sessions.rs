@@ -131,3 +131,42 @@ async fn member_clients_run_in_the_member_account() {
     let own = ctx.client(aws_sdk_sts::Client::new).get_caller_identity().send().await.expect("identity");
     assert_eq!(own.account(), Some(emulator::DEFAULT_ACCOUNT_ID));
 }
+
+/// A member role that cannot be assumed keeps its class through the SDK's credential resolution,
+/// instead of looking like a retryable network failure.
+#[tokio::test]
+async fn a_refused_assume_role_is_access_denied_for_the_member_client() {
+    use async_trait::async_trait;
+    use platform_core::error::{AwsError, ClassifyExt};
+    use platform_core::ports::{AssumeRoleRequest, RoleAssumer, SessionCredentials};
+
+    #[derive(Debug)]
+    struct Refusing;
+    #[async_trait]
+    impl RoleAssumer for Refusing {
+        async fn assume_role(&self, r: &AssumeRoleRequest) -> Result<SessionCredentials, AwsError> {
+            Err(AwsError::new(
+                ErrorClass::AccessDenied,
+                "AssumeRole",
+                format!("not authorized to assume {}", r.role_arn),
+            ))
+        }
+    }
+    let base = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .build();
+    let sessions = Arc::new(MemberSessions::new(
+        Arc::new(Refusing),
+        Arc::new(platform_core::ports::SystemClock),
+        SessionSettings::new("abc-trading-automation", "test", "us-east-1"),
+    ));
+    let ssm = aws_sdk_ssm::Client::new(&sessions.sdk_config(&base, DEV));
+    let err = ssm.get_parameter().name("/x").send().await.classify("GetParameter").expect_err("no credentials");
+    assert_eq!(err.class, ErrorClass::AccessDenied, "{err}");
+    assert!(
+        err.message.contains("not authorized to assume arn:aws:iam::111111111111:role/abc-trading-automation"),
+        "{err}"
+    );
+}

@@ -10,7 +10,7 @@ use platform_core::config;
 use crate::{actions, validate, world};
 
 /// Starts the emulator, seeds the world from `root/config`, validates the repository and prints
-/// the world. Exit 1 when validation finds anything.
+/// the world. Exit 1 when validation finds anything or a second seeding changes the world.
 pub async fn run(root: &Path) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let tree = config::load(&root.join("config"))?;
     println!(
@@ -36,16 +36,16 @@ pub async fn run(root: &Path) -> Result<ExitCode, Box<dyn std::error::Error>> {
     println!("== config publish: {}", report.config.to_string().replace('\n', "\n  "));
 
     let again = world::seed(&ctx, &tree).await?;
+    let idempotent = again.created() == 0 && !again.config.changed();
     println!(
-        "== world seed again: {} created, config {} (idempotent: {})",
+        "== world seed again: {} created, config {} (idempotent: {idempotent})",
         again.created(),
         if again.config.changed() { "changed" } else { "unchanged" },
-        again.created() == 0 && !again.config.changed()
     );
 
     println!("== {}", world::snapshot(&ctx, &tree).await?);
 
     let findings = validate::run(root, &actions::linked());
     print!("== {findings}");
-    Ok(if findings.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if findings.passed() && idempotent { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

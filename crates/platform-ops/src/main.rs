@@ -25,6 +25,9 @@ enum Command {
         /// Print the findings as JSON.
         #[arg(long)]
         json: bool,
+        /// Validate as of this day (YYYY-MM-DD) instead of today: Kubernetes support windows.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
     },
     /// Work with the config tree.
     #[command(subcommand)]
@@ -81,8 +84,12 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let config_dir = cli.root.join("config");
     match cli.command {
-        Command::Validate { json } => {
-            let report = validate::run(&cli.root, &platform_ops::actions::linked());
+        Command::Validate { json, as_of } => {
+            let mut inputs = validate::Inputs::for_root(&cli.root);
+            if let Some(day) = as_of {
+                inputs.today = day;
+            }
+            let report = validate::run_with(&inputs, &platform_ops::actions::linked());
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -100,7 +107,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Command::Config(ConfigCommand::Publish { dry_run }) => {
             let tree = config::load(&config_dir)?;
             let ctx = AwsContext::load().await;
-            let store = SsmParameterStore::new(ctx.client(aws_sdk_ssm::Client::new));
+            // A first publish is dozens of PutParameter calls against a low per-account rate:
+            // the adaptive mode paces them instead of failing half-way.
+            let ssm = aws_sdk_ssm::config::Builder::from(ctx.config())
+                .retry_config(aws_sdk_ssm::config::retry::RetryConfig::adaptive().with_max_attempts(8))
+                .build();
+            let store = SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(ssm));
             let report = config::publish(&tree, &store, dry_run).await?;
             println!("{report}");
             Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
@@ -21,6 +22,8 @@ pub struct Inputs {
     pub state_machines_dir: PathBuf,
     pub cfn_lint: PathBuf,
     pub asl_script: PathBuf,
+    /// The day validation is for: Kubernetes versions past EKS standard support by then fail.
+    pub today: NaiveDate,
 }
 
 impl Inputs {
@@ -33,6 +36,7 @@ impl Inputs {
             state_machines_dir: root.join("state-machines"),
             cfn_lint: root.join(".venv/bin/cfn-lint"),
             asl_script: root.join("scripts/asl-validate.js"),
+            today: chrono::Utc::now().date_naive(),
         }
     }
 }
@@ -97,10 +101,18 @@ pub fn run(root: &Path, catalogue: &ActionCatalogue) -> Report {
 }
 
 pub fn run_with(inputs: &Inputs, catalogue: &ActionCatalogue) -> Report {
-    let machines = files_with_suffix(&inputs.state_machines_dir, &[".asl.json"]);
+    let template = load_template(&inputs.template);
+    let mut machines = files_with_suffix(&inputs.state_machines_dir, &[".asl.json"]);
+    // Definitions the template names outside state-machines/ are checked too.
+    let base = inputs.template.parent().unwrap_or(Path::new("."));
+    for (uri, _) in template.machines.values() {
+        let path = base.join(uri);
+        if path.is_file() && !machines.iter().any(|m| same_file(m, &path)) {
+            machines.push(path);
+        }
+    }
     let mut templates = vec![inputs.template.clone()];
     templates.extend(files_with_suffix(&inputs.stacksets_dir, &[".yaml", ".yml", ".json"]));
-    let template = load_template(&inputs.template);
 
     Report {
         checks: vec![
@@ -134,7 +146,7 @@ fn files_with_suffix(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
 }
 
 fn check_config(inputs: &Inputs) -> CheckResult {
-    let findings = match platform_core::config::load(&inputs.config_dir) {
+    let findings = match platform_core::config::load_as_of(&inputs.config_dir, inputs.today) {
         Ok(_) => Vec::new(),
         Err(errors) => errors
             .issues
@@ -313,7 +325,8 @@ fn load_template(path: &Path) -> Template {
         let props = resource.get("Properties");
         match kind {
             "AWS::Serverless::StateMachine" => {
-                let uri = props.and_then(|p| p.get("DefinitionUri")).and_then(Yaml::as_str).unwrap_or_default();
+                // An inline `Definition` has no file to check here; cfn-lint reads it in place.
+                let Some(uri) = props.and_then(|p| p.get("DefinitionUri")).and_then(Yaml::as_str) else { continue };
                 let subs = props
                     .and_then(|p| p.get("DefinitionSubstitutions"))
                     .and_then(Yaml::as_mapping)
@@ -368,7 +381,8 @@ fn referenced_resource(value: &Yaml) -> Option<String> {
     }
 }
 
-/// Every `${Name}` in a definition's text (CloudFormation pseudo-parameters `${AWS::...}` excluded).
+/// Every `${Name}` in a definition's text. `${AWS::Region}` and friends count too: Step Functions
+/// substitutes only what DefinitionSubstitutions supplies, so a pseudo-parameter must be passed in.
 fn placeholders(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut rest = text;
@@ -377,7 +391,7 @@ fn placeholders(text: &str) -> BTreeSet<String> {
         // A placeholder is an identifier (CloudFormation allows `.` and `::`) closed by `}`.
         let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || "_.:".contains(c))).unwrap_or(rest.len());
         let name = &rest[..len];
-        if rest[len..].starts_with('}') && !name.is_empty() && !name.starts_with("AWS::") {
+        if rest[len..].starts_with('}') && !name.is_empty() {
             out.insert(name.to_string());
         }
         rest = &rest[len..];
@@ -588,9 +602,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_skip_pseudo_parameters() {
+    fn placeholders_are_identifiers_including_pseudo_parameters() {
         let found = placeholders(r#"{"a": "${FnArn}", "b": "arn:${AWS::Partition}:x:${Other}", "c": "${"}"#);
-        assert_eq!(found, BTreeSet::from(["FnArn".to_string(), "Other".to_string()]));
+        let expected = ["AWS::Partition", "FnArn", "Other"].map(str::to_string);
+        assert_eq!(found, BTreeSet::from(expected));
     }
 
     #[test]

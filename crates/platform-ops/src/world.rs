@@ -109,14 +109,28 @@ pub fn member_email(tree: &ConfigTree, env: &str) -> String {
 }
 
 /// Refuses anything but a loopback endpoint: seeding must never touch a real organisation.
+/// Per-service endpoint variables (`AWS_ENDPOINT_URL_IAM`, ...) would redirect single clients
+/// past this check, so their presence is refused too.
 pub fn ensure_local(ctx: &AwsContext) -> Result<(), WorldError> {
     let endpoint = ctx.endpoint_url().map(str::to_string);
-    let local = endpoint.as_deref().is_some_and(|e| {
-        let host = e.split("://").nth(1).unwrap_or(e).split(['/', ':']).next().unwrap_or_default();
-        let host = if e.contains("://[::1]") { "[::1]" } else { host };
-        matches!(host, "127.0.0.1" | "localhost" | "[::1]") || host.starts_with("127.")
-    });
-    if local { Ok(()) } else { Err(WorldError::NotLocal(endpoint)) }
+    if let Some((var, _)) = std::env::vars().find(|(k, _)| k.starts_with("AWS_ENDPOINT_URL_")) {
+        return Err(WorldError::NotLocal(Some(format!("{endpoint:?}, but {var} is set"))));
+    }
+    if endpoint.as_deref().is_some_and(is_loopback_url) { Ok(()) } else { Err(WorldError::NotLocal(endpoint)) }
+}
+
+/// `http://127.0.0.1:5000`, `http://localhost:5000/`, `http://[::1]:5000`; not `http://127.0.0.1@host/`.
+fn is_loopback_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Seeds the world from `tree`. Every step looks before it creates, so seeding twice changes nothing.
@@ -390,7 +404,16 @@ async fn ensure_automation_role(
 
 async fn ensure_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) -> Result<Outcome, AwsError> {
     match iam.get_role().role_name(name).send().await.classify("GetRole") {
-        Ok(_) => return Ok(Outcome::Exists),
+        Ok(_) => {
+            // The trust policy is part of what the world is: re-assert it, as seeding is idempotent.
+            iam.update_assume_role_policy()
+                .role_name(name)
+                .policy_document(trust)
+                .send()
+                .await
+                .classify("UpdateAssumeRolePolicy")?;
+            return Ok(Outcome::Exists);
+        }
         Err(e) if e.class == ErrorClass::NotFound => {}
         Err(e) => return Err(e),
     }
@@ -645,8 +668,29 @@ impl Member<'_> {
             for (k, v) in &alarm.dimensions {
                 request = request.dimensions(dim(k, v));
             }
-            // PutMetricAlarm overwrites in place, so re-putting is idempotent.
+            // PutMetricAlarm overwrites in place, so re-putting is idempotent; it ignores tags on
+            // an existing alarm, so the remediation tag is re-asserted explicitly.
             request.send().await.classify("PutMetricAlarm")?;
+            let arn = cw
+                .describe_alarms()
+                .alarm_names(&alarm.name)
+                .send()
+                .await
+                .classify("DescribeAlarms")?
+                .metric_alarms
+                .unwrap_or_default()
+                .into_iter()
+                .find_map(|a| a.alarm_arn)
+                .ok_or_else(|| {
+                    AwsError::new(ErrorClass::NotFound, "DescribeAlarms", format!("alarm {} vanished", alarm.name))
+                })?;
+            cw.tag_resource()
+                .resource_arn(arn)
+                .tags(tag(&self.tree.organization.remediation.tag_key, alarm.action))
+                .tags(tag("environment", &self.env.name))
+                .send()
+                .await
+                .classify("TagResource")?;
             self.report
                 .record(format!("alarm {}", alarm.name), if existed { Outcome::Exists } else { Outcome::Created });
         }
@@ -807,12 +851,31 @@ async fn describe_stack(
     cfn: &aws_sdk_cloudformation::Client,
     name: &str,
 ) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+    use aws_sdk_cloudformation::types::StackStatus;
     match cfn.describe_stacks().stack_name(name).send().await.classify("DescribeStacks") {
-        Ok(out) => Ok(out.stacks.unwrap_or_default().into_iter().next().map(|s| {
-            s.outputs.unwrap_or_default().into_iter().filter_map(|o| Some((o.output_key?, o.output_value?))).collect()
-        })),
-        // CloudFormation reports a missing stack as a ValidationError, not a NotFound code.
-        Err(e) if e.message.contains("does not exist") => Ok(None),
+        Ok(out) => {
+            let Some(stack) = out.stacks.unwrap_or_default().into_iter().next() else { return Ok(None) };
+            // A stack that exists but never completed is not the world we expect: say so.
+            match stack.stack_status {
+                Some(StackStatus::CreateComplete | StackStatus::UpdateComplete) => {}
+                status => {
+                    return Err(AwsError::new(
+                        ErrorClass::InvalidRequest,
+                        "DescribeStacks",
+                        format!("stack {name} is {status:?}, not complete: delete it or fix it, then seed again"),
+                    ));
+                }
+            }
+            Ok(Some(
+                stack
+                    .outputs
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|o| Some((o.output_key?, o.output_value?)))
+                    .collect(),
+            ))
+        }
+        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -1009,5 +1072,27 @@ impl std::fmt::Display for World {
             }
         }
         write!(f, "  config parameters {}", self.config_parameters.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_url;
+
+    #[test]
+    fn only_loopback_endpoints_pass() {
+        for ok in ["http://127.0.0.1:5000", "http://localhost:4566/", "http://[::1]:5000", "http://127.1.2.3:80"] {
+            assert!(is_loopback_url(ok), "{ok}");
+        }
+        for bad in [
+            "http://127.0.0.1@evil.example/",
+            "https://127.attacker.example",
+            "https://organizations.us-east-1.amazonaws.com",
+            "http://10.0.0.5:5000",
+            "127.0.0.1:5000",
+            "http://localhost.evil.example",
+        ] {
+            assert!(!is_loopback_url(bad), "{bad}");
+        }
     }
 }

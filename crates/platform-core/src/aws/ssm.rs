@@ -9,8 +9,6 @@ use aws_sdk_ssm::types::{ParameterTier, ParameterType, Tag};
 use crate::error::{AwsError, ClassifyExt, ErrorClass};
 use crate::ports::ParameterStore;
 
-/// Standard-tier parameters hold at most 4 KiB; larger values need the advanced tier.
-const STANDARD_TIER_MAX_BYTES: usize = 4096;
 /// DeleteParameters accepts at most ten names per call.
 const DELETE_BATCH: usize = 10;
 
@@ -49,8 +47,9 @@ impl ParameterStore for SsmParameterStore {
     }
 
     async fn put(&self, name: &str, value: &str, overwrite: bool) -> Result<(), AwsError> {
-        let tier =
-            if value.len() > STANDARD_TIER_MAX_BYTES { ParameterTier::Advanced } else { ParameterTier::Standard };
+        // Intelligent-Tiering picks Standard up to 4 KiB and Advanced above, and never tries to
+        // downgrade a parameter that is already Advanced (which SSM refuses).
+        let tier = ParameterTier::IntelligentTiering;
         let mut request = self
             .client
             .put_parameter()

@@ -16,6 +16,9 @@ pub use model::*;
 pub use publish::{PublishReport, config_parameters, publish};
 pub use validate::{SUPPORTED_KUBERNETES_VERSIONS, find_placeholder};
 
+/// Every organisation runs these; others (a client's UAT, say) may be added beside them.
+pub const REQUIRED_ENVIRONMENTS: &[&str] = &["dev", "staging", "prod"];
+
 /// One problem in the config tree, named by file and key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigIssue {
@@ -87,6 +90,14 @@ pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErro
         validate::environment(&file, &env, today, &mut issues);
         env_files.insert(env.name.clone(), file);
         environments.insert(env.name.clone(), env);
+    }
+    for required in REQUIRED_ENVIRONMENTS {
+        if !environments.contains_key(*required) && !env_files.contains_key(*required) {
+            let missing = dir.join("environments").join(format!("{required}.toml"));
+            if !missing.exists() {
+                issues.push(&missing, "", format!("environment `{required}` is required and has no file"));
+            }
+        }
     }
     validate::across_environments(&environments, &env_files, &mut issues);
 
