@@ -2,12 +2,17 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber once; `RUST_LOG` (or `AWS_LAMBDA_LOG_LEVEL`) sets the level.
+/// Installs the global subscriber once at `info`; `RUST_LOG` (or `AWS_LAMBDA_LOG_LEVEL`) overrides.
 pub fn init() {
+    init_with_default("info");
+}
+
+/// As [`init`], with another default level (the CLI prints its own results and logs only warnings).
+pub fn init_with_default(level: &str) {
     let on_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|l| EnvFilter::new(l.to_lowercase())))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+        .unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // try_init: a second call (tests, embedded runtime) keeps the first subscriber.
     let _ = if on_lambda {

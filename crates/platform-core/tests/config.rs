@@ -371,3 +371,15 @@ fn dev_staging_and_prod_are_required() {
         "{errors}"
     );
 }
+
+#[test]
+fn a_placeholder_does_not_hide_the_files_other_mistakes() {
+    let tree = Tree::copy();
+    tree.edit("environments/dev.toml", r#"domain_name = "abc-trading-dev.com""#, r#"domain_name = "<your-domain>""#)
+        .edit("environments/dev.toml", "desired_size = 2", "desired_size = 5");
+    let errors = tree.load().expect_err("two problems in one file");
+    let dev: Vec<&str> =
+        errors.issues.iter().filter(|i| i.file.ends_with("environments/dev.toml")).map(|i| i.key.as_str()).collect();
+    // The placeholder is named once (not also as an invalid domain), and desired_size still shows.
+    assert_eq!(dev, ["domain_name", "nodegroup.desired_size"], "{errors}");
+}

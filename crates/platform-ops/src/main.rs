@@ -65,7 +65,7 @@ enum WorldCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    platform_core::telemetry::init();
+    platform_core::telemetry::init_with_default("warn");
     let cli = Cli::parse();
     match run(cli).await {
         Ok(code) => code,

@@ -56,11 +56,28 @@ impl fmt::Display for ConfigErrors {
 
 /// Collects issues while loading, so one run reports everything wrong at once.
 #[derive(Debug, Default)]
-pub(crate) struct Issues(Vec<ConfigIssue>);
+pub(crate) struct Issues(Vec<ConfigIssue>, Vec<(PathBuf, String)>);
 
 impl Issues {
     pub(crate) fn push(&mut self, file: &Path, key: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigIssue { file: file.to_path_buf(), key: key.into(), message: message.into() });
+    }
+
+    /// A placeholder at `key`: reported, and any other complaint about the same key is dropped,
+    /// since it only restates that the value is not real.
+    pub(crate) fn placeholder(&mut self, file: &Path, key: &str, message: String) {
+        self.1.push((file.to_path_buf(), key.to_string()));
+        self.push(file, key, message);
+    }
+
+    fn into_vec(self) -> Vec<ConfigIssue> {
+        let placeholders = self.1;
+        self.0
+            .into_iter()
+            .filter(|i| {
+                i.message.contains("is a placeholder") || !placeholders.iter().any(|(f, k)| *f == i.file && *k == i.key)
+            })
+            .collect()
     }
 }
 
@@ -101,9 +118,10 @@ pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErro
     }
     validate::across_environments(&environments, &env_files, &mut issues);
 
-    match (organization, catalog, issues.0.is_empty()) {
+    let issues = issues.into_vec();
+    match (organization, catalog, issues.is_empty()) {
         (Some(organization), Some(catalog), true) => Ok(ConfigTree { organization, catalog, environments }),
-        _ => Err(ConfigErrors { issues: issues.0 }),
+        _ => Err(ConfigErrors { issues }),
     }
 }
 
@@ -144,11 +162,8 @@ fn parse_file<T: DeserializeOwned>(file: &Path, issues: &mut Issues) -> Option<T
             return None;
         }
     };
-    let before = issues.0.len();
+    // Placeholders are reported, and the file is still read: its other mistakes show in the same run.
     validate::placeholders(file, &table, issues);
-    if issues.0.len() > before {
-        return None;
-    }
     let deserializer = match toml::Deserializer::parse(&text) {
         Ok(d) => d,
         Err(e) => {

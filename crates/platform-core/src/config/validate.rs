@@ -30,7 +30,7 @@ pub(crate) fn placeholders(file: &Path, table: &toml::Table, issues: &mut Issues
         match value {
             toml::Value::String(s) => {
                 if let Some(marker) = find_placeholder(s) {
-                    issues.push(file, key, format!("`{s}` is a placeholder ({marker}), not a value"));
+                    issues.placeholder(file, key, format!("`{s}` is a placeholder ({marker}), not a value"));
                 }
             }
             toml::Value::Array(items) => {
