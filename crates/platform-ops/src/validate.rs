@@ -224,17 +224,28 @@ fn check_cfn_lint(inputs: &Inputs, templates: &[PathBuf]) -> CheckResult {
                 })
                 .collect();
         }
-        Err(e) => result.findings.push(Finding {
-            file: rel(inputs, &inputs.cfn_lint),
-            location: None,
-            message: format!(
-                "unreadable cfn-lint output ({e}; exit {}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
-        }),
+        Err(e) => result.findings.push(unreadable(inputs, &inputs.cfn_lint, "cfn-lint", &e, &output)),
     }
     result
+}
+
+/// A tool ran but did not print the JSON we asked for: show what it said instead.
+fn unreadable(
+    inputs: &Inputs,
+    tool: &Path,
+    name: &str,
+    e: &serde_json::Error,
+    output: &std::process::Output,
+) -> Finding {
+    Finding {
+        file: rel(inputs, tool),
+        location: None,
+        message: format!(
+            "unreadable {name} output ({e}; exit {}): {} (run scripts/bootstrap.sh if {name} is missing)",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+    }
 }
 
 fn tool_missing(inputs: &Inputs, tool: &Path, e: &std::io::Error) -> Finding {
@@ -282,15 +293,7 @@ fn check_asl(inputs: &Inputs, machines: &[PathBuf]) -> CheckResult {
                 }
             }
         }
-        Err(e) => result.findings.push(Finding {
-            file: rel(inputs, &inputs.asl_script),
-            location: None,
-            message: format!(
-                "unreadable asl-validator output ({e}; exit {}): {} (run scripts/bootstrap.sh if asl-validator is missing)",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
-        }),
+        Err(e) => result.findings.push(unreadable(inputs, &inputs.asl_script, "asl-validator", &e, &output)),
     }
     result
 }

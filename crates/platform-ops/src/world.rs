@@ -638,59 +638,41 @@ impl Member<'_> {
 
     /// Alarms named and tagged by the remediation convention (config/organization.toml).
     async fn ensure_alarms(&mut self) -> Result<(), AwsError> {
+        let cw = aws_sdk_cloudwatch::Client::new(&self.config);
+        let tag = |k: &str, v: &str| aws_sdk_cloudwatch::types::Tag::builder().key(k).value(v).build();
         for alarm in seeded_alarms(self.tree, self.env) {
-            let cw = aws_sdk_cloudwatch::Client::new(&self.config);
-            let existed = !cw
-                .describe_alarms()
-                .alarm_names(&alarm.name)
-                .send()
-                .await
-                .classify("DescribeAlarms")?
-                .metric_alarms
-                .unwrap_or_default()
-                .is_empty();
-            let dim = |k: &str, v: &str| aws_sdk_cloudwatch::types::Dimension::builder().name(k).value(v).build();
-            let tag = |k: &str, v: &str| aws_sdk_cloudwatch::types::Tag::builder().key(k).value(v).build();
-            let mut request = cw
-                .put_metric_alarm()
+            let existed = alarm_arn(&cw, &alarm.name).await?.is_some();
+            let tags = vec![
+                tag(&self.tree.organization.remediation.tag_key, alarm.action),
+                tag("environment", &self.env.name),
+            ];
+            let dimensions = alarm
+                .dimensions
+                .iter()
+                .map(|(k, v)| aws_sdk_cloudwatch::types::Dimension::builder().name(*k).value(v).build())
+                .collect();
+            cw.put_metric_alarm()
                 .alarm_name(&alarm.name)
                 .alarm_description(alarm.description)
                 .namespace(alarm.namespace)
                 .metric_name(alarm.metric)
+                .set_dimensions(Some(dimensions))
                 .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
                 .period(60)
                 .evaluation_periods(alarm.periods)
                 .threshold(alarm.threshold)
                 .comparison_operator(alarm.comparison)
                 .treat_missing_data("notBreaching")
-                .tags(tag(&self.tree.organization.remediation.tag_key, alarm.action))
-                .tags(tag("environment", &self.env.name));
-            for (k, v) in &alarm.dimensions {
-                request = request.dimensions(dim(k, v));
-            }
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await
+                .classify("PutMetricAlarm")?;
             // PutMetricAlarm overwrites in place, so re-putting is idempotent; it ignores tags on
             // an existing alarm, so the remediation tag is re-asserted explicitly.
-            request.send().await.classify("PutMetricAlarm")?;
-            let arn = cw
-                .describe_alarms()
-                .alarm_names(&alarm.name)
-                .send()
-                .await
-                .classify("DescribeAlarms")?
-                .metric_alarms
-                .unwrap_or_default()
-                .into_iter()
-                .find_map(|a| a.alarm_arn)
-                .ok_or_else(|| {
-                    AwsError::new(ErrorClass::NotFound, "DescribeAlarms", format!("alarm {} vanished", alarm.name))
-                })?;
-            cw.tag_resource()
-                .resource_arn(arn)
-                .tags(tag(&self.tree.organization.remediation.tag_key, alarm.action))
-                .tags(tag("environment", &self.env.name))
-                .send()
-                .await
-                .classify("TagResource")?;
+            let arn = alarm_arn(&cw, &alarm.name).await?.ok_or_else(|| {
+                AwsError::new(ErrorClass::NotFound, "DescribeAlarms", format!("alarm {} vanished", alarm.name))
+            })?;
+            cw.tag_resource().resource_arn(arn).set_tags(Some(tags)).send().await.classify("TagResource")?;
             self.report
                 .record(format!("alarm {}", alarm.name), if existed { Outcome::Exists } else { Outcome::Created });
         }
@@ -844,6 +826,11 @@ fn network_template(env: &Environment) -> String {
         }
     })
     .to_string()
+}
+
+async fn alarm_arn(cw: &aws_sdk_cloudwatch::Client, name: &str) -> Result<Option<String>, AwsError> {
+    let out = cw.describe_alarms().alarm_names(name).send().await.classify("DescribeAlarms")?;
+    Ok(out.metric_alarms.unwrap_or_default().into_iter().find_map(|a| a.alarm_arn))
 }
 
 /// A stack's outputs, or `None` when there is no such stack.
