@@ -1,0 +1,181 @@
+//! Decodes a CloudWatch Logs subscription payload: base64, gzip under a size cap, then the JSON batch.
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use serde::Deserialize;
+
+/// Largest batch we inflate. CloudWatch sends at most ~1 MB compressed; anything that inflates
+/// past this is a gzip bomb or not CloudWatch, and is refused before it can exhaust memory.
+pub const MAX_DECOMPRESSED_BYTES: usize = 32 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("payload of {len} bytes is not valid base64: {source}")]
+    Base64 {
+        len: usize,
+        #[source]
+        source: base64_simd::Error,
+    },
+    #[error("payload is not a complete gzip stream: {0}")]
+    Gzip(#[source] std::io::Error),
+    #[error("payload inflates beyond the {limit}-byte cap (gzip bomb or oversized batch)")]
+    TooLarge { limit: usize },
+    #[error("payload is not a CloudWatch Logs batch: {0}")]
+    Json(#[source] serde_json::Error),
+}
+
+impl DecodeError {
+    /// Low-cardinality name for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DecodeError::Base64 { .. } => "base64",
+            DecodeError::Gzip(_) => "gzip",
+            DecodeError::TooLarge { .. } => "too_large",
+            DecodeError::Json(_) => "json",
+        }
+    }
+}
+
+/// Standard base64 (what CloudWatch and Kinesis use), SIMD-accelerated.
+pub fn decode_base64(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    base64_simd::STANDARD.decode_to_vec(data).map_err(|source| DecodeError::Base64 { len: data.len(), source })
+}
+
+/// Inflates a gzip stream, refusing more than `limit` bytes of output.
+pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+    // The gzip trailer's ISIZE is the inflated size mod 2^32: a good capacity hint, never trusted
+    // beyond the cap (a forged trailer must not make us allocate).
+    let hint = gz
+        .len()
+        .checked_sub(4)
+        .and_then(|at| gz.get(at..))
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, |b| u32::from_le_bytes(b) as usize);
+    let mut out = Vec::with_capacity(hint.min(limit).max(gz.len()));
+    let mut decoder = flate2::read::MultiGzDecoder::new(gz).take(limit as u64 + 1);
+    decoder.read_to_end(&mut out).map_err(DecodeError::Gzip)?;
+    if out.len() > limit {
+        return Err(DecodeError::TooLarge { limit });
+    }
+    if out.is_empty() {
+        return Err(DecodeError::Gzip(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "empty gzip stream")));
+    }
+    Ok(out)
+}
+
+/// One subscription delivery. Strings borrow from the inflated buffer unless they carry escapes;
+/// unknown fields (`policyLevel` from account-level policies, anything newer) are accepted.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogBatch<'a> {
+    #[serde(borrow)]
+    pub message_type: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub owner: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub log_group: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub log_stream: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub subscription_filters: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub log_events: Vec<LogEvent<'a>>,
+}
+
+impl LogBatch<'_> {
+    /// CloudWatch's reachability probe when a subscription is created: carries no log data.
+    pub fn is_control(&self) -> bool {
+        self.message_type == "CONTROL_MESSAGE"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LogEvent<'a> {
+    #[serde(borrow, default)]
+    pub id: Cow<'a, str>,
+    #[serde(default)]
+    pub timestamp: i64,
+    #[serde(borrow)]
+    pub message: Cow<'a, str>,
+}
+
+pub fn parse_batch(json: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
+    serde_json::from_slice(json).map_err(DecodeError::Json)
+}
+
+/// base64 + gzip, as both the direct subscription (`awslogs.data`) and Kinesis records carry it
+/// (Kinesis hands the record already base64-decoded: use [`inflate`] directly).
+pub fn decode_awslogs(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    inflate(&decode_base64(data)?, MAX_DECOMPRESSED_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).expect("write");
+        e.finish().expect("finish")
+    }
+
+    const BATCH: &str = r#"{"messageType":"DATA_MESSAGE","owner":"111111111111","logGroup":"/abc-trading/dev/audit",
+        "logStream":"pod-1","subscriptionFilters":["all"],"policyLevel":"ACCOUNT_LEVEL_POLICY",
+        "logEvents":[{"id":"1","timestamp":1700000000000,"message":"plain \"quoted\" line"},
+                     {"id":"2","timestamp":1700000000001,"message":"second","extractedFields":{}}]}"#;
+
+    #[test]
+    fn a_batch_round_trips_with_unknown_fields_accepted() {
+        let encoded = base64_simd::STANDARD.encode_to_string(gzip(BATCH.as_bytes()));
+        let json = decode_awslogs(encoded.as_bytes()).expect("decodes");
+        let batch = parse_batch(&json).expect("parses");
+        assert!(!batch.is_control());
+        assert_eq!(batch.log_group, "/abc-trading/dev/audit");
+        assert_eq!(batch.log_events.len(), 2);
+        assert_eq!(batch.log_events[0].message, "plain \"quoted\" line");
+        assert!(matches!(batch.log_events[1].message, Cow::Borrowed(_)), "no escapes: borrowed, not copied");
+    }
+
+    #[test]
+    fn bad_input_gets_a_typed_error() {
+        assert_eq!(decode_awslogs(b"not base64 at all!").expect_err("b64").kind(), "base64");
+        let gz = gzip(BATCH.as_bytes());
+        let truncated = base64_simd::STANDARD.encode_to_string(&gz[..gz.len() / 2]);
+        assert_eq!(decode_awslogs(truncated.as_bytes()).expect_err("truncated").kind(), "gzip");
+        let not_gzip = base64_simd::STANDARD.encode_to_string(b"{\"plain\":\"json\"}");
+        assert_eq!(decode_awslogs(not_gzip.as_bytes()).expect_err("not gzip").kind(), "gzip");
+        assert_eq!(decode_awslogs(b"").expect_err("empty").kind(), "gzip");
+        let garbage = gzip(b"{\"messageType\": 12");
+        assert_eq!(parse_batch(&inflate(&garbage, 1 << 20).expect("inflates")).expect_err("json").kind(), "json");
+        let latin1 = gzip(b"{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[{\"message\":\"caf\xe9\"}]}");
+        assert_eq!(parse_batch(&inflate(&latin1, 1 << 20).expect("inflates")).expect_err("utf-8").kind(), "json");
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_at_the_cap() {
+        // 64 MiB of zeros compresses to ~64 KiB; the cap stops inflation at 32 MiB + 1 byte.
+        let bomb = gzip(&vec![0u8; 64 << 20]);
+        assert!(bomb.len() < 1 << 20);
+        let err = inflate(&bomb, MAX_DECOMPRESSED_BYTES).expect_err("bomb");
+        assert!(matches!(err, DecodeError::TooLarge { limit } if limit == MAX_DECOMPRESSED_BYTES), "{err}");
+    }
+
+    #[test]
+    fn a_forged_size_trailer_does_not_drive_allocation() {
+        let mut gz = gzip(b"tiny");
+        let n = gz.len();
+        gz[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        // The forged ISIZE also breaks the gzip check, which is reported as a gzip error.
+        assert_eq!(inflate(&gz, 1024).expect_err("forged").kind(), "gzip");
+    }
+
+    #[test]
+    fn control_messages_are_recognised() {
+        let json = br#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"",
+            "subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
+        assert!(parse_batch(json).expect("parses").is_control());
+    }
+}

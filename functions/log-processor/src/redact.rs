@@ -1,0 +1,344 @@
+//! Redaction: secrets are replaced before any record leaves the function, counted per rule.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+use serde::Deserialize;
+
+/// The rules shipped with the function (`config/log-processing.toml`), compiled in so a cold start
+/// reads no file and no parameter.
+pub const DEFAULT_RULES: &str = include_str!("../../../config/log-processing.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("redaction rules are not valid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("redaction rule `{rule}`: {message}")]
+    Rule { rule: String, message: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    redaction: RedactionSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedactionSection {
+    rules: Vec<RuleConfig>,
+}
+
+/// One rule as written in config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub name: String,
+    pub enabled: bool,
+    #[serde(default)]
+    pub triggers: Vec<String>,
+    pub pattern: Option<String>,
+    pub kind: Option<String>,
+}
+
+#[derive(Debug)]
+enum Matcher {
+    Pattern(Regex),
+    CardNumber,
+}
+
+#[derive(Debug)]
+struct Rule {
+    name: String,
+    replacement: String,
+    matcher: Matcher,
+}
+
+/// Compiled rules plus one multi-literal automaton over every trigger, built once per process.
+#[derive(Debug)]
+pub struct Redactor {
+    rules: Vec<Rule>,
+    /// Trigger literal index -> bit set of the rules it arms (at most 64 rules).
+    trigger_rules: Vec<u64>,
+    triggers: AhoCorasick,
+    /// Rules with no trigger run on every line.
+    always: u64,
+}
+
+/// Redactions made, per rule, in rule order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedactionCounts(pub Vec<u64>);
+
+impl RedactionCounts {
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+impl Redactor {
+    /// The rules shipped in `config/log-processing.toml`.
+    pub fn with_default_rules() -> Result<Redactor, RuleError> {
+        Self::from_toml(DEFAULT_RULES)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Redactor, RuleError> {
+        let file: RulesFile = toml::from_str(text)?;
+        Self::new(file.redaction.rules)
+    }
+
+    /// Compiles the enabled rules; a bad rule is an error naming it, never a silently skipped rule.
+    pub fn new(configs: Vec<RuleConfig>) -> Result<Redactor, RuleError> {
+        let mut names = BTreeSet::new();
+        let mut rules = Vec::new();
+        let mut literals: Vec<String> = Vec::new();
+        let mut trigger_rules: Vec<u64> = Vec::new();
+        let mut always = 0u64;
+        for config in configs {
+            let fail = |message: String| RuleError::Rule { rule: config.name.clone(), message };
+            if !names.insert(config.name.clone()) {
+                return Err(fail("is defined twice".into()));
+            }
+            let matcher = match (&config.pattern, config.kind.as_deref()) {
+                (Some(p), None) => {
+                    let re = Regex::new(p).map_err(|e| fail(format!("pattern does not compile: {e}")))?;
+                    if re.is_match("") {
+                        return Err(fail("pattern matches the empty string".into()));
+                    }
+                    Matcher::Pattern(re)
+                }
+                (None, Some("card-number")) => Matcher::CardNumber,
+                (None, Some(other)) => return Err(fail(format!("unknown kind `{other}` (known: card-number)"))),
+                _ => return Err(fail("needs exactly one of `pattern` and `kind`".into())),
+            };
+            if !config.enabled {
+                continue;
+            }
+            if rules.len() == 64 {
+                return Err(fail("more than 64 enabled rules".into()));
+            }
+            let bit = 1u64 << rules.len();
+            if config.triggers.is_empty() {
+                always |= bit;
+            }
+            for t in &config.triggers {
+                if t.is_empty() {
+                    return Err(fail("has an empty trigger".into()));
+                }
+                let lower = t.to_ascii_lowercase();
+                match literals.iter().position(|l| *l == lower) {
+                    Some(i) => trigger_rules[i] |= bit,
+                    None => {
+                        literals.push(lower);
+                        trigger_rules.push(bit);
+                    }
+                }
+            }
+            rules.push(Rule { replacement: format!("[REDACTED:{}]", config.name), name: config.name, matcher });
+        }
+        let triggers = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&literals)
+            .map_err(|e| RuleError::Rule { rule: "(triggers)".into(), message: e.to_string() })?;
+        Ok(Redactor { rules, trigger_rules, triggers, always })
+    }
+
+    /// Names of the enabled rules, in the order of [`RedactionCounts`].
+    pub fn rule_names(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.name.as_str())
+    }
+
+    pub fn new_counts(&self) -> RedactionCounts {
+        RedactionCounts(vec![0; self.rules.len()])
+    }
+
+    /// `text` with every secret replaced; borrowed, untouched, when there is none.
+    pub fn redact<'a>(&self, text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
+        let mut armed = self.always;
+        for m in self.triggers.find_overlapping_iter(text) {
+            armed |= self.trigger_rules[m.pattern().as_usize()];
+        }
+        if armed == 0 {
+            return Cow::Borrowed(text);
+        }
+        let mut out = Cow::Borrowed(text);
+        for (i, rule) in self.rules.iter().enumerate() {
+            if armed & (1 << i) == 0 {
+                continue;
+            }
+            let (replaced, n) = match &rule.matcher {
+                Matcher::Pattern(re) => replace_secret(re, &out, &rule.replacement),
+                Matcher::CardNumber => replace_cards(&out, &rule.replacement),
+            };
+            if n > 0 {
+                if let Some(slot) = counts.0.get_mut(i) {
+                    *slot += n;
+                }
+                out = Cow::Owned(replaced);
+            }
+        }
+        out
+    }
+}
+
+/// Replaces the `secret` group of every match (the whole match when the pattern has none).
+fn replace_secret(re: &Regex, text: &str, replacement: &str) -> (String, u64) {
+    let mut out = String::new();
+    let mut last = 0;
+    let mut n = 0;
+    for caps in re.captures_iter(text) {
+        let Some(m) = caps.name("secret").or_else(|| caps.get(0)) else { continue };
+        if m.start() < last || m.is_empty() {
+            continue;
+        }
+        out.push_str(&text[last..m.start()]);
+        out.push_str(replacement);
+        last = m.end();
+        n += 1;
+    }
+    if n > 0 {
+        out.push_str(&text[last..]);
+    }
+    (out, n)
+}
+
+/// Finds runs of 13-19 digits (single spaces or dashes allowed between digits) standing alone
+/// and passing the Luhn check, and replaces them.
+fn replace_cards(text: &str, replacement: &str) -> (String, u64) {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut last = 0;
+    let mut n = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Start only at a digit that is not glued to a preceding word or number.
+        if !bytes[i].is_ascii_digit() || (i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_')) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits: [u8; 19] = [0; 19];
+        let mut count = 0usize;
+        let mut end = i;
+        let mut j = i;
+        while j < bytes.len() {
+            let b = bytes[j];
+            if b.is_ascii_digit() {
+                if count == 19 {
+                    count += 1;
+                    break;
+                }
+                digits[count] = b - b'0';
+                count += 1;
+                end = j + 1;
+                j += 1;
+            } else if (b == b' ' || b == b'-') && j + 1 < bytes.len() && bytes[j + 1].is_ascii_digit() && count > 0 {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let standalone = end >= bytes.len() || !(bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_');
+        if (13..=19).contains(&count) && standalone && luhn(&digits[..count]) {
+            out.push_str(&text[last..start]);
+            out.push_str(replacement);
+            last = end;
+            n += 1;
+        }
+        i = end.max(start + 1);
+        // Skip the rest of an over-long digit run so its tail is not read as a card.
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    if n > 0 {
+        out.push_str(&text[last..]);
+    }
+    (out, n)
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redactor() -> Redactor {
+        Redactor::with_default_rules().expect("shipped rules compile")
+    }
+
+    fn redact(text: &str) -> (String, RedactionCounts) {
+        let r = redactor();
+        let mut counts = r.new_counts();
+        let out = r.redact(text, &mut counts).into_owned();
+        (out, counts)
+    }
+
+    #[test]
+    fn luhn_accepts_real_test_cards_only() {
+        let digits = |s: &str| s.bytes().map(|b| b - b'0').collect::<Vec<_>>();
+        assert!(luhn(&digits("4111111111111111")));
+        assert!(luhn(&digits("5500005555555559")));
+        assert!(!luhn(&digits("4111111111111112")));
+    }
+
+    #[test]
+    fn clean_lines_are_borrowed_untouched() {
+        let r = redactor();
+        let mut counts = r.new_counts();
+        let line = "2026-11-24 10:00:00 INFO order 123456 filled at 101.25 for account 42";
+        assert!(matches!(r.redact(line, &mut counts), Cow::Borrowed(_)));
+        assert_eq!(counts.total(), 0);
+    }
+
+    #[test]
+    fn counts_are_per_rule() {
+        let (out, counts) = redact("key AKIAIOSFODNN7EXAMPLE and AKIAI44QH8DHBEXAMPLE, card 4111 1111 1111 1111");
+        assert!(!out.contains("AKIA") && !out.contains("4111"), "{out}");
+        let r = redactor();
+        let names: Vec<&str> = r.rule_names().collect();
+        let by_name = |n: &str| counts.0[names.iter().position(|x| *x == n).expect("rule")];
+        assert_eq!(by_name("aws-access-key-id"), 2);
+        assert_eq!(by_name("card-number"), 1);
+        assert_eq!(counts.total(), 3);
+    }
+
+    #[test]
+    fn a_disabled_rule_does_not_redact() {
+        let text =
+            DEFAULT_RULES.replace("name = \"card-number\"\nenabled = true", "name = \"card-number\"\nenabled = false");
+        let r = Redactor::from_toml(&text).expect("rules");
+        let mut counts = r.new_counts();
+        assert_eq!(r.redact("card 4111111111111111", &mut counts), "card 4111111111111111");
+        assert!(!r.rule_names().any(|n| n == "card-number"));
+    }
+
+    #[test]
+    fn bad_rules_are_named() {
+        let bad = "[[redaction.rules]]\nname = \"x\"\nenabled = true\npattern = \"(unclosed\"\n";
+        assert!(matches!(Redactor::from_toml(bad), Err(RuleError::Rule { rule, .. }) if rule == "x"));
+        let empty = "[[redaction.rules]]\nname = \"y\"\nenabled = true\npattern = \"a*\"\n";
+        assert!(Redactor::from_toml(empty).is_err());
+        let both = "[[redaction.rules]]\nname = \"z\"\nenabled = true\npattern = \"a\"\nkind = \"card-number\"\n";
+        assert!(Redactor::from_toml(both).is_err());
+        let unknown = "[[redaction.rules]]\nname = \"w\"\nenabled = true\nkind = \"iban\"\n";
+        assert!(Redactor::from_toml(unknown).is_err());
+    }
+}
