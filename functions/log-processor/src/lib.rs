@@ -1,8 +1,10 @@
 //! The log processor: CloudWatch Logs subscription payloads decoded, redacted and classified.
 //!
-//! Built so far: the bounded decoder and the redaction engine. The handler, line parser,
-//! signature classification, EMF metrics and the Firehose / EventBridge outputs come next
+//! Built so far: the bounded decoder, the line parser, the redaction engine and the signature
+//! classifier. The handler, EMF metrics and the Firehose / EventBridge outputs come next
 //! (issue: log processing).
 
+pub mod classify;
 pub mod decode;
+pub mod parse;
 pub mod redact;

@@ -1,0 +1,240 @@
+//! Known failure signatures, from the data-driven catalogue in `config/log-signatures.toml`.
+
+use std::collections::BTreeSet;
+
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+/// The catalogue shipped with the function, compiled in.
+pub const DEFAULT_SIGNATURES: &str = include_str!("../../../config/log-signatures.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// What a match should lead to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Metrics only.
+    Count,
+    /// An `abc.platform` event for people.
+    Notify,
+    /// An event that also drives an automated fix.
+    Remediate,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogueFile {
+    signatures: Vec<SignatureConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignatureConfig {
+    name: String,
+    severity: Severity,
+    action: Action,
+    description: String,
+    all_of: Vec<Vec<String>>,
+    pattern: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Signature {
+    pub name: String,
+    pub severity: Severity,
+    pub action: Action,
+    pub description: String,
+    /// One bit per `all_of` group; the signature matches when all are set.
+    groups: u32,
+    pattern: Option<Regex>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("signature catalogue is not valid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("signature `{name}`: {message}")]
+    Signature { name: String, message: String },
+}
+
+/// The catalogue compiled into one case-insensitive automaton over every literal.
+#[derive(Debug)]
+pub struct Classifier {
+    signatures: Vec<Signature>,
+    /// Literal index -> (signature, group bit) pairs it satisfies.
+    literal_groups: Vec<Vec<(usize, u32)>>,
+    literals: AhoCorasick,
+}
+
+impl Classifier {
+    pub fn with_default_catalogue() -> Result<Classifier, CatalogueError> {
+        Self::from_toml(DEFAULT_SIGNATURES)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Classifier, CatalogueError> {
+        let file: CatalogueFile = toml::from_str(text)?;
+        let mut names = BTreeSet::new();
+        let mut signatures = Vec::new();
+        let mut literals: Vec<String> = Vec::new();
+        let mut literal_groups: Vec<Vec<(usize, u32)>> = Vec::new();
+        for (index, config) in file.signatures.into_iter().enumerate() {
+            let fail = |message: String| CatalogueError::Signature { name: config.name.clone(), message };
+            if !names.insert(config.name.clone()) {
+                return Err(fail("is defined twice".into()));
+            }
+            if config.all_of.is_empty() || config.all_of.len() > 32 {
+                return Err(fail("all_of needs between 1 and 32 groups".into()));
+            }
+            for (g, group) in config.all_of.iter().enumerate() {
+                if group.is_empty() || group.iter().any(String::is_empty) {
+                    return Err(fail(format!("all_of group {g} is empty or has an empty literal")));
+                }
+                for literal in group {
+                    let lower = literal.to_ascii_lowercase();
+                    let at = match literals.iter().position(|l| *l == lower) {
+                        Some(at) => at,
+                        None => {
+                            literals.push(lower);
+                            literal_groups.push(Vec::new());
+                            literals.len() - 1
+                        }
+                    };
+                    literal_groups[at].push((index, 1 << g));
+                }
+            }
+            let pattern = config
+                .pattern
+                .as_deref()
+                .map(Regex::new)
+                .transpose()
+                .map_err(|e| fail(format!("pattern does not compile: {e}")))?;
+            let groups = if config.all_of.len() == 32 { u32::MAX } else { (1u32 << config.all_of.len()) - 1 };
+            signatures.push(Signature {
+                name: config.name,
+                severity: config.severity,
+                action: config.action,
+                description: config.description,
+                groups,
+                pattern,
+            });
+        }
+        let literals = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&literals)
+            .map_err(|e| CatalogueError::Signature { name: "(literals)".into(), message: e.to_string() })?;
+        Ok(Classifier { signatures, literal_groups, literals })
+    }
+
+    pub fn signatures(&self) -> &[Signature] {
+        &self.signatures
+    }
+
+    /// Indices of the signatures `text` shows, in catalogue order. Most lines match no literal
+    /// at all, which costs one automaton scan and no allocation.
+    pub fn classify(&self, text: &str, out: &mut Vec<usize>) {
+        out.clear();
+        let mut seen: [u32; 64] = [0; 64];
+        let mut any = false;
+        for m in self.literals.find_overlapping_iter(text) {
+            for &(sig, bit) in &self.literal_groups[m.pattern().as_usize()] {
+                if let Some(slot) = seen.get_mut(sig) {
+                    *slot |= bit;
+                    any = true;
+                }
+            }
+        }
+        if !any {
+            return;
+        }
+        for (i, sig) in self.signatures.iter().enumerate().take(64) {
+            if seen[i] == sig.groups && sig.pattern.as_ref().is_none_or(|p| p.is_match(text)) {
+                out.push(i);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(text: &str) -> Vec<String> {
+        let c = Classifier::with_default_catalogue().expect("catalogue compiles");
+        let mut out = Vec::new();
+        c.classify(text, &mut out);
+        out.into_iter().map(|i| c.signatures()[i].name.clone()).collect()
+    }
+
+    #[test]
+    fn the_runbook_failures_are_recognised() {
+        let cases = [
+            ("Warning  Failed  pod/api-gateway-1  Error: ErrImagePull", "ImagePullBackOff"),
+            ("pod/audit-2 status ImagePullBackOff", "ImagePullBackOff"),
+            ("Back-off restarting failed container settlement", "CrashLoopBackOff"),
+            ("Last State: Terminated Reason: OOMKilled", "OOMKilled"),
+            ("java.lang.OutOfMemoryError: Java heap space", "OOMKilled"),
+            ("tls: failed to verify certificate: x509: certificate signed by unknown authority", "CertificateError"),
+            (
+                "Connection to database-service:5432 refused. Check that the hostname and port are correct",
+                "DatabaseUnreachable",
+            ),
+            ("org.postgresql.util.PSQLException: Connection to database-service:5432 timed out", "DatabaseUnreachable"),
+            (
+                "AxonServerConnectionManager: Unable to connect to AxonServer at axon-server:8124",
+                "AxonServerUnreachable",
+            ),
+            ("io.grpc.StatusRuntimeException: UNAVAILABLE: axon-server:8124", "AxonServerUnreachable"),
+            ("java.net.UnknownHostException: market-data", "DnsResolutionFailure"),
+            ("dial tcp: lookup cache on 10.0.0.2:53: no such host", "DnsResolutionFailure"),
+            ("ThrottlingException: Rate exceeded", "AwsThrottling"),
+            ("GET /api/orders status=503 duration=12ms", "Http5xx"),
+            (r#"10.0.1.5 - - "GET /quotes HTTP/1.1" 502 0"#, "Http5xx"),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(matches(line), [expected], "{line}");
+        }
+    }
+
+    #[test]
+    fn near_misses_do_not_match() {
+        for line in [
+            "order 42 filled",
+            "connected to database-service:5432", // the host alone is not a failure
+            "connection refused by peer market-data", // refused, but not the database or Axon
+            "GET /api/orders status=200 duration=503ms", // 503 is a duration here
+            "certificate rotated successfully",
+        ] {
+            assert!(matches(line).is_empty(), "{line}: {:?}", matches(line));
+        }
+    }
+
+    #[test]
+    fn every_signature_has_severity_and_action() {
+        let c = Classifier::with_default_catalogue().expect("catalogue");
+        assert!(c.signatures().len() >= 9);
+        let crit: Vec<&str> =
+            c.signatures().iter().filter(|s| s.severity == Severity::Critical).map(|s| s.name.as_str()).collect();
+        assert_eq!(crit, ["DatabaseUnreachable", "AxonServerUnreachable"]);
+        assert!(c.signatures().iter().all(|s| !s.description.is_empty()));
+    }
+
+    #[test]
+    fn a_bad_catalogue_is_named() {
+        let dup = DEFAULT_SIGNATURES.to_string()
+            + "\n[[signatures]]\nname = \"OOMKilled\"\nseverity = \"low\"\naction = \"count\"\ndescription = \"x\"\nall_of = [[\"y\"]]\n";
+        assert!(
+            matches!(Classifier::from_toml(&dup), Err(CatalogueError::Signature { name, .. }) if name == "OOMKilled")
+        );
+        let bad = "[[signatures]]\nname = \"X\"\nseverity = \"urgent\"\naction = \"count\"\ndescription = \"x\"\nall_of = [[\"y\"]]\n";
+        assert!(Classifier::from_toml(bad).is_err());
+    }
+}

@@ -1,0 +1,362 @@
+//! Tolerant line parsing: service JSON (logstash style), the Fluent Bit / Container Insights envelope, plain text.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Unknown,
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Level {
+    /// `ERROR`, `error`, `Err`, `WARNING`, `critical`, `E`, ... as the services and tools write them.
+    pub fn parse(s: &str) -> Level {
+        let s = s.trim();
+        let eq = |w: &str| s.eq_ignore_ascii_case(w);
+        if eq("error") || eq("err") || eq("e") || eq("severe") {
+            Level::Error
+        } else if eq("warn") || eq("warning") || eq("w") {
+            Level::Warn
+        } else if eq("info") || eq("information") || eq("notice") || eq("i") {
+            Level::Info
+        } else if eq("debug") || eq("d") || eq("fine") {
+            Level::Debug
+        } else if eq("trace") || eq("t") || eq("finest") {
+            Level::Trace
+        } else if eq("fatal") || eq("critical") || eq("crit") || eq("panic") || eq("emerg") || eq("alert") {
+            Level::Fatal
+        } else {
+            Level::Unknown
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Unknown => "UNKNOWN",
+            Level::Trace => "TRACE",
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+            Level::Fatal => "FATAL",
+        }
+    }
+}
+
+/// Which shape the line had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Kubernetes,
+    Text,
+}
+
+/// One log line, normalised. Fields borrow from the batch unless the JSON had escapes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record<'a> {
+    pub timestamp: i64,
+    pub level: Level,
+    pub format: Format,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<Cow<'a, str>>,
+    pub message: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logger: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_trace: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+}
+
+/// The fields we read from a JSON line; everything else is skipped without being built.
+#[derive(Debug, Default, Deserialize)]
+struct JsonLine<'a> {
+    #[serde(borrow, default, deserialize_with = "opt_cow", alias = "severity", alias = "lvl", alias = "log.level")]
+    level: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_cow", alias = "logger")]
+    logger_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_cow", alias = "msg")]
+    message: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_cow", alias = "stackTrace", alias = "exception")]
+    stack_trace: Option<Cow<'a, str>>,
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "opt_cow",
+        rename = "traceId",
+        alias = "trace_id",
+        alias = "X-B3-TraceId"
+    )]
+    trace_id: Option<Cow<'a, str>>,
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "opt_cow",
+        alias = "app",
+        alias = "service_name",
+        alias = "application"
+    )]
+    service: Option<Cow<'a, str>>,
+    #[serde(default, alias = "durationMs", alias = "elapsed_ms", alias = "latency_ms", alias = "took_ms")]
+    duration_ms: Option<f64>,
+    /// Fluent Bit / Container Insights: the container's own line.
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
+    log: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kubernetes: Option<Kubernetes<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Kubernetes<'a> {
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
+    pod_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
+    namespace_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
+    container_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    labels: Option<Labels<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Labels<'a> {
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
+    app: Option<Cow<'a, str>>,
+}
+
+/// `Option<Cow<str>>` that borrows: serde only borrows a `Cow` it sees directly, not inside an
+/// `Option`, and every copied field would cost an allocation per line.
+fn opt_cow<'de: 'a, 'a, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Borrowed<'a>>::deserialize(d)?.map(|b| b.0))
+}
+
+/// The service a log group belongs to, by the `/abc-trading/<env>/<service>` convention.
+pub fn service_from_log_group(log_group: &str) -> Option<&str> {
+    let mut parts = log_group.strip_prefix("/abc-trading/")?.split('/');
+    let (_env, service) = (parts.next()?, parts.next()?);
+    (parts.next().is_none() && !service.is_empty()).then_some(service)
+}
+
+/// Parses one line; never fails: a line that is not JSON is text, a broken JSON line is text too.
+/// `group_service` is the service the log group names, used when the line does not say.
+pub fn parse_line<'a>(line: &'a str, timestamp: i64, group_service: Option<&'a str>) -> Record<'a> {
+    let trimmed = line.trim_end_matches(['\n', '\r']);
+    if trimmed.trim_start().starts_with('{')
+        && let Ok(json) = serde_json::from_str::<JsonLine<'a>>(trimmed)
+    {
+        return from_json(json, trimmed, timestamp, group_service);
+    }
+    text_record(Cow::Borrowed(trimmed), timestamp, group_service.map(Cow::Borrowed))
+}
+
+fn from_json<'a>(json: JsonLine<'a>, raw: &'a str, timestamp: i64, group_service: Option<&'a str>) -> Record<'a> {
+    if let Some(inner) = json.log {
+        // The envelope wraps the container's line, which is itself JSON or text.
+        let k8s = json.kubernetes.unwrap_or_default();
+        let app = k8s.labels.and_then(|l| l.app);
+        let service = app.or(k8s.container_name).or_else(|| group_service.map(Cow::Borrowed));
+        let mut record = match inner {
+            Cow::Borrowed(s) => parse_line(s, timestamp, None),
+            // An escaped inner line cannot borrow from the batch: parse an owned copy.
+            Cow::Owned(s) => owned(parse_line(&s, timestamp, None)),
+        };
+        record.format = Format::Kubernetes;
+        record.service = record.service.or(service);
+        record.pod = k8s.pod_name;
+        record.namespace = k8s.namespace_name;
+        return record;
+    }
+    let level = json.level.as_deref().map_or(Level::Unknown, Level::parse);
+    let message = json.message.unwrap_or(Cow::Borrowed(raw));
+    Record {
+        timestamp,
+        level: if level == Level::Unknown && json.stack_trace.is_some() { Level::Error } else { level },
+        format: Format::Json,
+        service: json.service.or_else(|| group_service.map(Cow::Borrowed)),
+        message,
+        logger: json.logger_name,
+        trace_id: json.trace_id,
+        stack_trace: json.stack_trace,
+        pod: None,
+        namespace: None,
+        duration_ms: json.duration_ms.filter(|d| d.is_finite() && *d >= 0.0),
+    }
+}
+
+fn owned(r: Record<'_>) -> Record<'static> {
+    let own = |c: Option<Cow<'_, str>>| c.map(|c| Cow::Owned(c.into_owned()));
+    Record {
+        timestamp: r.timestamp,
+        level: r.level,
+        format: r.format,
+        service: own(r.service),
+        message: Cow::Owned(r.message.into_owned()),
+        logger: own(r.logger),
+        trace_id: own(r.trace_id),
+        stack_trace: own(r.stack_trace),
+        pod: own(r.pod),
+        namespace: own(r.namespace),
+        duration_ms: r.duration_ms,
+    }
+}
+
+fn text_record<'a>(line: Cow<'a, str>, timestamp: i64, service: Option<Cow<'a, str>>) -> Record<'a> {
+    Record {
+        timestamp,
+        level: text_level(&line),
+        format: Format::Text,
+        service,
+        duration_ms: text_duration(&line),
+        message: line,
+        logger: None,
+        trace_id: None,
+        stack_trace: None,
+        pod: None,
+        namespace: None,
+    }
+}
+
+/// Where plain-text formats put the level: Spring Boot (`... ERROR 1 --- [main]`), logfmt
+/// (`level=error`), Kubernetes events (`Warning  BackOff`), `[WARN]`. Only the head is read.
+fn text_level(line: &str) -> Level {
+    let head = &line[..floor_char_boundary(line, 160)];
+    if let Some(at) = head.find("level=") {
+        let value = head[at + 6..].trim_start_matches('"');
+        let end = value.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(value.len());
+        let level = Level::parse(&value[..end]);
+        if level != Level::Unknown {
+            return level;
+        }
+    }
+    for word in head.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| w.len() >= 4) {
+        let level = match word {
+            "ERROR" | "Error" => Level::Error,
+            "WARN" | "WARNING" | "Warning" => Level::Warn,
+            "INFO" => Level::Info,
+            "DEBUG" => Level::Debug,
+            "TRACE" => Level::Trace,
+            "FATAL" | "CRITICAL" | "PANIC" => Level::Fatal,
+            _ => continue,
+        };
+        return level;
+    }
+    Level::Unknown
+}
+
+/// `duration=123ms`, `took 45 ms`, `in 12.5ms`: request timings in plain text.
+fn text_duration(line: &str) -> Option<f64> {
+    let at = memchr::memmem::find(line.as_bytes(), b"ms")?;
+    let before = line[..at].trim_end();
+    let start = before.rfind(|c: char| !(c.is_ascii_digit() || c == '.')).map_or(0, |i| i + 1);
+    let number = &before[start..];
+    let lead = before[..start].trim_end();
+    let keyed = lead.ends_with("duration=")
+        || lead.ends_with("took")
+        || lead.ends_with("elapsed=")
+        || lead.ends_with("latency=")
+        || lead.ends_with(" in");
+    if !keyed || number.is_empty() {
+        return None;
+    }
+    number.parse::<f64>().ok().filter(|d| d.is_finite())
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spring_boot_json_lines() {
+        let line = r#"{"@timestamp":"2026-11-24T10:00:00.123Z","level":"ERROR","logger_name":"c.a.OrderService","message":"order 42 failed","stack_trace":"java.lang.IllegalStateException\n\tat x","traceId":"abc123","duration_ms":12.5,"extra":{"deep":[1,2,3]}}"#;
+        let r = parse_line(line, 7, Some("order-management"));
+        assert_eq!(r.format, Format::Json);
+        assert_eq!(r.level, Level::Error);
+        assert_eq!(r.message, "order 42 failed");
+        assert_eq!(r.logger.as_deref(), Some("c.a.OrderService"));
+        assert_eq!(r.trace_id.as_deref(), Some("abc123"));
+        assert_eq!(r.service.as_deref(), Some("order-management"));
+        assert_eq!(r.duration_ms, Some(12.5));
+        assert_eq!(r.stack_trace.as_deref(), Some("java.lang.IllegalStateException\n\tat x"));
+        assert!(matches!(r.message, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn fluent_bit_envelopes_name_pod_and_service() {
+        let line = r#"{"log":"{\"level\":\"warn\",\"message\":\"slow quote\"}\n","stream":"stdout","kubernetes":{"pod_name":"quote-service-7d9f-abcde","namespace_name":"trading","container_name":"quote","labels":{"app":"quote-service"}}}"#;
+        let r = parse_line(line, 1, Some("logging"));
+        assert_eq!(r.format, Format::Kubernetes);
+        assert_eq!(r.level, Level::Warn);
+        assert_eq!(r.message, "slow quote");
+        assert_eq!(r.service.as_deref(), Some("quote-service"), "labels.app wins over the log group");
+        assert_eq!(r.pod.as_deref(), Some("quote-service-7d9f-abcde"));
+        assert_eq!(r.namespace.as_deref(), Some("trading"));
+
+        let plain = r#"{"log":"2026-11-24 10:00:00 ERROR 1 --- [main] connection refused","kubernetes":{"container_name":"audit"}}"#;
+        let r = parse_line(plain, 1, None);
+        assert_eq!((r.level, r.service.as_deref()), (Level::Error, Some("audit")));
+    }
+
+    #[test]
+    fn plain_text_levels_and_durations() {
+        let cases = [
+            ("2026-11-24 10:00:00.123  ERROR 1 --- [nio-8080-exec-1] o.a.c.c.C.[.[.[/] : Servlet failed", Level::Error),
+            ("2026-11-24 10:00:00.123  WARN 1 --- [main] slow start", Level::Warn),
+            ("time=2026-11-24T10:00:00Z level=info msg=\"started\"", Level::Info),
+            ("Warning  BackOff  pod/api-gateway-1  Back-off pulling image", Level::Warn),
+            ("[FATAL] out of memory", Level::Fatal),
+            ("just words here", Level::Unknown),
+        ];
+        for (line, level) in cases {
+            assert_eq!(parse_line(line, 0, None).level, level, "{line}");
+        }
+        assert_eq!(parse_line("GET /quotes 200 duration=35ms", 0, None).duration_ms, Some(35.0));
+        assert_eq!(parse_line("request took 12.5 ms", 0, None).duration_ms, Some(12.5));
+        assert_eq!(parse_line("heap 512ms of nothing", 0, None).duration_ms, None);
+    }
+
+    #[test]
+    fn broken_json_is_kept_as_text() {
+        let r = parse_line(r#"{"level":"ERROR","message":"cut off"#, 0, Some("audit"));
+        assert_eq!(r.format, Format::Text);
+        assert_eq!(r.level, Level::Error);
+        assert_eq!(r.service.as_deref(), Some("audit"));
+    }
+
+    #[test]
+    fn log_groups_name_services() {
+        assert_eq!(service_from_log_group("/abc-trading/dev/trade-execution"), Some("trade-execution"));
+        assert_eq!(service_from_log_group("/aws/eks/abc-trading-dev/cluster"), None);
+        assert_eq!(service_from_log_group("abc-trading/dev/x"), None);
+        assert_eq!(service_from_log_group("/aws/lambda/x"), None);
+    }
+
+    #[test]
+    fn multibyte_heads_do_not_panic() {
+        let line = "é".repeat(200);
+        assert_eq!(parse_line(&line, 0, None).level, Level::Unknown);
+    }
+}
