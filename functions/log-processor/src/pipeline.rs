@@ -1,0 +1,253 @@
+//! One batch through the pipeline: parse, redact, classify, count, and normalised records out.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::classify::{Action, CatalogueError, Classifier, Severity};
+use crate::decode::{self, DecodeError, LogBatch};
+use crate::metrics::Metrics;
+use crate::parse::{self, Format, Level};
+use crate::redact::{RedactionCounts, Redactor, RuleError};
+
+/// The platform's services, compiled in: a service name only becomes a metric dimension if it
+/// is one of these, so a stray label cannot explode dimension cardinality.
+const SERVICES: &str = include_str!("../../../config/services.toml");
+/// Where a record's service is unknown or not in the catalogue.
+pub const OTHER_SERVICE: &str = "other";
+/// Messages beyond this are cut (and counted) so a record always fits Firehose's 1,000 KiB limit.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// Characters of the triggering line carried in a detection event.
+const SAMPLE_CHARS: usize = 512;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+    #[error("config/services.toml: {0}")]
+    Services(String),
+}
+
+/// A signature seen for a service in this invocation: one event per (service, signature).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Detection {
+    pub environment: String,
+    pub service: String,
+    pub signature: String,
+    pub severity: Severity,
+    pub action: Action,
+    pub description: String,
+    pub count: u64,
+    pub first_seen: i64,
+    pub account: String,
+    pub log_group: String,
+    /// The first matching line, redacted and cut to 512 characters.
+    pub sample: String,
+}
+
+/// What one invocation produced.
+#[derive(Debug, Default)]
+pub struct Processed {
+    /// Newline-terminated JSON records for Firehose.
+    pub records: Vec<Vec<u8>>,
+    pub metrics: Metrics,
+    pub detections: BTreeMap<(String, String), Detection>,
+}
+
+#[derive(Debug, Serialize)]
+struct OutRecord<'a> {
+    timestamp: i64,
+    environment: &'a str,
+    account: &'a str,
+    log_group: &'a str,
+    log_stream: &'a str,
+    service: &'a str,
+    level: Level,
+    format: Format,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logger: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stack_trace: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pod: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_ms: Option<f64>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    signatures: &'a [&'a str],
+}
+
+/// Built once per process (Lambda init): compiled rules, catalogue and the service list.
+#[derive(Debug)]
+pub struct Pipeline {
+    environment: String,
+    redactor: Redactor,
+    classifier: Classifier,
+    services: BTreeSet<String>,
+}
+
+impl Pipeline {
+    pub fn new(environment: impl Into<String>) -> Result<Pipeline, InitError> {
+        Self::with(environment, Redactor::with_default_rules()?, Classifier::with_default_catalogue()?)
+    }
+
+    pub fn with(
+        environment: impl Into<String>,
+        redactor: Redactor,
+        classifier: Classifier,
+    ) -> Result<Pipeline, InitError> {
+        let table: toml::Table = toml::from_str(SERVICES).map_err(|e| InitError::Services(e.to_string()))?;
+        let services = table
+            .get("services")
+            .and_then(toml::Value::as_table)
+            .map(|t| t.keys().cloned().collect())
+            .ok_or_else(|| InitError::Services("no [services] table".into()))?;
+        Ok(Pipeline { environment: environment.into(), redactor, classifier, services })
+    }
+
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// A base64 + gzip payload (`awslogs.data`): decoded, then processed; a payload that cannot
+    /// be decoded is counted as dropped and returned as the error, never silently skipped.
+    pub fn process_encoded(&self, data: &[u8], out: &mut Processed) -> Result<(), DecodeError> {
+        let json = decode::decode_awslogs(data).inspect_err(|e| self.count_drop(e, out))?;
+        self.process_json(&json, out)
+    }
+
+    /// A gzip payload (a Kinesis record, already base64-decoded by Lambda).
+    pub fn process_gzip(&self, gz: &[u8], out: &mut Processed) -> Result<(), DecodeError> {
+        let json = decode::inflate(gz, decode::MAX_DECOMPRESSED_BYTES).inspect_err(|e| self.count_drop(e, out))?;
+        self.process_json(&json, out)
+    }
+
+    fn process_json(&self, json: &[u8], out: &mut Processed) -> Result<(), DecodeError> {
+        let batch = decode::parse_batch(json).inspect_err(|e| self.count_drop(e, out))?;
+        self.process_batch(&batch, out);
+        Ok(())
+    }
+
+    fn count_drop(&self, e: &DecodeError, out: &mut Processed) {
+        *out.metrics.dropped.entry(e.kind()).or_default() += 1;
+    }
+
+    pub fn process_batch(&self, batch: &LogBatch<'_>, out: &mut Processed) {
+        if batch.is_control() {
+            out.metrics.control_messages += 1;
+            return;
+        }
+        let group_service = parse::service_from_log_group(&batch.log_group);
+        let mut counts: RedactionCounts = self.redactor.new_counts();
+        let mut hits = Vec::new();
+        let mut more = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        out.records.reserve(batch.log_events.len());
+        for event in &batch.log_events {
+            let record = parse::parse_line(&event.message, event.timestamp, group_service);
+            let service = record.service.as_deref().filter(|s| self.services.contains(*s)).unwrap_or(OTHER_SERVICE);
+
+            let before = counts.total();
+            let (message, truncated) = cut(&record.message);
+            let message = self.redactor.redact(message, &mut counts);
+            let stack_trace = record.stack_trace.as_deref().map(|s| self.redactor.redact(cut(s).0, &mut counts));
+
+            self.classifier.classify(&message, &mut hits);
+            if let Some(trace) = &stack_trace {
+                self.classifier.classify(trace, &mut more);
+                for i in more.drain(..) {
+                    if !hits.contains(&i) {
+                        hits.push(i);
+                    }
+                }
+            }
+            names.clear();
+            let signatures = self.classifier.signatures();
+            names.extend(hits.iter().map(|&i| signatures[i].name.as_str()));
+
+            let m = out.metrics.service(service);
+            m.events += 1;
+            m.bytes += event.message.len() as u64;
+            m.errors += u64::from(record.level >= Level::Error);
+            m.warnings += u64::from(record.level == Level::Warn);
+            m.redactions += counts.total() - before;
+            m.truncated += u64::from(truncated);
+            if let Some(d) = record.duration_ms {
+                m.durations_ms.push(d);
+            }
+            for name in &names {
+                *m.signatures.entry((*name).to_string()).or_default() += 1;
+            }
+            for &i in &hits {
+                let sig = &signatures[i];
+                if sig.action == Action::Count {
+                    continue;
+                }
+                out.detections
+                    .entry((service.to_string(), sig.name.clone()))
+                    .and_modify(|d| d.count += 1)
+                    .or_insert_with(|| Detection {
+                        environment: self.environment.clone(),
+                        service: service.to_string(),
+                        signature: sig.name.clone(),
+                        severity: sig.severity,
+                        action: sig.action,
+                        description: sig.description.clone(),
+                        count: 1,
+                        first_seen: event.timestamp,
+                        account: batch.owner.to_string(),
+                        log_group: batch.log_group.to_string(),
+                        sample: message.chars().take(SAMPLE_CHARS).collect(),
+                    });
+            }
+
+            let out_record = OutRecord {
+                timestamp: event.timestamp,
+                environment: &self.environment,
+                account: &batch.owner,
+                log_group: &batch.log_group,
+                log_stream: &batch.log_stream,
+                service,
+                level: record.level,
+                format: record.format,
+                message: &message,
+                logger: record.logger.as_deref(),
+                trace_id: record.trace_id.as_deref(),
+                stack_trace: stack_trace.as_deref(),
+                pod: record.pod.as_deref(),
+                namespace: record.namespace.as_deref(),
+                duration_ms: record.duration_ms,
+                signatures: &names,
+            };
+            let mut line = Vec::with_capacity(message.len() + 256);
+            // Serialising plain strings and numbers into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut line, &out_record);
+            line.push(b'\n');
+            out.records.push(line);
+        }
+        for (rule, n) in self.redactor.rule_names().zip(&counts.0) {
+            if *n > 0 {
+                *out.metrics.redactions_by_rule.entry(rule.to_string()).or_default() += n;
+            }
+        }
+    }
+}
+
+/// `text` cut to [`MAX_MESSAGE_BYTES`] on a character boundary, and whether it was cut.
+fn cut(text: &str) -> (&str, bool) {
+    if text.len() <= MAX_MESSAGE_BYTES {
+        return (text, false);
+    }
+    let end = (0..=MAX_MESSAGE_BYTES).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    (&text[..end], true)
+}
