@@ -126,6 +126,25 @@ impl Emulator {
         Ok(())
     }
 
+    /// Creates an S3 bucket (path-style, as moto serves it): destinations for Firehose tests
+    /// without pulling the S3 SDK into every test build.
+    pub fn create_bucket(&self, bucket: &str) -> Result<(), EmulatorError> {
+        let path = format!("/{bucket}");
+        ureq::put(format!("{}{path}", self.endpoint_url()))
+            .send_empty()
+            .map_err(|e| EmulatorError::Http { path: path.clone(), detail: e.to_string() })?;
+        Ok(())
+    }
+
+    /// The keys of the objects in `bucket`, sorted.
+    pub fn bucket_keys(&self, bucket: &str) -> Result<Vec<String>, EmulatorError> {
+        let listing = self.get(&format!("/{bucket}?list-type=2"))?;
+        let mut keys: Vec<String> =
+            listing.split("<Key>").skip(1).filter_map(|rest| rest.split("</Key>").next()).map(str::to_string).collect();
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
     fn get(&self, path: &str) -> Result<String, EmulatorError> {
         let http = |e: ureq::Error| EmulatorError::Http { path: path.into(), detail: e.to_string() };
         ureq::get(format!("{}{path}", self.endpoint_url()))
