@@ -4,12 +4,16 @@
 //! classifier, EMF metrics, the pipeline, delivery over narrow ports with Firehose and
 //! EventBridge adapters, and the Lambda handler for direct and Kinesis deliveries.
 
+#[cfg(feature = "lambda")]
 pub mod aws;
 pub mod classify;
 pub mod decode;
+#[cfg(feature = "lambda")]
 pub mod forward;
+#[cfg(feature = "lambda")]
 pub mod handler;
 pub mod metrics;
 pub mod parse;
 pub mod pipeline;
 pub mod redact;
+pub mod synthetic;
