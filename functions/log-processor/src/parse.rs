@@ -262,20 +262,27 @@ fn text_level(line: &str) -> Level {
 
 /// `duration=123ms`, `took 45 ms`, `in 12.5ms`: request timings in plain text.
 fn text_duration(line: &str) -> Option<f64> {
-    let at = memchr::memmem::find(line.as_bytes(), b"ms")?;
-    let before = line[..at].trim_end();
-    let start = before.rfind(|c: char| !(c.is_ascii_digit() || c == '.')).map_or(0, |i| i + 1);
-    let number = &before[start..];
-    let lead = before[..start].trim_end();
-    let keyed = lead.ends_with("duration=")
-        || lead.ends_with("took")
-        || lead.ends_with("elapsed=")
-        || lead.ends_with("latency=")
-        || lead.ends_with(" in");
-    if !keyed || number.is_empty() {
-        return None;
-    }
-    number.parse::<f64>().ok().filter(|d| d.is_finite())
+    memchr::memmem::find_iter(line.as_bytes(), b"ms").find_map(|at| {
+        let before = line[..at].trim_end();
+        // The number runs back from "ms" to the last character that is not a digit or a dot;
+        // that character may be multi-byte, so the cut is taken after its full width.
+        let start = before
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let number = &before[start..];
+        let lead = before[..start].trim_end();
+        let keyed = lead.ends_with("duration=")
+            || lead.ends_with("took")
+            || lead.ends_with("elapsed=")
+            || lead.ends_with("latency=")
+            || lead.ends_with(" in");
+        if !keyed || number.is_empty() {
+            return None;
+        }
+        number.parse::<f64>().ok().filter(|d| d.is_finite())
+    })
 }
 
 fn floor_char_boundary(s: &str, max: usize) -> usize {
@@ -352,6 +359,17 @@ mod tests {
         assert_eq!(service_from_log_group("/aws/eks/abc-trading-dev/cluster"), None);
         assert_eq!(service_from_log_group("abc-trading/dev/x"), None);
         assert_eq!(service_from_log_group("/aws/lambda/x"), None);
+    }
+
+    #[test]
+    fn a_multibyte_character_before_ms_does_not_panic() {
+        // Found by the `line` fuzz target: a two-byte character right before "ms".
+        let crash =
+            String::from_utf8(vec![0xc4, 0xa2, b'm', b's', b'g', b'F', b'O', 0xc4, 0xa2, 0xc4, 0xa2, 0xc4, 0xa2])
+                .expect("utf-8");
+        assert_eq!(parse_line(&crash, 0, None).duration_ms, None);
+        assert_eq!(parse_line("Ģ took 7 ms", 0, None).duration_ms, Some(7.0));
+        assert_eq!(parse_line("msg=start; request took 9ms", 0, None).duration_ms, Some(9.0), "not only the first ms");
     }
 
     #[test]
