@@ -23,6 +23,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "sam validate --lint template.yaml"
 SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template template.yaml
 
+step "fuzz the log processor's untrusted-input paths (bounded)"
+./scripts/fuzz.sh 20
+
 # `platform-ops validate` on the repository runs inside nextest (the_repository_validates_clean),
 # sharing the test build instead of compiling the CLI a second time.
 step "cargo nextest (unit, emulator, validate, end to end)"
