@@ -16,6 +16,8 @@ pub struct ServiceMetrics {
     pub warnings: u64,
     pub redactions: u64,
     pub truncated: u64,
+    /// Lines that looked like JSON but did not parse (kept as text).
+    pub malformed: u64,
     pub signatures: BTreeMap<String, u64>,
     pub durations_ms: Vec<f64>,
 }
@@ -48,6 +50,7 @@ impl Metrics {
             mine.warnings += m.warnings;
             mine.redactions += m.redactions;
             mine.truncated += m.truncated;
+            mine.malformed += m.malformed;
             for (sig, n) in m.signatures {
                 *mine.signatures.entry(sig).or_default() += n;
             }
@@ -74,6 +77,7 @@ impl Metrics {
                 ("Warnings".into(), "Count", m.warnings as f64),
                 ("Redactions".into(), "Count", m.redactions as f64),
                 ("Truncated".into(), "Count", m.truncated as f64),
+                ("Malformed".into(), "Count", m.malformed as f64),
             ];
             for (sig, n) in &m.signatures {
                 values.push((format!("Signature.{sig}"), "Count", *n as f64));

@@ -81,6 +81,9 @@ pub struct Record<'a> {
     pub namespace: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<f64>,
+    /// The line looked like JSON but did not parse: kept as text, and counted.
+    #[serde(skip)]
+    pub malformed: bool,
 }
 
 /// The fields we read from a JSON line; everything else is skipped without being built.
@@ -158,12 +161,13 @@ pub fn service_from_log_group(log_group: &str) -> Option<&str> {
 /// `group_service` is the service the log group names, used when the line does not say.
 pub fn parse_line<'a>(line: &'a str, timestamp: i64, group_service: Option<&'a str>) -> Record<'a> {
     let trimmed = line.trim_end_matches(['\n', '\r']);
-    if trimmed.trim_start().starts_with('{')
-        && let Ok(json) = serde_json::from_str::<JsonLine<'a>>(trimmed)
-    {
+    let looks_json = trimmed.trim_start().starts_with('{');
+    if looks_json && let Ok(json) = serde_json::from_str::<JsonLine<'a>>(trimmed) {
         return from_json(json, trimmed, timestamp, group_service);
     }
-    text_record(Cow::Borrowed(trimmed), timestamp, group_service.map(Cow::Borrowed))
+    let mut record = text_record(Cow::Borrowed(trimmed), timestamp, group_service.map(Cow::Borrowed));
+    record.malformed = looks_json;
+    record
 }
 
 fn from_json<'a>(json: JsonLine<'a>, raw: &'a str, timestamp: i64, group_service: Option<&'a str>) -> Record<'a> {
@@ -197,6 +201,7 @@ fn from_json<'a>(json: JsonLine<'a>, raw: &'a str, timestamp: i64, group_service
         pod: None,
         namespace: None,
         duration_ms: json.duration_ms.filter(|d| d.is_finite() && *d >= 0.0),
+        malformed: false,
     }
 }
 
@@ -214,6 +219,7 @@ fn owned(r: Record<'_>) -> Record<'static> {
         pod: own(r.pod),
         namespace: own(r.namespace),
         duration_ms: r.duration_ms,
+        malformed: r.malformed,
     }
 }
 
@@ -230,6 +236,7 @@ fn text_record<'a>(line: Cow<'a, str>, timestamp: i64, service: Option<Cow<'a, s
         stack_trace: None,
         pod: None,
         namespace: None,
+        malformed: false,
     }
 }
 
@@ -349,6 +356,7 @@ mod tests {
     fn broken_json_is_kept_as_text() {
         let r = parse_line(r#"{"level":"ERROR","message":"cut off"#, 0, Some("audit"));
         assert_eq!(r.format, Format::Text);
+        assert!(r.malformed);
         assert_eq!(r.level, Level::Error);
         assert_eq!(r.service.as_deref(), Some("audit"));
     }

@@ -182,6 +182,7 @@ impl Pipeline {
             m.warnings += u64::from(record.level == Level::Warn);
             m.redactions += counts.total() - before;
             m.truncated += u64::from(truncated);
+            m.malformed += u64::from(record.malformed);
             if let Some(d) = record.duration_ms {
                 m.durations_ms.push(d);
             }

@@ -140,6 +140,17 @@ fn every_bad_input_is_a_typed_error_and_a_counted_drop() {
 }
 
 #[test]
+fn a_broken_json_line_is_kept_as_text_and_counted() {
+    let pipeline = Pipeline::new("dev").expect("pipeline");
+    let mut out = Processed::default();
+    let lines = [r#"{"level":"ERROR","message":"cut off"#, r#"{"level":"INFO","message":"fine"}"#];
+    pipeline.process_encoded(&payload("/abc-trading/dev/audit", &lines), &mut out).expect("ok");
+    assert_eq!(out.records.len(), 2, "nothing dropped");
+    assert_eq!(out.metrics.services["audit"].malformed, 1);
+    assert!(out.metrics.to_emf("dev", 0).contains("\"Malformed\":1.0"));
+}
+
+#[test]
 fn a_one_mebibyte_line_is_cut_counted_and_kept() {
     let pipeline = Pipeline::new("dev").expect("pipeline");
     let big = format!("ERROR {}", "x".repeat(1 << 20));
