@@ -83,6 +83,39 @@ pub async fn send_records(sink: &dyn RecordSink, records: &[Vec<u8>], policy: Re
             pending.push(i);
         }
     }
+    let call = async |batch: &[usize]| {
+        let slices: Vec<&[u8]> = batch.iter().map(|&i| records[i].as_slice()).collect();
+        sink.put_record_batch(&slices).await
+    };
+    retry_refused(pending, policy, |p| batches(p, records), call, &mut undelivered).await;
+    undelivered.indices.sort_unstable();
+    undelivered
+}
+
+/// Publishes entries ten at a time, retrying only the refused ones.
+pub async fn send_events(bus: &dyn EventBus, entries: &[EventEntry], policy: RetryPolicy) -> Undelivered {
+    let mut undelivered = Undelivered::default();
+    let call = async |batch: &[usize]| {
+        let batch: Vec<EventEntry> = batch.iter().map(|&i| entries[i].clone()).collect();
+        bus.put_events(&batch).await
+    };
+    let chunks = |p: &[usize]| p.chunks(EVENTS_MAX_ENTRIES).map(<[usize]>::to_vec).collect();
+    retry_refused((0..entries.len()).collect(), policy, chunks, call, &mut undelivered).await;
+    undelivered
+}
+
+/// The delivery loop both APIs share: call per batch, keep what was refused (per item, or the
+/// whole batch when the call failed), back off, try again; what is left is undelivered.
+async fn retry_refused<B, C>(
+    mut pending: Vec<usize>,
+    policy: RetryPolicy,
+    batches: B,
+    call: C,
+    undelivered: &mut Undelivered,
+) where
+    B: Fn(&[usize]) -> Vec<Vec<usize>>,
+    C: AsyncFn(&[usize]) -> Result<Vec<Option<String>>, AwsError>,
+{
     for attempt in 0..policy.attempts {
         if pending.is_empty() {
             break;
@@ -91,9 +124,8 @@ pub async fn send_records(sink: &dyn RecordSink, records: &[Vec<u8>], policy: Re
             tokio::time::sleep(policy.delay(attempt - 1)).await;
         }
         let mut failed = Vec::new();
-        for batch in batches(&pending, records) {
-            let slices: Vec<&[u8]> = batch.iter().map(|&i| records[i].as_slice()).collect();
-            match sink.put_record_batch(&slices).await {
+        for batch in batches(&pending) {
+            match call(&batch).await {
                 Ok(results) => {
                     for (k, &i) in batch.iter().enumerate() {
                         // A response shorter than the request is treated as "not accepted".
@@ -109,33 +141,31 @@ pub async fn send_records(sink: &dyn RecordSink, records: &[Vec<u8>], policy: Re
                 }
                 Err(e) => {
                     undelivered.last_error = Some(e.to_string());
-                    failed.extend_from_slice(batch);
+                    failed.extend_from_slice(&batch);
                 }
             }
         }
         pending = failed;
     }
     undelivered.indices.extend(pending);
-    undelivered.indices.sort_unstable();
-    undelivered
 }
 
 /// Groups record indices into calls of at most 500 records and 4 MiB.
-fn batches<'a>(pending: &'a [usize], records: &[Vec<u8>]) -> Vec<&'a [usize]> {
+fn batches(pending: &[usize], records: &[Vec<u8>]) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut bytes = 0;
     for (k, &i) in pending.iter().enumerate() {
         let len = records[i].len();
         if k > start && (k - start == FIREHOSE_MAX_RECORDS || bytes + len > FIREHOSE_MAX_BYTES) {
-            out.push(&pending[start..k]);
+            out.push(pending[start..k].to_vec());
             start = k;
             bytes = 0;
         }
         bytes += len;
     }
     if start < pending.len() {
-        out.push(&pending[start..]);
+        out.push(pending[start..].to_vec());
     }
     out
 }
@@ -148,45 +178,6 @@ pub fn event_for(detection: &Detection) -> EventEntry {
         // A detection is strings and numbers only, which always serialise.
         detail: serde_json::to_string(detection).unwrap_or_default(),
     }
-}
-
-/// Publishes entries ten at a time, retrying only the refused ones.
-pub async fn send_events(bus: &dyn EventBus, entries: &[EventEntry], policy: RetryPolicy) -> Undelivered {
-    let mut undelivered = Undelivered::default();
-    let mut pending: Vec<usize> = (0..entries.len()).collect();
-    for attempt in 0..policy.attempts {
-        if pending.is_empty() {
-            break;
-        }
-        if attempt > 0 {
-            tokio::time::sleep(policy.delay(attempt - 1)).await;
-        }
-        let mut failed = Vec::new();
-        for chunk in pending.chunks(EVENTS_MAX_ENTRIES) {
-            let batch: Vec<EventEntry> = chunk.iter().map(|&i| entries[i].clone()).collect();
-            match bus.put_events(&batch).await {
-                Ok(results) => {
-                    for (k, &i) in chunk.iter().enumerate() {
-                        match results.get(k) {
-                            Some(None) => {}
-                            Some(Some(code)) => {
-                                undelivered.last_error = Some(code.clone());
-                                failed.push(i);
-                            }
-                            None => failed.push(i),
-                        }
-                    }
-                }
-                Err(e) => {
-                    undelivered.last_error = Some(e.to_string());
-                    failed.extend_from_slice(chunk);
-                }
-            }
-        }
-        pending = failed;
-    }
-    undelivered.indices = pending;
-    undelivered
 }
 
 #[cfg(test)]
