@@ -10,6 +10,9 @@ use aws_credential_types::Credentials;
 
 /// moto's default account: the organisation's management account in the local world.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+/// The emulator's fixed credentials: moto accepts any, and these never leave this machine.
+pub const ACCESS_KEY_ID: &str = "AKIAEMULATOR00000000";
+pub const SECRET_ACCESS_KEY: &str = "emulator-secret";
 /// The region the local world lives in.
 pub const DEFAULT_REGION: &str = "us-east-1";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -163,7 +166,7 @@ impl Emulator {
             .region(Region::new(DEFAULT_REGION))
             .endpoint_url(self.endpoint_url())
             .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                Credentials::from_keys("AKIAEMULATOR00000000", "emulator-secret", None),
+                Credentials::from_keys(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None),
             ))
             .build()
     }
@@ -173,8 +176,8 @@ impl Emulator {
         vec![
             ("AWS_ENDPOINT_URL", self.endpoint_url()),
             ("AWS_REGION", DEFAULT_REGION.to_string()),
-            ("AWS_ACCESS_KEY_ID", "AKIAEMULATOR00000000".to_string()),
-            ("AWS_SECRET_ACCESS_KEY", "emulator-secret".to_string()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_string()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_string()),
         ]
     }
 }

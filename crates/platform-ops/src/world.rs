@@ -390,7 +390,7 @@ async fn ensure_automation_role(
             "Resource": "*"
         }]
     });
-    let outcome = ensure_role(&iam, role, &trust.to_string()).await?;
+    let (outcome, _) = ensure_role(&iam, role, &trust.to_string()).await?;
     iam.put_role_policy()
         .role_name(role)
         .policy_name("platform-operations")
@@ -402,9 +402,10 @@ async fn ensure_automation_role(
     Ok(())
 }
 
-async fn ensure_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) -> Result<Outcome, AwsError> {
+/// The role `name` with `trust`, and its ARN (from the lookup or the create: no second read).
+async fn ensure_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) -> Result<(Outcome, String), AwsError> {
     match iam.get_role().role_name(name).send().await.classify("GetRole") {
-        Ok(_) => {
+        Ok(found) => {
             // The trust policy is part of what the world is: re-assert it, as seeding is idempotent.
             iam.update_assume_role_policy()
                 .role_name(name)
@@ -412,7 +413,7 @@ async fn ensure_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) -> Resu
                 .send()
                 .await
                 .classify("UpdateAssumeRolePolicy")?;
-            return Ok(Outcome::Exists);
+            return Ok((Outcome::Exists, found.role.map(|r| r.arn).unwrap_or_default()));
         }
         Err(e) if e.class == ErrorClass::NotFound => {}
         Err(e) => return Err(e),
@@ -422,14 +423,15 @@ async fn ensure_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) -> Resu
         .value("platform-ops")
         .build()
         .map_err(|e| build_error("CreateRole", e))?;
-    iam.create_role()
+    let created = iam
+        .create_role()
         .role_name(name)
         .assume_role_policy_document(trust)
         .tags(tag)
         .send()
         .await
         .classify("CreateRole")?;
-    Ok(Outcome::Created)
+    Ok((Outcome::Created, created.role.map(|r| r.arn).unwrap_or_default()))
 }
 
 /// Resources inside the dev member account, created through the automation role.
@@ -502,7 +504,7 @@ impl Member<'_> {
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
             });
-            let outcome = ensure_role(&iam, &name, &trust.to_string()).await?;
+            let (outcome, arn) = ensure_role(&iam, &name, &trust.to_string()).await?;
             for policy in policies {
                 iam.attach_role_policy()
                     .role_name(&name)
@@ -511,8 +513,7 @@ impl Member<'_> {
                     .await
                     .classify("AttachRolePolicy")?;
             }
-            let role = iam.get_role().role_name(&name).send().await.classify("GetRole")?;
-            arns.push(role.role.map(|r| r.arn).unwrap_or_default());
+            arns.push(arn);
             self.report.record(format!("role {name}"), outcome);
         }
         Ok((arns[0].clone(), arns[1].clone()))

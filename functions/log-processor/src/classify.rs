@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 /// The catalogue shipped with the function, compiled in.
 pub const DEFAULT_SIGNATURES: &str = include_str!("../../../config/log-signatures.toml");
 
+/// Signatures a catalogue may hold.
+pub const MAX_SIGNATURES: usize = 64;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -88,6 +91,10 @@ impl Classifier {
         let mut literal_groups: Vec<Vec<(usize, u32)>> = Vec::new();
         for (index, config) in file.signatures.into_iter().enumerate() {
             let fail = |message: String| CatalogueError::Signature { name: config.name.clone(), message };
+            // classify() tracks matches in a fixed 64-slot table: refuse more rather than ignore them.
+            if index == MAX_SIGNATURES {
+                return Err(fail(format!("more than {MAX_SIGNATURES} signatures")));
+            }
             if !names.insert(config.name.clone()) {
                 return Err(fail("is defined twice".into()));
             }
@@ -142,7 +149,7 @@ impl Classifier {
     /// at all, which costs one automaton scan and no allocation.
     pub fn classify(&self, text: &str, out: &mut Vec<usize>) {
         out.clear();
-        let mut seen: [u32; 64] = [0; 64];
+        let mut seen: [u32; MAX_SIGNATURES] = [0; MAX_SIGNATURES];
         let mut any = false;
         for m in self.literals.find_overlapping_iter(text) {
             for &(sig, bit) in &self.literal_groups[m.pattern().as_usize()] {
@@ -155,7 +162,7 @@ impl Classifier {
         if !any {
             return;
         }
-        for (i, sig) in self.signatures.iter().enumerate().take(64) {
+        for (i, sig) in self.signatures.iter().enumerate() {
             if seen[i] == sig.groups && sig.pattern.as_ref().is_none_or(|p| p.is_match(text)) {
                 out.push(i);
             }
@@ -234,6 +241,10 @@ mod tests {
         assert!(
             matches!(Classifier::from_toml(&dup), Err(CatalogueError::Signature { name, .. }) if name == "OOMKilled")
         );
+        let many: String = (0..=MAX_SIGNATURES)
+            .map(|i| format!("[[signatures]]\nname = \"S{i}\"\nseverity = \"low\"\naction = \"count\"\ndescription = \"x\"\nall_of = [[\"y\"]]\n"))
+            .collect();
+        assert!(matches!(Classifier::from_toml(&many), Err(CatalogueError::Signature { name, .. }) if name == "S64"));
         let bad = "[[signatures]]\nname = \"X\"\nseverity = \"urgent\"\naction = \"count\"\ndescription = \"x\"\nall_of = [[\"y\"]]\n";
         assert!(Classifier::from_toml(bad).is_err());
     }
