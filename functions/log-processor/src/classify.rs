@@ -73,9 +73,10 @@ pub enum CatalogueError {
 #[derive(Debug)]
 pub struct Classifier {
     signatures: Vec<Signature>,
-    /// Literal index -> (signature, group bit) pairs it satisfies.
+    /// Literal (lower case) -> (signature, group bit) pairs it satisfies.
+    literal_strings: Vec<String>,
     literal_groups: Vec<Vec<(usize, u32)>>,
-    literals: AhoCorasick,
+    automaton: AhoCorasick,
 }
 
 impl Classifier {
@@ -134,11 +135,11 @@ impl Classifier {
                 pattern,
             });
         }
-        let literals = AhoCorasick::builder()
+        let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(&literals)
             .map_err(|e| CatalogueError::Signature { name: "(literals)".into(), message: e.to_string() })?;
-        Ok(Classifier { signatures, literal_groups, literals })
+        Ok(Classifier { signatures, literal_strings: literals, literal_groups, automaton })
     }
 
     pub fn signatures(&self) -> &[Signature] {
@@ -149,22 +150,53 @@ impl Classifier {
     /// at all, which costs one automaton scan and no allocation.
     pub fn classify(&self, text: &str, out: &mut Vec<usize>) {
         out.clear();
-        let mut seen: [u32; MAX_SIGNATURES] = [0; MAX_SIGNATURES];
-        let mut any = false;
-        for m in self.literals.find_overlapping_iter(text) {
-            for &(sig, bit) in &self.literal_groups[m.pattern().as_usize()] {
-                if let Some(slot) = seen.get_mut(sig) {
-                    *slot |= bit;
-                    any = true;
-                }
-            }
+        let mut seen = Seen::default();
+        for m in self.automaton.find_overlapping_iter(text) {
+            seen.add(&self.literal_groups[m.pattern().as_usize()]);
         }
-        if !any {
+        self.evaluate(text, &seen, out);
+    }
+
+    /// Literals (lower case) with the (signature, group bit) pairs each satisfies, for a scanner
+    /// shared with the redactor.
+    pub(crate) fn literals(&self) -> impl Iterator<Item = (&str, &[(usize, u32)])> {
+        self.literal_strings.iter().map(String::as_str).zip(self.literal_groups.iter().map(Vec::as_slice))
+    }
+
+    /// The signatures whose every group was seen (and whose pattern, if any, matches `text`).
+    pub(crate) fn evaluate(&self, text: &str, seen: &Seen, out: &mut Vec<usize>) {
+        out.clear();
+        if !seen.any {
             return;
         }
+        let seen = &seen.groups;
         for (i, sig) in self.signatures.iter().enumerate() {
             if seen[i] == sig.groups && sig.pattern.as_ref().is_none_or(|p| p.is_match(text)) {
                 out.push(i);
+            }
+        }
+    }
+}
+
+/// Which `all_of` groups of which signatures a text showed.
+#[derive(Debug, Clone)]
+pub(crate) struct Seen {
+    groups: [u32; MAX_SIGNATURES],
+    any: bool,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen { groups: [0; MAX_SIGNATURES], any: false }
+    }
+}
+
+impl Seen {
+    pub(crate) fn add(&mut self, pairs: &[(usize, u32)]) {
+        for &(sig, bit) in pairs {
+            if let Some(slot) = self.groups.get_mut(sig) {
+                *slot |= bit;
+                self.any = true;
             }
         }
     }

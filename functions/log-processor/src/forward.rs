@@ -72,7 +72,7 @@ impl Undelivered {
 
 /// Sends every record, in batches within the PutRecordBatch limits, retrying only the records
 /// Firehose refused (or the whole batch when the call itself failed) with exponential backoff.
-pub async fn send_records(sink: &dyn RecordSink, records: &[Vec<u8>], policy: RetryPolicy) -> Undelivered {
+pub async fn send_records(sink: &dyn RecordSink, records: &[&[u8]], policy: RetryPolicy) -> Undelivered {
     let mut undelivered = Undelivered::default();
     let mut pending: Vec<usize> = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
@@ -84,7 +84,7 @@ pub async fn send_records(sink: &dyn RecordSink, records: &[Vec<u8>], policy: Re
         }
     }
     let call = async |batch: &[usize]| {
-        let slices: Vec<&[u8]> = batch.iter().map(|&i| records[i].as_slice()).collect();
+        let slices: Vec<&[u8]> = batch.iter().map(|&i| records[i]).collect();
         sink.put_record_batch(&slices).await
     };
     retry_refused(pending, policy, |p| batches(p, records), call, &mut undelivered).await;
@@ -151,7 +151,7 @@ async fn retry_refused<B, C>(
 }
 
 /// Groups record indices into calls of at most 500 records and 4 MiB.
-fn batches(pending: &[usize], records: &[Vec<u8>]) -> Vec<Vec<usize>> {
+fn batches(pending: &[usize], records: &[&[u8]]) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut bytes = 0;
@@ -186,12 +186,14 @@ mod tests {
 
     #[test]
     fn batches_respect_count_and_size() {
-        let small: Vec<Vec<u8>> = vec![vec![b'x'; 10]; 1201];
+        let record = [b'x'; 10];
+        let small: Vec<&[u8]> = vec![&record[..]; 1201];
         let idx: Vec<usize> = (0..small.len()).collect();
         let sizes: Vec<usize> = batches(&idx, &small).iter().map(|b| b.len()).collect();
         assert_eq!(sizes, [500, 500, 201]);
 
-        let big: Vec<Vec<u8>> = vec![vec![b'x'; 900 * 1024]; 10];
+        let record = vec![b'x'; 900 * 1024];
+        let big: Vec<&[u8]> = vec![&record[..]; 10];
         let idx: Vec<usize> = (0..big.len()).collect();
         let groups = batches(&idx, &big);
         assert!(groups.iter().all(|b| b.iter().map(|&i| big[i].len()).sum::<usize>() <= FIREHOSE_MAX_BYTES));

@@ -99,7 +99,7 @@ pub async fn handle(input: Input, deps: &Deps, now_ms: i64) -> Result<Output, Ha
             if let Err(e) = deps.pipeline.process_encoded(awslogs.data.as_bytes(), &mut processed) {
                 tracing::error!(reason = e.kind(), error = %e, bytes = awslogs.data.len(), "dropped undecodable payload");
             }
-            let undelivered = forward::send_records(deps.sink.as_ref(), &processed.records, deps.retry).await;
+            let undelivered = forward::send_records(deps.sink.as_ref(), &processed.records.slices(), deps.retry).await;
             if !undelivered.is_empty() {
                 emit(deps, &processed, now_ms);
                 return Err(HandlerError::RecordsUndelivered {
@@ -128,7 +128,7 @@ pub async fn handle(input: Input, deps: &Deps, now_ms: i64) -> Result<Output, Ha
                 }
                 owner.resize(processed.records.len(), item);
             }
-            let undelivered = forward::send_records(deps.sink.as_ref(), &processed.records, deps.retry).await;
+            let undelivered = forward::send_records(deps.sink.as_ref(), &processed.records.slices(), deps.retry).await;
             let failed_items: BTreeSet<usize> = undelivered.indices.iter().map(|&i| owner[i]).collect();
             if !failed_items.is_empty() {
                 tracing::error!(

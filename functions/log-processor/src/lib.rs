@@ -12,8 +12,10 @@ pub mod decode;
 pub mod forward;
 #[cfg(feature = "lambda")]
 pub mod handler;
+pub mod json;
 pub mod metrics;
 pub mod parse;
 pub mod pipeline;
 pub mod redact;
+mod scan;
 pub mod synthetic;

@@ -60,6 +60,16 @@ pub enum Format {
     Text,
 }
 
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Kubernetes => "kubernetes",
+            Format::Text => "text",
+        }
+    }
+}
+
 /// One log line, normalised. Fields borrow from the batch unless the JSON had escapes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Record<'a> {

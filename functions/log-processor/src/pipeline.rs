@@ -6,9 +6,11 @@ use serde::Serialize;
 
 use crate::classify::{Action, CatalogueError, Classifier, Severity};
 use crate::decode::{self, DecodeError, LogBatch};
+use crate::json::{self, Records};
 use crate::metrics::Metrics;
-use crate::parse::{self, Format, Level};
+use crate::parse::{self, Level};
 use crate::redact::{RedactionCounts, Redactor, RuleError};
+use crate::scan::Scanner;
 
 /// The platform's services, compiled in: a service name only becomes a metric dimension if it
 /// is one of these, so a stray label cannot explode dimension cardinality.
@@ -28,6 +30,8 @@ pub enum InitError {
     Catalogue(#[from] CatalogueError),
     #[error("config/services.toml: {0}")]
     Services(String),
+    #[error("cannot build the literal scanner: {0}")]
+    Scanner(#[from] aho_corasick::BuildError),
 }
 
 /// A signature seen for a service in this invocation: one event per (service, signature).
@@ -50,37 +54,10 @@ pub struct Detection {
 /// What one invocation produced.
 #[derive(Debug, Default)]
 pub struct Processed {
-    /// Newline-terminated JSON records for Firehose.
-    pub records: Vec<Vec<u8>>,
+    /// Newline-terminated JSON records for Firehose, in one buffer.
+    pub records: Records,
     pub metrics: Metrics,
     pub detections: BTreeMap<(String, String), Detection>,
-}
-
-#[derive(Debug, Serialize)]
-struct OutRecord<'a> {
-    timestamp: i64,
-    environment: &'a str,
-    account: &'a str,
-    log_group: &'a str,
-    log_stream: &'a str,
-    service: &'a str,
-    level: Level,
-    format: Format,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    logger: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    trace_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stack_trace: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pod: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    namespace: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    duration_ms: Option<f64>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    signatures: &'a [&'a str],
 }
 
 /// Built once per process (Lambda init): compiled rules, catalogue and the service list.
@@ -89,6 +66,7 @@ pub struct Pipeline {
     environment: String,
     redactor: Redactor,
     classifier: Classifier,
+    scanner: Scanner,
     services: BTreeSet<String>,
 }
 
@@ -108,7 +86,8 @@ impl Pipeline {
             .and_then(toml::Value::as_table)
             .map(|t| t.keys().cloned().collect())
             .ok_or_else(|| InitError::Services("no [services] table".into()))?;
-        Ok(Pipeline { environment: environment.into(), redactor, classifier, services })
+        let scanner = Scanner::new(&redactor, &classifier)?;
+        Ok(Pipeline { environment: environment.into(), redactor, classifier, scanner, services })
     }
 
     pub fn environment(&self) -> &str {
@@ -151,29 +130,36 @@ impl Pipeline {
         let mut counts: RedactionCounts = self.redactor.new_counts();
         let mut hits = Vec::new();
         let mut more = Vec::new();
-        let mut names: Vec<&str> = Vec::new();
-        out.records.reserve(batch.log_events.len());
+        // The fields every record of the batch shares, escaped once.
+        let mut shared = Vec::new();
+        json::push_field(&mut shared, "environment", &self.environment);
+        json::push_field(&mut shared, "account", &batch.owner);
+        json::push_field(&mut shared, "log_group", &batch.log_group);
+        json::push_field(&mut shared, "log_stream", &batch.log_stream);
+        let raw_bytes: usize = batch.log_events.iter().map(|e| e.message.len()).sum();
+        out.records.reserve(batch.log_events.len(), raw_bytes + batch.log_events.len() * (shared.len() + 96));
+        let signatures = self.classifier.signatures();
         for event in &batch.log_events {
             let record = parse::parse_line(&event.message, event.timestamp, group_service);
             let service = record.service.as_deref().filter(|s| self.services.contains(*s)).unwrap_or(OTHER_SERVICE);
 
             let before = counts.total();
             let (message, truncated) = cut(&record.message);
-            let message = self.redactor.redact(message, &mut counts);
-            let stack_trace = record.stack_trace.as_deref().map(|s| self.redactor.redact(cut(s).0, &mut counts));
-
-            self.classifier.classify(&message, &mut hits);
-            if let Some(trace) = &stack_trace {
-                self.classifier.classify(trace, &mut more);
+            let scan = self.scanner.scan(message);
+            let message = self.redactor.redact_armed(message, scan.armed, &mut counts);
+            self.classifier.evaluate(&message, &scan.seen, &mut hits);
+            let stack_trace = record.stack_trace.as_deref().map(|s| {
+                let trace = cut(s).0;
+                let scan = self.scanner.scan(trace);
+                let trace = self.redactor.redact_armed(trace, scan.armed, &mut counts);
+                self.classifier.evaluate(&trace, &scan.seen, &mut more);
                 for i in more.drain(..) {
                     if !hits.contains(&i) {
                         hits.push(i);
                     }
                 }
-            }
-            names.clear();
-            let signatures = self.classifier.signatures();
-            names.extend(hits.iter().map(|&i| signatures[i].name.as_str()));
+                trace
+            });
 
             let m = out.metrics.service(service);
             m.events += 1;
@@ -186,11 +172,14 @@ impl Pipeline {
             if let Some(d) = record.duration_ms {
                 m.durations_ms.push(d);
             }
-            for name in &names {
-                *m.signatures.entry((*name).to_string()).or_default() += 1;
-            }
             for &i in &hits {
                 let sig = &signatures[i];
+                match m.signatures.get_mut(&sig.name) {
+                    Some(n) => *n += 1,
+                    None => {
+                        m.signatures.insert(sig.name.clone(), 1);
+                    }
+                }
                 if sig.action == Action::Count {
                     continue;
                 }
@@ -212,29 +201,42 @@ impl Pipeline {
                     });
             }
 
-            let out_record = OutRecord {
-                timestamp: event.timestamp,
-                environment: &self.environment,
-                account: &batch.owner,
-                log_group: &batch.log_group,
-                log_stream: &batch.log_stream,
-                service,
-                level: record.level,
-                format: record.format,
-                message: &message,
-                logger: record.logger.as_deref(),
-                trace_id: record.trace_id.as_deref(),
-                stack_trace: stack_trace.as_deref(),
-                pod: record.pod.as_deref(),
-                namespace: record.namespace.as_deref(),
-                duration_ms: record.duration_ms,
-                signatures: &names,
-            };
-            let mut line = Vec::with_capacity(message.len() + 256);
-            // Serialising plain strings and numbers into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut line, &out_record);
-            line.push(b'\n');
-            out.records.push(line);
+            let line = out.records.buffer();
+            line.extend_from_slice(b"{\"timestamp\":");
+            json::push_i64(line, event.timestamp);
+            line.extend_from_slice(&shared);
+            json::push_field(line, "service", service);
+            json::push_field(line, "level", record.level.as_str());
+            json::push_field(line, "format", record.format.as_str());
+            json::push_field(line, "message", &message);
+            let optional = [
+                ("logger", record.logger.as_deref()),
+                ("trace_id", record.trace_id.as_deref()),
+                ("stack_trace", stack_trace.as_deref()),
+                ("pod", record.pod.as_deref()),
+                ("namespace", record.namespace.as_deref()),
+            ];
+            for (key, value) in optional {
+                if let Some(value) = value {
+                    json::push_field(line, key, value);
+                }
+            }
+            if let Some(d) = record.duration_ms {
+                line.extend_from_slice(b",\"duration_ms\":");
+                json::push_f64(line, d);
+            }
+            if !hits.is_empty() {
+                line.extend_from_slice(b",\"signatures\":[");
+                for (k, &i) in hits.iter().enumerate() {
+                    if k > 0 {
+                        line.push(b',');
+                    }
+                    json::push_str(line, &signatures[i].name);
+                }
+                line.push(b']');
+            }
+            line.push(b'}');
+            out.records.finish();
         }
         for (rule, n) in self.redactor.rule_names().zip(&counts.0) {
             if *n > 0 {

@@ -60,7 +60,8 @@ struct Rule {
 #[derive(Debug)]
 pub struct Redactor {
     rules: Vec<Rule>,
-    /// Trigger literal index -> bit set of the rules it arms (at most 64 rules).
+    /// Trigger literals (lower case), and for each the bit set of the rules it arms (at most 64).
+    literals: Vec<String>,
     trigger_rules: Vec<u64>,
     triggers: AhoCorasick,
     /// Rules with no trigger run on every line.
@@ -141,7 +142,7 @@ impl Redactor {
             .ascii_case_insensitive(true)
             .build(&literals)
             .map_err(|e| RuleError::Rule { rule: "(triggers)".into(), message: e.to_string() })?;
-        Ok(Redactor { rules, trigger_rules, triggers, always })
+        Ok(Redactor { rules, literals, trigger_rules, triggers, always })
     }
 
     /// Names of the enabled rules, in the order of [`RedactionCounts`].
@@ -153,12 +154,27 @@ impl Redactor {
         RedactionCounts(vec![0; self.rules.len()])
     }
 
+    /// Trigger literals (lower case) with the rules each arms, for a scanner shared with the classifier.
+    pub(crate) fn triggers(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.literals.iter().map(String::as_str).zip(self.trigger_rules.iter().copied())
+    }
+
+    /// Rules that run whether or not a trigger was seen.
+    pub(crate) fn always_armed(&self) -> u64 {
+        self.always
+    }
+
     /// `text` with every secret replaced; borrowed, untouched, when there is none.
     pub fn redact<'a>(&self, text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
         let mut armed = self.always;
         for m in self.triggers.find_overlapping_iter(text) {
             armed |= self.trigger_rules[m.pattern().as_usize()];
         }
+        self.redact_armed(text, armed, counts)
+    }
+
+    /// Runs only the rules in `armed` (a bit per rule, as the triggers set them).
+    pub(crate) fn redact_armed<'a>(&self, text: &'a str, armed: u64, counts: &mut RedactionCounts) -> Cow<'a, str> {
         if armed == 0 {
             return Cow::Borrowed(text);
         }

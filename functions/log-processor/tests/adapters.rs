@@ -101,7 +101,8 @@ async fn a_partial_firehose_failure_resends_only_the_refused_record() {
         .interceptor(MockResponseInterceptor::new().rule_mode(RuleMode::Sequential).with_rule(&first))
         .build();
     let sink = FirehoseSink::new(aws_sdk_firehose::Client::from_conf(config), "abc-trading-dev-logs");
-    let records: Vec<Vec<u8>> = (0..3).map(|i| format!("{i}\n").into_bytes()).collect();
+    let lines: Vec<String> = (0..3).map(|i| format!("{i}\n")).collect();
+    let records: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
     let policy = RetryPolicy { base_delay: std::time::Duration::from_millis(1), ..RetryPolicy::default() };
     let undelivered = send_records(&sink, &records, policy).await;
     assert!(undelivered.is_empty(), "{undelivered:?}");

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use log_processor::forward::{EventBus, EventEntry, RecordSink, RetryPolicy, send_events, send_records};
+use log_processor::json::Records;
 use platform_core::error::{AwsError, ErrorClass};
 
 /// Answers each call from a script; each step says which positions of that call to refuse.
@@ -36,24 +37,28 @@ impl RecordSink for ScriptedSink {
     }
 }
 
-fn records(n: usize) -> Vec<Vec<u8>> {
-    (0..n).map(|i| format!("{{\"n\":{i}}}\n").into_bytes()).collect()
+fn records(n: usize) -> Records {
+    let mut records = Records::default();
+    for i in 0..n {
+        records.push(format!("{{\"n\":{i}}}\n").as_bytes());
+    }
+    records
 }
 
 #[tokio::test(start_paused = true)]
 async fn only_refused_records_are_sent_again() {
     let sink = ScriptedSink::new(vec![Ok(vec![1, 3]), Ok(vec![])]);
-    let undelivered = send_records(&sink, &records(5), RetryPolicy::default()).await;
+    let undelivered = send_records(&sink, &records(5).slices(), RetryPolicy::default()).await;
     assert!(undelivered.is_empty(), "{undelivered:?}");
     let calls = sink.calls();
     assert_eq!(calls.len(), 2);
-    assert_eq!(calls[1], [records(5)[1].clone(), records(5)[3].clone()]);
+    assert_eq!(calls[1], [records(5)[1].to_vec(), records(5)[3].to_vec()]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_call_resends_its_whole_batch() {
     let sink = ScriptedSink::new(vec![Err(()), Ok(vec![])]);
-    let undelivered = send_records(&sink, &records(3), RetryPolicy::default()).await;
+    let undelivered = send_records(&sink, &records(3).slices(), RetryPolicy::default()).await;
     assert!(undelivered.is_empty());
     assert_eq!(sink.calls()[1].len(), 3);
 }
@@ -63,7 +68,7 @@ async fn a_record_that_never_gets_through_is_reported() {
     let policy = RetryPolicy::default();
     let sink = ScriptedSink::new((0..policy.attempts).map(|_| Ok(vec![0])).collect());
     let started = tokio::time::Instant::now();
-    let undelivered = send_records(&sink, &records(2), policy).await;
+    let undelivered = send_records(&sink, &records(2).slices(), policy).await;
     assert_eq!(undelivered.indices, [0]);
     assert_eq!(undelivered.last_error.as_deref(), Some("ServiceUnavailableException"));
     assert_eq!(sink.calls().len(), policy.attempts as usize);
@@ -74,7 +79,7 @@ async fn a_record_that_never_gets_through_is_reported() {
 #[tokio::test(start_paused = true)]
 async fn large_volumes_are_split_within_the_limits() {
     let sink = ScriptedSink::new(vec![]);
-    let undelivered = send_records(&sink, &records(1234), RetryPolicy::default()).await;
+    let undelivered = send_records(&sink, &records(1234).slices(), RetryPolicy::default()).await;
     assert!(undelivered.is_empty());
     let sizes: Vec<usize> = sink.calls().iter().map(Vec::len).collect();
     assert_eq!(sizes, [500, 500, 234]);

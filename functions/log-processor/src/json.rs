@@ -1,0 +1,216 @@
+//! Output records written as JSON by hand: a string that needs no escaping is copied whole.
+//!
+//! serde_json escapes byte by byte; almost every log message needs no escaping at all, so a
+//! branch-free check (which the compiler vectorises) followed by one copy is several times faster.
+
+/// Newline-terminated JSON records in one buffer: one growing allocation per invocation instead
+/// of one per record.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Records {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Records {
+    pub fn with_capacity(records: usize, bytes: usize) -> Records {
+        Records { data: Vec::with_capacity(bytes), ends: Vec::with_capacity(records) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Bytes held across all records.
+    pub fn total_bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn reserve(&mut self, records: usize, bytes: usize) {
+        self.ends.reserve(records);
+        self.data.reserve(bytes);
+    }
+
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.data.get(start..end)
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let record = &self.data[start..end];
+            start = end;
+            record
+        })
+    }
+
+    /// Every record as a slice, for the delivery calls.
+    pub fn slices(&self) -> Vec<&[u8]> {
+        self.iter().collect()
+    }
+
+    /// Appends one complete record (a newline is added when missing).
+    pub fn push(&mut self, record: &[u8]) {
+        self.data.extend_from_slice(record);
+        if record.last() != Some(&b'\n') {
+            self.data.push(b'\n');
+        }
+        self.ends.push(self.data.len());
+    }
+
+    /// The buffer to write the next record into; [`Records::finish`] closes it.
+    pub(crate) fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.data
+    }
+
+    /// Closes the record written since the previous one with a newline.
+    pub(crate) fn finish(&mut self) {
+        self.data.push(b'\n');
+        self.ends.push(self.data.len());
+    }
+}
+
+impl std::ops::Index<usize> for Records {
+    type Output = [u8];
+
+    fn index(&self, i: usize) -> &[u8] {
+        match self.get(i) {
+            Some(record) => record,
+            None => panic!("record index {i} out of range for {} records", self.len()),
+        }
+    }
+}
+
+/// `"s"`, escaped as JSON requires.
+pub fn push_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    if needs_escape(bytes) {
+        push_escaped(out, bytes);
+    } else {
+        out.extend_from_slice(bytes);
+    }
+    out.push(b'"');
+}
+
+/// `,"key":"value"`: `key` is one of ours and never needs escaping.
+pub fn push_field(out: &mut Vec<u8>, key: &str, value: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    push_str(out, value);
+}
+
+pub fn push_i64(out: &mut Vec<u8>, n: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// A finite number as JSON writes it (`12.5`, `35.0`); non-finite values are written as `null`,
+/// which JSON has no number for.
+pub fn push_f64(out: &mut Vec<u8>, n: f64) {
+    if n.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(n).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+fn needs_escape(bytes: &[u8]) -> bool {
+    let flag = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
+    let mut chunks = bytes.chunks_exact(32);
+    for chunk in &mut chunks {
+        // No early exit inside the chunk: the fold compiles to a few vector compares.
+        if chunk.iter().fold(false, |any, &b| any | flag(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().fold(false, |any, &b| any | flag(b))
+}
+
+fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => &[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]],
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run..i]);
+        out.extend_from_slice(short);
+        run = i + 1;
+    }
+    out.extend_from_slice(&bytes[run..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(s: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        push_str(&mut out, s);
+        out
+    }
+
+    #[test]
+    fn strings_round_trip_through_a_json_parser() {
+        let mut cases: Vec<String> = (0u8..0x80).map(|b| format!("a{}b", char::from(b))).collect();
+        cases.extend(
+            [
+                "",
+                "plain text with no escapes at all, longer than one thirty-two byte chunk of input",
+                "quote \" and backslash \\ and newline \n and tab \t in the middle of a long line of text",
+                "unicode: caf\u{e9} \u{2028} \u{1F600} \u{7f}",
+                "\u{0}\u{1}\u{1f}",
+            ]
+            .map(String::from),
+        );
+        for s in cases {
+            let out = written(&s);
+            let back: String = serde_json::from_slice(&out).expect("valid JSON string");
+            assert_eq!(back, s);
+        }
+    }
+
+    #[test]
+    fn clean_strings_are_copied_verbatim() {
+        assert_eq!(written("order 42 filled"), b"\"order 42 filled\"");
+        assert_eq!(written("a\"b"), b"\"a\\\"b\"");
+    }
+
+    #[test]
+    fn numbers_are_json() {
+        let mut out = Vec::new();
+        push_i64(&mut out, -42);
+        out.push(b' ');
+        push_f64(&mut out, 35.0);
+        out.push(b' ');
+        push_f64(&mut out, f64::NAN);
+        assert_eq!(out, b"-42 35.0 null");
+    }
+
+    #[test]
+    fn records_share_one_buffer() {
+        let mut r = Records::default();
+        r.push(b"{\"a\":1}");
+        r.buffer().extend_from_slice(b"{\"b\":2}");
+        r.finish();
+        assert_eq!(r.len(), 2);
+        assert_eq!(&r[0], b"{\"a\":1}\n");
+        assert_eq!(r.get(1), Some(&b"{\"b\":2}\n"[..]));
+        assert_eq!(r.get(2), None);
+        assert_eq!(r.iter().collect::<Vec<_>>(), r.slices());
+        assert_eq!(r.total_bytes(), 16);
+    }
+}
