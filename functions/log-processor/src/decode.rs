@@ -43,16 +43,40 @@ pub fn decode_base64(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
 }
 
 /// Inflates a gzip stream, refusing more than `limit` bytes of output.
+///
+/// CloudWatch Logs sends one gzip member whose trailer states the inflated size, so the output is
+/// allocated once and inflated in one call by libdeflate. A stream that does not fit that shape
+/// (several members, a trailer that disagrees or claims more than the cap) takes the streaming
+/// decoder, which stops at the cap and reports what is really wrong. One shape cannot be told
+/// apart without the consumed-input count libdeflater does not expose: several members whose last
+/// one inflates to exactly the bytes of the first (equal size and CRC-32) read as the first alone.
 pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
-    // The gzip trailer's ISIZE is the inflated size mod 2^32: a good capacity hint, never trusted
-    // beyond the cap (a forged trailer must not make us allocate).
-    let hint = gz
-        .len()
-        .checked_sub(4)
-        .and_then(|at| gz.get(at..))
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .map_or(0, |b| u32::from_le_bytes(b) as usize);
-    let mut out = Vec::with_capacity(hint.min(limit).max(gz.len()));
+    let trailer = gz.len().checked_sub(8).and_then(|at| gz.get(at..)).and_then(|t| <[u8; 8]>::try_from(t).ok());
+    let Some(trailer) = trailer else {
+        return Err(DecodeError::Gzip(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "shorter than a gzip trailer")));
+    };
+    let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+    // ISIZE is the inflated size mod 2^32; it is only a claim, and a claim past the cap is refused
+    // before anything is allocated.
+    let declared = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
+    if declared > limit {
+        return inflate_streaming(gz, limit);
+    }
+    let mut out = vec![0u8; declared];
+    match libdeflater::Decompressor::new().gzip_decompress(gz, &mut out) {
+        // libdeflate checked the first member against its own trailer; the stream's last trailer
+        // agreeing on size and checksum means that member was the whole stream.
+        Ok(n) if n == declared && n > 0 && libdeflater::crc32(&out) == crc => Ok(out),
+        Err(libdeflater::DecompressionError::BadData) => {
+            Err(DecodeError::Gzip(std::io::Error::new(std::io::ErrorKind::InvalidData, "corrupt gzip stream")))
+        }
+        _ => inflate_streaming(gz, limit),
+    }
+}
+
+/// Any gzip stream (concatenated members included), inflated piece by piece up to `limit` bytes.
+fn inflate_streaming(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+    let mut out = Vec::with_capacity(gz.len().min(limit));
     let mut decoder = flate2::read::MultiGzDecoder::new(gz).take(limit as u64 + 1);
     decoder.read_to_end(&mut out).map_err(DecodeError::Gzip)?;
     if out.len() > limit {
@@ -168,8 +192,22 @@ mod tests {
         let mut gz = gzip(b"tiny");
         let n = gz.len();
         gz[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
-        // The forged ISIZE also breaks the gzip check, which is reported as a gzip error.
-        assert_eq!(inflate(&gz, 1024).expect_err("forged").kind(), "gzip");
+        assert_eq!(inflate(&gz, 1024).expect_err("forged").kind(), "gzip", "the claim is checked, not believed");
+        gz[n - 4..].copy_from_slice(&2u32.to_le_bytes());
+        assert_eq!(inflate(&gz, 1024).expect_err("understated").kind(), "gzip");
+    }
+
+    #[test]
+    fn concatenated_members_are_all_inflated() {
+        let mut gz = gzip(b"first member, ");
+        gz.extend(gzip(b"second"));
+        assert_eq!(inflate(&gz, 1024).expect("inflates"), b"first member, second");
+        let mut longer_first = gzip(b"a longer first member");
+        longer_first.extend(gzip(b"short"));
+        assert_eq!(inflate(&longer_first, 1024).expect("inflates"), b"a longer first membershort");
+        let mut capped = gzip(&[b'x'; 600]);
+        capped.extend(gzip(&[b'y'; 600]));
+        assert_eq!(inflate(&capped, 1000).expect_err("over the cap").kind(), "too_large");
     }
 
     #[test]
