@@ -101,17 +101,17 @@ impl Pipeline {
     /// A base64 + gzip payload (`awslogs.data`): decoded, then processed; a payload that cannot
     /// be decoded is counted as dropped and returned as the error, never silently skipped.
     pub fn process_encoded(&self, data: &[u8], out: &mut Processed) -> Result<(), DecodeError> {
-        let json = decode::decode_awslogs(data).inspect_err(|e| self.count_drop(e, out))?;
-        self.process_json(&json, out)
+        let mut json = decode::decode_awslogs(data).inspect_err(|e| self.count_drop(e, out))?;
+        self.process_json(&mut json, out)
     }
 
     /// A gzip payload (a Kinesis record, already base64-decoded by Lambda).
     pub fn process_gzip(&self, gz: &[u8], out: &mut Processed) -> Result<(), DecodeError> {
-        let json = decode::inflate(gz, decode::MAX_DECOMPRESSED_BYTES).inspect_err(|e| self.count_drop(e, out))?;
-        self.process_json(&json, out)
+        let mut json = decode::inflate(gz, decode::MAX_DECOMPRESSED_BYTES).inspect_err(|e| self.count_drop(e, out))?;
+        self.process_json(&mut json, out)
     }
 
-    fn process_json(&self, json: &[u8], out: &mut Processed) -> Result<(), DecodeError> {
+    fn process_json(&self, json: &mut [u8], out: &mut Processed) -> Result<(), DecodeError> {
         let batch = decode::parse_batch(json).inspect_err(|e| self.count_drop(e, out))?;
         self.process_batch(&batch, out);
         Ok(())

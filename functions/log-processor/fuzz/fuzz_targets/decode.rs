@@ -8,8 +8,8 @@ use log_processor::pipeline::{Pipeline, Processed};
 
 fuzz_target!(|data: &[u8]| {
     // Raw bytes as gzip (the Kinesis path), and as base64 text (the direct path).
-    if let Ok(json) = decode::inflate(data, 1 << 20) {
-        let _ = decode::parse_batch(&json);
+    if let Ok(mut json) = decode::inflate(data, 1 << 20) {
+        let _ = decode::parse_batch(&mut json);
     }
     let _ = decode::decode_awslogs(data);
     thread_local! {
