@@ -13,6 +13,10 @@ pub(crate) struct Scan {
 }
 
 /// Both literal sets merged into one case-insensitive automaton, so a line is read once.
+///
+/// Tried and measured no faster on the benchmark payload: a plain `is_match` before the
+/// overlapping walk, a DFA instead of the default automaton, and a Teddy (SIMD) gate on a rare
+/// five-byte piece of every literal over a lower-cased copy (60 literals overload its buckets).
 #[derive(Debug)]
 pub(crate) struct Scanner {
     automaton: AhoCorasick,
@@ -82,6 +86,8 @@ mod tests {
             "AKIAIOSFODNN7EXAMPLE throttled: ThrottlingException Rate exceeded",
             "card 4111 1111 1111 1111 and nothing else",
             "order 42 filled",
+            "CONNECTION TO Database-Service:5432 TIMED OUT",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig",
         ];
         for line in lines {
             let scan = scanner.scan(line);
