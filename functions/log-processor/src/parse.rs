@@ -188,7 +188,14 @@ fn from_json<'a>(json: JsonLine<'a>, raw: &'a str, timestamp: i64, group_service
         let service = app.or(k8s.container_name).or_else(|| group_service.map(Cow::Borrowed));
         let mut record = match inner {
             Cow::Borrowed(s) => parse_line(s, timestamp, None),
-            // An escaped inner line cannot borrow from the batch: parse an owned copy.
+            // An escaped inner line cannot borrow from the batch. Text (the usual case: Fluent Bit
+            // keeps the container's newline, an escape) takes the string as it is; JSON is parsed
+            // from it and copied out.
+            Cow::Owned(mut s) if !s.trim_start().starts_with('{') => {
+                let end = s.trim_end_matches(['\n', '\r']).len();
+                s.truncate(end);
+                text_record(Cow::Owned(s), timestamp, None)
+            }
             Cow::Owned(s) => owned(parse_line(&s, timestamp, None)),
         };
         record.format = Format::Kubernetes;
