@@ -52,6 +52,17 @@ pub fn lines(count: usize, seed: u64) -> Vec<String> {
             let service = SERVICES[rng.below(20) as usize];
             let roll = rng.below(1000);
             let trace = format!("{:016x}", rng.next());
+            // Spring Boot's MDC puts the request id on every line: random, so it also gives the
+            // payload the entropy real traffic has (the compressed size tracks it).
+            let (a, b) = (rng.next(), rng.next());
+            let request = format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0xfff,
+                (b >> 48) | 0x8000,
+                b & 0xffff_ffff_ffff
+            );
             let ms = rng.below(900) + 1;
             let body = match roll {
                 // ~7% errors, some with known signatures.
@@ -93,11 +104,12 @@ pub fn lines(count: usize, seed: u64) -> Vec<String> {
                     "logger_name": format!("com.abc.{}.Service", service.replace('-', "")),
                     "message": body,
                     "traceId": trace,
+                    "requestId": request,
                     "duration_ms": ms,
                 })
                 .to_string(),
                 1 => serde_json::json!({
-                    "log": format!("2026-11-24 10:00:00.{:03}  {level} 1 --- [nio-8080-exec-{}] {body}\n", i % 1000, i % 16),
+                    "log": format!("2026-11-24 10:00:00.{:03}  {level} 1 --- [nio-8080-exec-{}] [{request}] {body}\n", i % 1000, i % 16),
                     "stream": "stdout",
                     "kubernetes": {
                         "pod_name": format!("{service}-7c9d8-{:05x}", i % 0xfffff),
@@ -107,7 +119,7 @@ pub fn lines(count: usize, seed: u64) -> Vec<String> {
                     }
                 })
                 .to_string(),
-                _ => format!("2026-11-24 10:00:00.{:03}  {level} 1 --- [main] c.a.{service} : {body}", i % 1000),
+                _ => format!("2026-11-24 10:00:00.{:03}  {level} 1 --- [main] [{request}] c.a.{service} : {body}", i % 1000),
             }
         })
         .collect()
@@ -151,11 +163,11 @@ mod tests {
     fn the_payload_has_the_advertised_shape() {
         let lines = lines(10_000, 42);
         let avg = lines.iter().map(String::len).sum::<usize>() / lines.len();
-        assert!((200..=400).contains(&avg), "average line {avg} bytes");
+        assert!((270..=330).contains(&avg), "average line {avg} bytes");
         let errors = lines.iter().filter(|l| l.contains("ERROR")).count();
         assert!((500..=900).contains(&errors), "{errors} errors");
         let data = awslogs_data(10_000, 42);
-        assert!((500_000..=2_000_000).contains(&data.len()), "{} bytes encoded", data.len());
+        assert!((800_000..=1_300_000).contains(&data.len()), "{} bytes encoded: about 1 MB, as the issue sets", data.len());
         assert_eq!(lines, super::lines(10_000, 42), "deterministic");
     }
 }
