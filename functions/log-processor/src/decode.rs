@@ -53,11 +53,14 @@ pub fn decode_base64(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
 pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     let trailer = gz.len().checked_sub(8).and_then(|at| gz.get(at..)).and_then(|t| <[u8; 8]>::try_from(t).ok());
     let Some(trailer) = trailer else {
-        return Err(DecodeError::Gzip(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "shorter than a gzip trailer")));
+        return Err(DecodeError::Gzip(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "shorter than a gzip trailer",
+        )));
     };
     let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
-    // ISIZE is the inflated size mod 2^32; it is only a claim, and a claim past the cap is refused
-    // before anything is allocated.
+    // ISIZE is the inflated size mod 2^32: only a claim. A claim past the cap allocates nothing
+    // here; the streaming decoder finds out what the stream really holds, up to the cap.
     let declared = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
     if declared > limit {
         return inflate_streaming(gz, limit);

@@ -167,7 +167,11 @@ mod tests {
         let errors = lines.iter().filter(|l| l.contains("ERROR")).count();
         assert!((500..=900).contains(&errors), "{errors} errors");
         let data = awslogs_data(10_000, 42);
-        assert!((800_000..=1_300_000).contains(&data.len()), "{} bytes encoded: about 1 MB, as the issue sets", data.len());
+        assert!(
+            (800_000..=1_300_000).contains(&data.len()),
+            "{} bytes encoded: about 1 MB, as the issue sets",
+            data.len()
+        );
         assert_eq!(lines, super::lines(10_000, 42), "deterministic");
     }
 }
