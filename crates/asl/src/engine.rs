@@ -208,7 +208,9 @@ pub async fn execute(machine: &StateMachine, input: Value, start: Start, resolve
         }
         Err((f, end)) => {
             run.event("ExecutionFailed", end, None, json!({"error": f.error, "cause": f.cause}));
-            (Status::Failed, None, Some(f.error), Some(f.cause), end)
+            // A Fail state without Error or Cause leaves them out, as Step Functions does.
+            let present = |s: String| (!s.is_empty()).then_some(s);
+            (Status::Failed, None, present(f.error), present(f.cause), end)
         }
     };
     let history = std::mem::take(&mut *run.history.lock().unwrap_or_else(|e| e.into_inner()));
