@@ -242,8 +242,8 @@ fn compare(kind: Kind, op: Op, v: &Value, other: &Value) -> bool {
     }
 }
 
-/// `StringMatches`: `*` matches any run of characters; `\*` and `\\` are literal.
-fn glob(pattern: &str, text: &str) -> bool {
+/// `StringMatches` (and EventBridge `wildcard`): `*` matches any run of characters; `\*` and `\\` are literal.
+pub fn glob(pattern: &str, text: &str) -> bool {
     #[derive(PartialEq)]
     enum Token {
         Star,
