@@ -33,6 +33,8 @@ pub enum EmulatorError {
     Timeout { port: u16, seconds: u64 },
     #[error("emulator request {path} failed: {detail}")]
     Http { path: String, detail: String },
+    #[error("emulator endpoint {endpoint} is not a loopback address: the local runtime never talks to real AWS")]
+    NotLoopback { endpoint: String },
 }
 
 /// A running moto server. Dropping it stops the process.
@@ -96,7 +98,7 @@ impl Emulator {
             if self.port != 0 {
                 let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
                 if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-                    && self.get("/moto-api/data.json").is_ok()
+                    && self.remote().get("/moto-api/data.json").is_ok()
                 {
                     return Ok(());
                 }
@@ -120,10 +122,63 @@ impl Emulator {
         &self.log
     }
 
+    /// A handle on this emulator's HTTP side (bucket helpers, reset, SDK config).
+    pub fn remote(&self) -> Remote {
+        Remote { endpoint: self.endpoint_url() }
+    }
+
+    /// Forgets every resource in every account.
+    pub fn reset(&self) -> Result<(), EmulatorError> {
+        self.remote().reset()
+    }
+
+    /// Creates an S3 bucket (path-style, as moto serves it): destinations for Firehose tests
+    /// without pulling the S3 SDK into every test build.
+    pub fn create_bucket(&self, bucket: &str) -> Result<(), EmulatorError> {
+        self.remote().create_bucket(bucket)
+    }
+
+    /// The keys of the objects in `bucket`, sorted.
+    pub fn bucket_keys(&self, bucket: &str) -> Result<Vec<String>, EmulatorError> {
+        self.remote().bucket_keys(bucket)
+    }
+
+    /// An SDK configuration for the emulator as the management account, with fixed test
+    /// credentials that never leave this machine.
+    pub fn sdk_config(&self) -> SdkConfig {
+        self.remote().sdk_config()
+    }
+
+    /// Environment for child processes and SDK loaders that read the standard variables.
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        self.remote().env_vars()
+    }
+}
+
+/// An emulator reached by its endpoint: one this process started, or one already running
+/// (`platform-ops --endpoint`). Only loopback endpoints are accepted.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    endpoint: String,
+}
+
+impl Remote {
+    pub fn new(endpoint: &str) -> Result<Remote, EmulatorError> {
+        let host = endpoint.strip_prefix("http://").and_then(|rest| rest.split([':', '/']).next()).unwrap_or_default();
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return Err(EmulatorError::NotLoopback { endpoint: endpoint.to_string() });
+        }
+        Ok(Remote { endpoint: endpoint.trim_end_matches('/').to_string() })
+    }
+
+    pub fn endpoint_url(&self) -> &str {
+        &self.endpoint
+    }
+
     /// Forgets every resource in every account.
     pub fn reset(&self) -> Result<(), EmulatorError> {
         let path = "/moto-api/reset";
-        ureq::post(format!("{}{path}", self.endpoint_url()))
+        ureq::post(format!("{}{path}", self.endpoint))
             .send_empty()
             .map_err(|e| EmulatorError::Http { path: path.into(), detail: e.to_string() })?;
         Ok(())
@@ -133,7 +188,7 @@ impl Emulator {
     /// without pulling the S3 SDK into every test build.
     pub fn create_bucket(&self, bucket: &str) -> Result<(), EmulatorError> {
         let path = format!("/{bucket}");
-        ureq::put(format!("{}{path}", self.endpoint_url()))
+        ureq::put(format!("{}{path}", self.endpoint))
             .send_empty()
             .map_err(|e| EmulatorError::Http { path: path.clone(), detail: e.to_string() })?;
         Ok(())
@@ -150,12 +205,7 @@ impl Emulator {
 
     fn get(&self, path: &str) -> Result<String, EmulatorError> {
         let http = |e: ureq::Error| EmulatorError::Http { path: path.into(), detail: e.to_string() };
-        ureq::get(format!("{}{path}", self.endpoint_url()))
-            .call()
-            .map_err(http)?
-            .body_mut()
-            .read_to_string()
-            .map_err(http)
+        ureq::get(format!("{}{path}", self.endpoint)).call().map_err(http)?.body_mut().read_to_string().map_err(http)
     }
 
     /// An SDK configuration for the emulator as the management account, with fixed test
@@ -164,7 +214,7 @@ impl Emulator {
         SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(DEFAULT_REGION))
-            .endpoint_url(self.endpoint_url())
+            .endpoint_url(self.endpoint.clone())
             .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
                 Credentials::from_keys(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None),
             ))
@@ -174,7 +224,7 @@ impl Emulator {
     /// Environment for child processes and SDK loaders that read the standard variables.
     pub fn env_vars(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("AWS_ENDPOINT_URL", self.endpoint_url()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_REGION", DEFAULT_REGION.to_string()),
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_string()),
             ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_string()),

@@ -3,49 +3,73 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use emulator::Emulator;
 use platform_core::aws::AwsContext;
-use platform_core::config;
 
+use crate::runtime::timeline::Rendered;
+use crate::runtime::{local, scenario};
 use crate::{actions, validate, world};
 
-/// Starts the emulator, seeds the world from `root/config`, validates the repository and prints
-/// the world. Exit 1 when validation finds anything or a second seeding changes the world.
-pub async fn run(root: &Path) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let tree = config::load(&root.join("config"))?;
-    println!(
-        "== config: {} environments, {} services in {} tiers",
-        tree.environments.len(),
-        tree.catalog.services.len(),
-        tree.catalog.tiers.len()
-    );
-
-    let emulator = Emulator::start(root)?;
-    println!("== emulator: moto at {}", emulator.endpoint_url());
-    let ctx = AwsContext::from_config(emulator.sdk_config());
-
-    let report = world::seed(&ctx, &tree).await?;
-    println!(
-        "== world seed: {} resources created, {} already there",
-        report.created(),
-        report.steps.len() - report.created()
-    );
-    for step in &report.steps {
-        println!("  {:<8} {}", format!("{:?}", step.outcome).to_lowercase(), step.resource);
-    }
-    println!("== config publish: {}", report.config.to_string().replace('\n', "\n  "));
-
-    let again = world::seed(&ctx, &tree).await?;
+/// Starts the emulator (or reaches `endpoint`), seeds the world from `root/config` and checks a
+/// second seeding changes nothing, validates the repository, then replays `scenarios/<name>`
+/// through the local runtime and prints its timeline. Exit 1 when validation finds anything, the
+/// seeding is not idempotent or an expected outcome is not met.
+pub async fn run(
+    root: &Path,
+    name: &str,
+    endpoint: Option<&str>,
+    json: bool,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let (dir, scenario) = scenario::load(root, name)?;
+    let up = local::start(root, endpoint).await?;
+    let ctx = AwsContext::from_config(emulator::Remote::new(&up.endpoint)?.sdk_config());
+    let again = world::seed(&ctx, &up.tree).await?;
     let idempotent = again.created() == 0 && !again.config.changed();
-    println!(
-        "== world seed again: {} created, config {} (idempotent: {idempotent})",
-        again.created(),
-        if again.config.changed() { "changed" } else { "unchanged" },
-    );
-
-    println!("== {}", world::snapshot(&ctx, &tree).await?);
-
     let findings = validate::run(root, &actions::linked());
-    print!("== {findings}");
-    Ok(if findings.passed() && idempotent { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+
+    eprintln!("  .. replaying scenarios/{name} ({} steps)", scenario.steps.len());
+    let report = scenario::replay(&up.runtime, name, &dir, &scenario).await?;
+    let passed = report.passed() && idempotent && findings.passed();
+
+    if json {
+        let out = serde_json::json!({
+            "scenario": name,
+            "passed": passed,
+            "idempotent_seed": idempotent,
+            "validation_findings": findings.findings(),
+            "checks": report.checks,
+            "timeline": up.runtime.timeline.entries(),
+            "world": up.world,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "== config: {} environments, {} services in {} tiers",
+            up.tree.environments.len(),
+            up.tree.catalog.services.len(),
+            up.tree.catalog.tiers.len()
+        );
+        println!("== emulator: moto at {}", up.endpoint);
+        println!("== {}", up.world);
+        println!(
+            "== world seed again: {} created, config {} (idempotent: {idempotent})",
+            again.created(),
+            if again.config.changed() { "changed" } else { "unchanged" },
+        );
+        print!("== {findings}");
+        println!("== scenario {name}: {}", scenario.description);
+        print!("{}", Rendered(&up.runtime.timeline.entries()));
+        println!("== expected outcomes");
+        for c in &report.checks {
+            let mark = if c.met { "ok  " } else { "FAIL" };
+            println!("  {mark} [{}] {} (actual: {})", c.step, c.expectation, c.actual);
+        }
+        let met = report.checks.iter().filter(|c| c.met).count();
+        println!(
+            "== summary: {met}/{} outcomes met, seeding idempotent: {idempotent}, validation findings: {} -> {}",
+            report.checks.len(),
+            findings.findings(),
+            if passed { "PASSED" } else { "FAILED" }
+        );
+    }
+    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use platform_core::aws::{AwsContext, SsmParameterStore};
 use platform_core::config;
-use platform_ops::{demo, validate, world};
+use platform_ops::{demo, runtime, validate, world};
 
 #[derive(Debug, Parser)]
 #[command(name = "platform-ops", version, about = "ABC Limited's trading-platform operations control plane")]
@@ -37,8 +37,62 @@ enum Command {
     World(WorldCommand),
     /// Run the AWS emulator in the foreground and print the variables that point at it.
     Emulator,
-    /// The embedded default: start the emulator, seed the world, validate, print the world.
-    Demo,
+    /// The embedded default: start the emulator, seed the world, validate, replay a scenario
+    /// through the local runtime and print its timeline; exit 1 if an expected outcome is not met.
+    Demo {
+        /// The scenario under scenarios/ to replay.
+        #[arg(long, default_value = "default")]
+        scenario: String,
+        #[command(flatten)]
+        local: LocalArgs,
+    },
+    /// Run a state machine (from the template, or any .asl.json file) in the local engine.
+    Run {
+        /// A state machine's logical id or name in template.yaml, or a definition file.
+        machine: String,
+        /// The execution input (a JSON file); `{}` when absent.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        #[command(flatten)]
+        local: LocalArgs,
+    },
+    /// Route an EventBridge event as the template's rules would, and run what it reaches.
+    SendEvent {
+        /// The event (a JSON file): a full EventBridge event, or PutEvents-style Source/DetailType/Detail.
+        file: PathBuf,
+        /// The bus it is put on.
+        #[arg(long, default_value = "default")]
+        bus: String,
+        #[command(flatten)]
+        local: LocalArgs,
+    },
+    /// Invoke one function in process against the emulator, as `sam local invoke` would.
+    Invoke {
+        /// The function's logical id, name or ARN.
+        function: String,
+        /// The event (a JSON file).
+        #[arg(long)]
+        event: PathBuf,
+        #[command(flatten)]
+        local: LocalArgs,
+    },
+}
+
+/// Options of the commands that run the local runtime.
+#[derive(Debug, clap::Args)]
+struct LocalArgs {
+    /// An emulator already running (e.g. from `platform-ops emulator`) instead of starting one.
+    #[arg(long, env = "PLATFORM_OPS_ENDPOINT")]
+    endpoint: Option<String>,
+    /// `text` for people, `json` for machines.
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Output {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +133,28 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn read_json(path: &std::path::Path) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?)
+}
+
+fn print_runtime(
+    runtime: &runtime::Runtime,
+    dispatches: &[runtime::Dispatch],
+    output: Output,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if output == Output::Json {
+        let entries = runtime.timeline.entries();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"dispatches": dispatches, "timeline": entries}))?
+        );
+    } else {
+        print!("{}", runtime::timeline::Rendered(&runtime.timeline.entries()));
+    }
+    Ok(())
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
@@ -152,6 +228,48 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             drop(emulator);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo => demo::run(&cli.root).await,
+        Command::Demo { scenario, local } => {
+            demo::run(&cli.root, &scenario, local.endpoint.as_deref(), local.output == Output::Json).await
+        }
+        Command::Run { machine, input, local } => {
+            let input = match input {
+                Some(path) => read_json(&path)?,
+                None => serde_json::json!({}),
+            };
+            let up = runtime::local::start(&cli.root, local.endpoint.as_deref()).await?;
+            let execution = up.runtime.execute(&machine, input).await?;
+            if local.output == Output::Json {
+                println!("{}", serde_json::to_string_pretty(&execution)?);
+            } else {
+                let entry = runtime::timeline::Entry::execution(0, &execution);
+                print!("{}", runtime::timeline::Rendered(&[entry]));
+                println!("status: {:?}", execution.status);
+                match &execution.output {
+                    Some(o) => println!("output: {}", serde_json::to_string_pretty(o)?),
+                    None => println!(
+                        "error: {}\ncause: {}",
+                        execution.error.as_deref().unwrap_or_default(),
+                        execution.cause.as_deref().unwrap_or_default()
+                    ),
+                }
+                println!("{} state transitions, {:?} on the virtual clock", execution.transitions, execution.duration);
+            }
+            Ok(if execution.status == asl::Status::Succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::SendEvent { file, bus, local } => {
+            let event = read_json(&file)?;
+            let up = runtime::local::start(&cli.root, local.endpoint.as_deref()).await?;
+            let dispatches = up.runtime.send_event(&bus, event).await?;
+            print_runtime(&up.runtime, &dispatches, local.output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Invoke { function, event, local } => {
+            let event = read_json(&event)?;
+            let up = runtime::local::start(&cli.root, local.endpoint.as_deref()).await?;
+            let dispatches = up.runtime.dispatch_with_follow(&format!("invoke {function}"), &function, event).await?;
+            print_runtime(&up.runtime, &dispatches, local.output)?;
+            let failed = dispatches.first().is_some_and(|d| matches!(d.outcome, runtime::Outcome::InvokeFailed { .. }));
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
     }
 }

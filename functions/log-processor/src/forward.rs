@@ -83,9 +83,11 @@ pub async fn send_records(sink: &dyn RecordSink, records: &[&[u8]], policy: Retr
             pending.push(i);
         }
     }
-    let call = async |batch: &[usize]| {
-        let slices: Vec<&[u8]> = batch.iter().map(|&i| records[i]).collect();
-        sink.put_record_batch(&slices).await
+    let call = |batch: Vec<usize>| -> Call<'_> {
+        Box::pin(async move {
+            let slices: Vec<&[u8]> = batch.iter().map(|&i| records[i]).collect();
+            sink.put_record_batch(&slices).await
+        })
     };
     retry_refused(pending, policy, |p| batches(p, records), call, &mut undelivered).await;
     undelivered.indices.sort_unstable();
@@ -95,18 +97,24 @@ pub async fn send_records(sink: &dyn RecordSink, records: &[&[u8]], policy: Retr
 /// Publishes entries ten at a time, retrying only the refused ones.
 pub async fn send_events(bus: &dyn EventBus, entries: &[EventEntry], policy: RetryPolicy) -> Undelivered {
     let mut undelivered = Undelivered::default();
-    let call = async |batch: &[usize]| {
-        let batch: Vec<EventEntry> = batch.iter().map(|&i| entries[i].clone()).collect();
-        bus.put_events(&batch).await
+    let call = |batch: Vec<usize>| -> Call<'_> {
+        Box::pin(async move {
+            let batch: Vec<EventEntry> = batch.iter().map(|&i| entries[i].clone()).collect();
+            bus.put_events(&batch).await
+        })
     };
     let chunks = |p: &[usize]| p.chunks(EVENTS_MAX_ENTRIES).map(<[usize]>::to_vec).collect();
     retry_refused((0..entries.len()).collect(), policy, chunks, call, &mut undelivered).await;
     undelivered
 }
 
+/// One delivery call. Boxed and `Send` (rather than an async closure over borrowed batches) so the
+/// handler's future stays `Send` for callers that spawn it or hold it across `async_trait` methods.
+type Call<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Option<String>>, AwsError>> + Send + 'a>>;
+
 /// The delivery loop both APIs share: call per batch, keep what was refused (per item, or the
 /// whole batch when the call failed), back off, try again; what is left is undelivered.
-async fn retry_refused<B, C>(
+async fn retry_refused<'a, B, C>(
     mut pending: Vec<usize>,
     policy: RetryPolicy,
     batches: B,
@@ -114,7 +122,7 @@ async fn retry_refused<B, C>(
     undelivered: &mut Undelivered,
 ) where
     B: Fn(&[usize]) -> Vec<Vec<usize>>,
-    C: AsyncFn(&[usize]) -> Result<Vec<Option<String>>, AwsError>,
+    C: Fn(Vec<usize>) -> Call<'a>,
 {
     for attempt in 0..policy.attempts {
         if pending.is_empty() {
@@ -125,7 +133,7 @@ async fn retry_refused<B, C>(
         }
         let mut failed = Vec::new();
         for batch in batches(&pending) {
-            match call(&batch).await {
+            match call(batch.clone()).await {
                 Ok(results) => {
                     for (k, &i) in batch.iter().enumerate() {
                         // A response shorter than the request is treated as "not accepted".

@@ -1,0 +1,105 @@
+//! The function crates, called in process with the environment the template gives them.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use serde_json::Value;
+
+use asl::Failure;
+
+/// One invocation's result, as `sam local invoke` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Invocation {
+    pub output: Value,
+    /// EMF documents the function printed.
+    pub metrics: Vec<Value>,
+}
+
+/// A Lambda function's handler, run in this process against the emulator.
+#[async_trait]
+pub trait LocalFunction: Send + Sync + std::fmt::Debug {
+    async fn invoke(&self, event: Value) -> Result<Invocation, Failure>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionError {
+    #[error("function binary `{0}` has no in-process handler in the local runtime (known: log-processor)")]
+    Unknown(String),
+    #[error("function `{function}`: environment variable {name} is not set by the template")]
+    MissingVariable { function: String, name: String },
+    #[error("function `{function}` failed to start: {message}")]
+    Init { function: String, message: String },
+}
+
+/// Builds the handler for `binary` the way its `main.rs` does, from `environment`.
+pub fn build(
+    binary: &str,
+    environment: &BTreeMap<String, String>,
+    sdk: &SdkConfig,
+) -> Result<Arc<dyn LocalFunction>, FunctionError> {
+    let var = |name: &str| {
+        environment
+            .get(name)
+            .cloned()
+            .ok_or_else(|| FunctionError::MissingVariable { function: binary.to_string(), name: name.to_string() })
+    };
+    match binary {
+        "log-processor" => {
+            use log_processor::aws::{EventBridgeBus, FirehoseSink};
+            use log_processor::handler::Deps;
+            let pipeline = log_processor::pipeline::Pipeline::new(var("ENVIRONMENT")?)
+                .map_err(|e| FunctionError::Init { function: binary.into(), message: e.to_string() })?;
+            let metrics = Arc::new(CapturedMetrics::default());
+            let deps = Deps {
+                pipeline,
+                sink: Arc::new(FirehoseSink::new(aws_sdk_firehose::Client::new(sdk), var("DELIVERY_STREAM_NAME")?)),
+                bus: Arc::new(EventBridgeBus::new(aws_sdk_eventbridge::Client::new(sdk), var("EVENT_BUS_NAME")?)),
+                metrics: metrics.clone(),
+                retry: log_processor::forward::RetryPolicy::default(),
+            };
+            Ok(Arc::new(LogProcessor { deps, metrics }))
+        }
+        other => Err(FunctionError::Unknown(other.to_string())),
+    }
+}
+
+/// EMF documents kept for the caller instead of printed.
+#[derive(Debug, Default)]
+struct CapturedMetrics(Mutex<Vec<String>>);
+
+impl log_processor::handler::MetricsSink for CapturedMetrics {
+    fn emit(&self, emf: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(emf.to_string());
+    }
+}
+
+impl CapturedMetrics {
+    fn take(&self) -> Vec<Value> {
+        let docs = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        docs.iter().flat_map(|d| d.lines()).filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+}
+
+#[derive(Debug)]
+struct LogProcessor {
+    deps: log_processor::handler::Deps,
+    metrics: Arc<CapturedMetrics>,
+}
+
+#[async_trait]
+impl LocalFunction for LogProcessor {
+    async fn invoke(&self, event: Value) -> Result<Invocation, Failure> {
+        let input: log_processor::handler::Input = serde_json::from_value(event).map_err(|e| {
+            Failure::lambda("Runtime.UnmarshalError", &format!("the event is not a log-processor input: {e}"))
+        })?;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let result = log_processor::handler::handle(input, &self.deps, now_ms).await;
+        let metrics = self.metrics.take();
+        match result {
+            Ok(output) => Ok(Invocation { output: serde_json::to_value(output).unwrap_or(Value::Null), metrics }),
+            Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
+        }
+    }
+}

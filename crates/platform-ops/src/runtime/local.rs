@@ -1,0 +1,61 @@
+//! Brings the local runtime up: an emulator (started, or one already running), the seeded world, the template.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use emulator::{Emulator, Remote};
+use platform_core::aws::AwsContext;
+use platform_core::config::{self, ConfigTree};
+
+use super::Runtime;
+use crate::world::{self, World};
+
+/// The environment the local world seeds and the runtime stands in for.
+pub const LOCAL_ENVIRONMENT: &str = "dev";
+
+/// A running local runtime. Holds the emulator it started, if any: dropping this stops it.
+#[derive(Debug)]
+pub struct Local {
+    pub runtime: Arc<Runtime>,
+    pub world: World,
+    pub tree: ConfigTree,
+    pub endpoint: String,
+    _emulator: Option<Emulator>,
+}
+
+/// Starts (or, with `endpoint`, reaches) the emulator, seeds the world and loads the template
+/// with the world's parameters.
+pub async fn start(root: &Path, endpoint: Option<&str>) -> Result<Local, Box<dyn std::error::Error>> {
+    let tree = config::load(&root.join("config"))?;
+    let (emulator, remote) = match endpoint {
+        Some(e) => (None, Remote::new(e)?),
+        None => {
+            let emulator = Emulator::start(root)?;
+            let remote = emulator.remote();
+            (Some(emulator), remote)
+        }
+    };
+    eprintln!("  .. emulator at {}", remote.endpoint_url());
+    let sdk = remote.sdk_config();
+    let ctx = AwsContext::from_config(sdk.clone());
+    eprintln!("  .. seeding the world from config/");
+    world::seed(&ctx, &tree).await?;
+    let world = world::snapshot(&ctx, &tree).await?;
+    let env = tree
+        .environment(LOCAL_ENVIRONMENT)
+        .ok_or_else(|| format!("config/ has no `{LOCAL_ENVIRONMENT}` environment for the local runtime"))?;
+    let parameters: BTreeMap<String, String> = [
+        ("Environment", LOCAL_ENVIRONMENT.to_string()),
+        ("OrganizationId", world.organization_id.clone()),
+        ("ManagementAccountId", world.management_account_id.clone()),
+        ("AutomationAccountId", world.management_account_id.clone()),
+        ("MemberRegions", env.regions.join(",")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    eprintln!("  .. loading template.yaml and provisioning what its functions call");
+    let runtime = Arc::new(Runtime::new(root, sdk, parameters).await?);
+    Ok(Local { runtime, world, tree, endpoint: remote.endpoint_url().to_string(), _emulator: emulator })
+}

@@ -1,0 +1,232 @@
+//! Scenarios: event files replayed through the runtime, with the outcomes they must produce.
+//!
+//! `scenarios/<name>/scenario.json` lists steps; each step writes log lines, sends an event,
+//! invokes a function or runs a state machine, then checks what it expects.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Dispatch, Outcome, Runtime, RuntimeError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub description: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub name: String,
+    #[serde(flatten)]
+    pub action: Action,
+    #[serde(default)]
+    pub expect: Vec<Expectation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Lines written to a log group (one per line of `file`), delivered to its subscribers.
+    Logs { group: String, stream: String, file: String },
+    /// An event (file) sent to a bus and routed by the template's rules.
+    Event { bus: String, file: String },
+    /// One function invoked with an event file.
+    Invoke { function: String, file: String },
+    /// A state machine (template name or definition file) run on an input file.
+    Execution { machine: String, file: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Expectation {
+    /// A dispatch to `target` happened, with this outcome kind and an output containing `output`.
+    Dispatch {
+        target: String,
+        outcome: String,
+        #[serde(default)]
+        output: Option<Value>,
+    },
+    /// Events the step's functions published, by detail-type.
+    Published { detail_type: String, count: usize },
+    /// Objects in a bucket (what Firehose delivered), at least this many.
+    Bucket { name: String, min_objects: usize },
+}
+
+/// One checked expectation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub step: String,
+    pub expectation: String,
+    pub met: bool,
+    pub actual: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.met)
+    }
+}
+
+pub fn load(root: &Path, name: &str) -> Result<(PathBuf, Scenario), RuntimeError> {
+    let dir = root.join("scenarios").join(name);
+    let path = dir.join("scenario.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|source| RuntimeError::Read { path: path.display().to_string(), source })?;
+    let scenario =
+        serde_json::from_str(&text).map_err(|e| RuntimeError::Invalid(format!("{}: {e}", path.display())))?;
+    Ok((dir, scenario))
+}
+
+fn read_json(dir: &Path, file: &str) -> Result<Value, RuntimeError> {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|source| RuntimeError::Read { path: path.display().to_string(), source })?;
+    serde_json::from_str(&text).map_err(|e| RuntimeError::Invalid(format!("{}: {e}", path.display())))
+}
+
+/// Replays every step and checks its expectations; progress goes to stderr.
+pub async fn replay(
+    runtime: &Arc<Runtime>,
+    name: &str,
+    dir: &Path,
+    scenario: &Scenario,
+) -> Result<Report, RuntimeError> {
+    let mut checks = Vec::new();
+    for (i, step) in scenario.steps.iter().enumerate() {
+        eprintln!("  .. step {}/{}: {}", i + 1, scenario.steps.len(), step.name);
+        let published_before = runtime.published().len();
+        let dispatches: Vec<Dispatch> = match &step.action {
+            Action::Logs { group, stream, file } => {
+                let path = dir.join(file);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| RuntimeError::Read { path: path.display().to_string(), source })?;
+                let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+                runtime.write_logs(group, stream, &lines).await?
+            }
+            Action::Event { bus, file } => runtime.send_event(bus, read_json(dir, file)?).await?,
+            Action::Invoke { function, file } => {
+                let event = read_json(dir, file)?;
+                runtime.dispatch_with_follow(&format!("invoke {function}"), function, event).await?
+            }
+            Action::Execution { machine, file } => {
+                let input = read_json(dir, file)?;
+                // A definition file next to the scenario, or a state machine of the template.
+                let local = dir.join(machine);
+                let target = if local.exists() { local.display().to_string() } else { machine.clone() };
+                runtime.dispatch_with_follow(&format!("execution {machine}"), &target, input).await?
+            }
+        };
+        let published: Vec<Value> = runtime.published().into_iter().skip(published_before).map(|(_, e)| e).collect();
+        for expectation in &step.expect {
+            checks.push(check(runtime, &step.name, expectation, &dispatches, &published));
+        }
+    }
+    Ok(Report { scenario: name.to_string(), checks })
+}
+
+fn check(
+    runtime: &Runtime,
+    step: &str,
+    expectation: &Expectation,
+    dispatches: &[Dispatch],
+    published: &[Value],
+) -> Check {
+    let (text, met, actual) = match expectation {
+        Expectation::Dispatch { target, outcome, output } => {
+            let found = dispatches
+                .iter()
+                .find(|d| runtime.same_resource(&d.target, target) || Path::new(&d.target).ends_with(target));
+            let actual = match found.map(|d| &d.outcome) {
+                None => "no dispatch".to_string(),
+                Some(Outcome::Invoked { output, .. }) => format!("invoked, output {output}"),
+                Some(Outcome::InvokeFailed { error, .. }) => format!("failed:{error}"),
+                Some(Outcome::Execution { status, output, error, .. }) => match output {
+                    Some(o) => format!("{status}, output {o}"),
+                    None => format!("{status}, error {}", error.as_deref().unwrap_or_default()),
+                },
+            };
+            let met = found.is_some_and(|d| {
+                let (kind, value) = match &d.outcome {
+                    Outcome::Invoked { output, .. } => ("invoked".to_string(), Some(output)),
+                    Outcome::InvokeFailed { error, .. } => (format!("failed:{error}"), None),
+                    Outcome::Execution { status, output, .. } => (status.clone(), output.as_ref()),
+                };
+                let kind_ok = kind == *outcome || kind.starts_with(&format!("{outcome}:"));
+                kind_ok && output.as_ref().is_none_or(|want| value.is_some_and(|v| contains(v, want)))
+            });
+            let want = output.as_ref().map(|o| format!(" with output containing {o}")).unwrap_or_default();
+            (format!("{target} {outcome}{want}"), met, actual)
+        }
+        Expectation::Published { detail_type, count } => {
+            let n =
+                published.iter().filter(|e| e.get("detail-type").and_then(Value::as_str) == Some(detail_type)).count();
+            (format!("{count} {detail_type} event(s) published"), n == *count, format!("{n}"))
+        }
+        Expectation::Bucket { name, min_objects } => match runtime.bucket_keys(name) {
+            Ok(keys) => (
+                format!("at least {min_objects} object(s) in {name}"),
+                keys.len() >= *min_objects,
+                format!("{}", keys.len()),
+            ),
+            Err(e) => (format!("at least {min_objects} object(s) in {name}"), false, e.to_string()),
+        },
+    };
+    Check { step: step.to_string(), expectation: text, met, actual }
+}
+
+/// Whether `actual` holds everything in `want` (objects by key, recursively; the rest equal).
+pub fn contains(actual: &Value, want: &Value) -> bool {
+    match (actual, want) {
+        (Value::Object(a), Value::Object(w)) => w.iter().all(|(k, v)| a.get(k).is_some_and(|x| contains(x, v))),
+        _ => actual == want,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn outputs_are_matched_by_containment() {
+        let actual = json!({"records": 3, "detail": {"a": 1, "b": [1, 2]}, "extra": true});
+        assert!(contains(&actual, &json!({"records": 3})));
+        assert!(contains(&actual, &json!({"detail": {"b": [1, 2]}})));
+        assert!(!contains(&actual, &json!({"detail": {"b": [1]}})));
+        assert!(!contains(&actual, &json!({"missing": null})));
+    }
+
+    #[test]
+    fn every_shipped_scenario_parses() {
+        let root = emulator::workspace_root();
+        let dir = root.join("scenarios");
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("scenarios/") {
+            let name = entry.expect("entry").file_name().to_string_lossy().to_string();
+            let (dir, scenario) = load(&root, &name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for step in &scenario.steps {
+                let file = match &step.action {
+                    Action::Logs { file, .. }
+                    | Action::Event { file, .. }
+                    | Action::Invoke { file, .. }
+                    | Action::Execution { file, .. } => file,
+                };
+                assert!(dir.join(file).exists(), "{name}/{}: {file} is missing", step.name);
+            }
+            names.push(name);
+        }
+        assert!(names.contains(&"default".to_string()), "{names:?}");
+    }
+}
