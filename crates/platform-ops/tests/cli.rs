@@ -95,3 +95,94 @@ fn config_errors_exit_two_and_name_file_and_key() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("staging.toml: nodegroup.desired_size: desired_size 7 is above max_size 6"), "{err}");
 }
+
+/// The README's main job: the default scenario replays through the local runtime and every
+/// expected outcome is met (exit 0), with the timeline printed for people.
+#[test]
+fn demo_replays_the_default_scenario() {
+    let out = platform_ops(&["demo"], None);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("subscription PlatformOpsLogSubscription -> function LogProcessorFunction: ok"), "{text}");
+    assert!(text.contains("GiveOnCallTime (5m00s)"), "virtual-clock durations in the timeline: {text}");
+    assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
+}
+
+/// The one-off commands against an emulator that is already running, with machine output.
+#[test]
+fn run_send_event_and_invoke_against_a_running_emulator() {
+    let emulator = Emulator::start_for_workspace().expect("emulator");
+    let endpoint = emulator.endpoint_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let machine = dir.path().join("hello.asl.json");
+    std::fs::write(
+        &machine,
+        r#"{"StartAt": "Wait", "States": {
+            "Wait": {"Type": "Wait", "Seconds": 90, "Next": "Hello"},
+            "Hello": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('hello {}', $.who)"}, "End": true}}}"#,
+    )
+    .expect("definition");
+    let input = dir.path().join("input.json");
+    std::fs::write(&input, r#"{"who": "ops"}"#).expect("input");
+    let run = platform_ops(
+        &[
+            "run",
+            machine.to_str().expect("path"),
+            "--input",
+            input.to_str().expect("path"),
+            "--endpoint",
+            &endpoint,
+            "--output",
+            "json",
+        ],
+        None,
+    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let execution: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(execution["status"], "SUCCEEDED");
+    assert_eq!(execution["output"], serde_json::json!({"greeting": "hello ops"}));
+    assert_eq!(execution["duration"]["secs"], 90);
+
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"Source": "abc.platform", "DetailType": "Nothing Listens", "Detail": {"x": 1}}"#)
+        .expect("event");
+    let sent = platform_ops(
+        &["send-event", event.to_str().expect("path"), "--bus", "abc-trading-dev", "--endpoint", &endpoint],
+        None,
+    );
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    assert!(stdout(&sent).contains("no rule on `abc-trading-dev` matches"), "{}", stdout(&sent));
+
+    let fixture = root().join("tests/fixtures/events/cloudwatch-logs-subscription.json");
+    let invoked = platform_ops(
+        &[
+            "invoke",
+            "LogProcessorFunction",
+            "--event",
+            fixture.to_str().expect("path"),
+            "--endpoint",
+            &endpoint,
+            "--output",
+            "json",
+        ],
+        None,
+    );
+    assert!(invoked.status.success(), "{}", String::from_utf8_lossy(&invoked.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&invoked.stdout).expect("json");
+    assert_eq!(result["dispatches"][0]["outcome"]["kind"], "invoked");
+    assert!(result["dispatches"][0]["outcome"]["output"]["records"].as_u64().is_some_and(|n| n > 0), "{result}");
+    assert!(!result["dispatches"][0]["outcome"]["metrics"].as_array().expect("metrics").is_empty(), "EMF captured");
+
+    let remote = platform_ops(
+        &[
+            "invoke",
+            "LogProcessorFunction",
+            "--event",
+            "x.json",
+            "--endpoint",
+            "https://lambda.eu-west-2.amazonaws.com",
+        ],
+        None,
+    );
+    assert_eq!(remote.status.code(), Some(2), "never real AWS");
+}

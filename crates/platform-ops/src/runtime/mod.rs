@@ -161,10 +161,6 @@ impl Runtime {
                 "AWS::Logs::LogGroup" => log_groups.extend(text("LogGroupName")),
                 "AWS::KinesisFirehose::DeliveryStream" => {
                     let name = text("DeliveryStreamName").unwrap_or_else(|| format!("{}-{id}", template::STACK));
-                    let exists = firehose.describe_delivery_stream().delivery_stream_name(&name).send().await.is_ok();
-                    if exists {
-                        continue;
-                    }
                     let destination = props.get("ExtendedS3DestinationConfiguration").cloned().unwrap_or(Value::Null);
                     let bucket_arn =
                         destination.get("BucketARN").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -177,13 +173,18 @@ impl Runtime {
                         .prefix("logs/")
                         .build()
                         .map_err(|e| RuntimeError::Invalid(e.to_string()))?;
-                    firehose
+                    let created = firehose
                         .create_delivery_stream()
                         .delivery_stream_name(&name)
                         .extended_s3_destination_configuration(s3)
                         .send()
-                        .await
-                        .map_err(|e| aws_error("CreateDeliveryStream")(context(&e)))?;
+                        .await;
+                    // Already there from an earlier start: nothing to do.
+                    if let Err(e) = created
+                        && !e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception())
+                    {
+                        return Err(aws_error("CreateDeliveryStream")(context(&e)));
+                    }
                 }
                 _ => {}
             }
