@@ -107,3 +107,73 @@ async fn a_published_detection_is_routed_to_a_state_machine() {
         "{sent:?}"
     );
 }
+
+/// GIVEN the project template WHEN a state machine uses the DynamoDB, SNS and EventBridge
+/// integrations THEN they go through the SDK to the emulator, with Step Functions' result shapes
+/// and error names (a failed condition is caught by name).
+#[tokio::test(flavor = "multi_thread")]
+async fn service_integrations_reach_the_emulator() {
+    let emulator = Emulator::start_for_workspace().expect("emulator");
+    let root = emulator::workspace_root();
+    let parameters: BTreeMap<String, String> = [
+        ("Environment", "dev"),
+        ("OrganizationId", "o-abcdefghij"),
+        ("ManagementAccountId", "123456789012"),
+        ("AutomationAccountId", "123456789012"),
+        ("MemberRegions", "eu-west-2"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let runtime = Arc::new(Runtime::new(&root, emulator.sdk_config(), parameters).await.expect("runtime"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let machine = dir.path().join("integrations.asl.json");
+    let env = &runtime.template().function("LogProcessorFunction").expect("function").environment;
+    let table = env["GUARD_TABLE_NAME"].clone();
+    let topic = env["NOTIFICATIONS_TOPIC_ARN"].clone();
+    let definition = json!({
+        "StartAt": "Lock",
+        "States": {
+            "Lock": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                     "Parameters": {"TableName": table, "Item": {"pk": {"S": "lock#deploy"}, "sk": {"S": "dev"}, "n": {"N": "1"}},
+                                    "ConditionExpression": "attribute_not_exists(pk)"},
+                     "ResultPath": null, "Next": "LockAgain"},
+            "LockAgain": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                     "Parameters": {"TableName": table, "Item": {"pk": {"S": "lock#deploy"}, "sk": {"S": "dev"}},
+                                    "ConditionExpression": "attribute_not_exists(pk)"},
+                     "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.held", "Next": "Read"}],
+                     "Next": "Read"},
+            "Read": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+                     "Parameters": {"TableName": table, "Key": {"pk": {"S": "lock#deploy"}, "sk": {"S": "dev"}}},
+                     "ResultSelector": {"n.$": "$.Item.n.N"}, "ResultPath": "$.read", "Next": "Bump"},
+            "Bump": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
+                     "Parameters": {"TableName": table, "Key": {"pk": {"S": "lock#deploy"}, "sk": {"S": "dev"}},
+                                    "UpdateExpression": "SET n = n + :one", "ExpressionAttributeValues": {":one": {"N": "1"}},
+                                    "ReturnValues": "UPDATED_NEW"},
+                     "ResultSelector": {"n.$": "$.Attributes.n.N"}, "ResultPath": "$.bumped", "Next": "Notify"},
+            "Notify": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                     "Parameters": {"TopicArn": topic, "Message.$": "States.JsonToString($.bumped)"},
+                     "ResultSelector": {"sent.$": "States.ArrayLength(States.Array($.MessageId))"}, "ResultPath": "$.notified", "Next": "Announce"},
+            "Announce": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+                     "Parameters": {"Entries": [{"Source": "abc.platform", "DetailType": "DeployLocked", "EventBusName": "abc-trading-dev", "Detail": {"env": "dev"}}]},
+                     "ResultSelector": {"failed.$": "$.FailedEntryCount"}, "ResultPath": "$.announced", "End": true}
+        }
+    });
+    std::fs::write(&machine, definition.to_string()).expect("definition");
+    let dispatches =
+        runtime.dispatch_with_follow("test", machine.to_str().expect("path"), json!({})).await.expect("runs");
+    match &dispatches[0].outcome {
+        Outcome::Execution { status, output, error, .. } => {
+            assert_eq!(status, "SUCCEEDED", "{error:?}");
+            let out = output.as_ref().expect("output");
+            assert_eq!(out["held"]["Error"], "DynamoDB.ConditionalCheckFailedException");
+            assert_eq!(out["read"]["n"], "1");
+            assert_eq!(out["bumped"]["n"], "2");
+            assert_eq!(out["notified"]["sent"], 1);
+            assert_eq!(out["announced"]["failed"], 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    let published: Vec<_> = runtime.published().into_iter().map(|(_, e)| e["detail-type"].clone()).collect();
+    assert_eq!(published, [json!("DeployLocked")], "the event went through the bus and was read back");
+}

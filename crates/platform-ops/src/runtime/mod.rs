@@ -10,6 +10,7 @@ pub mod functions;
 pub mod local;
 pub mod pattern;
 pub mod scenario;
+pub mod services;
 pub mod template;
 pub mod timeline;
 
@@ -159,6 +160,20 @@ impl Runtime {
                     buses.push(name);
                 }
                 "AWS::Logs::LogGroup" => log_groups.extend(text("LogGroupName")),
+                "AWS::SNS::Topic" => {
+                    let name = text("TopicName").unwrap_or_else(|| format!("{}-{id}", template::STACK));
+                    // CreateTopic is idempotent for an existing name.
+                    aws_sdk_sns::Client::new(&self.sdk)
+                        .create_topic()
+                        .name(&name)
+                        .send()
+                        .await
+                        .map_err(|e| aws_error("CreateTopic")(context(&e)))?;
+                }
+                "AWS::DynamoDB::Table" => {
+                    let name = text("TableName").unwrap_or_else(|| format!("{}-{id}", template::STACK));
+                    self.create_table(&name, &props).await?;
+                }
                 "AWS::KinesisFirehose::DeliveryStream" => {
                     let name = text("DeliveryStreamName").unwrap_or_else(|| format!("{}-{id}", template::STACK));
                     let destination = props.get("ExtendedS3DestinationConfiguration").cloned().unwrap_or(Value::Null);
@@ -245,6 +260,39 @@ impl Runtime {
         Ok(())
     }
 
+    /// A table as the template declares its keys; on-demand billing whatever the template says
+    /// (the emulator does not meter).
+    async fn create_table(&self, name: &str, props: &Value) -> Result<(), RuntimeError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk);
+        if client.describe_table().table_name(name).send().await.is_ok() {
+            return Ok(());
+        }
+        let list = |k: &str| props.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+        let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let mut request = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
+        for a in list("AttributeDefinitions") {
+            let definition = AttributeDefinition::builder()
+                .attribute_name(str_of(&a, "AttributeName"))
+                .attribute_type(ScalarAttributeType::from(str_of(&a, "AttributeType").as_str()))
+                .build()
+                .map_err(|e| RuntimeError::Invalid(format!("table {name}: {e}")))?;
+            request = request.attribute_definitions(definition);
+        }
+        for k in list("KeySchema") {
+            let key = KeySchemaElement::builder()
+                .attribute_name(str_of(&k, "AttributeName"))
+                .key_type(KeyType::from(str_of(&k, "KeyType").as_str()))
+                .build()
+                .map_err(|e| RuntimeError::Invalid(format!("table {name}: {e}")))?;
+            request = request.key_schema(key);
+        }
+        request.send().await.map_err(|e| aws_error("CreateTable")(context(&e)))?;
+        Ok(())
+    }
+
     /// Invokes one function in process, as `sam local invoke` would.
     pub async fn invoke(&self, function: &str, event: Value) -> Result<Result<Invocation, Failure>, RuntimeError> {
         let f = self.template.function(function).ok_or_else(|| RuntimeError::NoFunction(function.to_string()))?;
@@ -255,8 +303,11 @@ impl Runtime {
     /// A state machine from the template (logical id, name or ARN) or a definition file.
     pub fn machine(&self, name_or_file: &str) -> Result<(String, StateMachine), RuntimeError> {
         if let Some(m) = self.template.machine(name_or_file) {
-            let uri = m.definition_uri.as_deref().ok_or_else(|| RuntimeError::NoMachine(name_or_file.into()))?;
-            let text = read(&self.root.join(uri))?;
+            let text = match (&m.definition, &m.definition_uri) {
+                (Some(inline), _) => inline.clone(),
+                (None, Some(uri)) => read(&self.root.join(uri))?,
+                (None, None) => return Err(RuntimeError::NoMachine(name_or_file.into())),
+            };
             let text = substitute(&text, &m.substitutions);
             let machine = StateMachine::parse(&text)
                 .map_err(|source| RuntimeError::Definition { name: m.name.clone(), source })?;
@@ -505,10 +556,11 @@ impl Resolver for LocalTasks {
                     _ => Err(Failure::new("States.TaskFailed", e.cause.unwrap_or_default())),
                 }
             }
-            TaskRequest::Service { service, action, .. } => Err(Failure::new(
-                "States.Runtime",
-                format!("the local runtime does not carry out {service}:{action} yet"),
-            )),
+            TaskRequest::Service { service, action, parameters } => {
+                let value = services::call(&runtime.sdk, &service, &action, &parameters).await?;
+                // An event put on a bus is routed like any other once the execution is done.
+                Ok(TaskOutput::now(value))
+            }
         }
     }
 }

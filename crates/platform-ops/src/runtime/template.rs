@@ -58,7 +58,10 @@ pub struct Machine {
     pub id: String,
     pub name: String,
     pub arn: String,
+    /// A definition file (SAM `DefinitionUri`), or the definition inline (`Definition`,
+    /// `DefinitionString`).
     pub definition_uri: Option<String>,
+    pub definition: Option<String>,
     pub substitutions: BTreeMap<String, String>,
 }
 
@@ -319,7 +322,8 @@ impl Resolver<'_> {
     fn physical_name(&self, id: &str, kind: &str, props: Option<&Yaml>, at: &str) -> Result<String, TemplateError> {
         let key = match kind {
             "AWS::Serverless::Function" | "AWS::Lambda::Function" => "FunctionName",
-            "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => "Name",
+            "AWS::Serverless::StateMachine" => "Name",
+            "AWS::StepFunctions::StateMachine" => "StateMachineName",
             "AWS::Events::EventBus" | "AWS::Events::Rule" => "Name",
             "AWS::DynamoDB::Table" => "TableName",
             "AWS::SNS::Topic" => "TopicName",
@@ -419,6 +423,8 @@ const PROVISIONED: &[&str] = &[
     "AWS::S3::Bucket",
     "AWS::Logs::LogGroup",
     "AWS::Kinesis::Stream",
+    "AWS::DynamoDB::Table",
+    "AWS::SNS::Topic",
 ];
 
 impl Template {
@@ -486,7 +492,7 @@ impl Template {
             }
             let name = text_of(&r.reference(&id, &at)?);
             match kind.as_str() {
-                "AWS::Serverless::Function" => {
+                "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
                     let binary = resource
                         .get("Metadata")
                         .and_then(|m| m.get("BuildProperties"))
@@ -495,9 +501,9 @@ impl Template {
                         .ok_or_else(|| invalid(&at, "Metadata.BuildProperties.Binary names the function's binary"))?
                         .to_string();
                     let mut environment = BTreeMap::new();
-                    for vars in
-                        [globals_env, prop("Environment").and_then(|e| e.get("Variables"))].into_iter().flatten()
-                    {
+                    // SAM's Globals apply to SAM functions only.
+                    let globals = if kind == "AWS::Serverless::Function" { globals_env } else { None };
+                    for vars in [globals, prop("Environment").and_then(|e| e.get("Variables"))].into_iter().flatten() {
                         if let Value::Object(m) = r.resolve(vars, &format!("{at}.Environment"))? {
                             environment.extend(m.into_iter().map(|(k, v)| (k, text_of(&v))));
                         }
@@ -505,7 +511,7 @@ impl Template {
                     t.functions.insert(id.clone(), Function { id: id.clone(), name, binary, environment });
                     events(&r, &id, prop("Events"), &at, &mut rules, &mut subscriptions)?;
                 }
-                "AWS::Serverless::StateMachine" => {
+                "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => {
                     let substitutions = match prop("DefinitionSubstitutions") {
                         Some(s) => match r.resolve(s, &format!("{at}.DefinitionSubstitutions"))? {
                             Value::Object(m) => m.into_iter().map(|(k, v)| (k, text_of(&v))).collect(),
@@ -515,7 +521,21 @@ impl Template {
                     };
                     let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}");
                     let definition_uri = prop("DefinitionUri").and_then(Yaml::as_str).map(str::to_string);
-                    t.machines.insert(id.clone(), Machine { id: id.clone(), name, arn, definition_uri, substitutions });
+                    let definition = match (prop("Definition"), prop("DefinitionString")) {
+                        (Some(d), _) => Some(r.resolve(d, &format!("{at}.Definition"))?.to_string()),
+                        (None, Some(d)) => Some(text_of(&r.resolve(d, &format!("{at}.DefinitionString"))?)),
+                        (None, None) => None,
+                    };
+                    if definition_uri.is_none() && definition.is_none() {
+                        return Err(invalid(
+                            &at,
+                            "a state machine needs DefinitionUri, Definition or DefinitionString",
+                        ));
+                    }
+                    t.machines.insert(
+                        id.clone(),
+                        Machine { id: id.clone(), name, arn, definition_uri, definition, substitutions },
+                    );
                     events(&r, &id, prop("Events"), &at, &mut rules, &mut subscriptions)?;
                 }
                 "AWS::Events::Rule" => {
@@ -770,6 +790,11 @@ Resources:
       Name: !Sub abc-trading-${Environment}-deploy
       DefinitionUri: state-machines/deploy.asl.json
       DefinitionSubstitutions: {ScalerArn: !GetAtt Scaler.Arn}
+  Inline:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      StateMachineName: inline
+      DefinitionString: !Sub '{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "${Environment}", "End": true}}}'
   ReleaseRule:
     Type: AWS::Events::Rule
     Properties:
@@ -822,6 +847,11 @@ Resources:
         assert!(t.route("default", &release).is_empty(), "the rule is on the platform bus");
         let routed = t.route("abc-trading-dev", &release);
         assert_eq!((routed[0].1.resource.as_str(), &routed[0].2), ("Deploy", &json!({"version": "1.2.3"})));
+        let inline = t.machine("Inline").expect("plain CloudFormation state machine");
+        assert_eq!(
+            inline.definition.as_deref(),
+            Some(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "dev", "End": true}}}"#)
+        );
         let schedule = t.rules.iter().find(|r| r.schedule.is_some()).expect("schedule");
         assert_eq!(schedule.targets[0].input.apply(&json!({})), json!({"action": "scale-down"}));
     }
