@@ -528,9 +528,21 @@ async fn state_body(
             };
             let request = task_request(resource, &effective).map_err(at_entry)?;
             let attempt = |now: Duration, attempt: u32| {
-                let request = request.clone();
+                let first = request.clone();
                 let run = run.clone();
-                async move { run_task(&run, state, resource, request, timeout, now, attempt).await }
+                let input = input.clone();
+                async move {
+                    // A retry sees its own `$$.State.RetryCount`, so Parameters are filled again.
+                    let request = match (&io.parameters, attempt) {
+                        (Some(t), 1..) => {
+                            let context = run.context(&state.name, entered, attempt, item);
+                            let effective = t.fill(&input, &context).map_err(|e| (fill_failure(e), now))?;
+                            task_request(resource, &effective).map_err(|f| (f, now))?
+                        }
+                        _ => first,
+                    };
+                    run_task(&run, state, resource, request, timeout, now, attempt).await
+                }
             };
             let (result, at) = with_retries(retry, entered, attempt).await?;
             finish(state, raw, result, at, &context)
@@ -785,10 +797,13 @@ async fn run_task(
                     "StatusCode": 200,
                 })
             } else if let Some((arn, input, exec_name)) = sync_execution {
+                // `.sync:2` returns Input and Output as JSON; `.sync` as JSON text.
+                let v2 = resource.ends_with(".sync:2");
+                let as_text = |v: Value| if v2 { v } else { Value::String(v.to_string()) };
                 json!({
                     "ExecutionArn": format!("{}:{}", arn.replace(":stateMachine:", ":execution:"), exec_name.unwrap_or_default()),
-                    "Input": input,
-                    "Output": value,
+                    "Input": as_text(input),
+                    "Output": as_text(value),
                     "StateMachineArn": arn,
                     "Status": "SUCCEEDED",
                     "StartDate": run.at(now).timestamp_millis(),

@@ -198,6 +198,23 @@ async fn retries_back_off_on_the_virtual_clock_then_succeed() {
 }
 
 #[tokio::test]
+async fn each_retry_sees_its_retry_count() {
+    let flaky = vec![Err(Failure::lambda("Flaky", "once")), Ok(TaskOutput::now(json!("ok")))];
+    let resolver = Arc::new(Scripted::default().with("f", flaky));
+    let e = run_with(
+        single(json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f", "Payload": {"retry.$": "$$.State.RetryCount"}},
+            "Retry": [{"ErrorEquals": ["Flaky"], "MaxAttempts": 1}], "End": true})),
+        json!({}),
+        resolver.clone(),
+    )
+    .await;
+    assert_eq!(e.status, Status::Succeeded);
+    let payloads: Vec<Value> = resolver.calls().into_iter().map(|c| c.1).collect();
+    assert_eq!(payloads, [json!({"retry": 0}), json!({"retry": 1})]);
+}
+
+#[tokio::test]
 async fn max_delay_caps_the_backoff_and_exhausted_retries_fall_to_catch() {
     let resolver = Arc::new(Scripted::default().with("f", vec![Err(Failure::lambda("Boom", "always"))]));
     let e = run_with(
@@ -355,6 +372,15 @@ async fn nested_sync_executions_get_the_step_functions_shape() {
     .await;
     assert_eq!(e.output, Some(json!({"done": 1})));
     assert_eq!(resolver.calls()[0].1, json!({"x": 5}));
+    let v1 = run_with(
+        single(json!({"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync",
+            "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:child", "Input": {"x": 1}},
+            "OutputPath": "$.Output", "End": true})),
+        json!({}),
+        resolver,
+    )
+    .await;
+    assert_eq!(v1.output, Some(json!("{\"done\":1}")), ".sync returns the output as JSON text");
 }
 
 #[tokio::test]
