@@ -358,30 +358,7 @@ fn load_template(path: &Path) -> Template {
 
 /// The logical id a substitution value points at: `!GetAtt X.Arn`, `!Ref X`, or their long forms.
 fn referenced_resource(value: &Yaml) -> Option<String> {
-    match value {
-        Yaml::Tagged(tagged) => {
-            let tag = tagged.tag.to_string();
-            let inner = tagged.value.as_str()?;
-            match tag.trim_start_matches('!') {
-                "GetAtt" => inner.split('.').next().map(str::to_string),
-                "Ref" => Some(inner.to_string()),
-                _ => None,
-            }
-        }
-        Yaml::Mapping(m) if m.len() == 1 => {
-            let (k, v) = m.iter().next()?;
-            match k.as_str()? {
-                "Ref" => v.as_str().map(str::to_string),
-                "Fn::GetAtt" => match v {
-                    Yaml::String(s) => s.split('.').next().map(str::to_string),
-                    Yaml::Sequence(s) => s.first()?.as_str().map(str::to_string),
-                    _ => None,
-                },
-                _ => None,
-            }
-        }
-        _ => None,
-    }
+    crate::runtime::template::logical_target(value)
 }
 
 /// Every `${Name}` in a definition's text. `${AWS::Region}` and friends count too: Step Functions

@@ -105,6 +105,7 @@ fn demo_replays_the_default_scenario() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("subscription PlatformOpsLogSubscription -> function LogProcessorFunction: ok"), "{text}");
     assert!(text.contains("GiveOnCallTime (5m00s)"), "virtual-clock durations in the timeline: {text}");
+    assert!(text.contains("AWS changes: eventbridge PutEvents x1, firehose PutRecordBatch x1"), "{text}");
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
 }
 

@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use asl::Failure;
 
+use super::calls::CallLog;
+
 /// One invocation's result, as `sam local invoke` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Invocation {
@@ -34,10 +36,12 @@ pub enum FunctionError {
 }
 
 /// Builds the handler for `binary` the way its `main.rs` does, from `environment`.
+/// The SDK clients the function gets record their calls in `calls`.
 pub fn build(
     binary: &str,
     environment: &BTreeMap<String, String>,
     sdk: &SdkConfig,
+    calls: &CallLog,
 ) -> Result<Arc<dyn LocalFunction>, FunctionError> {
     let var = |name: &str| {
         environment
@@ -54,8 +58,18 @@ pub fn build(
             let metrics = Arc::new(CapturedMetrics::default());
             let deps = Deps {
                 pipeline,
-                sink: Arc::new(FirehoseSink::new(aws_sdk_firehose::Client::new(sdk), var("DELIVERY_STREAM_NAME")?)),
-                bus: Arc::new(EventBridgeBus::new(aws_sdk_eventbridge::Client::new(sdk), var("EVENT_BUS_NAME")?)),
+                sink: Arc::new(FirehoseSink::new(
+                    aws_sdk_firehose::Client::from_conf(
+                        aws_sdk_firehose::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+                    ),
+                    var("DELIVERY_STREAM_NAME")?,
+                )),
+                bus: Arc::new(EventBridgeBus::new(
+                    aws_sdk_eventbridge::Client::from_conf(
+                        aws_sdk_eventbridge::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+                    ),
+                    var("EVENT_BUS_NAME")?,
+                )),
                 metrics: metrics.clone(),
                 retry: log_processor::forward::RetryPolicy::default(),
             };

@@ -6,6 +6,7 @@
 //! are read back from the emulator (a catch-all rule per bus sends them to an SQS queue) and
 //! routed in turn, so a chain of reactions shows up in the timeline as it would on AWS.
 
+pub mod calls;
 pub mod functions;
 pub mod local;
 pub mod pattern;
@@ -77,6 +78,8 @@ pub struct Dispatch {
     pub via: String,
     pub target: String,
     pub outcome: Outcome,
+    /// The changing AWS calls the target made (`firehose PutRecordBatch x1`).
+    pub aws_changes: Vec<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -99,6 +102,7 @@ pub struct Runtime {
     taps: Vec<(String, String)>,
     seen_events: Mutex<BTreeSet<String>>,
     published: Mutex<Vec<(String, Value)>>,
+    calls: calls::CallLog,
     pub timeline: Timeline,
 }
 
@@ -111,9 +115,10 @@ impl Runtime {
         parameters: BTreeMap<String, String>,
     ) -> Result<Runtime, RuntimeError> {
         let template = Template::load(&root.join("template.yaml"), &parameters)?;
+        let calls = calls::CallLog::default();
         let mut functions = BTreeMap::new();
         for f in template.functions.values() {
-            functions.insert(f.id.clone(), functions::build(&f.binary, &f.environment, &sdk)?);
+            functions.insert(f.id.clone(), functions::build(&f.binary, &f.environment, &sdk, &calls)?);
         }
         let mut runtime = Runtime {
             root: root.to_path_buf(),
@@ -124,6 +129,7 @@ impl Runtime {
             taps: Vec::new(),
             seen_events: Mutex::new(BTreeSet::new()),
             published: Mutex::new(Vec::new()),
+            calls,
             timeline: Timeline::default(),
         };
         runtime.provision().await?;
@@ -384,7 +390,12 @@ impl Runtime {
                 "{via}: `{resource}` is not a function or state machine of the template"
             )));
         };
-        let dispatch = Dispatch { via: via.to_string(), target: resource.to_string(), outcome };
+        let dispatch = Dispatch {
+            via: via.to_string(),
+            target: resource.to_string(),
+            outcome,
+            aws_changes: self.calls.take_changes(),
+        };
         self.timeline.push(Entry::dispatch(&dispatch));
         if let Some(states) = states {
             self.timeline.push(states);
@@ -557,7 +568,7 @@ impl Resolver for LocalTasks {
                 }
             }
             TaskRequest::Service { service, action, parameters } => {
-                let value = services::call(&runtime.sdk, &service, &action, &parameters).await?;
+                let value = services::call(&runtime.sdk, &runtime.calls, &service, &action, &parameters).await?;
                 // An event put on a bus is routed like any other once the execution is done.
                 Ok(TaskOutput::now(value))
             }

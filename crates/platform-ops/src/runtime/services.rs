@@ -13,6 +13,8 @@ use serde_json::{Map, Value, json};
 
 use asl::Failure;
 
+use super::calls::CallLog;
+
 /// The integrations the runtime carries out.
 pub const SUPPORTED: &[&str] =
     &["events:putEvents", "sns:publish", "dynamodb:putItem", "dynamodb:getItem", "dynamodb:updateItem"];
@@ -53,11 +55,37 @@ fn with_metadata(mut v: Value) -> Value {
     v
 }
 
-pub async fn call(sdk: &SdkConfig, service: &str, action: &str, p: &Value) -> Result<Value, Failure> {
+/// Carries out `service:action`; the clients record their calls in `calls`.
+pub async fn call(sdk: &SdkConfig, calls: &CallLog, service: &str, action: &str, p: &Value) -> Result<Value, Failure> {
     match (service, action) {
-        ("events", "putEvents") => put_events(sdk, p).await,
-        ("sns", "publish") => publish(sdk, p).await,
-        ("dynamodb", "putItem" | "getItem" | "updateItem") => dynamodb(sdk, action, p).await,
+        ("events", "putEvents") => {
+            put_events(
+                aws_sdk_eventbridge::Client::from_conf(
+                    aws_sdk_eventbridge::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+                ),
+                p,
+            )
+            .await
+        }
+        ("sns", "publish") => {
+            publish(
+                aws_sdk_sns::Client::from_conf(
+                    aws_sdk_sns::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+                ),
+                p,
+            )
+            .await
+        }
+        ("dynamodb", "putItem" | "getItem" | "updateItem") => {
+            dynamodb(
+                aws_sdk_dynamodb::Client::from_conf(
+                    aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+                ),
+                action,
+                p,
+            )
+            .await
+        }
         _ => Err(Failure::new(
             "States.Runtime",
             format!("the local runtime does not carry out {service}:{action} (it does: {})", SUPPORTED.join(", ")),
@@ -65,11 +93,11 @@ pub async fn call(sdk: &SdkConfig, service: &str, action: &str, p: &Value) -> Re
     }
 }
 
-async fn put_events(sdk: &SdkConfig, p: &Value) -> Result<Value, Failure> {
+async fn put_events(client: aws_sdk_eventbridge::Client, p: &Value) -> Result<Value, Failure> {
     let entries = field(p, "Entries", "events:putEvents")?
         .as_array()
         .ok_or_else(|| Failure::new("States.Runtime", "events:putEvents: Entries must be an array"))?;
-    let mut request = aws_sdk_eventbridge::Client::new(sdk).put_events();
+    let mut request = client.put_events();
     for e in entries {
         let detail = match e.get("Detail") {
             Some(Value::String(s)) => s.clone(),
@@ -98,11 +126,11 @@ async fn put_events(sdk: &SdkConfig, p: &Value) -> Result<Value, Failure> {
     Ok(with_metadata(json!({"Entries": entries, "FailedEntryCount": out.failed_entry_count()})))
 }
 
-async fn publish(sdk: &SdkConfig, p: &Value) -> Result<Value, Failure> {
+async fn publish(client: aws_sdk_sns::Client, p: &Value) -> Result<Value, Failure> {
     let topic = text(p, "TopicArn", "sns:publish")?;
     let message = text(p, "Message", "sns:publish")?;
     let subject = p.get("Subject").and_then(Value::as_str).map(str::to_string);
-    let out = aws_sdk_sns::Client::new(sdk)
+    let out = client
         .publish()
         .topic_arn(topic)
         .message(message)
@@ -113,9 +141,8 @@ async fn publish(sdk: &SdkConfig, p: &Value) -> Result<Value, Failure> {
     Ok(with_metadata(json!({"MessageId": out.message_id()})))
 }
 
-async fn dynamodb(sdk: &SdkConfig, action: &str, p: &Value) -> Result<Value, Failure> {
+async fn dynamodb(client: aws_sdk_dynamodb::Client, action: &str, p: &Value) -> Result<Value, Failure> {
     let service = format!("dynamodb:{action}");
-    let client = aws_sdk_dynamodb::Client::new(sdk);
     let table = text(p, "TableName", &service)?;
     let strings = |k: &str| -> Option<HashMap<String, String>> {
         p.get(k)
@@ -138,11 +165,7 @@ async fn dynamodb(sdk: &SdkConfig, action: &str, p: &Value) -> Result<Value, Fai
                 .send()
                 .await
                 .map_err(|e| sdk_failure("DynamoDB", e))?;
-            let mut result = Map::new();
-            if let Some(a) = out.attributes() {
-                result.insert("Attributes".into(), item_to_json(a));
-            }
-            Ok(with_metadata(Value::Object(result)))
+            Ok(with_metadata(attributes(out.attributes())))
         }
         "getItem" => {
             let out = client
@@ -175,13 +198,18 @@ async fn dynamodb(sdk: &SdkConfig, action: &str, p: &Value) -> Result<Value, Fai
                 .send()
                 .await
                 .map_err(|e| sdk_failure("DynamoDB", e))?;
-            let mut result = Map::new();
-            if let Some(a) = out.attributes() {
-                result.insert("Attributes".into(), item_to_json(a));
-            }
-            Ok(with_metadata(Value::Object(result)))
+            Ok(with_metadata(attributes(out.attributes())))
         }
     }
+}
+
+/// `{"Attributes": ...}` when the call returned any, `{}` otherwise.
+fn attributes(a: Option<&HashMap<String, AttributeValue>>) -> Value {
+    let mut result = Map::new();
+    if let Some(a) = a {
+        result.insert("Attributes".into(), item_to_json(a));
+    }
+    Value::Object(result)
 }
 
 /// `{"pk": {"S": "x"}, "n": {"N": "1"}}` (DynamoDB JSON, as Step Functions passes it) to the SDK.

@@ -390,7 +390,7 @@ fn text_of(v: &Value) -> String {
 }
 
 /// What a resource reference in the template points at: `!GetAtt X.Arn`, `!Ref X`, long forms.
-fn logical_target(v: &Yaml) -> Option<String> {
+pub(crate) fn logical_target(v: &Yaml) -> Option<String> {
     match v {
         Yaml::Tagged(t) => {
             let inner = t.value.as_str()?;

@@ -63,6 +63,10 @@ impl Entry {
                 Vec::new(),
             ),
         };
+        let mut details = details;
+        if !d.aws_changes.is_empty() {
+            details.push(format!("AWS changes: {}", d.aws_changes.join(", ")));
+        }
         Entry { depth: 1, kind: "dispatch", text, details }
     }
 
