@@ -175,6 +175,11 @@ pub struct Database {
 pub struct Scaling {
     pub min_size: u32,
     pub max_size: u32,
+    /// Nodes per action; `step_percent` instead makes it a share of the current size (at least one).
+    #[serde(default = "one")]
+    pub step: u32,
+    #[serde(default)]
+    pub step_percent: Option<u32>,
     pub max_step: u32,
     pub scale_out_cooldown_seconds: u32,
     pub scale_in_cooldown_seconds: u32,
@@ -182,6 +187,10 @@ pub struct Scaling {
     pub flap_limit: u32,
     pub flap_window_seconds: u32,
     pub dry_run: bool,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// The market's trading session: scale-in is frozen inside it.

@@ -366,6 +366,14 @@ pub(crate) fn environment(file: &Path, env: &Environment, today: NaiveDate, issu
     if s.max_step == 0 {
         issues.push(file, "scaling.max_step", "max_step must be at least 1");
     }
+    if s.step == 0 {
+        issues.push(file, "scaling.step", "step must be at least 1");
+    }
+    if let Some(p) = s.step_percent
+        && !(1..=100).contains(&p)
+    {
+        issues.push(file, "scaling.step_percent", format!("step_percent {p} must be between 1 and 100"));
+    }
     if s.flap_limit == 0 {
         issues.push(file, "scaling.flap_limit", "flap_limit must be at least 1");
     }
