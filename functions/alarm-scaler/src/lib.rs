@@ -1,8 +1,11 @@
 //! The alarm scaler: CloudWatch alarm transitions turned into guarded, idempotent scaling decisions.
 //!
-//! Built so far: the alarm event and its target (`alarm`), and the decision with every guardrail
-//! a pure, tested function (`guardrails`). The guard table, the EKS and Auto Scaling adapters,
-//! the handler's typed actions and the `alarm-remediation` state machine come next.
+//! Built so far: the alarm event and its target (`alarm`), the decision with every guardrail a
+//! pure, tested function (`guardrails`), the ports (`ports`) and their adapters (`aws`: the guard
+//! table on DynamoDB, EKS nodegroups and Auto Scaling groups through the automation role). The
+//! handler's typed actions and the `alarm-remediation` state machine come next.
 
 pub mod alarm;
+pub mod aws;
 pub mod guardrails;
+pub mod ports;
