@@ -1,0 +1,298 @@
+//! The alarm scaler's typed actions, one per state of `alarm-remediation`: decide, act, verify, record.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use platform_core::config::{Environment, Organization};
+use platform_core::error::AwsError;
+use platform_core::ports::ParameterStore;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::alarm::{AlarmChange, AlarmError, Target};
+use crate::guardrails::{self, Capacity, Decision, Outcome, Situation};
+use crate::ports::{AuditRecord, Claim, Groups, Guard};
+
+/// How long a target stays locked while it is resized and verified.
+const LOCK_SECONDS: i64 = 15 * 60;
+
+/// One request from the state machine (or `platform-ops scaling explain`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Request {
+    /// Resolve, claim, gather, decide; lock the target when the decision is to act.
+    Decide {
+        event: Value,
+        /// The state machine's clock (`$$.State.EnteredTime`); the system clock when absent.
+        #[serde(default)]
+        now: Option<DateTime<Utc>>,
+        /// Set on a deferred decision's second look: the transition is already claimed by it.
+        #[serde(default)]
+        retry_of: Option<String>,
+    },
+    /// The same decision, without claiming, locking or acting: for people.
+    Explain {
+        event: Value,
+        now: Option<DateTime<Utc>>,
+    },
+    Act {
+        plan: Plan,
+    },
+    Verify {
+        plan: Plan,
+    },
+    Record {
+        plan: Plan,
+    },
+}
+
+/// What `decide` settled on, carried through the state machine to the later actions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// `scale`, `dry-run`, `refuse`, `defer`, `duplicate`, `busy`.
+    pub kind: String,
+    pub transition: String,
+    pub owner: String,
+    pub account: String,
+    pub alarm: String,
+    pub environment: String,
+    pub target: Target,
+    pub target_key: String,
+    pub before: Capacity,
+    pub after: Option<Capacity>,
+    pub decision: Option<Decision>,
+    pub decided_at: DateTime<Utc>,
+    /// For `defer`: when to look again.
+    pub until: Option<DateTime<Utc>>,
+    pub summary: String,
+}
+
+/// The result of `verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub settled: bool,
+    pub status: String,
+    pub capacity: Capacity,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Alarm(#[from] AlarmError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("config: {0}")]
+    Config(String),
+    #[error("the plan is `{0}`: there is nothing to act on")]
+    NothingToDo(String),
+}
+
+impl HandlerError {
+    /// The stable error names the state machine's Retry and Catch use.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Alarm(_) => "InvalidAlarm",
+            HandlerError::Aws(e) => e.error_type(),
+            HandlerError::Config(_) => "ConfigMissing",
+            HandlerError::NothingToDo(_) => "NothingToDo",
+        }
+    }
+}
+
+/// Built once at init.
+#[derive(Debug)]
+pub struct Deps {
+    pub groups: Arc<dyn Groups>,
+    pub guard: Arc<dyn Guard>,
+    pub parameters: Arc<dyn ParameterStore>,
+    pub parameter_prefix: String,
+    /// Published config, read once per container.
+    pub config: Mutex<Option<(Organization, BTreeMap<String, Environment>)>>,
+}
+
+impl Deps {
+    async fn config(&self) -> Result<(Organization, BTreeMap<String, Environment>), HandlerError> {
+        let mut cached = self.config.lock().await;
+        if let Some(c) = cached.as_ref() {
+            return Ok(c.clone());
+        }
+        let root = format!("{}/config", self.parameter_prefix);
+        let params = self.parameters.get_by_path(&root).await?;
+        let organization: Organization = params
+            .get(&format!("{root}/organization"))
+            .ok_or_else(|| HandlerError::Config(format!("{root}/organization is not published")))
+            .and_then(|t| {
+                serde_json::from_str(t).map_err(|e| HandlerError::Config(format!("{root}/organization: {e}")))
+            })?;
+        let mut environments = BTreeMap::new();
+        for (name, text) in &params {
+            if let Some(env) = name.strip_prefix(&format!("{root}/environments/")) {
+                let parsed: Environment =
+                    serde_json::from_str(text).map_err(|e| HandlerError::Config(format!("{name}: {e}")))?;
+                environments.insert(env.to_string(), parsed);
+            }
+        }
+        *cached = Some((organization.clone(), environments.clone()));
+        Ok((organization, environments))
+    }
+}
+
+/// The environment an alarm belongs to, by the naming convention (`<prefix><env>-remediate-...`).
+fn environment_of(alarm: &str, organization: &Organization) -> Option<String> {
+    let rest = alarm.strip_prefix(&organization.remediation.alarm_name_prefix)?;
+    let (env, _) = rest.split_once(&organization.remediation.alarm_name_marker)?;
+    Some(env.to_string())
+}
+
+pub async fn handle(request: Request, deps: &Deps) -> Result<Value, HandlerError> {
+    let value = match request {
+        Request::Decide { event, now, retry_of } => {
+            serde_json::to_value(decide(&event, now.unwrap_or_else(Utc::now), retry_of, deps, true).await?)
+        }
+        Request::Explain { event, now } => {
+            serde_json::to_value(decide(&event, now.unwrap_or_else(Utc::now), None, deps, false).await?)
+        }
+        Request::Act { plan } => serde_json::to_value(act(&plan, deps).await?),
+        Request::Verify { plan } => serde_json::to_value(verify(&plan, deps).await?),
+        Request::Record { plan } => serde_json::to_value(record(&plan, deps).await?),
+    };
+    Ok(value.unwrap_or(Value::Null))
+}
+
+async fn decide(
+    event: &Value,
+    now: DateTime<Utc>,
+    retry_of: Option<String>,
+    deps: &Deps,
+    claim: bool,
+) -> Result<Plan, HandlerError> {
+    let alarm = AlarmChange::from_event(event)?;
+    let target = alarm.target()?;
+    let direction = alarm.direction()?;
+    let (organization, environments) = deps.config().await?;
+    let env_name = environment_of(&alarm.alarm, &organization).ok_or_else(|| {
+        HandlerError::Config(format!("alarm `{}` does not follow the remediation naming convention", alarm.alarm))
+    })?;
+    let env = environments.get(&env_name).ok_or_else(|| {
+        HandlerError::Config(format!("environment `{env_name}` of alarm `{}` is not published", alarm.alarm))
+    })?;
+    let transition = format!("{}#{}#{:?}#{}", alarm.account, alarm.alarm, alarm.state, alarm.since.to_rfc3339());
+    let owner = retry_of.clone().unwrap_or_else(|| format!("{}@{}", alarm.event_id, now.timestamp_millis()));
+    let target_key = target.key(&alarm.account);
+    let mut plan = Plan {
+        kind: String::new(),
+        transition: transition.clone(),
+        owner: owner.clone(),
+        account: alarm.account.clone(),
+        alarm: alarm.alarm.clone(),
+        environment: env_name,
+        target: target.clone(),
+        target_key: target_key.clone(),
+        before: Capacity { min: 0, desired: 0, max: 0 },
+        after: None,
+        decision: None,
+        decided_at: now,
+        until: None,
+        summary: String::new(),
+    };
+    // The same transition delivered twice acts once (a deferred decision's second look is the
+    // same delivery, already holding the claim).
+    if claim && retry_of.is_none() && deps.guard.claim_transition(&transition, &owner, now).await? == Claim::Taken {
+        plan.kind = "duplicate".into();
+        plan.summary = format!("{} {:?} at {} was already handled", alarm.alarm, alarm.state, alarm.since);
+        return Ok(plan);
+    }
+    let group = deps.groups.describe(&alarm.account, &target).await?;
+    plan.before = group.capacity;
+    let situation = Situation {
+        now,
+        state: alarm.state,
+        since: alarm.since,
+        direction,
+        current: group.capacity,
+        baseline: env.nodegroup.desired_size,
+        policy: env.scaling.clone(),
+        trading_hours: env.trading_hours.clone(),
+        history: deps.guard.history(&target_key).await?,
+        group_tags: group.tags,
+        pods_need: None,
+    };
+    let decision = guardrails::decide(&situation);
+    match &decision.outcome {
+        Outcome::Scale { from, to, dry_run, direction } => {
+            let after = Capacity { min: group.capacity.min.min(*to), desired: *to, max: group.capacity.max.max(*to) };
+            plan.after = Some(after);
+            plan.summary = format!("{target}: {from} -> {to} ({direction:?})").to_lowercase();
+            plan.kind = if *dry_run { "dry-run".into() } else { "scale".into() };
+            // Two alarms for the same target at once: the lock makes one of them act.
+            if claim
+                && !dry_run
+                && deps.guard.lock_target(&target_key, &owner, now, LOCK_SECONDS).await? == Claim::Taken
+            {
+                plan.kind = "busy".into();
+                plan.summary = format!("{target} is being resized by another alarm: not acting twice");
+            }
+        }
+        Outcome::Refuse { reason, .. } => {
+            plan.kind = "refuse".into();
+            plan.summary = reason.clone();
+        }
+        Outcome::Defer { reason, until, .. } => {
+            plan.kind = "defer".into();
+            plan.until = Some(*until);
+            plan.summary = reason.clone();
+        }
+    }
+    plan.decision = Some(decision);
+    Ok(plan)
+}
+
+async fn act(plan: &Plan, deps: &Deps) -> Result<Value, HandlerError> {
+    let after = match (plan.kind.as_str(), plan.after) {
+        ("scale", Some(after)) => after,
+        (kind, _) => return Err(HandlerError::NothingToDo(kind.to_string())),
+    };
+    // The transition id makes a retried call the same call (EKS clientRequestToken, max 64).
+    let token: String = plan.owner.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(64).collect();
+    let update = deps.groups.resize(&plan.account, &plan.target, after, &token).await?;
+    Ok(serde_json::json!({"update_id": update, "requested": after}))
+}
+
+async fn verify(plan: &Plan, deps: &Deps) -> Result<Verification, HandlerError> {
+    let after = plan.after.ok_or_else(|| HandlerError::NothingToDo(plan.kind.clone()))?;
+    let state = deps.groups.describe(&plan.account, &plan.target).await?;
+    Ok(Verification {
+        settled: state.status == "ACTIVE" && state.capacity.desired == after.desired,
+        status: state.status,
+        capacity: state.capacity,
+    })
+}
+
+async fn record(plan: &Plan, deps: &Deps) -> Result<AuditRecord, HandlerError> {
+    let (direction, guardrail) = match plan.decision.as_ref().map(|d| &d.outcome) {
+        Some(Outcome::Scale { direction, .. }) => (Some(*direction), None),
+        Some(Outcome::Refuse { guardrail, .. } | Outcome::Defer { guardrail, .. }) => {
+            (None, Some(format!("{guardrail:?}").to_lowercase()))
+        }
+        None => (None, None),
+    };
+    let audit = AuditRecord {
+        at: Utc::now(),
+        alarm: plan.alarm.clone(),
+        account: plan.account.clone(),
+        target: plan.target.clone(),
+        decision: plan.kind.clone(),
+        direction,
+        from: plan.before.desired,
+        to: plan.after.map_or(plan.before.desired, |a| a.desired),
+        guardrail,
+        reason: plan.summary.clone(),
+    };
+    deps.guard.record(&plan.target_key, &audit).await?;
+    if plan.kind == "scale" {
+        deps.guard.unlock_target(&plan.target_key, &plan.owner).await?;
+    }
+    Ok(audit)
+}

@@ -1,0 +1,225 @@
+//! The typed actions on fakes: decide (once per transition, once per target), act, verify, record.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use alarm_scaler::alarm::{Direction, Target};
+use alarm_scaler::guardrails::{Capacity, PastAction};
+use alarm_scaler::handler::{Deps, Plan, Request, Verification, handle};
+use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use platform_core::config::{self, config_parameters};
+use platform_core::error::AwsError;
+use platform_core::fakes::FakeParameterStore;
+use serde_json::{Value, json};
+
+#[derive(Debug, Default)]
+struct MemoryGuard {
+    claims: Mutex<BTreeMap<String, String>>,
+    locks: Mutex<BTreeMap<String, (String, i64)>>,
+    records: Mutex<Vec<AuditRecord>>,
+}
+
+#[async_trait]
+impl Guard for MemoryGuard {
+    async fn claim_transition(&self, transition: &str, owner: &str, _now: DateTime<Utc>) -> Result<Claim, AwsError> {
+        let mut claims = self.claims.lock().expect("lock");
+        if claims.contains_key(transition) {
+            return Ok(Claim::Taken);
+        }
+        claims.insert(transition.into(), owner.into());
+        Ok(Claim::Won)
+    }
+    async fn lock_target(&self, key: &str, owner: &str, now: DateTime<Utc>, seconds: i64) -> Result<Claim, AwsError> {
+        let mut locks = self.locks.lock().expect("lock");
+        match locks.get(key) {
+            Some((_, until)) if *until >= now.timestamp() => Ok(Claim::Taken),
+            _ => {
+                locks.insert(key.into(), (owner.into(), now.timestamp() + seconds));
+                Ok(Claim::Won)
+            }
+        }
+    }
+    async fn unlock_target(&self, key: &str, owner: &str) -> Result<(), AwsError> {
+        let mut locks = self.locks.lock().expect("lock");
+        if locks.get(key).is_some_and(|(o, _)| o == owner) {
+            locks.remove(key);
+        }
+        Ok(())
+    }
+    async fn history(&self, _key: &str) -> Result<Vec<PastAction>, AwsError> {
+        Ok(self
+            .records
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|r| r.decision == "scale")
+            .filter_map(|r| r.direction.map(|direction| PastAction { at: r.at, direction }))
+            .collect())
+    }
+    async fn record(&self, _key: &str, record: &AuditRecord) -> Result<(), AwsError> {
+        self.records.lock().expect("lock").push(record.clone());
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct FakeGroups {
+    state: Mutex<GroupState>,
+    resizes: Mutex<Vec<(Capacity, String)>>,
+}
+
+#[async_trait]
+impl Groups for FakeGroups {
+    async fn describe(&self, _account: &str, _target: &Target) -> Result<GroupState, AwsError> {
+        Ok(self.state.lock().expect("lock").clone())
+    }
+    async fn resize(
+        &self,
+        _account: &str,
+        _target: &Target,
+        to: Capacity,
+        token: &str,
+    ) -> Result<Option<String>, AwsError> {
+        self.resizes.lock().expect("lock").push((to, token.to_string()));
+        self.state.lock().expect("lock").capacity = to;
+        Ok(Some("update-1".into()))
+    }
+}
+
+fn deps() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>) {
+    let tree = config::load(&platform_core::config::repository_config_dir()).expect("config");
+    let params = FakeParameterStore::default();
+    for (name, value) in config_parameters(&tree) {
+        params.insert(&name, &value);
+    }
+    let groups = Arc::new(FakeGroups {
+        state: Mutex::new(GroupState {
+            capacity: Capacity { min: 1, desired: 2, max: 4 },
+            tags: BTreeMap::new(),
+            status: "ACTIVE".into(),
+        }),
+        resizes: Mutex::new(Vec::new()),
+    });
+    let guard = Arc::new(MemoryGuard::default());
+    let deps = Deps {
+        groups: groups.clone(),
+        guard: guard.clone(),
+        parameters: Arc::new(params),
+        parameter_prefix: "/abc-trading".into(),
+        config: tokio::sync::Mutex::new(None),
+    };
+    (deps, groups, guard)
+}
+
+fn alarm(name: &str, state: &str, since: &str) -> Value {
+    json!({
+        "version": "0", "id": format!("evt-{name}-{state}"), "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch", "account": "222222222222", "time": since, "region": "us-east-1", "resources": [],
+        "detail": {
+            "alarmName": name,
+            "state": {"value": state, "reason": "Threshold Crossed", "timestamp": since},
+            "previousState": {"value": "OK", "reason": "", "timestamp": "2026-11-24T00:00:00.000+0000"},
+            "configuration": {"metrics": [{"id": "m1", "metricStat": {"metric": {"namespace": "ContainerInsights", "name": "node_cpu_utilization",
+                "dimensions": {"ClusterName": "abc-trading-dev", "NodegroupName": "abc-trading-dev-nodes"}}, "period": 60, "stat": "Average"}}]}
+        }
+    })
+}
+
+fn at(t: &str) -> Option<DateTime<Utc>> {
+    Some(DateTime::parse_from_rfc3339(t).expect("time").with_timezone(&Utc))
+}
+
+async fn decide(deps: &Deps, event: Value, now: &str) -> Plan {
+    let out = handle(Request::Decide { event, now: at(now), retry_of: None }, deps).await.expect("decides");
+    serde_json::from_value(out).expect("plan")
+}
+
+#[tokio::test]
+async fn an_alarm_scales_once_acts_verifies_and_records() {
+    let (deps, groups, guard) = deps();
+    let high = alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z");
+    let plan = decide(&deps, high.clone(), "2026-11-24T20:00:05Z").await;
+    assert_eq!((plan.kind.as_str(), plan.environment.as_str()), ("scale", "dev"), "{plan:?}");
+    assert_eq!(plan.after.map(|a| a.desired), Some(3));
+
+    let again = decide(&deps, high, "2026-11-24T20:00:06Z").await;
+    assert_eq!(again.kind, "duplicate", "the same transition delivered twice acts once");
+
+    handle(Request::Act { plan: plan.clone() }, &deps).await.expect("acts");
+    assert_eq!(groups.resizes.lock().expect("lock").len(), 1);
+    let v: Verification =
+        serde_json::from_value(handle(Request::Verify { plan: plan.clone() }, &deps).await.expect("verifies"))
+            .expect("v");
+    assert!(v.settled && v.capacity.desired == 3, "{v:?}");
+    handle(Request::Record { plan: plan.clone() }, &deps).await.expect("records");
+    let records = guard.records.lock().expect("lock").clone();
+    assert_eq!((records.len(), records[0].from, records[0].to, records[0].direction), (1, 2, 3, Some(Direction::Out)));
+    assert!(guard.locks.lock().expect("lock").is_empty(), "the lock is released");
+}
+
+#[tokio::test]
+async fn two_alarms_on_one_target_produce_one_action() {
+    let (deps, _, _) = deps();
+    let cpu = decide(
+        &deps,
+        alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z"),
+        "2026-11-24T20:00:05Z",
+    )
+    .await;
+    let mem = decide(
+        &deps,
+        alarm("abc-trading-dev-remediate-nodes-memory-high", "ALARM", "2026-11-24T20:00:01Z"),
+        "2026-11-24T20:00:05Z",
+    )
+    .await;
+    let mut kinds = [cpu.kind, mem.kind];
+    kinds.sort();
+    assert_eq!(kinds, ["busy", "scale"]);
+}
+
+#[tokio::test]
+async fn scale_in_inside_trading_hours_is_refused_with_the_reason() {
+    let (deps, groups, _) = deps();
+    groups.state.lock().expect("lock").capacity = Capacity { min: 1, desired: 3, max: 4 };
+    let low = alarm("abc-trading-dev-remediate-nodes-cpu-low", "ALARM", "2026-11-24T09:00:00Z");
+    let plan = decide(&deps, low, "2026-11-24T10:00:00Z").await;
+    assert_eq!(plan.kind, "refuse");
+    assert!(plan.summary.contains("inside trading hours"), "{}", plan.summary);
+    assert!(handle(Request::Act { plan }, &deps).await.is_err(), "a refusal cannot be acted on");
+}
+
+#[tokio::test]
+async fn explain_decides_without_claiming() {
+    let (deps, _, guard) = deps();
+    let event = alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z");
+    for _ in 0..2 {
+        let out = handle(Request::Explain { event: event.clone(), now: at("2026-11-24T20:00:05Z") }, &deps)
+            .await
+            .expect("explains");
+        assert_eq!(out["kind"], "scale");
+        assert!(out["decision"]["verdicts"].as_array().is_some_and(|v| v.len() >= 5), "{out}");
+    }
+    assert!(guard.claims.lock().expect("lock").is_empty() && guard.locks.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn bad_events_get_typed_errors() {
+    let (deps, _, _) = deps();
+    let err = handle(
+        Request::Decide {
+            event: json!({"source": "aws.ec2", "detail-type": "x", "detail": {}}),
+            now: None,
+            retry_of: None,
+        },
+        &deps,
+    )
+    .await
+    .expect_err("not an alarm");
+    assert_eq!(err.error_type(), "InvalidAlarm");
+    let stranger = alarm("someone-else-cpu-high", "ALARM", "2026-11-24T20:00:00Z");
+    let err =
+        handle(Request::Decide { event: stranger, now: None, retry_of: None }, &deps).await.expect_err("not ours");
+    assert_eq!(err.error_type(), "ConfigMissing");
+}
