@@ -31,5 +31,5 @@ impl ActionCatalogue {
 /// The catalogue of this build. Each function crate, once it exists, registers its action enum's
 /// variant names here, so validation compares definitions against the code that will run them.
 pub fn linked() -> ActionCatalogue {
-    ActionCatalogue::default()
+    ActionCatalogue::default().with_function("alarm-scaler", alarm_scaler::handler::ACTIONS.iter().copied())
 }

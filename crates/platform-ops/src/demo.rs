@@ -27,7 +27,8 @@ pub async fn run(
     let findings = validate::run(root, &actions::linked());
 
     eprintln!("  .. replaying scenarios/{name} ({} steps)", scenario.steps.len());
-    let report = scenario::replay(&up.runtime, name, &dir, &scenario).await?;
+    let facts = up.world.accounts.iter().map(|a| (format!("account:{}", a.name), a.id.clone())).collect();
+    let report = scenario::replay(&up.runtime, name, &dir, &scenario, &facts).await?;
     let passed = report.passed() && idempotent && findings.passed();
 
     if json {

@@ -106,6 +106,11 @@ fn demo_replays_the_default_scenario() {
     assert!(text.contains("subscription PlatformOpsLogSubscription -> function LogProcessorFunction: ok"), "{text}");
     assert!(text.contains("GiveOnCallTime (5m00s)"), "virtual-clock durations in the timeline: {text}");
     assert!(text.contains("AWS changes: eventbridge PutEvents x1, firehose PutRecordBatch x1"), "{text}");
+    // Alarm remediation: one scale-out, a duplicate that does nothing, a refused scale-in.
+    assert!(text.contains("scale: nodegroup abc-trading-dev/abc-trading-dev-nodes: 2 -> 3 (out)"), "{text}");
+    assert!(text.contains("eks UpdateNodegroupConfig x1"), "{text}");
+    assert!(text.contains("duplicate: abc-trading-dev-remediate-nodes-cpu-high"), "{text}");
+    assert!(text.contains("refuse: scale-in refused inside trading hours"), "{text}");
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use chrono::{DateTime, Utc};
 use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
 use platform_core::sessions::MemberSessions;
@@ -184,15 +185,34 @@ impl Guard for GuardTable {
 pub struct MemberGroups {
     base: SdkConfig,
     sessions: Arc<MemberSessions>,
+    interceptor: Option<SharedInterceptor>,
 }
 
 impl MemberGroups {
     pub fn new(base: SdkConfig, sessions: Arc<MemberSessions>) -> Self {
-        MemberGroups { base, sessions }
+        MemberGroups { base, sessions, interceptor: None }
     }
 
-    fn config(&self, account: &str) -> SdkConfig {
-        self.sessions.sdk_config(&self.base, account)
+    /// Every client this adapter makes carries `interceptor` (the local runtime records calls).
+    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
+        self.interceptor = Some(interceptor);
+        self
+    }
+
+    fn eks(&self, account: &str) -> aws_sdk_eks::Client {
+        let mut config = aws_sdk_eks::config::Builder::from(&self.sessions.sdk_config(&self.base, account));
+        if let Some(i) = &self.interceptor {
+            config.push_interceptor(i.clone());
+        }
+        aws_sdk_eks::Client::from_conf(config.build())
+    }
+
+    fn autoscaling(&self, account: &str) -> aws_sdk_autoscaling::Client {
+        let mut config = aws_sdk_autoscaling::config::Builder::from(&self.sessions.sdk_config(&self.base, account));
+        if let Some(i) = &self.interceptor {
+            config.push_interceptor(i.clone());
+        }
+        aws_sdk_autoscaling::Client::from_conf(config.build())
     }
 }
 
@@ -210,7 +230,7 @@ impl Groups for MemberGroups {
     async fn describe(&self, account: &str, target: &Target) -> Result<GroupState, AwsError> {
         match target {
             Target::Nodegroup { cluster, nodegroup } => {
-                let eks = aws_sdk_eks::Client::new(&self.config(account));
+                let eks = self.eks(account);
                 let out = eks
                     .describe_nodegroup()
                     .cluster_name(cluster)
@@ -233,7 +253,7 @@ impl Groups for MemberGroups {
                 Ok(GroupState { capacity, tags, status })
             }
             Target::AutoScalingGroup { name } => {
-                let asg = aws_sdk_autoscaling::Client::new(&self.config(account));
+                let asg = self.autoscaling(account);
                 let out = asg
                     .describe_auto_scaling_groups()
                     .auto_scaling_group_names(name)
@@ -271,7 +291,7 @@ impl Groups for MemberGroups {
     ) -> Result<Option<String>, AwsError> {
         match target {
             Target::Nodegroup { cluster, nodegroup } => {
-                let eks = aws_sdk_eks::Client::new(&self.config(account));
+                let eks = self.eks(account);
                 let scaling = aws_sdk_eks::types::NodegroupScalingConfig::builder()
                     .min_size(i32_of(to.min))
                     .desired_size(i32_of(to.desired))
@@ -289,7 +309,7 @@ impl Groups for MemberGroups {
                 Ok(out.update().and_then(|u| u.id()).map(str::to_string))
             }
             Target::AutoScalingGroup { name } => {
-                let asg = aws_sdk_autoscaling::Client::new(&self.config(account));
+                let asg = self.autoscaling(account);
                 // One call whether or not the bounds move: UpdateAutoScalingGroup sets all three.
                 asg.update_auto_scaling_group()
                     .auto_scaling_group_name(name)

@@ -18,6 +18,10 @@ use crate::ports::{AuditRecord, Claim, Groups, Guard};
 /// How long a target stays locked while it is resized and verified.
 const LOCK_SECONDS: i64 = 15 * 60;
 
+/// The `action` names the state machine may send (the variants of [`Request`]); `platform-ops
+/// validate` checks every Task of the definitions against them.
+pub const ACTIONS: &[&str] = &["decide", "explain", "act", "verify", "record"];
+
 /// One request from the state machine (or `platform-ops scaling explain`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]

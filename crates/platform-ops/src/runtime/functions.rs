@@ -27,7 +27,9 @@ pub trait LocalFunction: Send + Sync + std::fmt::Debug {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FunctionError {
-    #[error("function binary `{0}` has no in-process handler in the local runtime (known: log-processor)")]
+    #[error(
+        "function binary `{0}` has no in-process handler in the local runtime (known: log-processor, alarm-scaler)"
+    )]
     Unknown(String),
     #[error("function `{function}`: environment variable {name} is not set by the template")]
     MissingVariable { function: String, name: String },
@@ -75,6 +77,36 @@ pub fn build(
             };
             Ok(Arc::new(LogProcessor { deps, metrics }))
         }
+        "alarm-scaler" => {
+            use alarm_scaler::aws::{GuardTable, MemberGroups};
+            use platform_core::aws::{SsmParameterStore, StsRoleAssumer};
+            use platform_core::sessions::{MemberSessions, SessionSettings};
+            let sts = aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+            );
+            let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+            let sessions = Arc::new(MemberSessions::new(
+                Arc::new(StsRoleAssumer::new(sts)),
+                Arc::new(platform_core::ports::SystemClock),
+                SessionSettings::new(var("AUTOMATION_ROLE_NAME")?, "alarm-scaler", &region),
+            ));
+            let shared = aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(calls.clone());
+            let deps = alarm_scaler::handler::Deps {
+                groups: Arc::new(MemberGroups::new(sdk.clone(), sessions).with_interceptor(shared)),
+                guard: Arc::new(GuardTable::new(
+                    aws_sdk_dynamodb::Client::from_conf(
+                        aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+                    ),
+                    var("GUARD_TABLE_NAME")?,
+                )),
+                parameters: Arc::new(SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(
+                    aws_sdk_ssm::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+                ))),
+                parameter_prefix: var("PARAMETER_PREFIX")?,
+                config: tokio::sync::Mutex::new(None),
+            };
+            Ok(Arc::new(AlarmScaler { deps }))
+        }
         other => Err(FunctionError::Unknown(other.to_string())),
     }
 }
@@ -113,6 +145,24 @@ impl LocalFunction for LogProcessor {
         let metrics = self.metrics.take();
         match result {
             Ok(output) => Ok(Invocation { output: serde_json::to_value(output).unwrap_or(Value::Null), metrics }),
+            Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct AlarmScaler {
+    deps: alarm_scaler::handler::Deps,
+}
+
+#[async_trait]
+impl LocalFunction for AlarmScaler {
+    async fn invoke(&self, event: Value) -> Result<Invocation, Failure> {
+        let request: alarm_scaler::handler::Request = serde_json::from_value(event).map_err(|e| {
+            Failure::lambda("Runtime.UnmarshalError", &format!("the event is not an alarm-scaler request: {e}"))
+        })?;
+        match alarm_scaler::handler::handle(request, &self.deps).await {
+            Ok(output) => Ok(Invocation { output, metrics: Vec::new() }),
             Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
         }
     }

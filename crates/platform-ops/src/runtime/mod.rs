@@ -335,10 +335,24 @@ impl Runtime {
 
     /// Runs a state machine to the end; its Lambda tasks call the in-process functions.
     pub async fn execute(self: &Arc<Self>, name_or_file: &str, input: Value) -> Result<asl::Execution, RuntimeError> {
+        self.execute_at(name_or_file, input, None).await
+    }
+
+    /// As [`Runtime::execute`], with the virtual clock starting at `started` (an event's time,
+    /// so a replayed event is decided at the moment it describes).
+    pub async fn execute_at(
+        self: &Arc<Self>,
+        name_or_file: &str,
+        input: Value,
+        started: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<asl::Execution, RuntimeError> {
         let (arn, machine) = self.machine(name_or_file)?;
         let execution_name = format!("local-{}", uuid_like());
         let mut start = Start::named(execution_name);
         start.state_machine_arn = arn;
+        if let Some(t) = started {
+            start.started = t;
+        }
         let resolver: Arc<dyn Resolver> = Arc::new(LocalTasks { runtime: Arc::downgrade(self) });
         Ok(asl::execute(&machine, input, start, resolver).await)
     }
@@ -359,9 +373,15 @@ impl Runtime {
             self.timeline.push(Entry::note(1, format!("no rule on `{bus}` matches")));
         }
         let mut out = Vec::new();
+        // An execution an event starts begins at the event's time on the virtual clock.
+        let at = event
+            .get("time")
+            .and_then(Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
         for (rule, target, input) in routes {
             let via = format!("rule {}", rule.id);
-            out.push(self.dispatch(&via, &target.resource, input).await?);
+            out.push(self.dispatch_at(&via, &target.resource, input, at).await?);
         }
         Ok(out)
     }
@@ -369,6 +389,16 @@ impl Runtime {
     /// Runs a target (a function or state machine by logical id, name or ARN, or a definition
     /// file) with `input`, recording it in the timeline.
     async fn dispatch(self: &Arc<Self>, via: &str, resource: &str, input: Value) -> Result<Dispatch, RuntimeError> {
+        self.dispatch_at(via, resource, input, None).await
+    }
+
+    async fn dispatch_at(
+        self: &Arc<Self>,
+        via: &str,
+        resource: &str,
+        input: Value,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Dispatch, RuntimeError> {
         let mut states = None;
         let outcome = if let Some(f) = self.template.function(resource) {
             match self.invoke(&f.id, input).await? {
@@ -376,7 +406,7 @@ impl Runtime {
                 Err(f) => Outcome::InvokeFailed { error: f.error, cause: f.cause },
             }
         } else if self.template.machine(resource).is_some() || Path::new(resource).exists() {
-            let e = self.execute(resource, input).await?;
+            let e = self.execute_at(resource, input, at).await?;
             states = Some(Entry::execution(2, &e));
             Outcome::Execution {
                 status: format!("{:?}", e.status).to_uppercase(),

@@ -3,6 +3,7 @@
 //! `scenarios/<name>/scenario.json` lists steps; each step writes log lines, sends an event,
 //! invokes a function or runs a state machine, then checks what it expects.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -88,10 +89,20 @@ pub fn load(root: &Path, name: &str) -> Result<(PathBuf, Scenario), RuntimeError
     Ok((dir, scenario))
 }
 
-fn read_json(dir: &Path, file: &str) -> Result<Value, RuntimeError> {
+/// A scenario file, with `{{name}}` placeholders filled from the world (`{{account:abc-trading-dev}}`
+/// is that account's id, which the emulator chose) and `{{id}}` a fresh event id.
+fn read_json(dir: &Path, file: &str, facts: &BTreeMap<String, String>) -> Result<Value, RuntimeError> {
     let path = dir.join(file);
-    let text = std::fs::read_to_string(&path)
+    let mut text = std::fs::read_to_string(&path)
         .map_err(|source| RuntimeError::Read { path: path.display().to_string(), source })?;
+    for (name, value) in facts {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    text = text.replace("{{id}}", &uuid::Uuid::new_v4().to_string());
+    if let Some(start) = text.find("{{") {
+        let end = text[start..].find("}}").map_or(text.len(), |e| start + e + 2);
+        return Err(RuntimeError::Invalid(format!("{}: unknown placeholder {}", path.display(), &text[start..end])));
+    }
     serde_json::from_str(&text).map_err(|e| RuntimeError::Invalid(format!("{}: {e}", path.display())))
 }
 
@@ -101,6 +112,7 @@ pub async fn replay(
     name: &str,
     dir: &Path,
     scenario: &Scenario,
+    facts: &BTreeMap<String, String>,
 ) -> Result<Report, RuntimeError> {
     let mut checks = Vec::new();
     for (i, step) in scenario.steps.iter().enumerate() {
@@ -114,13 +126,13 @@ pub async fn replay(
                 let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
                 runtime.write_logs(group, stream, &lines).await?
             }
-            Action::Event { bus, file } => runtime.send_event(bus, read_json(dir, file)?).await?,
+            Action::Event { bus, file } => runtime.send_event(bus, read_json(dir, file, facts)?).await?,
             Action::Invoke { function, file } => {
-                let event = read_json(dir, file)?;
+                let event = read_json(dir, file, facts)?;
                 runtime.dispatch_with_follow(&format!("invoke {function}"), function, event).await?
             }
             Action::Execution { machine, file } => {
-                let input = read_json(dir, file)?;
+                let input = read_json(dir, file, facts)?;
                 // A definition file next to the scenario, or a state machine of the template.
                 let local = dir.join(machine);
                 let target = if local.exists() { local.display().to_string() } else { machine.clone() };

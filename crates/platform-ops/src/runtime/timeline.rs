@@ -52,7 +52,7 @@ impl Entry {
             Outcome::InvokeFailed { error, cause } => {
                 (format!("{} -> function {}: FAILED {error}", d.via, d.target), vec![truncate(cause, 160)])
             }
-            Outcome::Execution { status, error, transitions, duration_s, .. } => (
+            Outcome::Execution { status, error, transitions, duration_s, output } => (
                 format!(
                     "{} -> state machine {}: {status}{} ({transitions} transitions, {} on the virtual clock)",
                     d.via,
@@ -60,7 +60,17 @@ impl Entry {
                     error.as_deref().map(|e| format!(" {e}")).unwrap_or_default(),
                     duration_text(Duration::from_secs_f64(*duration_s))
                 ),
-                Vec::new(),
+                // A summary the flow wrote for people says more than the whole output.
+                output
+                    .as_ref()
+                    .map(|o| match o.get("summary").and_then(Value::as_str) {
+                        Some(summary) => {
+                            format!("{}: {summary}", o.get("kind").and_then(Value::as_str).unwrap_or("output"))
+                        }
+                        None => format!("output {}", truncate(&o.to_string(), 160)),
+                    })
+                    .into_iter()
+                    .collect(),
             ),
         };
         let mut details = details;
