@@ -66,6 +66,9 @@ enum Command {
         #[command(flatten)]
         local: LocalArgs,
     },
+    /// The scaling decision for an alarm event and each guardrail's verdict, without acting.
+    #[command(subcommand)]
+    Scaling(ScalingCommand),
     /// Invoke one function in process against the emulator, as `sam local invoke` would.
     Invoke {
         /// The function's logical id, name or ARN.
@@ -73,6 +76,19 @@ enum Command {
         /// The event (a JSON file).
         #[arg(long)]
         event: PathBuf,
+        #[command(flatten)]
+        local: LocalArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScalingCommand {
+    /// Decide for an alarm state-change event (a JSON file; `{{account:abc-trading-dev}}` is the
+    /// local world's account id) and print the decision with every guardrail's verdict. Claims,
+    /// locks and changes nothing.
+    Explain {
+        #[arg(long)]
+        alarm: PathBuf,
         #[command(flatten)]
         local: LocalArgs,
     },
@@ -261,6 +277,32 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let up = runtime::local::start(&cli.root, local.endpoint.as_deref()).await?;
             let dispatches = up.runtime.send_event(&bus, event).await?;
             print_runtime(&up.runtime, &dispatches, local.output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scaling(ScalingCommand::Explain { alarm, local }) => {
+            let up = runtime::local::start(&cli.root, local.endpoint.as_deref()).await?;
+            let facts = up.world.accounts.iter().map(|a| (format!("account:{}", a.name), a.id.clone())).collect();
+            let event = runtime::scenario::read_json(std::path::Path::new("."), &alarm.to_string_lossy(), &facts)?;
+            // The decision is taken as of the event's time, as the state machine would take it.
+            let now = event.get("time").cloned().unwrap_or(serde_json::Value::Null);
+            let request = serde_json::json!({"action": "explain", "event": event, "now": now});
+            let plan = match up.runtime.invoke("AlarmScalerFunction", request).await? {
+                Ok(inv) => inv.output,
+                Err(f) => {
+                    eprintln!("error: {}: {}", f.error, f.cause);
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            if local.output == Output::Json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+                println!("decision: {} - {}", text(&plan["kind"]), text(&plan["summary"]));
+                for v in plan["decision"]["verdicts"].as_array().into_iter().flatten() {
+                    let mark = if v["passed"].as_bool() == Some(true) { "ok  " } else { "STOP" };
+                    println!("  {mark} {:<14} {}", text(&v["guardrail"]), text(&v["detail"]));
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Invoke { function, event, local } => {

@@ -192,3 +192,40 @@ fn run_send_event_and_invoke_against_a_running_emulator() {
     );
     assert_eq!(remote.status.code(), Some(2), "never real AWS");
 }
+
+/// `scaling explain` decides for an alarm file and prints every guardrail's verdict, acting on nothing.
+#[test]
+fn scaling_explain_prints_the_verdicts() {
+    let emulator = Emulator::start_for_workspace().expect("emulator");
+    let low = root().join("scenarios/default/alarm-nodes-cpu-low-trading-hours.json");
+    let out = platform_ops(
+        &["scaling", "explain", "--alarm", low.to_str().expect("path"), "--endpoint", &emulator.endpoint_url()],
+        None,
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("decision: refuse - scale-in refused inside trading hours"), "{text}");
+    assert!(text.contains("STOP trading-hours"), "{text}");
+    let high = root().join("scenarios/default/alarm-nodes-cpu-high.json");
+    let json = platform_ops(
+        &[
+            "scaling",
+            "explain",
+            "--alarm",
+            high.to_str().expect("path"),
+            "--endpoint",
+            &emulator.endpoint_url(),
+            "--output",
+            "json",
+        ],
+        None,
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!((plan["kind"].as_str(), plan["after"]["desired"].as_u64()), (Some("scale"), Some(3)));
+    // Explaining twice is still a decision to scale: nothing was claimed.
+    let again = platform_ops(
+        &["scaling", "explain", "--alarm", high.to_str().expect("path"), "--endpoint", &emulator.endpoint_url()],
+        None,
+    );
+    assert!(stdout(&again).starts_with("decision: scale"), "{}", stdout(&again));
+}

@@ -91,7 +91,7 @@ pub fn load(root: &Path, name: &str) -> Result<(PathBuf, Scenario), RuntimeError
 
 /// A scenario file, with `{{name}}` placeholders filled from the world (`{{account:abc-trading-dev}}`
 /// is that account's id, which the emulator chose) and `{{id}}` a fresh event id.
-fn read_json(dir: &Path, file: &str, facts: &BTreeMap<String, String>) -> Result<Value, RuntimeError> {
+pub fn read_json(dir: &Path, file: &str, facts: &BTreeMap<String, String>) -> Result<Value, RuntimeError> {
     let path = dir.join(file);
     let mut text = std::fs::read_to_string(&path)
         .map_err(|source| RuntimeError::Read { path: path.display().to_string(), source })?;
