@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 
 use crate::alarm::{AlarmChange, AlarmError, Target};
 use crate::guardrails::{self, Capacity, Decision, Outcome, Situation};
-use crate::ports::{AuditRecord, Claim, Groups, Guard};
+use crate::ports::{AuditRecord, Claim, Groups, Guard, MetricsSink};
 
 /// How long a target stays locked while it is resized and verified.
 const LOCK_SECONDS: i64 = 15 * 60;
@@ -68,6 +68,8 @@ pub struct Plan {
     pub after: Option<Capacity>,
     pub decision: Option<Decision>,
     pub decided_at: DateTime<Utc>,
+    /// When the alarm entered its state: time to action counts from here.
+    pub alarm_since: DateTime<Utc>,
     /// For `defer`: when to look again.
     pub until: Option<DateTime<Utc>>,
     pub summary: String,
@@ -112,6 +114,7 @@ pub struct Deps {
     pub guard: Arc<dyn Guard>,
     pub parameters: Arc<dyn ParameterStore>,
     pub parameter_prefix: String,
+    pub metrics: Arc<dyn MetricsSink>,
     /// Published config, read once per container.
     pub config: Mutex<Option<(Organization, BTreeMap<String, Environment>)>>,
 }
@@ -198,6 +201,7 @@ async fn decide(
         after: None,
         decision: None,
         decided_at: now,
+        alarm_since: alarm.since,
         until: None,
         summary: String::new(),
     };
@@ -278,7 +282,7 @@ async fn record(plan: &Plan, deps: &Deps) -> Result<AuditRecord, HandlerError> {
     let (direction, guardrail) = match plan.decision.as_ref().map(|d| &d.outcome) {
         Some(Outcome::Scale { direction, .. }) => (Some(*direction), None),
         Some(Outcome::Refuse { guardrail, .. } | Outcome::Defer { guardrail, .. }) => {
-            (None, Some(format!("{guardrail:?}").to_lowercase()))
+            (None, serde_json::to_value(guardrail).ok().and_then(|v| v.as_str().map(str::to_string)))
         }
         None => (None, None),
     };
@@ -298,5 +302,40 @@ async fn record(plan: &Plan, deps: &Deps) -> Result<AuditRecord, HandlerError> {
     if plan.kind == "scale" {
         deps.guard.unlock_target(&plan.target_key, &plan.owner).await?;
     }
+    for doc in metrics(plan, audit.guardrail.as_deref()) {
+        deps.metrics.emit(&doc.to_string());
+    }
     Ok(audit)
+}
+
+/// EMF for one finished remediation: outcomes per environment, refusals per guardrail (both
+/// low-cardinality dimensions), and the time from the alarm to the action.
+pub fn metrics(plan: &Plan, guardrail: Option<&str>) -> Vec<Value> {
+    let timestamp = plan.decided_at.timestamp_millis();
+    let directive = |dimensions: Value, metrics: Value| serde_json::json!({"Timestamp": timestamp, "CloudWatchMetrics": [{"Namespace": "ABC/Trading", "Dimensions": [dimensions], "Metrics": metrics}]});
+    let mut outcome = serde_json::json!({
+        "_aws": directive(serde_json::json!(["Environment", "Outcome"]), serde_json::json!([{"Name": "Remediations", "Unit": "Count"}])),
+        "Environment": plan.environment,
+        "Outcome": plan.kind,
+        "Remediations": 1,
+        "Alarm": plan.alarm,
+        "Target": plan.target.to_string(),
+    });
+    if plan.kind == "scale" {
+        let seconds = (plan.decided_at - plan.alarm_since).num_milliseconds() as f64 / 1000.0;
+        outcome["_aws"]["CloudWatchMetrics"][0]["Metrics"] = serde_json::json!([
+            {"Name": "Remediations", "Unit": "Count"}, {"Name": "TimeToActionSeconds", "Unit": "Seconds"}
+        ]);
+        outcome["TimeToActionSeconds"] = serde_json::json!(seconds.max(0.0));
+    }
+    let mut docs = vec![outcome];
+    if let Some(g) = guardrail.filter(|_| plan.kind == "refuse") {
+        docs.push(serde_json::json!({
+            "_aws": directive(serde_json::json!(["Environment", "Guardrail"]), serde_json::json!([{"Name": "Refusals", "Unit": "Count"}])),
+            "Environment": plan.environment,
+            "Guardrail": g,
+            "Refusals": 1,
+        }));
+    }
+    docs
 }

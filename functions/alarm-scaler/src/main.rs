@@ -30,6 +30,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         guard: Arc::new(GuardTable::new(ctx.client(aws_sdk_dynamodb::Client::new), table)),
         parameters: Arc::new(SsmParameterStore::new(ctx.client(aws_sdk_ssm::Client::new))),
         parameter_prefix: prefix,
+        metrics: Arc::new(alarm_scaler::ports::StdoutMetrics),
         config: tokio::sync::Mutex::new(None),
     };
     let deps = &deps;

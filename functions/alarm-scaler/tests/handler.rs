@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use alarm_scaler::alarm::{Direction, Target};
 use alarm_scaler::guardrails::{Capacity, PastAction};
 use alarm_scaler::handler::{Deps, Plan, Request, Verification, handle};
-use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard};
+use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard, MetricsSink};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_core::config::{self, config_parameters};
@@ -88,7 +88,21 @@ impl Groups for FakeGroups {
     }
 }
 
+#[derive(Debug, Default)]
+struct Metrics(Mutex<Vec<Value>>);
+
+impl MetricsSink for Metrics {
+    fn emit(&self, emf: &str) {
+        self.0.lock().expect("lock").push(serde_json::from_str(emf).expect("EMF is JSON"));
+    }
+}
+
 fn deps() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>) {
+    let (deps, groups, guard, _) = deps_with_metrics();
+    (deps, groups, guard)
+}
+
+fn deps_with_metrics() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>, Arc<Metrics>) {
     let tree = config::load(&platform_core::config::repository_config_dir()).expect("config");
     let params = FakeParameterStore::default();
     for (name, value) in config_parameters(&tree) {
@@ -103,14 +117,16 @@ fn deps() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>) {
         resizes: Mutex::new(Vec::new()),
     });
     let guard = Arc::new(MemoryGuard::default());
+    let metrics = Arc::new(Metrics::default());
     let deps = Deps {
         groups: groups.clone(),
         guard: guard.clone(),
         parameters: Arc::new(params),
         parameter_prefix: "/abc-trading".into(),
+        metrics: metrics.clone(),
         config: tokio::sync::Mutex::new(None),
     };
-    (deps, groups, guard)
+    (deps, groups, guard, metrics)
 }
 
 fn alarm(name: &str, state: &str, since: &str) -> Value {
@@ -222,4 +238,34 @@ async fn bad_events_get_typed_errors() {
     let err =
         handle(Request::Decide { event: stranger, now: None, retry_of: None }, &deps).await.expect_err("not ours");
     assert_eq!(err.error_type(), "ConfigMissing");
+}
+
+#[tokio::test]
+async fn records_emit_outcomes_refusals_and_time_to_action() {
+    let (deps, groups, _, metrics) = deps_with_metrics();
+    let plan = decide(
+        &deps,
+        alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z"),
+        "2026-11-24T20:00:04Z",
+    )
+    .await;
+    handle(Request::Record { plan }, &deps).await.expect("records");
+    groups.state.lock().expect("lock").capacity = Capacity { min: 1, desired: 3, max: 4 };
+    let low = decide(
+        &deps,
+        alarm("abc-trading-dev-remediate-nodes-cpu-low", "ALARM", "2026-11-24T09:00:00Z"),
+        "2026-11-24T10:00:00Z",
+    )
+    .await;
+    handle(Request::Record { plan: low }, &deps).await.expect("records");
+    let docs = metrics.0.lock().expect("lock").clone();
+    assert_eq!(docs.len(), 3, "{docs:#?}");
+    assert_eq!((docs[0]["Outcome"].as_str(), docs[0]["TimeToActionSeconds"].as_f64()), (Some("scale"), Some(4.0)));
+    assert_eq!(docs[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], json!(["Environment", "Outcome"]));
+    assert_eq!((docs[1]["Outcome"].as_str(), docs[2]["Guardrail"].as_str()), (Some("refuse"), Some("trading-hours")));
+    for doc in &docs {
+        for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().expect("metrics") {
+            assert!(doc[m["Name"].as_str().expect("name")].is_number(), "every declared metric has a value");
+        }
+    }
 }

@@ -91,6 +91,7 @@ pub fn build(
                 SessionSettings::new(var("AUTOMATION_ROLE_NAME")?, "alarm-scaler", &region),
             ));
             let shared = aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(calls.clone());
+            let metrics = Arc::new(CapturedMetrics::default());
             let deps = alarm_scaler::handler::Deps {
                 groups: Arc::new(MemberGroups::new(sdk.clone(), sessions).with_interceptor(shared)),
                 guard: Arc::new(GuardTable::new(
@@ -103,9 +104,10 @@ pub fn build(
                     aws_sdk_ssm::config::Builder::from(sdk).interceptor(calls.clone()).build(),
                 ))),
                 parameter_prefix: var("PARAMETER_PREFIX")?,
+                metrics: metrics.clone(),
                 config: tokio::sync::Mutex::new(None),
             };
-            Ok(Arc::new(AlarmScaler { deps }))
+            Ok(Arc::new(AlarmScaler { deps, metrics }))
         }
         other => Err(FunctionError::Unknown(other.to_string())),
     }
@@ -153,6 +155,13 @@ impl LocalFunction for LogProcessor {
 #[derive(Debug)]
 struct AlarmScaler {
     deps: alarm_scaler::handler::Deps,
+    metrics: Arc<CapturedMetrics>,
+}
+
+impl alarm_scaler::ports::MetricsSink for CapturedMetrics {
+    fn emit(&self, emf: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(emf.to_string());
+    }
 }
 
 #[async_trait]
@@ -162,7 +171,7 @@ impl LocalFunction for AlarmScaler {
             Failure::lambda("Runtime.UnmarshalError", &format!("the event is not an alarm-scaler request: {e}"))
         })?;
         match alarm_scaler::handler::handle(request, &self.deps).await {
-            Ok(output) => Ok(Invocation { output, metrics: Vec::new() }),
+            Ok(output) => Ok(Invocation { output, metrics: self.metrics.take() }),
             Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
         }
     }
