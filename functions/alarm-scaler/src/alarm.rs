@@ -71,6 +71,16 @@ impl Target {
     }
 }
 
+impl Target {
+    /// The group's own name (what `dry_run_targets` lists).
+    pub fn name(&self) -> &str {
+        match self {
+            Target::Nodegroup { nodegroup, .. } => nodegroup,
+            Target::AutoScalingGroup { name } => name,
+        }
+    }
+}
+
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -221,7 +221,12 @@ async fn decide(
         direction,
         current: group.capacity,
         baseline: env.nodegroup.desired_size,
-        policy: env.scaling.clone(),
+        policy: {
+            let mut policy = env.scaling.clone();
+            // Dry run for the environment, or for this group alone.
+            policy.dry_run |= policy.dry_run_targets.iter().any(|t| t == target.name());
+            policy
+        },
         trading_hours: env.trading_hours.clone(),
         history: deps.guard.history(&target_key).await?,
         group_tags: group.tags,

@@ -32,6 +32,7 @@ fn policy() -> Scaling {
         flap_limit: 3,
         flap_window_seconds: 3600,
         dry_run: false,
+        dry_run_targets: Vec::new(),
     }
 }
 

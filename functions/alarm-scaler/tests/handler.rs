@@ -269,3 +269,25 @@ async fn records_emit_outcomes_refusals_and_time_to_action() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_group_in_dry_run_is_decided_but_not_locked_or_acted_on() {
+    let tree = config::load(&platform_core::config::repository_config_dir()).expect("config");
+    let mut dev = tree.environments["dev"].clone();
+    dev.scaling.dry_run_targets = vec!["abc-trading-dev-nodes".into()];
+    let (deps, groups, guard) = deps();
+    deps.parameters
+        .put("/abc-trading/config/environments/dev", &serde_json::to_string(&dev).expect("json"), true)
+        .await
+        .expect("put");
+    let plan = decide(
+        &deps,
+        alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z"),
+        "2026-11-24T20:00:05Z",
+    )
+    .await;
+    assert_eq!((plan.kind.as_str(), plan.after.map(|a| a.desired)), ("dry-run", Some(3)));
+    assert!(guard.locks.lock().expect("lock").is_empty());
+    assert!(handle(Request::Act { plan }, &deps).await.is_err(), "a dry run is never acted on");
+    assert!(groups.resizes.lock().expect("lock").is_empty());
+}

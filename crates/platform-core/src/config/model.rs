@@ -186,7 +186,11 @@ pub struct Scaling {
     pub scale_in_stabilisation_seconds: u32,
     pub flap_limit: u32,
     pub flap_window_seconds: u32,
+    /// Decide and report only, for the whole environment.
     pub dry_run: bool,
+    /// Decide and report only for these groups (nodegroup or Auto Scaling group names).
+    #[serde(default)]
+    pub dry_run_targets: Vec<String>,
 }
 
 fn one() -> u32 {
