@@ -350,7 +350,7 @@ fn a_missing_file_is_named() {
 fn publishing_parameters_cover_every_entity() {
     let tree = config::load_as_of(&repository_config_dir(), today()).expect("valid");
     let params = config::config_parameters(&tree);
-    assert_eq!(params.len(), 1 + 1 + 23 + 3);
+    assert_eq!(params.len(), 1 + 1 + 1 + 23 + 3, "organization, tiers, remediation alarms, services, environments");
     assert!(params.keys().all(|k| k.starts_with("/abc-trading/config/")));
     assert!(params.values().all(|v| v.len() <= 4096), "every parameter fits the standard tier");
     let dev: serde_json::Value = serde_json::from_str(&params["/abc-trading/config/environments/dev"]).expect("json");
@@ -382,4 +382,47 @@ fn a_placeholder_does_not_hide_the_files_other_mistakes() {
         errors.issues.iter().filter(|i| i.file.ends_with("environments/dev.toml")).map(|i| i.key.as_str()).collect();
     // The placeholder is named once (not also as an invalid domain), and desired_size still shows.
     assert_eq!(dev, ["domain_name", "nodegroup.desired_size"], "{errors}");
+}
+
+/// The remediation alarms: a name that does not say its direction, a comparison that contradicts
+/// it, an unknown statistic and a bad period are each named with file and key.
+#[test]
+fn remediation_alarms_are_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&platform_core::config::repository_config_dir(), dir.path());
+    std::fs::write(
+        dir.path().join("remediation-alarms.toml"),
+        r#"
+[[alarms]]
+name = "nodes-cpu"
+target = "nodegroup"
+namespace = "ContainerInsights"
+metric = "node_cpu_utilization"
+comparison = "GreaterThanThreshold"
+threshold = 75.0
+evaluation_periods = 3
+description = "x"
+
+[[alarms]]
+name = "nodes-cpu-low"
+target = "nodegroup"
+namespace = "ContainerInsights"
+metric = "node_cpu_utilization"
+statistic = "Median"
+comparison = "GreaterThanThreshold"
+threshold = 20.0
+evaluation_periods = 3
+period_seconds = 90
+description = "y"
+"#,
+    )
+    .expect("write");
+    let err = platform_core::config::load(dir.path()).expect_err("invalid alarms");
+    let text = err.to_string();
+    for key in ["alarms[0].name", "alarms[1].comparison", "alarms[1].statistic", "alarms[1].period_seconds"] {
+        assert!(text.contains(key), "{key} in {text}");
+    }
+    let tree =
+        platform_core::config::load(&platform_core::config::repository_config_dir()).expect("the shipped config");
+    assert!(tree.alarms.iter().any(|a| a.name == "pods-pending-high"));
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use platform_core::aws::{AwsContext, SsmParameterStore, StsRoleAssumer};
-use platform_core::config::{self, ConfigTree, Environment, PublishReport};
+use platform_core::config::{self, AlarmTarget, ConfigTree, Environment, PublishReport};
 use platform_core::error::{AwsError, ClassifyExt, ErrorClass, build_error};
 use platform_core::sessions::{MemberSessions, SessionSettings};
 use serde::Serialize;
@@ -654,12 +654,12 @@ impl Member<'_> {
                 .collect();
             cw.put_metric_alarm()
                 .alarm_name(&alarm.name)
-                .alarm_description(alarm.description)
-                .namespace(alarm.namespace)
-                .metric_name(alarm.metric)
+                .alarm_description(&alarm.description)
+                .namespace(&alarm.namespace)
+                .metric_name(&alarm.metric)
                 .set_dimensions(Some(dimensions))
-                .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
-                .period(60)
+                .statistic(aws_sdk_cloudwatch::types::Statistic::from(alarm.statistic.as_str()))
+                .period(alarm.period_seconds)
                 .evaluation_periods(alarm.periods)
                 .threshold(alarm.threshold)
                 .comparison_operator(alarm.comparison)
@@ -728,9 +728,11 @@ struct Network {
 #[derive(Debug)]
 pub struct SeededAlarm {
     pub name: String,
-    pub description: &'static str,
-    pub namespace: &'static str,
-    pub metric: &'static str,
+    pub description: String,
+    pub namespace: String,
+    pub metric: String,
+    pub statistic: String,
+    pub period_seconds: i32,
     pub dimensions: Vec<(&'static str, String)>,
     pub threshold: f64,
     pub periods: i32,
@@ -739,50 +741,34 @@ pub struct SeededAlarm {
     pub action: &'static str,
 }
 
+/// The environment's remediation alarms, from `config/remediation-alarms.toml`, with their full
+/// names and the dimensions of the group each watches.
 pub fn seeded_alarms(tree: &ConfigTree, env: &Environment) -> Vec<SeededAlarm> {
-    use aws_sdk_cloudwatch::types::ComparisonOperator::{GreaterThanThreshold, LessThanThreshold};
     let conv = &tree.organization.remediation;
     let prefix = tree.resource_prefix(&env.name);
     // The convention's prefix is organisation-wide; the resource prefix already starts with it.
     debug_assert!(prefix.starts_with(&conv.alarm_name_prefix));
-    let name = |what: &str| format!("{prefix}{}{what}", conv.alarm_name_marker);
     let nodes = vec![("ClusterName", tree.cluster_name(&env.name)), ("NodegroupName", tree.nodegroup_name(&env.name))];
     let workers = vec![("AutoScalingGroupName", format!("{prefix}-workers"))];
-    vec![
-        SeededAlarm {
-            name: name("nodes-cpu-high"),
-            description: "nodegroup CPU above 75% for 3 minutes: scale out",
-            namespace: "ContainerInsights",
-            metric: "node_cpu_utilization",
-            dimensions: nodes.clone(),
-            threshold: 75.0,
-            periods: 3,
-            comparison: GreaterThanThreshold,
-            action: "scale-out",
-        },
-        SeededAlarm {
-            name: name("nodes-cpu-low"),
-            description: "nodegroup CPU below 20% for 15 minutes: scale in (outside trading hours)",
-            namespace: "ContainerInsights",
-            metric: "node_cpu_utilization",
-            dimensions: nodes,
-            threshold: 20.0,
-            periods: 15,
-            comparison: LessThanThreshold,
-            action: "scale-in",
-        },
-        SeededAlarm {
-            name: name("workers-cpu-high"),
-            description: "worker group CPU above 75% for 3 minutes: scale out",
-            namespace: "AWS/EC2",
-            metric: "CPUUtilization",
-            dimensions: workers,
-            threshold: 75.0,
-            periods: 3,
-            comparison: GreaterThanThreshold,
-            action: "scale-out",
-        },
-    ]
+    tree.alarms
+        .iter()
+        .map(|a| SeededAlarm {
+            name: format!("{prefix}{}{}", conv.alarm_name_marker, a.name),
+            description: a.description.clone(),
+            namespace: a.namespace.clone(),
+            metric: a.metric.clone(),
+            statistic: a.statistic.clone(),
+            period_seconds: i32::try_from(a.period_seconds).unwrap_or(60),
+            dimensions: match a.target {
+                AlarmTarget::Nodegroup => nodes.clone(),
+                AlarmTarget::Workers => workers.clone(),
+            },
+            threshold: a.threshold,
+            periods: i32::try_from(a.evaluation_periods).unwrap_or(1),
+            comparison: aws_sdk_cloudwatch::types::ComparisonOperator::from(a.comparison.as_str()),
+            action: if a.name.ends_with("-low") { "scale-in" } else { "scale-out" },
+        })
+        .collect()
 }
 
 /// The environment's network as the hand-built world had it: a VPC, one private subnet per

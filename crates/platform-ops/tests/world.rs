@@ -43,11 +43,11 @@ async fn seeding_builds_the_dev_world_and_twice_is_the_same_world() {
     assert_eq!(r.subnet_ids.len(), 3);
     assert!(r.vpc_id.starts_with("vpc-"));
     assert_eq!(r.auto_scaling_group, "abc-trading-dev-workers");
-    assert_eq!(r.alarms.len(), 3);
+    assert_eq!(r.alarms.len(), 5, "one per alarm in config/remediation-alarms.toml");
     assert!(r.alarms.iter().all(|a| a.starts_with("abc-trading-dev-remediate-")), "{:?}", r.alarms);
     assert_eq!(r.log_groups.len(), 23);
     assert!(r.log_groups.contains(&"/abc-trading/dev/trade-execution".to_string()));
-    assert_eq!(after.config_parameters.len(), 28);
+    assert_eq!(after.config_parameters.len(), 29);
 }
 
 #[tokio::test]

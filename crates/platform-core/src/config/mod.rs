@@ -100,6 +100,12 @@ pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErro
     let catalog = parse_file::<RawServicesFile>(&services_file, &mut issues)
         .and_then(|raw| validate::catalog(&services_file, raw, &mut issues));
 
+    let alarms_file = dir.join("remediation-alarms.toml");
+    let alarms = parse_file::<RemediationAlarmsFile>(&alarms_file, &mut issues).map(|f| {
+        validate::remediation_alarms(&alarms_file, &f.alarms, &mut issues);
+        f.alarms
+    });
+
     let mut environments = BTreeMap::new();
     let mut env_files = BTreeMap::new();
     for file in environment_files(dir, &mut issues) {
@@ -119,8 +125,10 @@ pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErro
     validate::across_environments(&environments, &env_files, &mut issues);
 
     let issues = issues.into_vec();
-    match (organization, catalog, issues.is_empty()) {
-        (Some(organization), Some(catalog), true) => Ok(ConfigTree { organization, catalog, environments }),
+    match (organization, catalog, alarms, issues.is_empty()) {
+        (Some(organization), Some(catalog), Some(alarms), true) => {
+            Ok(ConfigTree { organization, catalog, environments, alarms })
+        }
         _ => Err(ConfigErrors { issues }),
     }
 }

@@ -12,6 +12,8 @@ pub struct ConfigTree {
     pub organization: Organization,
     pub catalog: ServiceCatalog,
     pub environments: BTreeMap<String, Environment>,
+    /// The member-side alarms remediation reacts to (`remediation-alarms.toml`).
+    pub alarms: Vec<RemediationAlarm>,
 }
 
 impl ConfigTree {
@@ -52,6 +54,50 @@ pub struct Organization {
     pub automation_role: String,
     pub quarantine_ou: String,
     pub remediation: RemediationConvention,
+}
+
+/// `remediation-alarms.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationAlarmsFile {
+    pub alarms: Vec<RemediationAlarm>,
+}
+
+/// One alarm every environment's member account carries for alarm remediation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationAlarm {
+    /// The part after the remediation marker; ends in `-high` (scale out) or `-low` (scale in).
+    pub name: String,
+    pub target: AlarmTarget,
+    pub namespace: String,
+    pub metric: String,
+    #[serde(default = "average")]
+    pub statistic: String,
+    pub comparison: String,
+    pub threshold: f64,
+    pub evaluation_periods: u32,
+    #[serde(default = "sixty")]
+    pub period_seconds: u32,
+    pub description: String,
+}
+
+fn average() -> String {
+    "Average".into()
+}
+
+fn sixty() -> u32 {
+    60
+}
+
+/// Which of the environment's groups an alarm watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlarmTarget {
+    /// The EKS nodegroup (dimensions ClusterName, NodegroupName).
+    Nodegroup,
+    /// The workers Auto Scaling group (dimension AutoScalingGroupName).
+    Workers,
 }
 
 /// How alarms are marked for remediation (the EventBridge rule filters on the name).

@@ -16,6 +16,7 @@ pub fn config_parameters(tree: &ConfigTree) -> BTreeMap<String, String> {
     let mut params = BTreeMap::new();
     params.insert(format!("{root}/organization"), json(&tree.organization));
     params.insert(format!("{root}/tiers"), json(&tree.catalog.tiers));
+    params.insert(format!("{root}/remediation-alarms"), json(&tree.alarms));
     for (name, service) in &tree.catalog.services {
         params.insert(format!("{root}/services/{name}"), json(service));
     }
