@@ -538,12 +538,12 @@ pub(crate) fn remediation_alarms(file: &Path, alarms: &[RemediationAlarm], issue
     for (i, a) in alarms.iter().enumerate() {
         let key = |field: &str| format!("alarms[{i}].{field}");
         if !names.insert(a.name.as_str()) {
-            issues.push(file, &key("name"), format!("alarm `{}` is defined twice", a.name));
+            issues.push(file, key("name"), format!("alarm `{}` is defined twice", a.name));
         }
         let up = a.name.ends_with("-high");
         let down = a.name.ends_with("-low");
         if !up && !down {
-            issues.push(file, &key("name"), format!("`{}` must end in -high (scale out) or -low (scale in)", a.name));
+            issues.push(file, key("name"), format!("`{}` must end in -high (scale out) or -low (scale in)", a.name));
         }
         if !COMPARISONS.contains(&a.comparison.as_str()) {
             issues.push(
@@ -552,16 +552,16 @@ pub(crate) fn remediation_alarms(file: &Path, alarms: &[RemediationAlarm], issue
                 format!("`{}` is not one of {}", a.comparison, COMPARISONS.join(", ")),
             );
         } else if (up && a.comparison.starts_with("Less")) || (down && a.comparison.starts_with("Greater")) {
-            issues.push(file, &key("comparison"), format!("`{}` contradicts the name `{}`", a.comparison, a.name));
+            issues.push(file, key("comparison"), format!("`{}` contradicts the name `{}`", a.comparison, a.name));
         }
         if !STATISTICS.contains(&a.statistic.as_str()) {
-            issues.push(file, &key("statistic"), format!("`{}` is not one of {}", a.statistic, STATISTICS.join(", ")));
+            issues.push(file, key("statistic"), format!("`{}` is not one of {}", a.statistic, STATISTICS.join(", ")));
         }
         if a.evaluation_periods == 0 {
-            issues.push(file, &key("evaluation_periods"), "evaluation_periods must be at least 1");
+            issues.push(file, key("evaluation_periods"), "evaluation_periods must be at least 1");
         }
         if a.period_seconds < 60 || a.period_seconds % 60 != 0 {
-            issues.push(file, &key("period_seconds"), format!("period {} must be a multiple of 60", a.period_seconds));
+            issues.push(file, key("period_seconds"), format!("period {} must be a multiple of 60", a.period_seconds));
         }
     }
 }
