@@ -1,4 +1,4 @@
-//! Tracing set-up: JSON lines on Lambda (CloudWatch parses them), readable text in a terminal.
+//! Tracing set-up (JSON lines on Lambda, readable text in a terminal) and where EMF metrics go.
 
 use tracing_subscriber::EnvFilter;
 
@@ -20,4 +20,26 @@ pub fn init_with_default(level: &str) {
     } else {
         builder.with_target(false).compact().try_init()
     };
+}
+
+/// Where a function's EMF documents go: stdout on Lambda (the log agent turns them into metrics),
+/// a buffer in tests and in the local runtime.
+pub trait MetricsSink: Send + Sync + std::fmt::Debug {
+    /// One or more EMF documents, one JSON object per line.
+    fn emit(&self, emf: &str);
+}
+
+#[derive(Debug, Default)]
+pub struct StdoutMetrics;
+
+impl MetricsSink for StdoutMetrics {
+    fn emit(&self, emf: &str) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        // A failed write to stdout has nowhere better to go.
+        let _ = out.write_all(emf.as_bytes());
+        if !emf.ends_with('\n') {
+            let _ = out.write_all(b"\n");
+        }
+    }
 }

@@ -82,19 +82,4 @@ pub trait Guard: Send + Sync + std::fmt::Debug {
     async fn record(&self, target_key: &str, record: &AuditRecord) -> Result<(), AwsError>;
 }
 
-/// Where the scaler's EMF documents go: stdout on Lambda, a buffer in tests and the local runtime.
-pub trait MetricsSink: Send + Sync + std::fmt::Debug {
-    fn emit(&self, emf: &str);
-}
-
-/// EMF on stdout, read by the Lambda log agent.
-#[derive(Debug, Default)]
-pub struct StdoutMetrics;
-
-impl MetricsSink for StdoutMetrics {
-    fn emit(&self, emf: &str) {
-        use std::io::Write;
-        // A failed write to stdout has nowhere better to go.
-        let _ = writeln!(std::io::stdout().lock(), "{emf}");
-    }
-}
+pub use platform_core::telemetry::{MetricsSink, StdoutMetrics};

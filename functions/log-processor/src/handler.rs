@@ -64,21 +64,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// Where the invocation's EMF documents go: stdout on Lambda, a buffer in tests.
-pub trait MetricsSink: Send + Sync + std::fmt::Debug {
-    fn emit(&self, emf: &str);
-}
-
-#[derive(Debug, Default)]
-pub struct StdoutMetrics;
-
-impl MetricsSink for StdoutMetrics {
-    fn emit(&self, emf: &str) {
-        use std::io::Write;
-        // EMF is read from stdout by the Lambda log agent; a failed write has nowhere better to go.
-        let _ = std::io::stdout().lock().write_all(emf.as_bytes());
-    }
-}
+pub use platform_core::telemetry::{MetricsSink, StdoutMetrics};
 
 /// Built once at init.
 #[derive(Debug)]

@@ -117,7 +117,7 @@ pub fn build(
 #[derive(Debug, Default)]
 struct CapturedMetrics(Mutex<Vec<String>>);
 
-impl log_processor::handler::MetricsSink for CapturedMetrics {
+impl platform_core::telemetry::MetricsSink for CapturedMetrics {
     fn emit(&self, emf: &str) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push(emf.to_string());
     }
@@ -156,12 +156,6 @@ impl LocalFunction for LogProcessor {
 struct AlarmScaler {
     deps: alarm_scaler::handler::Deps,
     metrics: Arc<CapturedMetrics>,
-}
-
-impl alarm_scaler::ports::MetricsSink for CapturedMetrics {
-    fn emit(&self, emf: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(emf.to_string());
-    }
 }
 
 #[async_trait]
