@@ -2,6 +2,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod env;
 pub mod error;
 pub mod fakes;
 pub mod ports;

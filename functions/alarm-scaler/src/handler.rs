@@ -292,7 +292,9 @@ async fn record(plan: &Plan, deps: &Deps) -> Result<AuditRecord, HandlerError> {
         None => (None, None),
     };
     let audit = AuditRecord {
-        at: Utc::now(),
+        // The decision's clock, not the wall clock: cooldowns and flapping compare against the
+        // decision times of later alarms (the state machine's clock, virtual in the local runtime).
+        at: plan.decided_at,
         alarm: plan.alarm.clone(),
         account: plan.account.clone(),
         target: plan.target.clone(),

@@ -8,16 +8,12 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use platform_core::aws::{AwsContext, SsmParameterStore, StsRoleAssumer};
 use platform_core::sessions::SessionSettings;
 
-fn required(name: &str) -> Result<String, lambda_runtime::Error> {
-    std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
-}
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     platform_core::telemetry::init();
-    let table = required("GUARD_TABLE_NAME")?;
-    let role = required("AUTOMATION_ROLE_NAME")?;
-    let prefix = required("PARAMETER_PREFIX")?;
+    let table = platform_core::env::required("GUARD_TABLE_NAME")?;
+    let role = platform_core::env::required("AUTOMATION_ROLE_NAME")?;
+    let prefix = platform_core::env::required("PARAMETER_PREFIX")?;
 
     let ctx = AwsContext::load().await;
     let region = ctx.region().unwrap_or("us-east-1").to_string();

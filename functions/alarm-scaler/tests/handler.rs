@@ -291,3 +291,32 @@ async fn a_group_in_dry_run_is_decided_but_not_locked_or_acted_on() {
     assert!(handle(Request::Act { plan }, &deps).await.is_err(), "a dry run is never acted on");
     assert!(groups.resizes.lock().expect("lock").is_empty());
 }
+
+/// The audit record carries the decision's time, so a later alarm's cooldown is measured on the
+/// same clock (the state machine's), not against the wall clock of the recording.
+#[tokio::test]
+async fn cooldowns_count_on_the_decision_clock() {
+    let (deps, _, _) = deps();
+    let first = decide(
+        &deps,
+        alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-12-01T20:00:00Z"),
+        "2026-12-01T20:00:05Z",
+    )
+    .await;
+    handle(Request::Record { plan: first }, &deps).await.expect("records");
+    let soon = decide(
+        &deps,
+        alarm("abc-trading-dev-remediate-nodes-memory-high", "ALARM", "2026-12-01T20:01:00Z"),
+        "2026-12-01T20:01:05Z",
+    )
+    .await;
+    assert_eq!(soon.kind, "refuse", "{soon:?}");
+    assert!(soon.summary.contains("cooldown"), "{}", soon.summary);
+    let later = decide(
+        &deps,
+        alarm("abc-trading-dev-remediate-nodes-memory-high", "ALARM", "2026-12-01T20:10:00Z"),
+        "2026-12-01T20:10:05Z",
+    )
+    .await;
+    assert_eq!(later.kind, "scale", "{later:?}");
+}

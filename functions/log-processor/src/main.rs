@@ -9,16 +9,12 @@ use log_processor::handler::{self, Deps, Input, StdoutMetrics};
 use log_processor::pipeline::Pipeline;
 use platform_core::aws::AwsContext;
 
-fn required(name: &str) -> Result<String, lambda_runtime::Error> {
-    std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
-}
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     platform_core::telemetry::init();
-    let environment = required("ENVIRONMENT")?;
-    let stream = required("DELIVERY_STREAM_NAME")?;
-    let bus = required("EVENT_BUS_NAME")?;
+    let environment = platform_core::env::required("ENVIRONMENT")?;
+    let stream = platform_core::env::required("DELIVERY_STREAM_NAME")?;
+    let bus = platform_core::env::required("EVENT_BUS_NAME")?;
 
     let ctx = AwsContext::load().await;
     let deps = Deps {
