@@ -426,3 +426,22 @@ description = "y"
         platform_core::config::load(&platform_core::config::repository_config_dir()).expect("the shipped config");
     assert!(tree.alarms.iter().any(|a| a.name == "pods-pending-high"));
 }
+
+#[test]
+fn dry_run_targets_must_name_groups_of_the_environment() {
+    rejects(
+        "environments/dev.toml",
+        "dry_run = false",
+        "dry_run = false\ndry_run_targets = [\"abc-trading-dev-nodes\", \"abc-trading-prod-nodes\"]",
+        "scaling.dry_run_targets[1]",
+        "`abc-trading-prod-nodes` is not a group of environment `dev`",
+    );
+    let tree = Tree::copy();
+    tree.edit(
+        "environments/dev.toml",
+        "dry_run = false",
+        "dry_run = false\ndry_run_targets = [\"abc-trading-dev-workers\"]",
+    );
+    let loaded = tree.load().expect("a group of the environment is a valid dry-run target");
+    assert_eq!(loaded.environment("dev").expect("dev").scaling.dry_run_targets, ["abc-trading-dev-workers"]);
+}

@@ -594,7 +594,7 @@ impl Member<'_> {
     async fn ensure_auto_scaling_group(&mut self, network: &Network) -> Result<(), AwsError> {
         use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
         let asg = aws_sdk_autoscaling::Client::new(&self.config);
-        let name = format!("{}-workers", self.prefix());
+        let name = self.tree.workers_group_name(&self.env.name);
         let existing = asg
             .describe_auto_scaling_groups()
             .auto_scaling_group_names(&name)
@@ -749,7 +749,7 @@ pub fn seeded_alarms(tree: &ConfigTree, env: &Environment) -> Vec<SeededAlarm> {
     // The convention's prefix is organisation-wide; the resource prefix already starts with it.
     debug_assert!(prefix.starts_with(&conv.alarm_name_prefix));
     let nodes = vec![("ClusterName", tree.cluster_name(&env.name)), ("NodegroupName", tree.nodegroup_name(&env.name))];
-    let workers = vec![("AutoScalingGroupName", format!("{prefix}-workers"))];
+    let workers = vec![("AutoScalingGroupName", tree.workers_group_name(&env.name))];
     tree.alarms
         .iter()
         .map(|a| SeededAlarm {
@@ -954,7 +954,7 @@ async fn member_resources(
         .classify("DescribeNodegroup")?
         .nodegroup;
     let scaling = ng.and_then(|n| n.scaling_config);
-    let asg_name = format!("{prefix}-workers");
+    let asg_name = tree.workers_group_name(&env.name);
     let asg = aws_sdk_autoscaling::Client::new(config)
         .describe_auto_scaling_groups()
         .auto_scaling_group_names(&asg_name)

@@ -1,4 +1,4 @@
-//! Adapters: the guard table on DynamoDB, nodegroups on EKS and groups on Auto Scaling in member accounts.
+//! Adapters: the guard table on DynamoDB; nodegroups (EKS), groups (Auto Scaling) and Container Insights in member accounts.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,8 +12,9 @@ use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
 use platform_core::sessions::MemberSessions;
 
 use crate::alarm::{Direction, Target};
+use crate::demand::Reservation;
 use crate::guardrails::{Capacity, PastAction};
-use crate::ports::{AuditRecord, Claim, GroupState, Groups, Guard};
+use crate::ports::{AuditRecord, Claim, GroupState, Groups, Guard, PodDemand};
 
 /// How long a transition claim is kept: far longer than any redelivery window.
 const CLAIM_TTL_SECONDS: i64 = 7 * 24 * 3600;
@@ -180,27 +181,21 @@ impl Guard for GuardTable {
     }
 }
 
-/// Nodegroups and Auto Scaling groups, reached through the automation role in each account.
+/// Clients in member accounts, through the automation role (sessions cached per account).
 #[derive(Debug, Clone)]
-pub struct MemberGroups {
+struct Member {
     base: SdkConfig,
     sessions: Arc<MemberSessions>,
     interceptor: Option<SharedInterceptor>,
 }
 
-impl MemberGroups {
-    pub fn new(base: SdkConfig, sessions: Arc<MemberSessions>) -> Self {
-        MemberGroups { base, sessions, interceptor: None }
-    }
-
-    /// Every client this adapter makes carries `interceptor` (the local runtime records calls).
-    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
-        self.interceptor = Some(interceptor);
-        self
+impl Member {
+    fn config(&self, account: &str) -> SdkConfig {
+        self.sessions.sdk_config(&self.base, account)
     }
 
     fn eks(&self, account: &str) -> aws_sdk_eks::Client {
-        let mut config = aws_sdk_eks::config::Builder::from(&self.sessions.sdk_config(&self.base, account));
+        let mut config = aws_sdk_eks::config::Builder::from(&self.config(account));
         if let Some(i) = &self.interceptor {
             config.push_interceptor(i.clone());
         }
@@ -208,11 +203,123 @@ impl MemberGroups {
     }
 
     fn autoscaling(&self, account: &str) -> aws_sdk_autoscaling::Client {
-        let mut config = aws_sdk_autoscaling::config::Builder::from(&self.sessions.sdk_config(&self.base, account));
+        let mut config = aws_sdk_autoscaling::config::Builder::from(&self.config(account));
         if let Some(i) = &self.interceptor {
             config.push_interceptor(i.clone());
         }
         aws_sdk_autoscaling::Client::from_conf(config.build())
+    }
+
+    fn cloudwatch(&self, account: &str) -> aws_sdk_cloudwatch::Client {
+        let mut config = aws_sdk_cloudwatch::config::Builder::from(&self.config(account));
+        if let Some(i) = &self.interceptor {
+            config.push_interceptor(i.clone());
+        }
+        aws_sdk_cloudwatch::Client::from_conf(config.build())
+    }
+}
+
+/// EKS nodegroups and Auto Scaling groups in member accounts.
+#[derive(Debug, Clone)]
+pub struct MemberGroups(Member);
+
+impl MemberGroups {
+    pub fn new(base: SdkConfig, sessions: Arc<MemberSessions>) -> Self {
+        MemberGroups(Member { base, sessions, interceptor: None })
+    }
+
+    /// Every client this adapter makes carries `interceptor` (the local runtime records calls).
+    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
+        self.0.interceptor = Some(interceptor);
+        self
+    }
+
+    fn eks(&self, account: &str) -> aws_sdk_eks::Client {
+        self.0.eks(account)
+    }
+
+    fn autoscaling(&self, account: &str) -> aws_sdk_autoscaling::Client {
+        self.0.autoscaling(account)
+    }
+}
+
+/// The pods' reservation of a cluster from Container Insights in its member account.
+#[derive(Debug, Clone)]
+pub struct ContainerInsights(Member);
+
+/// The window a reading must fall in: older figures describe a cluster that may have changed.
+const RESERVATION_WINDOW_SECONDS: i64 = 10 * 60;
+
+impl ContainerInsights {
+    pub fn new(base: SdkConfig, sessions: Arc<MemberSessions>) -> Self {
+        ContainerInsights(Member { base, sessions, interceptor: None })
+    }
+
+    /// Every client this adapter makes carries `interceptor` (the local runtime records calls).
+    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
+        self.0.interceptor = Some(interceptor);
+        self
+    }
+}
+
+#[async_trait]
+impl PodDemand for ContainerInsights {
+    async fn reservation(
+        &self,
+        account: &str,
+        cluster: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Reservation>, AwsError> {
+        use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+        let query = |id: &str, metric: &str| {
+            MetricDataQuery::builder()
+                .id(id)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(
+                            Metric::builder()
+                                .namespace("ContainerInsights")
+                                .metric_name(metric)
+                                .dimensions(Dimension::builder().name("ClusterName").value(cluster).build())
+                                .build(),
+                        )
+                        .period(60)
+                        // The busiest minute: a floor for scale-in should not average a peak away.
+                        .stat("Maximum")
+                        .build(),
+                )
+                .return_data(true)
+                .build()
+        };
+        // One call for all three figures.
+        let out = self
+            .0
+            .cloudwatch(account)
+            .get_metric_data()
+            .start_time(aws_smithy_types::DateTime::from_secs(now.timestamp() - RESERVATION_WINDOW_SECONDS))
+            .end_time(aws_smithy_types::DateTime::from_secs(now.timestamp() + 1))
+            .metric_data_queries(query("cpu", "node_cpu_reserved_capacity"))
+            .metric_data_queries(query("memory", "node_memory_reserved_capacity"))
+            .metric_data_queries(query("nodes", "cluster_node_count"))
+            .send()
+            .await
+            .classify("GetMetricData")?;
+        // The newest datapoint of each query, whatever order the service returns them in.
+        let latest = |id: &str| {
+            let result = out.metric_data_results().iter().find(|r| r.id() == Some(id))?;
+            result
+                .timestamps()
+                .iter()
+                .zip(result.values())
+                .max_by_key(|(t, _)| (t.secs(), t.subsec_nanos()))
+                .map(|(_, v)| *v)
+        };
+        Ok(match (latest("cpu"), latest("memory"), latest("nodes")) {
+            (Some(cpu_percent), Some(memory_percent), Some(cluster_nodes)) => {
+                Some(Reservation { cpu_percent, memory_percent, cluster_nodes })
+            }
+            _ => None,
+        })
     }
 }
 

@@ -255,14 +255,21 @@ pub fn decide(s: &Situation) -> Decision {
     trail.pass(Guardrail::Bounds, format!("{to} within {}..={}", p.min_size, p.max_size));
 
     // 8. Never below what the running pods need.
-    if direction == Direction::In
-        && let Some(need) = s.pods_need
-    {
-        if need >= from {
-            return trail.refuse(Guardrail::PodsNeed, format!("the pods need {need} node(s); {from} running"), false);
+    if direction == Direction::In {
+        match s.pods_need {
+            Some(need) if need >= from => {
+                return trail.refuse(
+                    Guardrail::PodsNeed,
+                    format!("the pods need {need} node(s); {from} running"),
+                    false,
+                );
+            }
+            Some(need) => {
+                to = to.max(need);
+                trail.pass(Guardrail::PodsNeed, format!("pods need {need}"));
+            }
+            None => trail.pass(Guardrail::PodsNeed, "pods' needs not reported"),
         }
-        to = to.max(need);
-        trail.pass(Guardrail::PodsNeed, format!("pods need {need}"));
     }
 
     trail.pass(Guardrail::DryRun, if p.dry_run { "dry run: decide and report only" } else { "live" });

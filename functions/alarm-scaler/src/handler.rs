@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::alarm::{AlarmChange, AlarmError, Target};
+use crate::alarm::{AlarmChange, AlarmError, Direction, Target};
+use crate::demand;
 use crate::guardrails::{self, Capacity, Decision, Outcome, Situation};
-use crate::ports::{AuditRecord, Claim, Groups, Guard, MetricsSink};
+use crate::ports::{AuditRecord, Claim, Groups, Guard, MetricsSink, PodDemand};
 
 /// How long a target stays locked while it is resized and verified.
 const LOCK_SECONDS: i64 = 15 * 60;
@@ -112,6 +113,8 @@ impl HandlerError {
 pub struct Deps {
     pub groups: Arc<dyn Groups>,
     pub guard: Arc<dyn Guard>,
+    /// The pods' reservation of a nodegroup's cluster (read only when a scale-in is decided).
+    pub demand: Arc<dyn PodDemand>,
     pub parameters: Arc<dyn ParameterStore>,
     pub parameter_prefix: String,
     pub metrics: Arc<dyn MetricsSink>,
@@ -214,7 +217,7 @@ async fn decide(
     }
     let group = deps.groups.describe(&alarm.account, &target).await?;
     plan.before = group.capacity;
-    let situation = Situation {
+    let mut situation = Situation {
         now,
         state: alarm.state,
         since: alarm.since,
@@ -232,7 +235,15 @@ async fn decide(
         group_tags: group.tags,
         pods_need: None,
     };
-    let decision = guardrails::decide(&situation);
+    let mut decision = guardrails::decide(&situation);
+    // The pods' needs only matter to a scale-in that every other guardrail allows: read them then,
+    // and decide again with them (the decision is pure; the read is the cost).
+    if let (Outcome::Scale { direction: Direction::In, .. }, Target::Nodegroup { cluster, .. }) =
+        (&decision.outcome, &target)
+    {
+        situation.pods_need = pods_need(deps, &alarm.account, cluster, group.capacity.desired, now).await?;
+        decision = guardrails::decide(&situation);
+    }
     match &decision.outcome {
         Outcome::Scale { from, to, dry_run, direction } => {
             let after = Capacity { min: group.capacity.min.min(*to), desired: *to, max: group.capacity.max.max(*to) };
@@ -260,6 +271,29 @@ async fn decide(
     }
     plan.decision = Some(decision);
     Ok(plan)
+}
+
+/// Nodes the pods need in a nodegroup of `desired` nodes, when Container Insights reports it.
+async fn pods_need(
+    deps: &Deps,
+    account: &str,
+    cluster: &str,
+    desired: u32,
+    now: DateTime<Utc>,
+) -> Result<Option<u32>, HandlerError> {
+    let Some(reading) = deps.demand.reservation(account, cluster, now).await? else {
+        tracing::info!(account, cluster, "no container insights reservation in the window: pods' needs unknown");
+        return Ok(None);
+    };
+    match demand::nodes_needed(&reading, desired) {
+        Ok(need) => Ok(Some(need)),
+        Err(e) => {
+            // An unusable reading is treated as no reading, loudly: scale-in still obeys every
+            // other guardrail, and people can see why this one did not weigh in.
+            tracing::warn!(account, cluster, error = %e, "unusable container insights reading: pods' needs unknown");
+            Ok(None)
+        }
+    }
 }
 
 async fn act(plan: &Plan, deps: &Deps) -> Result<Value, HandlerError> {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use alarm_scaler::aws::{GuardTable, MemberGroups};
+use alarm_scaler::aws::{ContainerInsights, GuardTable, MemberGroups};
 use alarm_scaler::handler::{self, Deps, Request};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use platform_core::aws::{AwsContext, SsmParameterStore, StsRoleAssumer};
@@ -22,7 +22,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         SessionSettings::new(role, "alarm-scaler", &region),
     );
     let deps = Deps {
-        groups: Arc::new(MemberGroups::new(ctx.config().clone(), sessions)),
+        groups: Arc::new(MemberGroups::new(ctx.config().clone(), sessions.clone())),
+        demand: Arc::new(ContainerInsights::new(ctx.config().clone(), sessions)),
         guard: Arc::new(GuardTable::new(ctx.client(aws_sdk_dynamodb::Client::new), table)),
         parameters: Arc::new(SsmParameterStore::new(ctx.client(aws_sdk_ssm::Client::new))),
         parameter_prefix: prefix,

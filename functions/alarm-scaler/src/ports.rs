@@ -8,6 +8,7 @@ use platform_core::error::AwsError;
 use serde::{Deserialize, Serialize};
 
 use crate::alarm::{Direction, Target};
+use crate::demand::Reservation;
 use crate::guardrails::{Capacity, PastAction};
 
 /// A group as its service reports it.
@@ -80,6 +81,19 @@ pub trait Guard: Send + Sync + std::fmt::Debug {
     /// Actions taken on the target, oldest first (at most the last 20).
     async fn history(&self, target_key: &str) -> Result<Vec<PastAction>, AwsError>;
     async fn record(&self, target_key: &str, record: &AuditRecord) -> Result<(), AwsError>;
+}
+
+/// What the running pods ask of a cluster, as its monitoring reports it.
+#[async_trait]
+pub trait PodDemand: Send + Sync + std::fmt::Debug {
+    /// The cluster's latest reservation figures, or `None` when nothing reports them (no
+    /// Container Insights, or no datapoint in the recent window ending at `now`).
+    async fn reservation(
+        &self,
+        account: &str,
+        cluster: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Reservation>, AwsError>;
 }
 
 pub use platform_core::telemetry::{MetricsSink, StdoutMetrics};

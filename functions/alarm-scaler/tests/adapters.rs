@@ -1,12 +1,14 @@
 //! The adapters against the emulator: the guard table's conditional writes (exactly one winner),
-//! and resizing a nodegroup and an Auto Scaling group in a member account through the role.
+//! resizing a nodegroup and an Auto Scaling group, and reading Container Insights, in a member
+//! account through the role.
 
 use std::sync::Arc;
 
 use alarm_scaler::alarm::{Direction, Target};
-use alarm_scaler::aws::{GuardTable, MemberGroups};
+use alarm_scaler::aws::{ContainerInsights, GuardTable, MemberGroups};
+use alarm_scaler::demand::Reservation;
 use alarm_scaler::guardrails::Capacity;
-use alarm_scaler::ports::{AuditRecord, Claim, Groups, Guard};
+use alarm_scaler::ports::{AuditRecord, Claim, Groups, Guard, PodDemand};
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use chrono::{Duration, Utc};
 use emulator::Emulator;
@@ -193,4 +195,50 @@ async fn an_auto_scaling_group_is_resized_through_the_role() {
     let missing =
         groups.describe(MEMBER, &Target::AutoScalingGroup { name: "nope".into() }).await.expect_err("missing");
     assert_eq!(missing.class, platform_core::error::ErrorClass::NotFound);
+}
+
+/// GIVEN Container Insights figures for two clusters in a member account, older and newer
+/// datapoints THEN one read returns the newest of each for the asked cluster; a cluster with no
+/// figures in the window reads as unknown.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pods_reservation_is_read_from_container_insights_through_the_role() {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let emulator = Emulator::start_for_workspace().expect("emulator");
+    let base = emulator.sdk_config();
+    let sts = Arc::new(StsRoleAssumer::new(aws_sdk_sts::Client::new(&base)));
+    let settings = SessionSettings::new("abc-trading-automation", "alarm-scaler", "us-east-1");
+    let sessions = Arc::new(MemberSessions::new(sts, Arc::new(SystemClock), settings));
+    let member = sessions.sdk_config(&base, MEMBER);
+    let insights = ContainerInsights::new(base, sessions);
+
+    let now = Utc::now();
+    let cw = aws_sdk_cloudwatch::Client::new(&member);
+    let datum = |cluster: &str, metric: &str, minutes_ago: i64, value: f64| {
+        MetricDatum::builder()
+            .metric_name(metric)
+            .dimensions(Dimension::builder().name("ClusterName").value(cluster).build())
+            .timestamp(aws_smithy_types::DateTime::from_secs((now - Duration::minutes(minutes_ago)).timestamp()))
+            .value(value)
+            .build()
+    };
+    cw.put_metric_data()
+        .namespace("ContainerInsights")
+        .metric_data(datum("dev", "node_cpu_reserved_capacity", 5, 20.0))
+        .metric_data(datum("dev", "node_cpu_reserved_capacity", 2, 61.5))
+        .metric_data(datum("dev", "node_memory_reserved_capacity", 2, 40.0))
+        .metric_data(datum("dev", "cluster_node_count", 2, 3.0))
+        .metric_data(datum("other", "node_cpu_reserved_capacity", 2, 99.0))
+        // Outside the window: stale figures must not count.
+        .metric_data(datum("stale", "node_cpu_reserved_capacity", 60, 50.0))
+        .metric_data(datum("stale", "node_memory_reserved_capacity", 60, 50.0))
+        .metric_data(datum("stale", "cluster_node_count", 60, 2.0))
+        .send()
+        .await
+        .expect("put metric data");
+
+    let dev = insights.reservation(MEMBER, "dev", now).await.expect("read");
+    assert_eq!(dev, Some(Reservation { cpu_percent: 61.5, memory_percent: 40.0, cluster_nodes: 3.0 }));
+    assert_eq!(alarm_scaler::demand::nodes_needed(&dev.expect("reading"), 3), Ok(2));
+    assert_eq!(insights.reservation(MEMBER, "other", now).await.expect("read"), None, "memory and nodes missing");
+    assert_eq!(insights.reservation(MEMBER, "stale", now).await.expect("read"), None, "older than the window");
 }

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use alarm_scaler::alarm::{Direction, Target};
+use alarm_scaler::demand::Reservation;
 use alarm_scaler::guardrails::{Capacity, PastAction};
 use alarm_scaler::handler::{Deps, Plan, Request, Verification, handle};
-use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard, MetricsSink};
+use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard, MetricsSink, PodDemand};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_core::config::{self, config_parameters};
@@ -88,6 +89,27 @@ impl Groups for FakeGroups {
     }
 }
 
+/// Container Insights as a fixed reading, counting how often it is asked.
+#[derive(Debug, Default)]
+struct FakeDemand {
+    reading: Mutex<Option<Reservation>>,
+    reads: Mutex<u32>,
+}
+
+#[async_trait]
+impl PodDemand for FakeDemand {
+    async fn reservation(
+        &self,
+        _account: &str,
+        cluster: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<Reservation>, AwsError> {
+        assert_eq!(cluster, "abc-trading-dev", "the cluster of the alarm's nodegroup");
+        *self.reads.lock().expect("lock") += 1;
+        Ok(*self.reading.lock().expect("lock"))
+    }
+}
+
 #[derive(Debug, Default)]
 struct Metrics(Mutex<Vec<Value>>);
 
@@ -103,6 +125,11 @@ fn deps() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>) {
 }
 
 fn deps_with_metrics() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>, Arc<Metrics>) {
+    let (deps, groups, guard, metrics, _) = deps_with_demand();
+    (deps, groups, guard, metrics)
+}
+
+fn deps_with_demand() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>, Arc<Metrics>, Arc<FakeDemand>) {
     let tree = config::load(&platform_core::config::repository_config_dir()).expect("config");
     let params = FakeParameterStore::default();
     for (name, value) in config_parameters(&tree) {
@@ -118,15 +145,17 @@ fn deps_with_metrics() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>, Arc<Metrics>
     });
     let guard = Arc::new(MemoryGuard::default());
     let metrics = Arc::new(Metrics::default());
+    let demand = Arc::new(FakeDemand::default());
     let deps = Deps {
         groups: groups.clone(),
         guard: guard.clone(),
+        demand: demand.clone(),
         parameters: Arc::new(params),
         parameter_prefix: "/abc-trading".into(),
         metrics: metrics.clone(),
         config: tokio::sync::Mutex::new(None),
     };
-    (deps, groups, guard, metrics)
+    (deps, groups, guard, metrics, demand)
 }
 
 fn alarm(name: &str, state: &str, since: &str) -> Value {
@@ -319,4 +348,55 @@ async fn cooldowns_count_on_the_decision_clock() {
     )
     .await;
     assert_eq!(later.kind, "scale", "{later:?}");
+}
+
+/// A scale-in the other guardrails allow reads the pods' reservation once, and never goes below
+/// what it needs; scale-outs and refusals never pay for the read.
+#[tokio::test]
+async fn scale_in_reads_the_pods_needs_and_stays_above_them() {
+    let reading = |cpu: f64, memory: f64| Reservation { cpu_percent: cpu, memory_percent: memory, cluster_nodes: 4.0 };
+    // A Tuesday evening in London, outside trading hours; the low alarm has been in ALARM for 15
+    // minutes (past the 10-minute stabilisation).
+    let low = |n: u32| alarm("abc-trading-dev-remediate-nodes-cpu-low", "ALARM", &format!("2026-11-24T2{n}:00:00Z"));
+    let cases: [(Option<Reservation>, &str, Option<u32>, &str); 4] = [
+        (Some(reading(80.0, 20.0)), "refuse", None, "the pods need 4 node(s); 4 running"),
+        (Some(reading(20.0, 30.0)), "scale", Some(3), "pods need 2"),
+        (None, "scale", Some(3), "pods' needs not reported"),
+        // A reading from before the group grew says nothing about it.
+        (
+            Some(Reservation { cpu_percent: 90.0, memory_percent: 90.0, cluster_nodes: 2.0 }),
+            "scale",
+            Some(3),
+            "not reported",
+        ),
+    ];
+    for (i, (reading, kind, to, detail)) in cases.into_iter().enumerate() {
+        let (deps, groups, _, _, demand) = deps_with_demand();
+        groups.state.lock().expect("lock").capacity = Capacity { min: 1, desired: 4, max: 4 };
+        *demand.reading.lock().expect("lock") = reading;
+        let plan = decide(&deps, low(i as u32), &format!("2026-11-24T2{i}:15:00Z")).await;
+        assert_eq!((plan.kind.as_str(), plan.after.map(|a| a.desired)), (kind, to), "case {i}: {plan:?}");
+        let verdicts = &plan.decision.as_ref().expect("decision").verdicts;
+        let pods = verdicts.iter().find(|v| v.guardrail == alarm_scaler::guardrails::Guardrail::PodsNeed);
+        assert!(pods.is_some_and(|v| v.detail.contains(detail)), "case {i}: {verdicts:?}");
+        assert_eq!(*demand.reads.lock().expect("lock"), 1, "case {i}: one read per scale-in decision");
+    }
+
+    // A scale-out and a refused scale-in (inside trading hours) never read it.
+    let (deps, _, _, _, demand) = deps_with_demand();
+    let out = decide(
+        &deps,
+        alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z"),
+        "2026-11-24T20:00:05Z",
+    )
+    .await;
+    assert_eq!(out.kind, "scale");
+    let refused = decide(
+        &deps,
+        alarm("abc-trading-dev-remediate-nodes-cpu-low", "ALARM", "2026-11-24T09:00:00Z"),
+        "2026-11-24T10:00:00Z",
+    )
+    .await;
+    assert_eq!(refused.kind, "refuse");
+    assert_eq!(*demand.reads.lock().expect("lock"), 0);
 }

@@ -123,6 +123,11 @@ pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErro
         }
     }
     validate::across_environments(&environments, &env_files, &mut issues);
+    if let Some(org) = &organization {
+        for (name, env) in &environments {
+            validate::dry_run_targets(&env_files[name], org, env, &mut issues);
+        }
+    }
 
     let issues = issues.into_vec();
     match (organization, catalog, alarms, issues.is_empty()) {

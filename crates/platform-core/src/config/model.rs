@@ -24,7 +24,7 @@ impl ConfigTree {
 
     /// `abc-trading-<env>`: the prefix of every AWS resource of an environment.
     pub fn resource_prefix(&self, env: &str) -> String {
-        format!("{}-{env}", self.organization.name_prefix)
+        self.organization.resource_prefix(env)
     }
 
     /// EKS cluster name of an environment.
@@ -34,7 +34,12 @@ impl ConfigTree {
 
     /// Managed nodegroup name of an environment.
     pub fn nodegroup_name(&self, env: &str) -> String {
-        format!("{}-nodes", self.resource_prefix(env))
+        self.organization.nodegroup_name(env)
+    }
+
+    /// Auto Scaling group of an environment's workers.
+    pub fn workers_group_name(&self, env: &str) -> String {
+        self.organization.workers_group_name(env)
     }
 
     /// Log group of one service in one environment, as the subscription filters expect it.
@@ -54,6 +59,23 @@ pub struct Organization {
     pub automation_role: String,
     pub quarantine_ou: String,
     pub remediation: RemediationConvention,
+}
+
+impl Organization {
+    /// `abc-trading-<env>`: the prefix of every AWS resource of an environment.
+    pub fn resource_prefix(&self, env: &str) -> String {
+        format!("{}-{env}", self.name_prefix)
+    }
+
+    /// Managed nodegroup name of an environment.
+    pub fn nodegroup_name(&self, env: &str) -> String {
+        format!("{}-nodes", self.resource_prefix(env))
+    }
+
+    /// Auto Scaling group of an environment's workers.
+    pub fn workers_group_name(&self, env: &str) -> String {
+        format!("{}-workers", self.resource_prefix(env))
+    }
 }
 
 /// `remediation-alarms.toml`.

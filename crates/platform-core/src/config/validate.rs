@@ -435,6 +435,23 @@ pub(crate) fn across_environments(
     }
 }
 
+/// Dry run for single groups only means something if the names are groups of the environment.
+pub(crate) fn dry_run_targets(file: &Path, org: &Organization, env: &Environment, issues: &mut Issues) {
+    let known = [org.nodegroup_name(&env.name), org.workers_group_name(&env.name)];
+    for (i, target) in env.scaling.dry_run_targets.iter().enumerate() {
+        if !known.contains(target) {
+            issues.push(
+                file,
+                format!("scaling.dry_run_targets[{i}]"),
+                format!(
+                    "`{target}` is not a group of environment `{}` (it has {} and {})",
+                    env.name, known[0], known[1]
+                ),
+            );
+        }
+    }
+}
+
 fn is_dns_label(s: &str) -> bool {
     let bytes = s.as_bytes();
     !s.is_empty()

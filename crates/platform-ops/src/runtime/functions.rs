@@ -78,7 +78,7 @@ pub fn build(
             Ok(Arc::new(LogProcessor { deps, metrics }))
         }
         "alarm-scaler" => {
-            use alarm_scaler::aws::{GuardTable, MemberGroups};
+            use alarm_scaler::aws::{ContainerInsights, GuardTable, MemberGroups};
             use platform_core::aws::{SsmParameterStore, StsRoleAssumer};
             use platform_core::sessions::{MemberSessions, SessionSettings};
             let sts = aws_sdk_sts::Client::from_conf(
@@ -93,7 +93,8 @@ pub fn build(
             let shared = aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(calls.clone());
             let metrics = Arc::new(CapturedMetrics::default());
             let deps = alarm_scaler::handler::Deps {
-                groups: Arc::new(MemberGroups::new(sdk.clone(), sessions).with_interceptor(shared)),
+                groups: Arc::new(MemberGroups::new(sdk.clone(), sessions.clone()).with_interceptor(shared.clone())),
+                demand: Arc::new(ContainerInsights::new(sdk.clone(), sessions).with_interceptor(shared)),
                 guard: Arc::new(GuardTable::new(
                     aws_sdk_dynamodb::Client::from_conf(
                         aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
