@@ -38,6 +38,11 @@ impl ParameterStore for FakeParameterStore {
         Ok(params.iter().filter(|(k, _)| k.starts_with(path)).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
+    async fn get_many(&self, names: &[String]) -> Result<BTreeMap<String, String>, AwsError> {
+        let params = self.params.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(names.iter().filter_map(|n| Some((n.clone(), params.get(n)?.clone()))).collect())
+    }
+
     async fn put(&self, name: &str, value: &str, overwrite: bool) -> Result<(), AwsError> {
         let mut params = self.params.lock().unwrap_or_else(|p| p.into_inner());
         if !overwrite && params.contains_key(name) {

@@ -12,6 +12,8 @@ use crate::error::AwsError;
 pub trait ParameterStore: Send + Sync + std::fmt::Debug {
     /// Every parameter under `path` (recursively), name to value.
     async fn get_by_path(&self, path: &str) -> Result<BTreeMap<String, String>, AwsError>;
+    /// The named parameters that exist, name to value (names that do not are left out).
+    async fn get_many(&self, names: &[String]) -> Result<BTreeMap<String, String>, AwsError>;
     /// Writes one parameter; `overwrite = false` fails with `AlreadyExists` if it is there.
     async fn put(&self, name: &str, value: &str, overwrite: bool) -> Result<(), AwsError>;
     async fn delete(&self, names: &[String]) -> Result<(), AwsError>;

@@ -82,6 +82,12 @@ async fn publish_against_the_emulator_is_idempotent() {
     assert_eq!(version("/abc-trading/config/environments/dev").await, 2);
     let left = store.get_by_path("/abc-trading/config/").await.expect("list");
     assert_eq!(left.len(), 29);
+    // By name, past GetParameters' ten-name limit; names that do not exist are left out.
+    let mut names: Vec<String> = left.keys().take(12).cloned().collect();
+    names.push("/abc-trading/config/missing".into());
+    let got = store.get_many(&names).await.expect("get many");
+    assert_eq!(got.len(), 12);
+    assert!(got.iter().all(|(name, value)| left.get(name) == Some(value)));
 
     let err = store.put("/abc-trading/config/tiers", "[]", false).await.expect_err("exists");
     assert_eq!(err.class, platform_core::ErrorClass::AlreadyExists);

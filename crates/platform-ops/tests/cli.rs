@@ -109,7 +109,20 @@ fn demo_replays_the_default_scenario() {
     assert!(text.contains("AWS changes: eventbridge PutEvents x1, firehose PutRecordBatch x1"), "{text}");
     // Alarm remediation: one scale-out, a duplicate that does nothing, a refused scale-in.
     assert!(text.contains("scale: nodegroup abc-trading-dev/abc-trading-dev-nodes: 2 -> 3 (out)"), "{text}");
-    assert!(text.contains("eks UpdateNodegroupConfig x1"), "{text}");
+    // The calls per action the README reports, counted by the runtime's interceptor.
+    assert!(
+        text.contains(
+            "AWS changes: dynamodb DeleteItem x1, dynamodb PutItem x3, eks UpdateNodegroupConfig x1, sns Publish x1\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "AWS reads: dynamodb Query x1, eks DescribeNodegroup x2, ssm GetParameters x1, ssm GetParametersByPath x1, sts AssumeRole x1\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("AWS reads: dynamodb Query x1, eks DescribeNodegroup x1\n"), "{text}");
     assert!(text.contains("duplicate: abc-trading-dev-remediate-nodes-cpu-high"), "{text}");
     assert!(text.contains("refuse: scale-in refused inside trading hours"), "{text}");
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");

@@ -177,8 +177,9 @@ async fn service_integrations_reach_the_emulator() {
     assert_eq!(
         dispatches[0].aws_changes,
         ["dynamodb PutItem x2", "dynamodb UpdateItem x1", "eventbridge PutEvents x1", "sns Publish x1"],
-        "the timeline's AWS changes: writes only, reads (GetItem) left out"
+        "the timeline's AWS changes: writes only"
     );
+    assert_eq!(dispatches[0].aws_reads, ["dynamodb GetItem x1"], "and the reads apart");
     let published: Vec<_> = runtime.published().into_iter().map(|(_, e)| e["detail-type"].clone()).collect();
     assert_eq!(published, [json!("DeployLocked")], "the event went through the bus and was read back");
 }

@@ -129,13 +129,17 @@ impl Deps {
             return Ok(c.clone());
         }
         let root = format!("{}/config", self.parameter_prefix);
-        let params = self.parameters.get_by_path(&root).await?;
-        let organization: Organization = params
-            .get(&format!("{root}/organization"))
-            .ok_or_else(|| HandlerError::Config(format!("{root}/organization is not published")))
-            .and_then(|t| {
-                serde_json::from_str(t).map_err(|e| HandlerError::Config(format!("{root}/organization: {e}")))
-            })?;
+        // Two calls per container, whatever else the config publishes: the organisation, and the
+        // environments (one page for up to ten).
+        let org_name = format!("{root}/organization");
+        let organization: Organization = self
+            .parameters
+            .get_many(std::slice::from_ref(&org_name))
+            .await?
+            .get(&org_name)
+            .ok_or_else(|| HandlerError::Config(format!("{org_name} is not published")))
+            .and_then(|t| serde_json::from_str(t).map_err(|e| HandlerError::Config(format!("{org_name}: {e}"))))?;
+        let params = self.parameters.get_by_path(&format!("{root}/environments")).await?;
         let mut environments = BTreeMap::new();
         for (name, text) in &params {
             if let Some(env) = name.strip_prefix(&format!("{root}/environments/")) {

@@ -46,6 +46,27 @@ impl ParameterStore for SsmParameterStore {
         Ok(out)
     }
 
+    async fn get_many(&self, names: &[String]) -> Result<BTreeMap<String, String>, AwsError> {
+        let mut out = BTreeMap::new();
+        // GetParameters takes at most 10 names per call.
+        for chunk in names.chunks(10) {
+            let page = self
+                .client
+                .get_parameters()
+                .set_names(Some(chunk.to_vec()))
+                .with_decryption(true)
+                .send()
+                .await
+                .classify("GetParameters")?;
+            for p in page.parameters.unwrap_or_default() {
+                if let (Some(name), Some(value)) = (p.name, p.value) {
+                    out.insert(name, value);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn put(&self, name: &str, value: &str, overwrite: bool) -> Result<(), AwsError> {
         // Intelligent-Tiering picks Standard up to 4 KiB and Advanced above, and never tries to
         // downgrade a parameter that is already Advanced (which SSM refuses).

@@ -39,18 +39,29 @@ const CHANGING: &[&str] = &[
 #[derive(Debug, Clone, Default)]
 pub struct CallLog(Arc<Mutex<Vec<(String, String)>>>);
 
+/// The calls made since the last take, counted per operation (`firehose PutRecordBatch x1`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Calls {
+    /// Operations that change something (billed, audited, the ones that must be idempotent).
+    pub changes: Vec<String>,
+    /// Everything else: describes, gets, queries, role assumptions.
+    pub reads: Vec<String>,
+}
+
 impl CallLog {
-    /// The calls recorded since the last take, changing ones only, counted:
-    /// `firehose PutRecordBatch x1`.
-    pub fn take_changes(&self) -> Vec<String> {
+    /// The calls recorded since the last take, split into changes and reads, counted.
+    pub fn take(&self) -> Calls {
         let calls = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut counted: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut changes: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut reads: BTreeMap<(String, String), usize> = BTreeMap::new();
         for (service, operation) in calls {
-            if CHANGING.iter().any(|verb| operation.starts_with(verb)) {
-                *counted.entry((service, operation)).or_default() += 1;
-            }
+            let bucket =
+                if CHANGING.iter().any(|verb| operation.starts_with(verb)) { &mut changes } else { &mut reads };
+            *bucket.entry((service, operation)).or_default() += 1;
         }
-        counted.into_iter().map(|((s, o), n)| format!("{s} {o} x{n}")).collect()
+        let list =
+            |m: BTreeMap<(String, String), usize>| m.into_iter().map(|((s, o), n)| format!("{s} {o} x{n}")).collect();
+        Calls { changes: list(changes), reads: list(reads) }
     }
 }
 
@@ -79,7 +90,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_changes_are_counted() {
+    fn changes_and_reads_are_counted_apart() {
         let log = CallLog::default();
         for (s, o) in [
             ("firehose", "PutRecordBatch"),
@@ -89,7 +100,9 @@ mod tests {
         ] {
             log.0.lock().expect("lock").push((s.into(), o.into()));
         }
-        assert_eq!(log.take_changes(), ["firehose PutRecordBatch x2", "sns Publish x1"]);
-        assert!(log.take_changes().is_empty());
+        let calls = log.take();
+        assert_eq!(calls.changes, ["firehose PutRecordBatch x2", "sns Publish x1"]);
+        assert_eq!(calls.reads, ["dynamodb GetItem x1"]);
+        assert_eq!(log.take(), Calls::default());
     }
 }

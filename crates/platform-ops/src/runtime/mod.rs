@@ -80,6 +80,8 @@ pub struct Dispatch {
     pub outcome: Outcome,
     /// The changing AWS calls the target made (`firehose PutRecordBatch x1`).
     pub aws_changes: Vec<String>,
+    /// The other calls it made (describes, gets, queries, role assumptions).
+    pub aws_reads: Vec<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -420,11 +422,13 @@ impl Runtime {
                 "{via}: `{resource}` is not a function or state machine of the template"
             )));
         };
+        let calls = self.calls.take();
         let dispatch = Dispatch {
             via: via.to_string(),
             target: resource.to_string(),
             outcome,
-            aws_changes: self.calls.take_changes(),
+            aws_changes: calls.changes,
+            aws_reads: calls.reads,
         };
         self.timeline.push(Entry::dispatch(&dispatch));
         if let Some(states) = states {

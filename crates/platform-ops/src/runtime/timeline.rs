@@ -77,6 +77,9 @@ impl Entry {
         if !d.aws_changes.is_empty() {
             details.push(format!("AWS changes: {}", d.aws_changes.join(", ")));
         }
+        if !d.aws_reads.is_empty() {
+            details.push(format!("AWS reads: {}", d.aws_reads.join(", ")));
+        }
         Entry { depth: 1, kind: "dispatch", text, details }
     }
 
