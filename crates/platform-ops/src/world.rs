@@ -748,7 +748,9 @@ pub fn seeded_alarms(tree: &ConfigTree, env: &Environment) -> Vec<SeededAlarm> {
     let prefix = tree.resource_prefix(&env.name);
     // The convention's prefix is organisation-wide; the resource prefix already starts with it.
     debug_assert!(prefix.starts_with(&conv.alarm_name_prefix));
-    let nodes = vec![("ClusterName", tree.cluster_name(&env.name)), ("NodegroupName", tree.nodegroup_name(&env.name))];
+    // Container Insights' node metrics carry the cluster only; the scaler reads such an alarm as
+    // the cluster's managed nodegroup.
+    let nodes = vec![("ClusterName", tree.cluster_name(&env.name))];
     let workers = vec![("AutoScalingGroupName", tree.workers_group_name(&env.name))];
     tree.alarms
         .iter()

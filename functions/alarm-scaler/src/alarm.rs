@@ -13,7 +13,7 @@ pub enum AlarmError {
     #[error("alarm event is malformed: {0}")]
     Malformed(String),
     #[error(
-        "alarm `{alarm}` names no scaling target: its metric needs ClusterName and NodegroupName, or AutoScalingGroupName (found {dimensions:?})"
+        "alarm `{alarm}` names no scaling target: its metric needs the environment's ClusterName (with or without NodegroupName), or AutoScalingGroupName (found {dimensions:?})"
     )]
     NoTarget { alarm: String, dimensions: BTreeMap<String, String> },
     #[error(
@@ -180,13 +180,22 @@ impl AlarmChange {
         })
     }
 
-    pub fn target(&self) -> Result<Target, AlarmError> {
+    /// The group the alarm watches. Container Insights' node metrics carry only `ClusterName`
+    /// (no nodegroup dimension): such an alarm means `managed_nodegroup` of that cluster, given
+    /// as `(cluster, nodegroup)` by the naming convention; any other cluster is no target of ours.
+    pub fn target(&self, managed_nodegroup: Option<(&str, &str)>) -> Result<Target, AlarmError> {
         let d = &self.dimensions;
         match (d.get("ClusterName"), d.get("NodegroupName"), d.get("AutoScalingGroupName")) {
             (Some(cluster), Some(nodegroup), _) => {
                 Ok(Target::Nodegroup { cluster: cluster.clone(), nodegroup: nodegroup.clone() })
             }
             (_, _, Some(name)) => Ok(Target::AutoScalingGroup { name: name.clone() }),
+            (Some(cluster), None, None) => match managed_nodegroup {
+                Some((c, nodegroup)) if c == cluster => {
+                    Ok(Target::Nodegroup { cluster: cluster.clone(), nodegroup: nodegroup.to_string() })
+                }
+                _ => Err(AlarmError::NoTarget { alarm: self.alarm.clone(), dimensions: d.clone() }),
+            },
             _ => Err(AlarmError::NoTarget { alarm: self.alarm.clone(), dimensions: d.clone() }),
         }
     }
@@ -239,19 +248,19 @@ mod tests {
             (AlarmState::Alarm, Some(AlarmState::Ok), "222222222222")
         );
         assert_eq!(
-            a.target(),
+            a.target(None),
             Ok(Target::Nodegroup { cluster: "abc-trading-dev".into(), nodegroup: "abc-trading-dev-nodes".into() })
         );
         assert_eq!(a.direction(), Ok(Direction::Out));
         assert_eq!(
-            a.target().expect("target").key(&a.account),
+            a.target(None).expect("target").key(&a.account),
             "222222222222/eks/abc-trading-dev/abc-trading-dev-nodes"
         );
 
         let asg =
             AlarmChange::from_event(&event("x-remediate-workers-cpu-low", "OK", json!({"AutoScalingGroupName": "w"})))
                 .expect("parses");
-        assert_eq!(asg.target(), Ok(Target::AutoScalingGroup { name: "w".into() }));
+        assert_eq!(asg.target(None), Ok(Target::AutoScalingGroup { name: "w".into() }));
         assert_eq!(asg.direction(), Ok(Direction::In));
     }
 
@@ -263,7 +272,17 @@ mod tests {
         assert!(matches!(AlarmChange::from_event(&json!({"source": "aws.cloudwatch"})), Err(AlarmError::Malformed(_))));
         let no_target =
             AlarmChange::from_event(&event("a-high", "ALARM", json!({"InstanceId": "i-1"}))).expect("parses");
-        assert!(matches!(no_target.target(), Err(AlarmError::NoTarget { .. })));
+        assert!(matches!(no_target.target(None), Err(AlarmError::NoTarget { .. })));
+        // Container Insights' cluster-level metrics: the cluster's managed nodegroup, and only
+        // for the environment's own cluster.
+        let cluster_only =
+            AlarmChange::from_event(&event("a-high", "ALARM", json!({"ClusterName": "c"}))).expect("parses");
+        assert_eq!(
+            cluster_only.target(Some(("c", "c-nodes"))),
+            Ok(Target::Nodegroup { cluster: "c".into(), nodegroup: "c-nodes".into() })
+        );
+        assert!(matches!(cluster_only.target(Some(("other", "other-nodes"))), Err(AlarmError::NoTarget { .. })));
+        assert!(matches!(cluster_only.target(None), Err(AlarmError::NoTarget { .. })));
         let no_direction = AlarmChange::from_event(&event("a-mid", "ALARM", json!({}))).expect("parses");
         assert!(matches!(no_direction.direction(), Err(AlarmError::NoDirection { .. })));
     }

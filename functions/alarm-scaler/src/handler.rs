@@ -183,7 +183,6 @@ async fn decide(
     claim: bool,
 ) -> Result<Plan, HandlerError> {
     let alarm = AlarmChange::from_event(event)?;
-    let target = alarm.target()?;
     let direction = alarm.direction()?;
     let (organization, environments) = deps.config().await?;
     let env_name = environment_of(&alarm.alarm, &organization).ok_or_else(|| {
@@ -192,6 +191,8 @@ async fn decide(
     let env = environments.get(&env_name).ok_or_else(|| {
         HandlerError::Config(format!("environment `{env_name}` of alarm `{}` is not published", alarm.alarm))
     })?;
+    let (cluster, nodegroup) = (organization.resource_prefix(&env_name), organization.nodegroup_name(&env_name));
+    let target = alarm.target(Some((&cluster, &nodegroup)))?;
     let transition = format!("{}#{}#{:?}#{}", alarm.account, alarm.alarm, alarm.state, alarm.since.to_rfc3339());
     let owner = retry_of.clone().unwrap_or_else(|| format!("{}@{}", alarm.event_id, now.timestamp_millis()));
     let target_key = target.key(&alarm.account);

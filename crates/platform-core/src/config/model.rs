@@ -116,7 +116,8 @@ fn sixty() -> u32 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AlarmTarget {
-    /// The EKS nodegroup (dimensions ClusterName, NodegroupName).
+    /// The EKS managed nodegroup: dimension ClusterName (Container Insights has no nodegroup
+    /// dimension; the scaler reads the cluster as its managed nodegroup, by the naming convention).
     Nodegroup,
     /// The workers Auto Scaling group (dimension AutoScalingGroupName).
     Workers,
