@@ -1,6 +1,7 @@
 //! The platform-ops CLI's logic: validation, config publishing, the local world, the local runtime and the demo.
 
 pub mod actions;
+pub mod baseline;
 pub mod demo;
 pub mod runtime;
 pub mod validate;

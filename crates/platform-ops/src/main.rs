@@ -120,6 +120,12 @@ enum ConfigCommand {
     },
     /// Validate config/ and print the parameters it publishes.
     Show,
+    /// Render config/remediation-alarms.toml into stacksets/member-baseline.yaml (`--write`), or
+    /// print the rendering.
+    Alarms {
+        #[arg(long)]
+        write: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +199,20 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let tree = config::load(&config_dir)?;
             for (name, value) in config::config_parameters(&tree) {
                 println!("{name} = {value}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Alarms { write }) => {
+            let tree = config::load(&config_dir)?;
+            if write {
+                let changed = platform_ops::baseline::write(&cli.root, &tree)?;
+                println!(
+                    "{}: {}",
+                    platform_ops::baseline::TEMPLATE,
+                    if changed { "remediation alarms rendered" } else { "already up to date" }
+                );
+            } else {
+                print!("{}", platform_ops::baseline::render_alarms(&tree));
             }
             Ok(ExitCode::SUCCESS)
         }

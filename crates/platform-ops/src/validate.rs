@@ -117,6 +117,7 @@ pub fn run_with(inputs: &Inputs, catalogue: &ActionCatalogue) -> Report {
     Report {
         checks: vec![
             check_config(inputs),
+            check_baseline(inputs),
             check_cfn_lint(inputs, &templates),
             check_asl(inputs, &machines),
             check_substitutions(inputs, &template, &machines),
@@ -159,6 +160,27 @@ fn check_config(inputs: &Inputs) -> CheckResult {
             .collect(),
     };
     CheckResult { check: "config", scope: rel(inputs, &inputs.config_dir), findings }
+}
+
+/// The member baseline's remediation alarms are the rendering of the config (defined once).
+fn check_baseline(inputs: &Inputs) -> CheckResult {
+    let path = inputs.stacksets_dir.join("member-baseline.yaml");
+    let mut result = CheckResult { check: "baseline-alarms", scope: rel(inputs, &path), findings: Vec::new() };
+    // A config that does not load is reported by the config check.
+    let Ok(tree) = platform_core::config::load_as_of(&inputs.config_dir, inputs.today) else { return result };
+    let finding = |message: String| Finding { file: rel(inputs, &path), location: None, message };
+    match std::fs::read_to_string(&path) {
+        Ok(current) => match crate::baseline::with_alarms(&current, &tree, &path) {
+            Ok(rendered) if rendered == current => {}
+            Ok(_) => result.findings.push(finding(
+                "the remediation alarms differ from config/remediation-alarms.toml: run `platform-ops config alarms --write`"
+                    .into(),
+            )),
+            Err(e) => result.findings.push(finding(e.to_string())),
+        },
+        Err(e) => result.findings.push(finding(format!("cannot read it: {e}"))),
+    }
+    result
 }
 
 #[derive(Debug, serde::Deserialize)]
