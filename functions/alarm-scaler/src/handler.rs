@@ -4,12 +4,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use platform_core::config::{Environment, Organization};
+use platform_core::config::{Environment, Organization, PublishedConfig, PublishedError};
 use platform_core::error::AwsError;
 use platform_core::ports::ParameterStore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::Mutex;
 
 use crate::alarm::{AlarmChange, AlarmError, Direction, Target};
 use crate::demand;
@@ -119,37 +118,16 @@ pub struct Deps {
     pub parameter_prefix: String,
     pub metrics: Arc<dyn MetricsSink>,
     /// Published config, read once per container.
-    pub config: Mutex<Option<(Organization, BTreeMap<String, Environment>)>>,
+    pub config: PublishedConfig,
 }
 
 impl Deps {
     async fn config(&self) -> Result<(Organization, BTreeMap<String, Environment>), HandlerError> {
-        let mut cached = self.config.lock().await;
-        if let Some(c) = cached.as_ref() {
-            return Ok(c.clone());
-        }
-        let root = format!("{}/config", self.parameter_prefix);
-        // Two calls per container, whatever else the config publishes: the organisation, and the
-        // environments (one page for up to ten).
-        let org_name = format!("{root}/organization");
-        let organization: Organization = self
-            .parameters
-            .get_many(std::slice::from_ref(&org_name))
-            .await?
-            .get(&org_name)
-            .ok_or_else(|| HandlerError::Config(format!("{org_name} is not published")))
-            .and_then(|t| serde_json::from_str(t).map_err(|e| HandlerError::Config(format!("{org_name}: {e}"))))?;
-        let params = self.parameters.get_by_path(&format!("{root}/environments")).await?;
-        let mut environments = BTreeMap::new();
-        for (name, text) in &params {
-            if let Some(env) = name.strip_prefix(&format!("{root}/environments/")) {
-                let parsed: Environment =
-                    serde_json::from_str(text).map_err(|e| HandlerError::Config(format!("{name}: {e}")))?;
-                environments.insert(env.to_string(), parsed);
-            }
-        }
-        *cached = Some((organization.clone(), environments.clone()));
-        Ok((organization, environments))
+        let p = self.config.get(self.parameters.as_ref(), &self.parameter_prefix).await.map_err(|e| match e {
+            PublishedError::Aws(e) => HandlerError::Aws(e),
+            other => HandlerError::Config(other.to_string()),
+        })?;
+        Ok((p.organization, p.environments))
     }
 }
 

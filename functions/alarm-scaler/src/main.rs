@@ -28,7 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         parameters: Arc::new(SsmParameterStore::new(ctx.client(aws_sdk_ssm::Client::new))),
         parameter_prefix: prefix,
         metrics: Arc::new(alarm_scaler::ports::StdoutMetrics),
-        config: tokio::sync::Mutex::new(None),
+        config: Default::default(),
     };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Request>| async move {

@@ -153,7 +153,7 @@ fn deps_with_demand() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>, Arc<Metrics>,
         parameters: Arc::new(params),
         parameter_prefix: "/abc-trading".into(),
         metrics: metrics.clone(),
-        config: tokio::sync::Mutex::new(None),
+        config: Default::default(),
     };
     (deps, groups, guard, metrics, demand)
 }

@@ -2,6 +2,7 @@
 
 mod model;
 mod publish;
+mod published;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 pub use model::*;
 pub use publish::{PublishReport, config_parameters, publish};
+pub use published::{Published, PublishedConfig, PublishedError};
 pub use validate::{SUPPORTED_KUBERNETES_VERSIONS, find_placeholder};
 
 /// Every organisation runs these; others (a client's UAT, say) may be added beside them.

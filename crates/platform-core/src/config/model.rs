@@ -59,6 +59,21 @@ pub struct Organization {
     pub automation_role: String,
     pub quarantine_ou: String,
     pub remediation: RemediationConvention,
+    pub vending: Vending,
+}
+
+/// How account vending rolls the baseline out (`[vending]` in organization.toml).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vending {
+    /// The StackSet every member account gets (stacksets/member-baseline.yaml).
+    pub baseline_stack_set: String,
+    /// Vendings in flight at once across the organisation (Organizations and StackSets limits).
+    pub max_in_flight: u32,
+    /// StackSet operation preferences: regions that may fail before the operation stops.
+    pub failure_tolerance_count: u32,
+    /// StackSet operation preferences: regions worked on at once.
+    pub max_concurrent_count: u32,
 }
 
 impl Organization {

@@ -53,6 +53,34 @@ pub(crate) fn placeholders(file: &Path, table: &toml::Table, issues: &mut Issues
 }
 
 pub(crate) fn organization(file: &Path, org: &Organization, issues: &mut Issues) {
+    let v = &org.vending;
+    if v.max_in_flight == 0 {
+        issues.push(file, "vending.max_in_flight", "max_in_flight must be at least 1");
+    }
+    if v.max_concurrent_count == 0 {
+        issues.push(file, "vending.max_concurrent_count", "max_concurrent_count must be at least 1");
+    }
+    if v.failure_tolerance_count >= v.max_concurrent_count.max(1) {
+        // StackSets refuses a tolerance that is not below the concurrency.
+        issues.push(
+            file,
+            "vending.failure_tolerance_count",
+            format!(
+                "failure_tolerance_count {} must be below max_concurrent_count {}",
+                v.failure_tolerance_count, v.max_concurrent_count
+            ),
+        );
+    }
+    if !v.baseline_stack_set.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        || !v.baseline_stack_set.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        || v.baseline_stack_set.len() > 128
+    {
+        issues.push(
+            file,
+            "vending.baseline_stack_set",
+            format!("`{}` is not a StackSet name (a letter, then letters, digits and hyphens)", v.baseline_stack_set),
+        );
+    }
     if !is_dns_label(&org.name_prefix) {
         issues.push(file, "name_prefix", format!("`{}` is not a lowercase DNS label", org.name_prefix));
     }

@@ -106,7 +106,7 @@ pub fn build(
                 ))),
                 parameter_prefix: var("PARAMETER_PREFIX")?,
                 metrics: metrics.clone(),
-                config: tokio::sync::Mutex::new(None),
+                config: Default::default(),
             };
             Ok(Arc::new(AlarmScaler { deps, metrics }))
         }

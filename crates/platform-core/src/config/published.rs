@@ -1,0 +1,63 @@
+//! The published config as the functions read it: the organisation and the environments, cached.
+
+use std::collections::BTreeMap;
+
+use tokio::sync::Mutex;
+
+use super::{Environment, Organization};
+use crate::error::AwsError;
+use crate::ports::ParameterStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishedError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("{0} is not published")]
+    Missing(String),
+    #[error("{name}: {message}")]
+    Unreadable { name: String, message: String },
+}
+
+/// What a function needs of the published config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    pub organization: Organization,
+    pub environments: BTreeMap<String, Environment>,
+}
+
+/// Read once per container: two calls, whatever else the config publishes (the organisation by
+/// name, the environments in one page for up to ten).
+#[derive(Debug, Default)]
+pub struct PublishedConfig {
+    cached: Mutex<Option<Published>>,
+}
+
+impl PublishedConfig {
+    pub async fn get(&self, store: &dyn ParameterStore, prefix: &str) -> Result<Published, PublishedError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref() {
+            return Ok(c.clone());
+        }
+        let root = format!("{prefix}/config");
+        let org_name = format!("{root}/organization");
+        let text = store
+            .get_many(std::slice::from_ref(&org_name))
+            .await?
+            .remove(&org_name)
+            .ok_or_else(|| PublishedError::Missing(org_name.clone()))?;
+        let organization: Organization = serde_json::from_str(&text)
+            .map_err(|e| PublishedError::Unreadable { name: org_name.clone(), message: e.to_string() })?;
+        let env_root = format!("{root}/environments/");
+        let mut environments = BTreeMap::new();
+        for (name, text) in store.get_by_path(env_root.trim_end_matches('/')).await? {
+            if let Some(env) = name.strip_prefix(&env_root) {
+                let parsed: Environment = serde_json::from_str(&text)
+                    .map_err(|e| PublishedError::Unreadable { name: name.clone(), message: e.to_string() })?;
+                environments.insert(env.to_string(), parsed);
+            }
+        }
+        let published = Published { organization, environments };
+        *cached = Some(published.clone());
+        Ok(published)
+    }
+}

@@ -1,0 +1,314 @@
+//! Adapters: Organizations, the baseline StackSet (CloudFormation) and member stacks through the role.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_cloudformation::types::{Parameter, RegionConcurrencyType, StackSetOperationPreferences};
+use aws_sdk_organizations::types::Tag;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
+use platform_core::sessions::MemberSessions;
+
+use crate::ports::{
+    Account, AccountDirectory, Creation, Instance, MemberStacks, OperationStatus, Preferences, StackSets,
+};
+
+fn missing(operation: &'static str, what: &str) -> AwsError {
+    AwsError::new(ErrorClass::Unclassified, operation, format!("the response has no {what}"))
+}
+
+/// AWS Organizations.
+#[derive(Debug, Clone)]
+pub struct Organizations {
+    client: aws_sdk_organizations::Client,
+}
+
+impl Organizations {
+    pub fn new(client: aws_sdk_organizations::Client) -> Self {
+        Organizations { client }
+    }
+}
+
+fn account_of(a: &aws_sdk_organizations::types::Account, operation: &'static str) -> Result<Account, AwsError> {
+    Ok(Account {
+        id: a.id().ok_or_else(|| missing(operation, "account id"))?.to_string(),
+        name: a.name().unwrap_or_default().to_string(),
+        email: a.email().unwrap_or_default().to_string(),
+        status: a.status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into()),
+    })
+}
+
+#[async_trait]
+impl AccountDirectory for Organizations {
+    async fn find_by_email(&self, email: &str) -> Result<Option<Account>, AwsError> {
+        let mut pages = self.client.list_accounts().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.classify("ListAccounts")?;
+            // E-mail addresses are matched as Organizations treats them: case-insensitively.
+            if let Some(a) = page.accounts().iter().find(|a| a.email().is_some_and(|e| e.eq_ignore_ascii_case(email))) {
+                return account_of(a, "ListAccounts").map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    async fn account(&self, id: &str) -> Result<Account, AwsError> {
+        let out = self.client.describe_account().account_id(id).send().await.classify("DescribeAccount")?;
+        account_of(out.account().ok_or_else(|| missing("DescribeAccount", "account"))?, "DescribeAccount")
+    }
+
+    async fn create_account(
+        &self,
+        name: &str,
+        email: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
+        let tags = org_tags(tags)?;
+        let out = self
+            .client
+            .create_account()
+            .account_name(name)
+            .email(email)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .classify("CreateAccount")?;
+        let status = out.create_account_status().ok_or_else(|| missing("CreateAccount", "status"))?;
+        Ok(status.id().ok_or_else(|| missing("CreateAccount", "request id"))?.to_string())
+    }
+
+    async fn creation(&self, request_id: &str) -> Result<Creation, AwsError> {
+        let out = self
+            .client
+            .describe_create_account_status()
+            .create_account_request_id(request_id)
+            .send()
+            .await
+            .classify("DescribeCreateAccountStatus")?;
+        let status = out.create_account_status().ok_or_else(|| missing("DescribeCreateAccountStatus", "status"))?;
+        Ok(match status.state().map(|s| s.as_str()) {
+            Some("SUCCEEDED") => Creation::Succeeded {
+                account_id: status
+                    .account_id()
+                    .ok_or_else(|| missing("DescribeCreateAccountStatus", "account id"))?
+                    .to_string(),
+            },
+            Some("FAILED") => Creation::Failed {
+                reason: status.failure_reason().map(|r| r.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into()),
+            },
+            _ => Creation::InProgress,
+        })
+    }
+
+    async fn ou_id(&self, name: &str) -> Result<Option<String>, AwsError> {
+        let roots = self.client.list_roots().send().await.classify("ListRoots")?;
+        let root = roots.roots().first().and_then(|r| r.id()).ok_or_else(|| missing("ListRoots", "root"))?;
+        let mut pages = self.client.list_organizational_units_for_parent().parent_id(root).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.classify("ListOrganizationalUnitsForParent")?;
+            if let Some(ou) = page.organizational_units().iter().find(|ou| ou.name() == Some(name)) {
+                return Ok(ou.id().map(str::to_string));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn parent(&self, account: &str) -> Result<String, AwsError> {
+        let out = self.client.list_parents().child_id(account).send().await.classify("ListParents")?;
+        Ok(out.parents().first().and_then(|p| p.id()).ok_or_else(|| missing("ListParents", "parent"))?.to_string())
+    }
+
+    async fn move_account(&self, account: &str, from: &str, to: &str) -> Result<(), AwsError> {
+        self.client
+            .move_account()
+            .account_id(account)
+            .source_parent_id(from)
+            .destination_parent_id(to)
+            .send()
+            .await
+            .classify("MoveAccount")?;
+        Ok(())
+    }
+
+    async fn tags(&self, account: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let mut out = BTreeMap::new();
+        let mut pages = self.client.list_tags_for_resource().resource_id(account).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for t in page.classify("ListTagsForResource")?.tags() {
+                out.insert(t.key().to_string(), t.value().to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn tag(&self, account: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        self.client
+            .tag_resource()
+            .resource_id(account)
+            .set_tags(Some(org_tags(tags)?))
+            .send()
+            .await
+            .classify("TagResource")?;
+        Ok(())
+    }
+}
+
+fn org_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, AwsError> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| AwsError::new(ErrorClass::InvalidRequest, "TagResource", format!("tag `{k}`: {e}")))
+        })
+        .collect()
+}
+
+/// The baseline StackSet in the administrator account.
+#[derive(Debug, Clone)]
+pub struct CloudFormationStackSets {
+    client: aws_sdk_cloudformation::Client,
+}
+
+impl CloudFormationStackSets {
+    pub fn new(client: aws_sdk_cloudformation::Client) -> Self {
+        CloudFormationStackSets { client }
+    }
+}
+
+#[async_trait]
+impl StackSets for CloudFormationStackSets {
+    async fn instances(&self, stack_set: &str, account: &str) -> Result<Vec<Instance>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_stack_instances()
+            .stack_set_name(stack_set)
+            .stack_instance_account(account)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for s in page.classify("ListStackInstances")?.summaries() {
+                out.push(Instance {
+                    region: s.region().unwrap_or_default().to_string(),
+                    status: s.status().map(|v| v.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into()),
+                    detailed: s
+                        .stack_instance_status()
+                        .and_then(|d| d.detailed_status())
+                        .map(|d| d.as_str().to_string()),
+                    reason: s.status_reason().map(str::to_string),
+                    stack_id: s.stack_id().map(str::to_string),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.region.cmp(&b.region));
+        Ok(out)
+    }
+
+    async fn add_instances(
+        &self,
+        stack_set: &str,
+        account: &str,
+        regions: &[String],
+        parameters: &BTreeMap<String, String>,
+        preferences: Preferences,
+        operation_id: &str,
+    ) -> Result<String, AwsError> {
+        let prefs = StackSetOperationPreferences::builder()
+            .region_concurrency_type(RegionConcurrencyType::Parallel)
+            .failure_tolerance_count(i32::try_from(preferences.failure_tolerance_count).unwrap_or(0))
+            .max_concurrent_count(i32::try_from(preferences.max_concurrent_count).unwrap_or(1))
+            .build();
+        let overrides =
+            parameters.iter().map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build()).collect();
+        let result = self
+            .client
+            .create_stack_instances()
+            .stack_set_name(stack_set)
+            .accounts(account)
+            .set_regions(Some(regions.to_vec()))
+            .set_parameter_overrides(Some(overrides))
+            .operation_preferences(prefs)
+            .operation_id(operation_id)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.operation_id().unwrap_or(operation_id).to_string()),
+            // A retried call with the same operation id: that operation is the one to follow.
+            Err(e) => {
+                let e = platform_core::error::classify("CreateStackInstances", e);
+                if e.code.as_deref() == Some("OperationIdAlreadyExistsException") {
+                    Ok(operation_id.to_string())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn operation(&self, stack_set: &str, operation_id: &str) -> Result<OperationStatus, AwsError> {
+        let out = self
+            .client
+            .describe_stack_set_operation()
+            .stack_set_name(stack_set)
+            .operation_id(operation_id)
+            .send()
+            .await
+            .classify("DescribeStackSetOperation")?;
+        let status = out
+            .stack_set_operation()
+            .and_then(|o| o.status())
+            .ok_or_else(|| missing("DescribeStackSetOperation", "status"))?;
+        OperationStatus::from_api(status.as_str()).ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::Unclassified,
+                "DescribeStackSetOperation",
+                format!("unknown operation status `{}`", status.as_str()),
+            )
+        })
+    }
+}
+
+/// CloudFormation in member accounts, through the automation role.
+#[derive(Debug, Clone)]
+pub struct MemberCloudFormation {
+    base: SdkConfig,
+    sessions: Arc<MemberSessions>,
+    interceptor: Option<SharedInterceptor>,
+}
+
+impl MemberCloudFormation {
+    pub fn new(base: SdkConfig, sessions: Arc<MemberSessions>) -> Self {
+        MemberCloudFormation { base, sessions, interceptor: None }
+    }
+
+    /// Every client this adapter makes carries `interceptor` (the local runtime records calls).
+    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
+        self.interceptor = Some(interceptor);
+        self
+    }
+}
+
+#[async_trait]
+impl MemberStacks for MemberCloudFormation {
+    async fn outputs(&self, account: &str, region: &str, stack_id: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let mut config = aws_sdk_cloudformation::config::Builder::from(&self.sessions.sdk_config(&self.base, account))
+            .region(aws_sdk_cloudformation::config::Region::new(region.to_string()));
+        if let Some(i) = &self.interceptor {
+            config.push_interceptor(i.clone());
+        }
+        let client = aws_sdk_cloudformation::Client::from_conf(config.build());
+        let out = client.describe_stacks().stack_name(stack_id).send().await.classify("DescribeStacks")?;
+        let stack = out.stacks().first().ok_or_else(|| {
+            AwsError::new(ErrorClass::NotFound, "DescribeStacks", format!("no stack {stack_id} in {account}/{region}"))
+        })?;
+        Ok(stack
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
+            .collect())
+    }
+}

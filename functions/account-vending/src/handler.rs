@@ -1,0 +1,436 @@
+//! The vending's typed actions, one per state of `account-vending`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ipnet::Ipv4Net;
+use platform_core::config::{Environment, Organization, PublishedConfig, PublishedError};
+use platform_core::error::AwsError;
+use platform_core::ports::ParameterStore;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ports::{AccountDirectory, Creation, Instance, MemberStacks, OperationStatus, Preferences, StackSets};
+use crate::request::{AccountRequest, Origin, RequestError};
+
+/// The `action` names the state machine may send (`platform-ops validate` checks them).
+pub const ACTIONS: &[&str] = &[
+    "validate",
+    "find-or-create",
+    "await-account",
+    "place",
+    "baseline",
+    "await-baseline",
+    "publish-facts",
+    "quarantine",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Request {
+    /// The event (AccountRequested, or CreateAccountResult) to a validated vending.
+    Validate {
+        event: Value,
+    },
+    FindOrCreate {
+        vending: Vending,
+    },
+    AwaitAccount {
+        vending: Vending,
+    },
+    Place {
+        vending: Vending,
+    },
+    Baseline {
+        vending: Vending,
+    },
+    AwaitBaseline {
+        vending: Vending,
+    },
+    PublishFacts {
+        vending: Vending,
+    },
+    /// After a failure at `step`: the account (if there is one) to the Quarantine OU.
+    Quarantine {
+        vending: Vending,
+        step: String,
+        cause: String,
+    },
+}
+
+/// The vending as it moves through the state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vending {
+    /// Stable per request (`vend-<env>-<client>-<hash>`): the execution name and operation ids.
+    pub id: String,
+    pub request: AccountRequest,
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// Set while Organizations creates the account.
+    #[serde(default)]
+    pub creation_request_id: Option<String>,
+    /// True once the account was found rather than created (a repeated request).
+    #[serde(default)]
+    pub reused: bool,
+    #[serde(default)]
+    pub ou_id: Option<String>,
+    #[serde(default)]
+    pub operation_id: Option<String>,
+    /// True when the account exists (and for await-baseline: when the operation is over).
+    #[serde(default)]
+    pub done: bool,
+    #[serde(default)]
+    pub instances: Vec<Instance>,
+}
+
+/// The central account's side of the baseline parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Central {
+    pub automation_account_id: String,
+    pub organization_id: String,
+    pub event_bus_arn: String,
+    pub log_destination_arn: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VendingError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("config: {0}")]
+    Config(String),
+    #[error("account {account} is not managed by platform-ops (no managed-by tag): not adopting it")]
+    NotOurs { account: String },
+    #[error("account creation for {email} failed: {reason}")]
+    CreationFailed { email: String, reason: String },
+    #[error("account {account} is {status}: not vending into it")]
+    NotActive { account: String, status: String },
+    #[error("organizational unit `{0}` does not exist under the root")]
+    NoSuchOu(String),
+    #[error("baseline of {account} {outcome}: {}", regions.join(", "))]
+    BaselineFailed { account: String, outcome: String, regions: Vec<String> },
+    #[error("`{0}` needs an account id the vending does not have yet")]
+    NoAccountYet(&'static str),
+}
+
+impl VendingError {
+    /// The stable names the state machine's Retry and Catch use.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            VendingError::Request(_) | VendingError::NotOurs { .. } | VendingError::NotActive { .. } => {
+                "InvalidRequest"
+            }
+            VendingError::Aws(e) => e.error_type(),
+            VendingError::Config(_) | VendingError::NoSuchOu(_) => "ConfigMissing",
+            VendingError::CreationFailed { reason, .. } => match reason.as_str() {
+                "EMAIL_ALREADY_EXISTS" => "EmailAlreadyExists",
+                "ACCOUNT_LIMIT_EXCEEDED" => "AccountLimitExceeded",
+                "CONCURRENT_ACCOUNT_MODIFICATION" => "ConcurrentAccountModification",
+                "INTERNAL_FAILURE" => "Transient",
+                _ => "AccountCreationFailed",
+            },
+            VendingError::BaselineFailed { .. } => "BaselineFailed",
+            VendingError::NoAccountYet(_) => "InvalidRequest",
+        }
+    }
+}
+
+/// Built once at init.
+#[derive(Debug)]
+pub struct Deps {
+    pub directory: Arc<dyn AccountDirectory>,
+    pub stack_sets: Arc<dyn StackSets>,
+    pub member_stacks: Arc<dyn MemberStacks>,
+    pub parameters: Arc<dyn ParameterStore>,
+    pub parameter_prefix: String,
+    pub central: Central,
+    pub config: PublishedConfig,
+}
+
+impl Deps {
+    async fn config(&self) -> Result<(Organization, BTreeMap<String, Environment>), VendingError> {
+        let p = self.config.get(self.parameters.as_ref(), &self.parameter_prefix).await.map_err(|e| match e {
+            PublishedError::Aws(e) => VendingError::Aws(e),
+            other => VendingError::Config(other.to_string()),
+        })?;
+        Ok((p.organization, p.environments))
+    }
+
+    async fn environment(&self, name: &str) -> Result<(Organization, Environment), VendingError> {
+        let (org, mut envs) = self.config().await?;
+        let env =
+            envs.remove(name).ok_or_else(|| VendingError::Config(format!("environment `{name}` is not published")))?;
+        Ok((org, env))
+    }
+}
+
+pub async fn handle(request: Request, deps: &Deps) -> Result<Value, VendingError> {
+    let vending = match request {
+        Request::Validate { event } => validate(&event, deps).await?,
+        Request::FindOrCreate { vending } => find_or_create(vending, deps).await?,
+        Request::AwaitAccount { vending } => await_account(vending, deps).await?,
+        Request::Place { vending } => place(vending, deps).await?,
+        Request::Baseline { vending } => baseline(vending, deps).await?,
+        Request::AwaitBaseline { vending } => await_baseline(vending, deps).await?,
+        Request::PublishFacts { vending } => return publish_facts(&vending, deps).await,
+        Request::Quarantine { vending, step, cause } => return quarantine(&vending, &step, &cause, deps).await,
+    };
+    Ok(serde_json::to_value(vending).unwrap_or(Value::Null))
+}
+
+async fn validate(event: &Value, deps: &Deps) -> Result<Vending, VendingError> {
+    let (_, environments) = deps.config().await?;
+    let (request, account_id) = match Origin::from_event(event)? {
+        Origin::Requested(request) => (request, None),
+        Origin::CreatedElsewhere { account_id, account_name } => {
+            let account = deps.directory.account(&account_id).await?;
+            let tags = deps.directory.tags(&account_id).await?;
+            let request = AccountRequest::from_tags(&account_name, &account.email, &tags)
+                .ok_or_else(|| VendingError::NotOurs { account: account_id.clone() })?;
+            (request, Some(account_id))
+        }
+    };
+    request.validate(&environments)?;
+    let regions = environments[&request.environment].regions.clone();
+    Ok(Vending {
+        id: request.vending_id(),
+        request,
+        regions,
+        reused: account_id.is_some(),
+        done: account_id.is_some(),
+        account_id,
+        creation_request_id: None,
+        ou_id: None,
+        operation_id: None,
+        instances: Vec::new(),
+    })
+}
+
+async fn find_or_create(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
+    if v.account_id.is_some() {
+        v.done = true;
+        return Ok(v);
+    }
+    // CreateAccount has no idempotency token: the e-mail is the key. A repeated request, or a
+    // re-run after a failure, finds the account and carries on with it.
+    if let Some(account) = deps.directory.find_by_email(&v.request.email).await? {
+        if account.status != "ACTIVE" {
+            return Err(VendingError::NotActive { account: account.id, status: account.status });
+        }
+        v.account_id = Some(account.id);
+        v.reused = true;
+        v.done = true;
+        return Ok(v);
+    }
+    let request_id =
+        deps.directory.create_account(&v.request.account_name, &v.request.email, &v.request.tags()).await?;
+    v.creation_request_id = Some(request_id);
+    v.done = false;
+    Ok(v)
+}
+
+async fn await_account(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
+    let Some(request_id) = v.creation_request_id.clone() else {
+        v.done = v.account_id.is_some();
+        return Ok(v);
+    };
+    match deps.directory.creation(&request_id).await? {
+        Creation::InProgress => v.done = false,
+        Creation::Succeeded { account_id } => {
+            v.account_id = Some(account_id);
+            v.done = true;
+        }
+        Creation::Failed { reason } => {
+            return Err(VendingError::CreationFailed { email: v.request.email.clone(), reason });
+        }
+    }
+    Ok(v)
+}
+
+async fn place(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
+    let account = v.account_id.clone().ok_or(VendingError::NoAccountYet("place"))?;
+    let (_, env) = deps.environment(&v.request.environment).await?;
+    let ou = deps
+        .directory
+        .ou_id(&env.organizational_unit)
+        .await?
+        .ok_or_else(|| VendingError::NoSuchOu(env.organizational_unit.clone()))?;
+    let parent = deps.directory.parent(&account).await?;
+    if parent != ou {
+        deps.directory.move_account(&account, &parent, &ou).await?;
+    }
+    // Tags are re-asserted whatever was there: TagResource overwrites the same keys.
+    let current = deps.directory.tags(&account).await?;
+    let wanted = v.request.tags();
+    if wanted.iter().any(|(k, val)| current.get(k) != Some(val)) {
+        deps.directory.tag(&account, &wanted).await?;
+    }
+    v.ou_id = Some(ou);
+    Ok(v)
+}
+
+/// Six subnets cut from the VPC range: three public, then three private, one per AZ each.
+pub fn subnet_cidrs(vpc: Ipv4Net) -> Option<(Vec<String>, Vec<String>)> {
+    let subnets: Vec<String> =
+        vpc.subnets(vpc.prefix_len().checked_add(3)?).ok()?.take(6).map(|n| n.to_string()).collect();
+    (subnets.len() == 6).then(|| (subnets[..3].to_vec(), subnets[3..].to_vec()))
+}
+
+/// The baseline's parameters for an environment.
+pub fn baseline_parameters(env: &Environment, central: &Central) -> Result<BTreeMap<String, String>, VendingError> {
+    let (public, private) = subnet_cidrs(env.network.vpc_cidr)
+        .ok_or_else(|| VendingError::Config(format!("vpc_cidr {} cannot hold six subnets", env.network.vpc_cidr)))?;
+    Ok(BTreeMap::from([
+        ("Environment".to_string(), env.name.clone()),
+        ("HomeRegion".to_string(), env.primary_region().to_string()),
+        ("VpcCidr".to_string(), env.network.vpc_cidr.to_string()),
+        ("PublicSubnetCidrs".to_string(), public.join(",")),
+        ("PrivateSubnetCidrs".to_string(), private.join(",")),
+        ("DomainName".to_string(), env.domain_name.clone()),
+        ("AutomationAccountId".to_string(), central.automation_account_id.clone()),
+        ("OrganizationId".to_string(), central.organization_id.clone()),
+        ("CentralEventBusArn".to_string(), central.event_bus_arn.clone()),
+        ("CentralLogDestinationArn".to_string(), central.log_destination_arn.clone()),
+    ]))
+}
+
+async fn baseline(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
+    let account = v.account_id.clone().ok_or(VendingError::NoAccountYet("baseline"))?;
+    let (org, env) = deps.environment(&v.request.environment).await?;
+    let stack_set = &org.vending.baseline_stack_set;
+    let existing = deps.stack_sets.instances(stack_set, &account).await?;
+    let missing: Vec<String> =
+        v.regions.iter().filter(|r| !existing.iter().any(|i| &i.region == *r)).cloned().collect();
+    if missing.is_empty() {
+        // A re-run after the baseline went in: nothing to add, the await reports the instances.
+        v.operation_id = None;
+        v.done = false;
+        return Ok(v);
+    }
+    let preferences = Preferences {
+        failure_tolerance_count: org.vending.failure_tolerance_count,
+        max_concurrent_count: org.vending.max_concurrent_count,
+    };
+    // The same vending adds the same regions under the same operation id: a retried call is the
+    // same operation (StackSets answers OperationIdAlreadyExists).
+    let operation_id: String = format!("{}-{}", v.id, missing.join("-")).chars().take(128).collect();
+    let parameters = baseline_parameters(&env, &deps.central)?;
+    let op =
+        deps.stack_sets.add_instances(stack_set, &account, &missing, &parameters, preferences, &operation_id).await?;
+    v.operation_id = Some(op);
+    v.done = false;
+    Ok(v)
+}
+
+async fn await_baseline(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
+    let account = v.account_id.clone().ok_or(VendingError::NoAccountYet("await-baseline"))?;
+    let (org, _) = deps.config().await?;
+    let stack_set = &org.vending.baseline_stack_set;
+    if let Some(op) = &v.operation_id {
+        let status = deps.stack_sets.operation(stack_set, op).await?;
+        if !status.finished() {
+            v.done = false;
+            return Ok(v);
+        }
+        if status != OperationStatus::Succeeded {
+            v.instances = deps.stack_sets.instances(stack_set, &account).await?;
+            return Err(baseline_failed(&account, &format!("operation {op} {status:?}").to_lowercase(), &v.instances));
+        }
+    }
+    v.instances = deps.stack_sets.instances(stack_set, &account).await?;
+    let healthy = |i: &Instance| i.status == "CURRENT" && i.detailed.as_deref().is_none_or(|d| d == "SUCCEEDED");
+    let all_there = v.regions.iter().all(|r| v.instances.iter().any(|i| &i.region == r && healthy(i)));
+    if !all_there {
+        return Err(baseline_failed(&account, "is not CURRENT in every region", &v.instances));
+    }
+    v.done = true;
+    Ok(v)
+}
+
+fn baseline_failed(account: &str, outcome: &str, instances: &[Instance]) -> VendingError {
+    VendingError::BaselineFailed {
+        account: account.to_string(),
+        outcome: outcome.to_string(),
+        regions: instances
+            .iter()
+            .map(|i| {
+                let detail = i.detailed.as_deref().unwrap_or("-");
+                match &i.reason {
+                    Some(r) => format!("{} {} ({detail}): {r}", i.region, i.status),
+                    None => format!("{} {} ({detail})", i.region, i.status),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The account's facts under `/abc-trading/accounts/<env>/<account-id>/`, from the baseline
+/// stacks' outputs. Returns what was published.
+async fn publish_facts(v: &Vending, deps: &Deps) -> Result<Value, VendingError> {
+    let account = v.account_id.clone().ok_or(VendingError::NoAccountYet("publish-facts"))?;
+    let (_, env) = deps.environment(&v.request.environment).await?;
+    let root = format!("{}/accounts/{}/{account}", deps.parameter_prefix, env.name);
+    let mut facts = BTreeMap::from([
+        (format!("{root}/id"), account.clone()),
+        (format!("{root}/name"), v.request.account_name.clone()),
+        (format!("{root}/client"), v.request.client.clone()),
+        (format!("{root}/regions"), v.regions.join(",")),
+    ]);
+    if let Some(ou) = &v.ou_id {
+        facts.insert(format!("{root}/ou"), ou.clone());
+    }
+    for instance in &v.instances {
+        let Some(stack_id) = &instance.stack_id else { continue };
+        let outputs = deps.member_stacks.outputs(&account, &instance.region, stack_id).await?;
+        for (output, name) in [
+            ("VpcId", "vpc-id"),
+            ("PrivateSubnetIds", "private-subnet-ids"),
+            ("PublicSubnetIds", "public-subnet-ids"),
+            ("KmsKeyArn", "kms-key-arn"),
+        ] {
+            if let Some(value) = outputs.get(output) {
+                facts.insert(format!("{root}/{}/{name}", instance.region), value.clone());
+            }
+        }
+        // Global resources exist in the home region's stack only.
+        for (output, name) in [("HostedZoneId", "hosted-zone-id"), ("AutomationRoleArn", "automation-role-arn")] {
+            if let Some(value) = outputs.get(output) {
+                facts.insert(format!("{root}/{name}"), value.clone());
+            }
+        }
+    }
+    // Only what changed is written: a re-run publishes nothing new.
+    let current = deps.parameters.get_by_path(&root).await?;
+    let mut written = 0;
+    for (name, value) in &facts {
+        if current.get(name) != Some(value) {
+            deps.parameters.put(name, value, true).await?;
+            written += 1;
+        }
+    }
+    Ok(serde_json::json!({"vending": v, "facts": facts, "written": written}))
+}
+
+async fn quarantine(v: &Vending, step: &str, cause: &str, deps: &Deps) -> Result<Value, VendingError> {
+    let Some(account) = &v.account_id else {
+        return Ok(serde_json::json!({"quarantined": false, "step": step, "cause": cause,
+            "reason": "no account was created: nothing to quarantine"}));
+    };
+    let (org, _) = deps.config().await?;
+    let ou = deps
+        .directory
+        .ou_id(&org.quarantine_ou)
+        .await?
+        .ok_or_else(|| VendingError::NoSuchOu(org.quarantine_ou.clone()))?;
+    let parent = deps.directory.parent(account).await?;
+    if parent != ou {
+        deps.directory.move_account(account, &parent, &ou).await?;
+    }
+    // Never deleted: the account waits in Quarantine for people, and a re-run resumes with it.
+    let mut tags = v.request.tags();
+    tags.insert("quarantined-at-step".into(), step.chars().take(256).collect());
+    deps.directory.tag(account, &tags).await?;
+    Ok(serde_json::json!({"quarantined": true, "account": account, "ou": ou, "step": step, "cause": cause}))
+}
