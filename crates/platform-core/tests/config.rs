@@ -279,8 +279,8 @@ fn names_times_and_quantities_are_checked() {
     );
     rejects(
         "environments/dev.toml",
-        r#"regions = ["us-east-1"]"#,
-        r#"regions = ["east-us-1x"]"#,
+        r#"regions = ["us-east-1", "us-west-2"]"#,
+        r#"regions = ["east-us-1x", "us-west-2"]"#,
         "regions[0]",
         "`east-us-1x` is not an AWS region name",
     );

@@ -1,4 +1,4 @@
-//! Adapters: Organizations, the baseline StackSet (CloudFormation) and member stacks through the role.
+//! Adapters: Organizations, the baseline StackSet (CloudFormation), member Parameter Store through the role.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
 use platform_core::sessions::MemberSessions;
 
 use crate::ports::{
-    Account, AccountDirectory, Creation, Instance, MemberStacks, OperationStatus, Preferences, StackSets,
+    Account, AccountDirectory, Creation, Instance, MemberParameters, OperationStatus, Preferences, StackSets,
 };
 
 fn missing(operation: &'static str, what: &str) -> AwsError {
@@ -191,7 +191,9 @@ impl StackSets for CloudFormationStackSets {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            for s in page.classify("ListStackInstances")?.summaries() {
+            // Filtered again here: the account filter is a request parameter some implementations
+            // (the emulator) ignore, and another account's instances must never count as ours.
+            for s in page.classify("ListStackInstances")?.summaries().iter().filter(|s| s.account() == Some(account)) {
                 out.push(Instance {
                     region: s.region().unwrap_or_default().to_string(),
                     status: s.status().map(|v| v.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into()),
@@ -272,17 +274,17 @@ impl StackSets for CloudFormationStackSets {
     }
 }
 
-/// CloudFormation in member accounts, through the automation role.
+/// Parameter Store in member accounts, through the automation role.
 #[derive(Debug, Clone)]
-pub struct MemberCloudFormation {
+pub struct MemberSsm {
     base: SdkConfig,
     sessions: Arc<MemberSessions>,
     interceptor: Option<SharedInterceptor>,
 }
 
-impl MemberCloudFormation {
+impl MemberSsm {
     pub fn new(base: SdkConfig, sessions: Arc<MemberSessions>) -> Self {
-        MemberCloudFormation { base, sessions, interceptor: None }
+        MemberSsm { base, sessions, interceptor: None }
     }
 
     /// Every client this adapter makes carries `interceptor` (the local runtime records calls).
@@ -293,22 +295,14 @@ impl MemberCloudFormation {
 }
 
 #[async_trait]
-impl MemberStacks for MemberCloudFormation {
-    async fn outputs(&self, account: &str, region: &str, stack_id: &str) -> Result<BTreeMap<String, String>, AwsError> {
-        let mut config = aws_sdk_cloudformation::config::Builder::from(&self.sessions.sdk_config(&self.base, account))
-            .region(aws_sdk_cloudformation::config::Region::new(region.to_string()));
+impl MemberParameters for MemberSsm {
+    async fn get_by_path(&self, account: &str, region: &str, path: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let mut config = aws_sdk_ssm::config::Builder::from(&self.sessions.sdk_config(&self.base, account))
+            .region(aws_sdk_ssm::config::Region::new(region.to_string()));
         if let Some(i) = &self.interceptor {
             config.push_interceptor(i.clone());
         }
-        let client = aws_sdk_cloudformation::Client::from_conf(config.build());
-        let out = client.describe_stacks().stack_name(stack_id).send().await.classify("DescribeStacks")?;
-        let stack = out.stacks().first().ok_or_else(|| {
-            AwsError::new(ErrorClass::NotFound, "DescribeStacks", format!("no stack {stack_id} in {account}/{region}"))
-        })?;
-        Ok(stack
-            .outputs()
-            .iter()
-            .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
-            .collect())
+        let store = platform_core::aws::SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(config.build()));
+        platform_core::ports::ParameterStore::get_by_path(&store, path).await
     }
 }

@@ -10,7 +10,7 @@ use platform_core::ports::ParameterStore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::ports::{AccountDirectory, Creation, Instance, MemberStacks, OperationStatus, Preferences, StackSets};
+use crate::ports::{AccountDirectory, Creation, Instance, MemberParameters, OperationStatus, Preferences, StackSets};
 use crate::request::{AccountRequest, Origin, RequestError};
 
 /// The `action` names the state machine may send (`platform-ops validate` checks them).
@@ -142,7 +142,7 @@ impl VendingError {
 pub struct Deps {
     pub directory: Arc<dyn AccountDirectory>,
     pub stack_sets: Arc<dyn StackSets>,
-    pub member_stacks: Arc<dyn MemberStacks>,
+    pub member_parameters: Arc<dyn MemberParameters>,
     pub parameters: Arc<dyn ParameterStore>,
     pub parameter_prefix: String,
     pub central: Central,
@@ -366,8 +366,11 @@ fn baseline_failed(account: &str, outcome: &str, instances: &[Instance]) -> Vend
     }
 }
 
+/// Baseline exports that describe global resources (one per account, not per region).
+const GLOBAL_FACTS: &[&str] = &["hosted-zone-id", "automation-role-arn"];
+
 /// The account's facts under `/abc-trading/accounts/<env>/<account-id>/`, from the baseline
-/// stacks' outputs. Returns what was published.
+/// stacks' outputs as they export them. Returns what was published.
 async fn publish_facts(v: &Vending, deps: &Deps) -> Result<Value, VendingError> {
     let account = v.account_id.clone().ok_or(VendingError::NoAccountYet("publish-facts"))?;
     let (_, env) = deps.environment(&v.request.environment).await?;
@@ -381,24 +384,16 @@ async fn publish_facts(v: &Vending, deps: &Deps) -> Result<Value, VendingError> 
     if let Some(ou) = &v.ou_id {
         facts.insert(format!("{root}/ou"), ou.clone());
     }
-    for instance in &v.instances {
-        let Some(stack_id) = &instance.stack_id else { continue };
-        let outputs = deps.member_stacks.outputs(&account, &instance.region, stack_id).await?;
-        for (output, name) in [
-            ("VpcId", "vpc-id"),
-            ("PrivateSubnetIds", "private-subnet-ids"),
-            ("PublicSubnetIds", "public-subnet-ids"),
-            ("KmsKeyArn", "kms-key-arn"),
-        ] {
-            if let Some(value) = outputs.get(output) {
-                facts.insert(format!("{root}/{}/{name}", instance.region), value.clone());
-            }
-        }
-        // Global resources exist in the home region's stack only.
-        for (output, name) in [("HostedZoneId", "hosted-zone-id"), ("AutomationRoleArn", "automation-role-arn")] {
-            if let Some(value) = outputs.get(output) {
-                facts.insert(format!("{root}/{name}"), value.clone());
-            }
+    // The baseline exports its outputs to the member's Parameter Store, per region: one read each.
+    let exported = format!("{}/{}/baseline", deps.parameter_prefix, env.name);
+    for region in &v.regions {
+        let outputs = deps.member_parameters.get_by_path(&account, region, &exported).await?;
+        for (name, value) in outputs {
+            let Some(key) = name.strip_prefix(&format!("{exported}/")) else { continue };
+            // Global resources (hosted zone, role) exist in the home region's stack only.
+            let fact =
+                if GLOBAL_FACTS.contains(&key) { format!("{root}/{key}") } else { format!("{root}/{region}/{key}") };
+            facts.insert(fact, value);
         }
     }
     // Only what changed is written: a re-run publishes nothing new.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use account_vending::aws::{CloudFormationStackSets, MemberCloudFormation, Organizations};
+use account_vending::aws::{CloudFormationStackSets, MemberSsm, Organizations};
 use account_vending::handler::{self, Central, Deps, Request};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use platform_core::aws::{AwsContext, SsmParameterStore, StsRoleAssumer};
@@ -30,7 +30,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = Deps {
         directory: Arc::new(Organizations::new(ctx.client(aws_sdk_organizations::Client::new))),
         stack_sets: Arc::new(CloudFormationStackSets::new(ctx.client(aws_sdk_cloudformation::Client::new))),
-        member_stacks: Arc::new(MemberCloudFormation::new(ctx.config().clone(), sessions)),
+        member_parameters: Arc::new(MemberSsm::new(ctx.config().clone(), sessions)),
         parameters: Arc::new(SsmParameterStore::new(ctx.client(aws_sdk_ssm::Client::new))),
         parameter_prefix: prefix,
         central,

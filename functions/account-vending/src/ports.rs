@@ -122,8 +122,10 @@ pub trait StackSets: Send + Sync + std::fmt::Debug {
     async fn operation(&self, stack_set: &str, operation_id: &str) -> Result<OperationStatus, AwsError>;
 }
 
-/// Stacks in member accounts, read through the automation role.
+/// Parameter Store in member accounts, read through the automation role: the baseline exports
+/// its outputs there (`/abc-trading/<env>/baseline/...`).
 #[async_trait]
-pub trait MemberStacks: Send + Sync + std::fmt::Debug {
-    async fn outputs(&self, account: &str, region: &str, stack_id: &str) -> Result<BTreeMap<String, String>, AwsError>;
+pub trait MemberParameters: Send + Sync + std::fmt::Debug {
+    /// Every parameter under `path` in the account's `region`, name to value.
+    async fn get_by_path(&self, account: &str, region: &str, path: &str) -> Result<BTreeMap<String, String>, AwsError>;
 }

@@ -1,0 +1,196 @@
+//! Vending against the emulator with the real adapters: create, find by e-mail, place and tag,
+//! the baseline StackSet in two accounts x two regions, facts in SSM, quarantine.
+
+use std::sync::Arc;
+
+use account_vending::aws::{CloudFormationStackSets, MemberSsm, Organizations};
+use account_vending::handler::{Central, Deps, Request, Vending, handle};
+use aws_sdk_cloudformation::types::{Capability, Parameter};
+use emulator::Emulator;
+use platform_core::aws::{SsmParameterStore, StsRoleAssumer};
+use platform_core::config::{self, config_parameters};
+use platform_core::ports::{ParameterStore, SystemClock};
+use platform_core::sessions::{MemberSessions, SessionSettings};
+use serde_json::{Value, json};
+
+struct World {
+    _emulator: Emulator,
+    deps: Deps,
+    org: aws_sdk_organizations::Client,
+    root: String,
+}
+
+async fn world() -> World {
+    let emulator = Emulator::start_for_workspace().expect("emulator");
+    let sdk = emulator.sdk_config();
+    let tree = config::load(&config::repository_config_dir()).expect("config");
+    let ssm = SsmParameterStore::new(aws_sdk_ssm::Client::new(&sdk));
+    for (name, value) in config_parameters(&tree) {
+        ssm.put(&name, &value, true).await.expect("publish config");
+    }
+    let org = aws_sdk_organizations::Client::new(&sdk);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("org");
+    let root = org.list_roots().send().await.expect("roots").roots()[0].id().expect("id").to_string();
+    for ou in ["Development", "Staging", "Production", "Quarantine"] {
+        org.create_organizational_unit().parent_id(&root).name(ou).send().await.expect("ou");
+    }
+    let template = std::fs::read_to_string(config::repository_config_dir().join("../stacksets/member-baseline.yaml"))
+        .expect("baseline template");
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+    // Parameters come per instance from the vending; the stack set's own values are placeholders.
+    let mut create = cfn
+        .create_stack_set()
+        .stack_set_name(&tree.organization.vending.baseline_stack_set)
+        .template_body(template)
+        .capabilities(Capability::CapabilityNamedIam);
+    for (k, v) in account_vending::handler::baseline_parameters(&tree.environments["dev"], &central()).expect("params")
+    {
+        create = create.parameters(Parameter::builder().parameter_key(k).parameter_value(v).build());
+    }
+    create.send().await.expect("stack set");
+    let sts = Arc::new(StsRoleAssumer::new(aws_sdk_sts::Client::new(&sdk)));
+    let sessions = Arc::new(MemberSessions::new(
+        sts,
+        Arc::new(SystemClock),
+        SessionSettings::new("abc-trading-automation", "account-vending", "us-east-1"),
+    ));
+    let deps = Deps {
+        directory: Arc::new(Organizations::new(org.clone())),
+        stack_sets: Arc::new(CloudFormationStackSets::new(cfn)),
+        member_parameters: Arc::new(MemberSsm::new(sdk.clone(), sessions)),
+        parameters: Arc::new(ssm),
+        parameter_prefix: "/abc-trading".into(),
+        central: central(),
+        config: Default::default(),
+    };
+    World { _emulator: emulator, deps, org, root }
+}
+
+fn central() -> Central {
+    Central {
+        automation_account_id: "123456789012".into(),
+        organization_id: "o-abcdefghij".into(),
+        event_bus_arn: "arn:aws:events:us-east-1:123456789012:event-bus/abc-trading-dev-platform".into(),
+        log_destination_arn: "arn:aws:logs:us-east-1:123456789012:destination:abc-trading-dev-logs".into(),
+    }
+}
+
+fn request(client: &str) -> Value {
+    json!({"source": "abc.platform", "detail-type": "AccountRequested", "detail": {
+        "accountName": format!("{client}-dev"), "email": format!("aws+{client}-dev@abc-trading.com"),
+        "environment": "dev", "client": client, "costCenter": "cc-1042", "owner": "platform-team"}})
+}
+
+async fn step(deps: &Deps, action: &str, vending: &Vending) -> Vending {
+    let request: Request = serde_json::from_value(json!({"action": action, "vending": vending})).expect("request");
+    serde_json::from_value(handle(request, deps).await.unwrap_or_else(|e| panic!("{action}: {e}"))).expect("vending")
+}
+
+/// The state machine's happy path, action by action.
+async fn vend(deps: &Deps, event: Value) -> (Vending, Value) {
+    let v: Vending =
+        serde_json::from_value(handle(Request::Validate { event }, deps).await.expect("validate")).expect("vending");
+    let mut v = step(deps, "find-or-create", &v).await;
+    for _ in 0..3 {
+        if v.done {
+            break;
+        }
+        v = step(deps, "await-account", &v).await;
+    }
+    assert!(v.done && v.account_id.is_some(), "{v:?}");
+    let v = step(deps, "place", &v).await;
+    let v = step(deps, "baseline", &v).await;
+    let v = step(deps, "await-baseline", &v).await;
+    let request: Request = serde_json::from_value(json!({"action": "publish-facts", "vending": v})).expect("req");
+    let facts = handle(request, deps).await.expect("facts");
+    (v, facts)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_accounts_are_vended_into_the_dev_ou_with_the_baseline_in_both_regions() {
+    let w = world().await;
+    let mut accounts = Vec::new();
+    for client in ["acme", "globex"] {
+        let (v, facts) = vend(&w.deps, request(client)).await;
+        let account = v.account_id.clone().expect("account");
+        // Placed and tagged.
+        let parent = w.org.list_parents().child_id(&account).send().await.expect("parents").parents()[0].clone();
+        let dev_ou = w.deps.directory.ou_id("Development").await.expect("ou").expect("dev ou");
+        assert_eq!(parent.id(), Some(dev_ou.as_str()));
+        let tags = w.deps.directory.tags(&account).await.expect("tags");
+        assert_eq!(tags.get("client").map(String::as_str), Some(client));
+        assert_eq!(tags.get("managed-by").map(String::as_str), Some("platform-ops"));
+        // Baseline CURRENT in both of dev's regions.
+        let regions: Vec<(&str, &str)> = v.instances.iter().map(|i| (i.region.as_str(), i.status.as_str())).collect();
+        assert_eq!(regions, [("us-east-1", "CURRENT"), ("us-west-2", "CURRENT")]);
+        // Facts from the stacks' outputs, per region and global.
+        let root = format!("/abc-trading/accounts/dev/{account}");
+        let published = w.deps.parameters.get_by_path(&root).await.expect("facts");
+        assert_eq!(published.get(&format!("{root}/id")), Some(&account));
+        for region in ["us-east-1", "us-west-2"] {
+            assert!(
+                published.get(&format!("{root}/{region}/vpc-id")).is_some_and(|v| v.starts_with("vpc-")),
+                "{published:?}"
+            );
+            let subnets = &published[&format!("{root}/{region}/private-subnet-ids")];
+            assert_eq!(subnets.split(',').count(), 3, "{subnets}");
+        }
+        assert!(published.contains_key(&format!("{root}/hosted-zone-id")), "home region only: {published:?}");
+        assert!(facts["written"].as_u64().expect("written") >= 10, "{facts}");
+        accounts.push(account);
+    }
+    assert_ne!(accounts[0], accounts[1]);
+
+    // The same request delivered again: the account is found by e-mail, nothing is created, the
+    // baseline adds nothing and the facts are already there.
+    let (again, facts) = vend(&w.deps, request("acme")).await;
+    assert_eq!(again.account_id.as_ref(), Some(&accounts[0]));
+    assert!(again.reused && again.operation_id.is_none(), "{again:?}");
+    assert_eq!(facts["written"], 0);
+    let all = w.org.list_accounts().send().await.expect("accounts");
+    assert_eq!(all.accounts().iter().filter(|a| a.email() == Some("aws+acme-dev@abc-trading.com")).count(), 1);
+    let _ = &w.root;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_vending_quarantines_the_account_and_never_deletes_it() {
+    let w = world().await;
+    let v: Vending =
+        serde_json::from_value(handle(Request::Validate { event: request("initech") }, &w.deps).await.expect("v"))
+            .expect("vending");
+    let v = step(&w.deps, "find-or-create", &v).await;
+    let v = step(&w.deps, "await-account", &v).await;
+    let account = v.account_id.clone().expect("account");
+    let out = handle(
+        Request::Quarantine { vending: v.clone(), step: "Baseline".into(), cause: "region us-west-2 FAILED".into() },
+        &w.deps,
+    )
+    .await
+    .expect("quarantine");
+    assert_eq!(out["quarantined"], true, "{out}");
+    let quarantine = w.deps.directory.ou_id("Quarantine").await.expect("ou").expect("quarantine ou");
+    assert_eq!(w.deps.directory.parent(&account).await.expect("parent"), quarantine);
+    let tags = w.deps.directory.tags(&account).await.expect("tags");
+    assert_eq!(tags.get("quarantined-at-step").map(String::as_str), Some("Baseline"));
+    let listed = w.deps.directory.account(&account).await.expect("still there");
+    assert_eq!(listed.status, "ACTIVE");
+
+    // Re-running the same request resumes with the same account and places it back.
+    let (resumed, _) = vend(&w.deps, request("initech")).await;
+    assert_eq!(resumed.account_id.as_ref(), Some(&account));
+    let dev = w.deps.directory.ou_id("Development").await.expect("ou").expect("dev");
+    assert_eq!(w.deps.directory.parent(&account).await.expect("parent"), dev);
+
+    // No account yet: nothing to quarantine, said so.
+    let fresh: Vending =
+        serde_json::from_value(handle(Request::Validate { event: request("hooli") }, &w.deps).await.expect("v"))
+            .expect("vending");
+    let out = handle(Request::Quarantine { vending: fresh, step: "Validate".into(), cause: "x".into() }, &w.deps)
+        .await
+        .expect("quarantine");
+    assert_eq!(out["quarantined"], false);
+}
