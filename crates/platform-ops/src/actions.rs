@@ -31,5 +31,7 @@ impl ActionCatalogue {
 /// The catalogue of this build. Each function crate, once it exists, registers its action enum's
 /// variant names here, so validation compares definitions against the code that will run them.
 pub fn linked() -> ActionCatalogue {
-    ActionCatalogue::default().with_function("alarm-scaler", alarm_scaler::handler::ACTIONS.iter().copied())
+    ActionCatalogue::default()
+        .with_function("alarm-scaler", alarm_scaler::handler::ACTIONS.iter().copied())
+        .with_function("account-vending", account_vending::handler::ACTIONS.iter().copied())
 }

@@ -68,7 +68,7 @@ fn the_repository_validates_clean() {
 fn the_good_fixture_passes_every_check() {
     let report = run_with(&fixture("good"), &vending());
     assert!(report.passed(), "{report}");
-    assert_eq!(report.checks.len(), 5);
+    assert_eq!(report.checks.len(), 6);
 }
 
 #[test]
@@ -144,4 +144,35 @@ fn missing_tools_are_findings_not_panics() {
     inputs.cfn_lint = PathBuf::from("/nonexistent/cfn-lint");
     let report = run_with(&inputs, &vending());
     assert_only(&report, "cfn-lint", &["run scripts/bootstrap.sh"]);
+}
+
+/// The baseline's alarms are the rendering of config/remediation-alarms.toml: a threshold
+/// changed in config and not rendered is a finding, with the command that fixes it.
+#[test]
+fn a_baseline_out_of_date_with_the_alarm_config_is_reported() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let copy = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(from, to).expect("copy");
+    };
+    for f in [
+        "organization.toml",
+        "services.toml",
+        "remediation-alarms.toml",
+        "environments/dev.toml",
+        "environments/staging.toml",
+        "environments/prod.toml",
+    ] {
+        copy(&root().join("config").join(f), &dir.path().join("config").join(f));
+    }
+    copy(&root().join("stacksets/member-baseline.yaml"), &dir.path().join("stacksets/member-baseline.yaml"));
+    let alarms = dir.path().join("config/remediation-alarms.toml");
+    let text = std::fs::read_to_string(&alarms).expect("read");
+    std::fs::write(&alarms, text.replacen("threshold = 75.0", "threshold = 85.0", 1)).expect("write");
+    let mut inputs = Inputs::for_root(dir.path());
+    inputs.today = today();
+    let report = run_with(&inputs, &actions::linked());
+    let baseline = report.checks.iter().find(|c| c.check == "baseline-alarms").expect("check");
+    assert_eq!(baseline.findings.len(), 1, "{report}");
+    assert!(baseline.findings[0].message.contains("platform-ops config alarms --write"), "{report}");
 }

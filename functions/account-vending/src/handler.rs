@@ -65,6 +65,8 @@ pub struct Vending {
     pub id: String,
     pub request: AccountRequest,
     pub regions: Vec<String>,
+    /// Vendings in flight at once (config `[vending] max_in_flight`), for the state machine's slot.
+    pub max_in_flight: u32,
     #[serde(default)]
     pub account_id: Option<String>,
     /// Set while Organizations creates the account.
@@ -181,7 +183,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, VendingError
 }
 
 async fn validate(event: &Value, deps: &Deps) -> Result<Vending, VendingError> {
-    let (_, environments) = deps.config().await?;
+    let (org, environments) = deps.config().await?;
     let (request, account_id) = match Origin::from_event(event)? {
         Origin::Requested(request) => (request, None),
         Origin::CreatedElsewhere { account_id, account_name } => {
@@ -198,6 +200,7 @@ async fn validate(event: &Value, deps: &Deps) -> Result<Vending, VendingError> {
         id: request.vending_id(),
         request,
         regions,
+        max_in_flight: org.vending.max_in_flight,
         reused: account_id.is_some(),
         done: account_id.is_some(),
         account_id,

@@ -19,17 +19,22 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         log_destination_arn: required("LOG_DESTINATION_ARN")?,
     };
     let role = required("AUTOMATION_ROLE_NAME")?;
+    let org_role = required("ORGANIZATIONS_ROLE_NAME")?;
+    let management_account = required("MANAGEMENT_ACCOUNT_ID")?;
     let prefix = required("PARAMETER_PREFIX")?;
 
     let ctx = AwsContext::load().await;
     let region = ctx.region().unwrap_or("us-east-1").to_string();
-    let sessions = ctx.member_sessions(
-        Arc::new(StsRoleAssumer::new(ctx.client(aws_sdk_sts::Client::new))),
-        SessionSettings::new(role, "account-vending", &region),
-    );
+    let assumer = Arc::new(StsRoleAssumer::new(ctx.client(aws_sdk_sts::Client::new)));
+    let sessions = ctx.member_sessions(assumer.clone(), SessionSettings::new(role, "account-vending", &region));
+    // Organizations and the self-managed baseline StackSet live in the management account: new
+    // accounts trust it (OrganizationAccountAccessRole) before they trust anything else.
+    let management = ctx
+        .member_sessions(assumer, SessionSettings::new(org_role, "account-vending", &region))
+        .sdk_config(ctx.config(), &management_account);
     let deps = Deps {
-        directory: Arc::new(Organizations::new(ctx.client(aws_sdk_organizations::Client::new))),
-        stack_sets: Arc::new(CloudFormationStackSets::new(ctx.client(aws_sdk_cloudformation::Client::new))),
+        directory: Arc::new(Organizations::new(aws_sdk_organizations::Client::new(&management))),
+        stack_sets: Arc::new(CloudFormationStackSets::new(aws_sdk_cloudformation::Client::new(&management))),
         member_parameters: Arc::new(MemberSsm::new(ctx.config().clone(), sessions)),
         parameters: Arc::new(SsmParameterStore::new(ctx.client(aws_sdk_ssm::Client::new))),
         parameter_prefix: prefix,

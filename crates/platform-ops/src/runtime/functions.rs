@@ -28,7 +28,7 @@ pub trait LocalFunction: Send + Sync + std::fmt::Debug {
 #[derive(Debug, thiserror::Error)]
 pub enum FunctionError {
     #[error(
-        "function binary `{0}` has no in-process handler in the local runtime (known: log-processor, alarm-scaler)"
+        "function binary `{0}` has no in-process handler in the local runtime (known: log-processor, alarm-scaler, account-vending)"
     )]
     Unknown(String),
     #[error("function `{function}`: environment variable {name} is not set by the template")]
@@ -110,6 +110,49 @@ pub fn build(
             };
             Ok(Arc::new(AlarmScaler { deps, metrics }))
         }
+        "account-vending" => {
+            use account_vending::aws::{CloudFormationStackSets, MemberSsm, Organizations};
+            use platform_core::aws::{SsmParameterStore, StsRoleAssumer};
+            use platform_core::sessions::{MemberSessions, SessionSettings};
+            let sts = aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+            );
+            let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+            let assumer = Arc::new(StsRoleAssumer::new(sts));
+            let sessions = |role: String| {
+                Arc::new(MemberSessions::new(
+                    assumer.clone(),
+                    Arc::new(platform_core::ports::SystemClock),
+                    SessionSettings::new(role, "account-vending", &region),
+                ))
+            };
+            // As on Lambda: Organizations and the StackSet through the management account's role.
+            let management = sessions(var("ORGANIZATIONS_ROLE_NAME")?).sdk_config(sdk, &var("MANAGEMENT_ACCOUNT_ID")?);
+            let shared = aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(calls.clone());
+            let deps = account_vending::handler::Deps {
+                directory: Arc::new(Organizations::new(aws_sdk_organizations::Client::from_conf(
+                    aws_sdk_organizations::config::Builder::from(&management).interceptor(calls.clone()).build(),
+                ))),
+                stack_sets: Arc::new(CloudFormationStackSets::new(aws_sdk_cloudformation::Client::from_conf(
+                    aws_sdk_cloudformation::config::Builder::from(&management).interceptor(calls.clone()).build(),
+                ))),
+                member_parameters: Arc::new(
+                    MemberSsm::new(sdk.clone(), sessions(var("AUTOMATION_ROLE_NAME")?)).with_interceptor(shared),
+                ),
+                parameters: Arc::new(SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(
+                    aws_sdk_ssm::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+                ))),
+                parameter_prefix: var("PARAMETER_PREFIX")?,
+                central: account_vending::handler::Central {
+                    automation_account_id: var("AUTOMATION_ACCOUNT_ID")?,
+                    organization_id: var("ORGANIZATION_ID")?,
+                    event_bus_arn: var("EVENT_BUS_ARN")?,
+                    log_destination_arn: var("LOG_DESTINATION_ARN")?,
+                },
+                config: Default::default(),
+            };
+            Ok(Arc::new(AccountVending { deps }))
+        }
         other => Err(FunctionError::Unknown(other.to_string())),
     }
 }
@@ -167,6 +210,24 @@ impl LocalFunction for AlarmScaler {
         })?;
         match alarm_scaler::handler::handle(request, &self.deps).await {
             Ok(output) => Ok(Invocation { output, metrics: self.metrics.take() }),
+            Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct AccountVending {
+    deps: account_vending::handler::Deps,
+}
+
+#[async_trait]
+impl LocalFunction for AccountVending {
+    async fn invoke(&self, event: Value) -> Result<Invocation, Failure> {
+        let request: account_vending::handler::Request = serde_json::from_value(event).map_err(|e| {
+            Failure::lambda("Runtime.UnmarshalError", &format!("the event is not an account-vending request: {e}"))
+        })?;
+        match account_vending::handler::handle(request, &self.deps).await {
+            Ok(output) => Ok(Invocation { output, metrics: Vec::new() }),
             Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
         }
     }

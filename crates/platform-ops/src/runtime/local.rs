@@ -56,6 +56,63 @@ pub async fn start(root: &Path, endpoint: Option<&str>) -> Result<Local, Box<dyn
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     eprintln!("  .. loading template.yaml and provisioning what its functions call");
-    let runtime = Arc::new(Runtime::new(root, sdk, parameters).await?);
+    let runtime = Arc::new(Runtime::new(root, sdk.clone(), parameters).await?);
+    ensure_baseline_stack_set(&sdk, root, &tree, env, &world).await?;
     Ok(Local { runtime, world, tree, endpoint: remote.endpoint_url().to_string(), _emulator: emulator })
+}
+
+/// The member-baseline StackSet, as the deploy guide creates it in the management account:
+/// from `stacksets/member-baseline.yaml`, its parameters' values those of the local environment
+/// (each instance overrides them with its own environment's). Created once; a later template
+/// change is applied with an update.
+async fn ensure_baseline_stack_set(
+    sdk: &aws_config::SdkConfig,
+    root: &Path,
+    tree: &ConfigTree,
+    env: &config::Environment,
+    world: &World,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use aws_sdk_cloudformation::types::{Capability, Parameter};
+    let name = &tree.organization.vending.baseline_stack_set;
+    let template = std::fs::read_to_string(root.join(crate::baseline::TEMPLATE))?;
+    let prefix = tree.resource_prefix(&env.name);
+    let central = account_vending::handler::Central {
+        automation_account_id: world.management_account_id.clone(),
+        organization_id: world.organization_id.clone(),
+        event_bus_arn: format!(
+            "arn:aws:events:{}:{}:event-bus/{prefix}",
+            env.primary_region(),
+            world.management_account_id
+        ),
+        log_destination_arn: format!(
+            "arn:aws:logs:{}:{}:destination:{prefix}-logs",
+            env.primary_region(),
+            world.management_account_id
+        ),
+    };
+    let parameters: Vec<Parameter> = account_vending::handler::baseline_parameters(env, &central)?
+        .into_iter()
+        .map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build())
+        .collect();
+    let cfn = aws_sdk_cloudformation::Client::new(sdk);
+    let exists = cfn.describe_stack_set().stack_set_name(name).send().await.is_ok();
+    if exists {
+        cfn.update_stack_set()
+            .stack_set_name(name)
+            .template_body(template)
+            .set_parameters(Some(parameters))
+            .capabilities(Capability::CapabilityNamedIam)
+            .send()
+            .await?;
+    } else {
+        cfn.create_stack_set()
+            .stack_set_name(name)
+            .description("abc-trading member baseline (stacksets/member-baseline.yaml)")
+            .template_body(template)
+            .set_parameters(Some(parameters))
+            .capabilities(Capability::CapabilityNamedIam)
+            .send()
+            .await?;
+    }
+    Ok(())
 }

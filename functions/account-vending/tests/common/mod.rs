@@ -1,0 +1,278 @@
+//! In-memory Organizations, StackSets and member Parameter Store, scriptable for failure paths.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use account_vending::handler::{Central, Deps};
+use account_vending::ports::{
+    Account, AccountDirectory, Creation, Instance, MemberParameters, OperationStatus, Preferences, StackSets,
+};
+use async_trait::async_trait;
+use platform_core::config::{self, config_parameters};
+use platform_core::error::{AwsError, ErrorClass};
+use platform_core::fakes::FakeParameterStore;
+use platform_core::ports::ParameterStore;
+
+pub const ROOT: &str = "r-root";
+
+#[derive(Debug, Default)]
+pub struct Org {
+    pub accounts: Vec<Account>,
+    pub parents: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, BTreeMap<String, String>>,
+    pub ous: BTreeMap<String, String>,
+    /// Answers for DescribeCreateAccountStatus, in order (the last repeats); when empty the
+    /// account is created at the first poll.
+    pub creation_script: VecDeque<Creation>,
+    pub requests: BTreeMap<String, (String, String)>,
+    pub calls: Vec<String>,
+    /// Errors to return, per operation, in order.
+    pub failures: BTreeMap<&'static str, VecDeque<AwsError>>,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeDirectory(pub Mutex<Org>);
+
+impl FakeDirectory {
+    pub fn new() -> Self {
+        let org = Org {
+            ous: ["Development", "Staging", "Production", "Quarantine"]
+                .iter()
+                .map(|n| (n.to_string(), format!("ou-{}", n.to_lowercase())))
+                .collect(),
+            ..Org::default()
+        };
+        FakeDirectory(Mutex::new(org))
+    }
+
+    fn call(&self, op: &'static str) -> Result<std::sync::MutexGuard<'_, Org>, AwsError> {
+        let mut org = self.0.lock().expect("lock");
+        org.calls.push(op.to_string());
+        if let Some(e) = org.failures.get_mut(op).and_then(VecDeque::pop_front) {
+            return Err(e);
+        }
+        Ok(org)
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.0.lock().expect("lock").calls.clone()
+    }
+}
+
+pub fn throttled(op: &'static str) -> AwsError {
+    AwsError::new(ErrorClass::Throttled, op, "rate exceeded")
+}
+
+#[async_trait]
+impl AccountDirectory for FakeDirectory {
+    async fn find_by_email(&self, email: &str) -> Result<Option<Account>, AwsError> {
+        let org = self.call("ListAccounts")?;
+        Ok(org.accounts.iter().find(|a| a.email.eq_ignore_ascii_case(email)).cloned())
+    }
+    async fn account(&self, id: &str) -> Result<Account, AwsError> {
+        let org = self.call("DescribeAccount")?;
+        org.accounts
+            .iter()
+            .find(|a| a.id == id)
+            .cloned()
+            .ok_or_else(|| AwsError::new(ErrorClass::NotFound, "DescribeAccount", format!("no account {id}")))
+    }
+    async fn create_account(
+        &self,
+        name: &str,
+        email: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
+        let mut org = self.call("CreateAccount")?;
+        let id = format!("car-{}", org.requests.len() + 1);
+        org.requests.insert(id.clone(), (name.to_string(), email.to_string()));
+        let account = format!("{:012}", 100_000_000_000u64 + org.requests.len() as u64);
+        org.tags.insert(account, tags.clone());
+        Ok(id)
+    }
+    async fn creation(&self, request_id: &str) -> Result<Creation, AwsError> {
+        let mut org = self.call("DescribeCreateAccountStatus")?;
+        let scripted = if org.creation_script.len() > 1 {
+            org.creation_script.pop_front()
+        } else {
+            org.creation_script.front().cloned()
+        };
+        match scripted {
+            Some(Creation::Succeeded { .. }) | None => {
+                let (name, email) = org.requests[request_id].clone();
+                let n: usize = request_id.trim_start_matches("car-").parse().expect("n");
+                let id = format!("{:012}", 100_000_000_000u64 + n as u64);
+                if !org.accounts.iter().any(|a| a.id == id) {
+                    org.accounts.push(Account { id: id.clone(), name, email, status: "ACTIVE".into() });
+                    org.parents.insert(id.clone(), ROOT.into());
+                }
+                Ok(Creation::Succeeded { account_id: id })
+            }
+            Some(other) => Ok(other),
+        }
+    }
+    async fn ou_id(&self, name: &str) -> Result<Option<String>, AwsError> {
+        let org = self.call("ListOrganizationalUnitsForParent")?;
+        Ok(org.ous.get(name).cloned())
+    }
+    async fn parent(&self, account: &str) -> Result<String, AwsError> {
+        let org = self.call("ListParents")?;
+        Ok(org.parents.get(account).cloned().unwrap_or_else(|| ROOT.into()))
+    }
+    async fn move_account(&self, account: &str, from: &str, to: &str) -> Result<(), AwsError> {
+        let mut org = self.call("MoveAccount")?;
+        let current = org.parents.get(account).cloned().unwrap_or_else(|| ROOT.into());
+        if current != from {
+            return Err(AwsError::new(ErrorClass::NotFound, "MoveAccount", "SourceParentNotFoundException"));
+        }
+        org.parents.insert(account.to_string(), to.to_string());
+        Ok(())
+    }
+    async fn tags(&self, account: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let org = self.call("ListTagsForResource")?;
+        Ok(org.tags.get(account).cloned().unwrap_or_default())
+    }
+    async fn tag(&self, account: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        let mut org = self.call("TagResource")?;
+        org.tags.entry(account.to_string()).or_default().extend(tags.clone());
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Sets {
+    pub instances: BTreeMap<String, Vec<Instance>>,
+    /// Per operation id: the statuses DescribeStackSetOperation returns, in order (last repeats).
+    pub operation_script: VecDeque<OperationStatus>,
+    /// Regions whose instance ends FAILED, with the reason.
+    pub failing_regions: BTreeMap<String, String>,
+    pub operations: Vec<(String, Vec<String>, Preferences)>,
+    pub failures: BTreeMap<&'static str, VecDeque<AwsError>>,
+    pub calls: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeStackSets(pub Mutex<Sets>);
+
+impl FakeStackSets {
+    fn call(&self, op: &'static str) -> Result<std::sync::MutexGuard<'_, Sets>, AwsError> {
+        let mut s = self.0.lock().expect("lock");
+        s.calls.push(op.to_string());
+        if let Some(e) = s.failures.get_mut(op).and_then(VecDeque::pop_front) {
+            return Err(e);
+        }
+        Ok(s)
+    }
+}
+
+#[async_trait]
+impl StackSets for FakeStackSets {
+    async fn instances(&self, _stack_set: &str, account: &str) -> Result<Vec<Instance>, AwsError> {
+        let s = self.call("ListStackInstances")?;
+        Ok(s.instances.get(account).cloned().unwrap_or_default())
+    }
+    async fn add_instances(
+        &self,
+        _stack_set: &str,
+        account: &str,
+        regions: &[String],
+        _parameters: &BTreeMap<String, String>,
+        preferences: Preferences,
+        operation_id: &str,
+    ) -> Result<String, AwsError> {
+        let mut s = self.call("CreateStackInstances")?;
+        if s.operations.iter().any(|(id, _, _)| id == operation_id) {
+            return Ok(operation_id.to_string());
+        }
+        s.operations.push((operation_id.to_string(), regions.to_vec(), preferences));
+        let failing = s.failing_regions.clone();
+        let list = s.instances.entry(account.to_string()).or_default();
+        for r in regions {
+            let failed = failing.get(r);
+            list.push(Instance {
+                region: r.clone(),
+                status: if failed.is_some() { "OUTDATED".into() } else { "CURRENT".into() },
+                detailed: Some(if failed.is_some() { "FAILED".into() } else { "SUCCEEDED".into() }),
+                reason: failed.cloned(),
+                stack_id: Some(format!("arn:aws:cloudformation:{r}:{account}:stack/StackSet-baseline/1")),
+            });
+        }
+        Ok(operation_id.to_string())
+    }
+    async fn operation(&self, _stack_set: &str, _operation_id: &str) -> Result<OperationStatus, AwsError> {
+        let mut s = self.call("DescribeStackSetOperation")?;
+        let failed = !s.failing_regions.is_empty();
+        Ok(if s.operation_script.len() > 1 {
+            s.operation_script.pop_front().expect("scripted")
+        } else {
+            s.operation_script.front().cloned().unwrap_or(if failed {
+                OperationStatus::Failed
+            } else {
+                OperationStatus::Succeeded
+            })
+        })
+    }
+}
+
+/// The baseline's exports, as every member account's stack writes them.
+#[derive(Debug, Default)]
+pub struct FakeMemberParameters {
+    pub reads: Mutex<u32>,
+}
+
+#[async_trait]
+impl MemberParameters for FakeMemberParameters {
+    async fn get_by_path(&self, account: &str, region: &str, path: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        *self.reads.lock().expect("lock") += 1;
+        let mut out = BTreeMap::from([
+            (format!("{path}/vpc-id"), format!("vpc-{account}-{region}")),
+            (format!("{path}/private-subnet-ids"), "subnet-a,subnet-b,subnet-c".to_string()),
+        ]);
+        if region == "us-east-1" {
+            out.insert(format!("{path}/hosted-zone-id"), "Z123".into());
+        }
+        Ok(out)
+    }
+}
+
+pub struct Fakes {
+    pub deps: Deps,
+    pub directory: Arc<FakeDirectory>,
+    pub stack_sets: Arc<FakeStackSets>,
+    pub member: Arc<FakeMemberParameters>,
+    pub parameters: Arc<FakeParameterStore>,
+}
+
+pub async fn fakes() -> Fakes {
+    let tree = config::load(&config::repository_config_dir()).expect("config");
+    let parameters = Arc::new(FakeParameterStore::default());
+    for (name, value) in config_parameters(&tree) {
+        parameters.put(&name, &value, true).await.expect("put");
+    }
+    let directory = Arc::new(FakeDirectory::new());
+    let stack_sets = Arc::new(FakeStackSets::default());
+    let member = Arc::new(FakeMemberParameters::default());
+    let deps = Deps {
+        directory: directory.clone(),
+        stack_sets: stack_sets.clone(),
+        member_parameters: member.clone(),
+        parameters: parameters.clone(),
+        parameter_prefix: "/abc-trading".into(),
+        central: Central {
+            automation_account_id: "123456789012".into(),
+            organization_id: "o-abcdefghij".into(),
+            event_bus_arn: "arn:aws:events:us-east-1:123456789012:event-bus/abc-trading-dev".into(),
+            log_destination_arn: "arn:aws:logs:us-east-1:123456789012:destination:abc-trading-dev-logs".into(),
+        },
+        config: Default::default(),
+    };
+    Fakes { deps, directory, stack_sets, member, parameters }
+}
+
+pub fn request(client: &str) -> serde_json::Value {
+    serde_json::json!({"source": "abc.platform", "detail-type": "AccountRequested", "detail": {
+        "accountName": format!("{client}-dev"), "email": format!("aws+{client}-dev@abc-trading.com"),
+        "environment": "dev", "client": client, "costCenter": "cc-1042", "owner": "platform-team"}})
+}

@@ -1,0 +1,349 @@
+//! `state-machines/account-vending.asl.json` through the `asl` engine, with the real handler on
+//! in-memory Organizations and StackSets and an in-memory guard table: the happy path, slow
+//! creation, each named failure (quarantined, notified), retries, duplicates, resumption, and the
+//! in-flight limit measured over concurrent requests.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use account_vending::handler::{Request, handle};
+use account_vending::ports::{Creation, OperationStatus};
+use asl::{Failure, Resolver, Start, StateMachine, Status, TaskContext, TaskOutput, TaskRequest, execute};
+use async_trait::async_trait;
+use common::{Fakes, fakes, request};
+use platform_core::error::{AwsError, ErrorClass};
+use serde_json::{Value, json};
+
+fn machine() -> StateMachine {
+    let path = emulator::workspace_root().join("state-machines/account-vending.asl.json");
+    let text = std::fs::read_to_string(path)
+        .expect("definition")
+        .replace(
+            "${AccountVendingFunctionArn}",
+            "arn:aws:lambda:us-east-1:123456789012:function:abc-trading-dev-account-vending",
+        )
+        .replace("${GuardTableName}", "abc-trading-dev-guard")
+        .replace("${PlatformEventBusName}", "abc-trading-dev")
+        .replace("${NotificationsTopicArn}", "arn:aws:sns:us-east-1:123456789012:abc-trading-dev-notifications");
+    StateMachine::parse(&text).expect("the definition loads in the engine")
+}
+
+/// The guard table's claim and slot items, with the definition's condition semantics; the peak
+/// of slot holders is measured.
+#[derive(Debug, Default)]
+struct Guard {
+    claims: BTreeMap<String, (String, String)>,
+    holders: Vec<String>,
+    peak: usize,
+    audits: Vec<Value>,
+}
+
+struct World {
+    fakes: Fakes,
+    guard: Mutex<Guard>,
+    published: Mutex<Vec<Value>>,
+    notified: Mutex<Vec<String>>,
+    /// Real time a refused slot takes to answer, so concurrent executions overlap.
+    slot_refusal: Duration,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("World")
+    }
+}
+
+fn attr<'a>(p: &'a Value, path: &str) -> &'a Value {
+    p.pointer(path).unwrap_or(&Value::Null)
+}
+
+fn conditional_failure() -> Failure {
+    Failure::new("DynamoDB.ConditionalCheckFailedException", "The conditional request failed")
+}
+
+impl World {
+    fn dynamodb(&self, action: &str, p: &Value) -> Result<Value, Failure> {
+        let mut g = self.guard.lock().expect("lock");
+        let pk = attr(p, "/Key/pk/S").as_str().or(attr(p, "/Item/pk/S").as_str()).unwrap_or_default().to_string();
+        if action == "putItem" {
+            g.audits.push(p["Item"].clone());
+            return Ok(json!({}));
+        }
+        let update = p["UpdateExpression"].as_str().unwrap_or_default();
+        if pk == "vending#slots" {
+            let me = attr(p, "/ExpressionAttributeValues/:me/SS/0").as_str().unwrap_or_default().to_string();
+            if update.starts_with("DELETE") {
+                g.holders.retain(|h| h != &me);
+                return Ok(json!({}));
+            }
+            let max: usize =
+                attr(p, "/ExpressionAttributeValues/:max/N").as_str().and_then(|n| n.parse().ok()).unwrap_or(0);
+            if !g.holders.contains(&me) {
+                if g.holders.len() >= max {
+                    return Err(conditional_failure());
+                }
+                g.holders.push(me);
+            }
+            g.peak = g.peak.max(g.holders.len());
+            return Ok(json!({}));
+        }
+        let status = |s: &str| attr(p, &format!("/ExpressionAttributeValues/{s}/S")).as_str().map(str::to_string);
+        if let Some(running) = status(":running") {
+            let execution = status(":execution").unwrap_or_default();
+            if let Some((current, owner)) = g.claims.get(&pk)
+                && current != "failed"
+                && *owner != execution
+            {
+                return Err(conditional_failure());
+            }
+            g.claims.insert(pk, (running, execution));
+        } else if let Some(done) = status(":done").or(status(":failed")) {
+            if let Some(claim) = g.claims.get_mut(&pk) {
+                claim.0 = done;
+            }
+        }
+        Ok(json!({}))
+    }
+}
+
+#[async_trait]
+impl Resolver for World {
+    async fn run(&self, request: TaskRequest, _context: &TaskContext) -> Result<TaskOutput, Failure> {
+        match request {
+            TaskRequest::Lambda { payload, .. } => {
+                let request: Request =
+                    serde_json::from_value(payload).map_err(|e| Failure::new("InvalidRequest", e.to_string()))?;
+                handle(request, &self.fakes.deps)
+                    .await
+                    .map(TaskOutput::now)
+                    .map_err(|e| Failure::new(e.error_type(), e.to_string()))
+            }
+            TaskRequest::Service { service, action, parameters } => match (service.as_str(), action.as_str()) {
+                ("dynamodb", a) => {
+                    let refused = self.dynamodb(a, &parameters);
+                    if refused.is_err() && !self.slot_refusal.is_zero() {
+                        tokio::time::sleep(self.slot_refusal).await;
+                    }
+                    refused.map(TaskOutput::now)
+                }
+                ("events", "putEvents") => {
+                    self.published.lock().expect("lock").push(parameters["Entries"][0].clone());
+                    Ok(TaskOutput::now(json!({"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]})))
+                }
+                ("sns", "publish") => {
+                    self.notified
+                        .lock()
+                        .expect("lock")
+                        .push(parameters["Subject"].as_str().unwrap_or_default().to_string());
+                    Ok(TaskOutput::now(json!({"MessageId": "m-1"})))
+                }
+                other => panic!("unexpected integration {other:?}"),
+            },
+            TaskRequest::StartExecution { .. } => panic!("no child executions yet"),
+        }
+    }
+}
+
+async fn world() -> Arc<World> {
+    Arc::new(World {
+        fakes: fakes().await,
+        guard: Mutex::default(),
+        published: Mutex::default(),
+        notified: Mutex::default(),
+        slot_refusal: Duration::ZERO,
+    })
+}
+
+async fn run(world: &Arc<World>, name: &str, input: Value) -> asl::Execution {
+    execute(&machine(), input, Start::named(name), world.clone()).await
+}
+
+fn account_of(e: &asl::Execution) -> String {
+    e.output.as_ref().and_then(|o| o["account_id"].as_str()).expect("account id").to_string()
+}
+
+#[tokio::test]
+async fn a_request_becomes_a_placed_baselined_account_handed_over() {
+    let w = world().await;
+    let e = run(&w, "acme", request("acme")).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    let account = account_of(&e);
+    let org = w.fakes.directory.0.lock().expect("lock");
+    assert_eq!(org.parents[&account], "ou-development");
+    assert_eq!(org.tags[&account]["client"], "acme");
+    drop(org);
+    let published = w.published.lock().expect("lock").clone();
+    assert_eq!(published.len(), 1);
+    assert_eq!(
+        (published[0]["DetailType"].as_str(), published[0]["Detail"]["accountId"].as_str()),
+        (Some("AccountReady"), Some(account.as_str()))
+    );
+    assert_eq!(published[0]["Detail"]["regions"], json!(["us-east-1", "us-west-2"]));
+    let sets = w.fakes.stack_sets.0.lock().expect("lock");
+    let (_, regions, prefs) = &sets.operations[0];
+    assert_eq!(regions, &["us-east-1", "us-west-2"]);
+    assert_eq!(
+        (prefs.failure_tolerance_count, prefs.max_concurrent_count),
+        (0, 2),
+        "operation preferences from config"
+    );
+    drop(sets);
+    let g = w.guard.lock().expect("lock");
+    assert!(g.holders.is_empty(), "the slot is released");
+    assert_eq!(g.claims.values().next().map(|c| c.0.as_str()), Some("done"));
+    assert_eq!(g.audits.len(), 1);
+    drop(g);
+    assert_eq!(w.notified.lock().expect("lock").len(), 1);
+    let facts = w.fakes.parameters.get_by_path(&format!("/abc-trading/accounts/dev/{account}")).await.expect("facts");
+    assert!(facts.contains_key(&format!("/abc-trading/accounts/dev/{account}/us-west-2/vpc-id")), "{facts:?}");
+    // The figures the README reports: state transitions and time on the virtual clock.
+    println!("vended in {} transitions, {:?} on the virtual clock", e.transitions, e.duration);
+    assert!(e.transitions < 40, "{}", e.transitions);
+}
+
+use platform_core::ports::ParameterStore as _;
+
+#[tokio::test]
+async fn slow_creation_is_polled_with_backoff() {
+    let w = world().await;
+    w.fakes.directory.0.lock().expect("lock").creation_script = [
+        Creation::InProgress,
+        Creation::InProgress,
+        Creation::InProgress,
+        Creation::Succeeded { account_id: String::new() },
+    ]
+    .into();
+    let e = run(&w, "slow", request("slow")).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    let polls = w.fakes.directory.calls().iter().filter(|c| *c == "DescribeCreateAccountStatus").count();
+    assert_eq!(polls, 4);
+    // 10 + 20 + 40 + 80 s of account polls, then one 30 s baseline poll.
+    assert_eq!(e.duration, Duration::from_secs(150 + 30));
+}
+
+#[tokio::test]
+async fn creation_failures_are_named_notified_and_leave_nothing_to_quarantine() {
+    for (reason, name) in [
+        ("EMAIL_ALREADY_EXISTS", "EmailAlreadyExists"),
+        ("ACCOUNT_LIMIT_EXCEEDED", "AccountLimitExceeded"),
+        ("CONCURRENT_ACCOUNT_MODIFICATION", "ConcurrentAccountModification"),
+    ] {
+        let w = world().await;
+        w.fakes.directory.0.lock().expect("lock").creation_script = [Creation::Failed { reason: reason.into() }].into();
+        let e = run(&w, reason, request("acme")).await;
+        assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some(name)), "{reason}");
+        let notified = w.notified.lock().expect("lock").clone();
+        assert_eq!(notified.len(), 1);
+        assert!(notified[0].contains("FAILED at AwaitAccount"), "{notified:?}");
+        let g = w.guard.lock().expect("lock");
+        assert_eq!(g.claims.values().next().map(|c| c.0.as_str()), Some("failed"));
+        assert!(g.holders.is_empty(), "the slot is released on failure too");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_region_quarantines_the_account_and_a_rerun_resumes() {
+    let w = world().await;
+    w.fakes.stack_sets.0.lock().expect("lock").failing_regions = BTreeMap::from([(
+        "us-west-2".to_string(),
+        "Resource handler returned message: VPC limit exceeded".to_string(),
+    )]);
+    let e = run(&w, "first", request("acme")).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("BaselineFailed")));
+    assert!(
+        e.cause.as_deref().is_some_and(|c| c.contains("us-west-2 OUTDATED (FAILED): Resource handler")),
+        "{:?}",
+        e.cause
+    );
+    let account = w.fakes.directory.0.lock().expect("lock").accounts[0].id.clone();
+    assert_eq!(w.fakes.directory.0.lock().expect("lock").parents[&account], "ou-quarantine");
+    assert!(w.notified.lock().expect("lock")[0].contains("FAILED at Baseline"));
+
+    // The cause is fixed; the same request again takes over the failed claim and resumes with
+    // the same account: out of quarantine, the failed region retried.
+    {
+        let mut sets = w.fakes.stack_sets.0.lock().expect("lock");
+        sets.failing_regions.clear();
+        sets.instances.get_mut(&account).expect("instances").retain(|i| i.region != "us-west-2");
+    }
+    let e = run(&w, "rerun", request("acme")).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    assert_eq!(account_of(&e), account);
+    assert_eq!(w.fakes.directory.0.lock().expect("lock").parents[&account], "ou-development");
+    assert_eq!(w.fakes.directory.0.lock().expect("lock").accounts.len(), 1, "never a second account");
+}
+
+#[tokio::test]
+async fn throttling_and_a_busy_stack_set_are_retried() {
+    let w = world().await;
+    w.fakes
+        .directory
+        .0
+        .lock()
+        .expect("lock")
+        .failures
+        .insert("ListAccounts", [common::throttled("ListAccounts"), common::throttled("ListAccounts")].into());
+    w.fakes.stack_sets.0.lock().expect("lock").failures.insert(
+        "CreateStackInstances",
+        [AwsError::new(ErrorClass::OperationInProgress, "CreateStackInstances", "another operation is in progress")]
+            .into(),
+    );
+    w.fakes.stack_sets.0.lock().expect("lock").operation_script =
+        [OperationStatus::Running, OperationStatus::Running, OperationStatus::Succeeded].into();
+    let e = run(&w, "busy", request("acme")).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    let calls = w.fakes.directory.calls();
+    assert_eq!(calls.iter().filter(|c| *c == "ListAccounts").count(), 3, "two throttles, then through");
+    let sets = w.fakes.stack_sets.0.lock().expect("lock");
+    assert_eq!(sets.calls.iter().filter(|c| *c == "CreateStackInstances").count(), 2);
+    assert_eq!(sets.calls.iter().filter(|c| *c == "DescribeStackSetOperation").count(), 3);
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_joins_and_an_invalid_request_is_rejected() {
+    let w = world().await;
+    let first = run(&w, "first", request("acme")).await;
+    assert_eq!(first.status, Status::Succeeded);
+    let second = run(&w, "second", request("acme")).await;
+    assert_eq!(second.status, Status::Succeeded);
+    assert!(second.history.iter().any(|h| h.state.as_deref() == Some("Joined")), "joined: {:?}", second.history);
+    assert_eq!(w.fakes.directory.0.lock().expect("lock").accounts.len(), 1);
+    assert_eq!(w.published.lock().expect("lock").len(), 1, "one hand-over");
+
+    let mut bad = request("acme");
+    bad["detail"]["email"] = json!("nope");
+    let e = run(&w, "bad", bad).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("InvalidRequest")));
+    assert!(w.notified.lock().expect("lock").iter().any(|s| s.contains("REJECTED")));
+}
+
+/// Many requests at once: never more than `max_in_flight` (2) vendings past the slot; every
+/// one finishes. The peak is measured, not assumed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn vendings_in_flight_never_exceed_the_limit() {
+    let mut w = fakes_world().await;
+    Arc::get_mut(&mut w).expect("unique").slot_refusal = Duration::from_millis(20);
+    let clients = ["acme", "globex", "initech", "hooli", "umbrella", "wonka"];
+    let runs = clients.iter().map(|c| {
+        let w = w.clone();
+        let name = c.to_string();
+        tokio::spawn(async move { run(&w, &name, request(&name)).await })
+    });
+    let mut succeeded = 0;
+    for r in runs.collect::<Vec<_>>() {
+        let e = r.await.expect("task");
+        assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+        succeeded += 1;
+    }
+    let peak = w.guard.lock().expect("lock").peak;
+    println!("{succeeded} vendings, peak in flight {peak} (limit 2)");
+    assert_eq!(succeeded, clients.len());
+    assert_eq!(peak, 2, "the limit is reached and never passed");
+}
+
+async fn fakes_world() -> Arc<World> {
+    world().await
+}
