@@ -100,10 +100,10 @@ impl World {
                 return Err(conditional_failure());
             }
             g.claims.insert(pk, (running, execution));
-        } else if let Some(done) = status(":done").or(status(":failed")) {
-            if let Some(claim) = g.claims.get_mut(&pk) {
-                claim.0 = done;
-            }
+        } else if let Some(done) = status(":done").or(status(":failed"))
+            && let Some(claim) = g.claims.get_mut(&pk)
+        {
+            claim.0 = done;
         }
         Ok(json!({}))
     }
@@ -171,10 +171,11 @@ async fn a_request_becomes_a_placed_baselined_account_handed_over() {
     let e = run(&w, "acme", request("acme")).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     let account = account_of(&e);
-    let org = w.fakes.directory.0.lock().expect("lock");
-    assert_eq!(org.parents[&account], "ou-development");
-    assert_eq!(org.tags[&account]["client"], "acme");
-    drop(org);
+    {
+        let org = w.fakes.directory.0.lock().expect("lock");
+        assert_eq!(org.parents[&account], "ou-development");
+        assert_eq!(org.tags[&account]["client"], "acme");
+    }
     let published = w.published.lock().expect("lock").clone();
     assert_eq!(published.len(), 1);
     assert_eq!(
@@ -182,20 +183,22 @@ async fn a_request_becomes_a_placed_baselined_account_handed_over() {
         (Some("AccountReady"), Some(account.as_str()))
     );
     assert_eq!(published[0]["Detail"]["regions"], json!(["us-east-1", "us-west-2"]));
-    let sets = w.fakes.stack_sets.0.lock().expect("lock");
-    let (_, regions, prefs) = &sets.operations[0];
-    assert_eq!(regions, &["us-east-1", "us-west-2"]);
-    assert_eq!(
-        (prefs.failure_tolerance_count, prefs.max_concurrent_count),
-        (0, 2),
-        "operation preferences from config"
-    );
-    drop(sets);
-    let g = w.guard.lock().expect("lock");
-    assert!(g.holders.is_empty(), "the slot is released");
-    assert_eq!(g.claims.values().next().map(|c| c.0.as_str()), Some("done"));
-    assert_eq!(g.audits.len(), 1);
-    drop(g);
+    {
+        let sets = w.fakes.stack_sets.0.lock().expect("lock");
+        let (_, regions, prefs) = &sets.operations[0];
+        assert_eq!(regions, &["us-east-1", "us-west-2"]);
+        assert_eq!(
+            (prefs.failure_tolerance_count, prefs.max_concurrent_count),
+            (0, 2),
+            "operation preferences from config"
+        );
+    }
+    {
+        let g = w.guard.lock().expect("lock");
+        assert!(g.holders.is_empty(), "the slot is released");
+        assert_eq!(g.claims.values().next().map(|c| c.0.as_str()), Some("done"));
+        assert_eq!(g.audits.len(), 1);
+    }
     assert_eq!(w.notified.lock().expect("lock").len(), 1);
     let facts = w.fakes.parameters.get_by_path(&format!("/abc-trading/accounts/dev/{account}")).await.expect("facts");
     assert!(facts.contains_key(&format!("/abc-trading/accounts/dev/{account}/us-west-2/vpc-id")), "{facts:?}");
