@@ -125,7 +125,24 @@ fn demo_replays_the_default_scenario() {
     assert!(text.contains("AWS reads: dynamodb Query x1, eks DescribeNodegroup x1\n"), "{text}");
     assert!(text.contains("duplicate: abc-trading-dev-remediate-nodes-cpu-high"), "{text}");
     assert!(text.contains("refuse: scale-in refused inside trading hours"), "{text}");
+    // Account vending: the account in its OU, then a duplicate that joins.
+    assert!(text.contains("one account aws+acme-dev@abc-trading.com, in OU Development (actual: "), "{text}");
+    assert!(text.contains("      Joined ("), "{text}");
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
+}
+
+/// The second vending scenario: a baseline that fails quarantines the account, audited and
+/// notified, and the demo still passes because that is what the scenario expects.
+#[test]
+fn demo_replays_a_failing_vending() {
+    let out = platform_ops(&["demo", "--scenario", "vending-failure"], None);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("AccountVendingStateMachine: FAILED"), "{text}");
+    assert!(text.contains("in OU Quarantine (actual: ") && text.contains(" in Quarantine)"), "{text}");
+    for state in ["Quarantine", "ReleaseSlotAfterFailure", "MarkFailed", "AuditFailure", "NotifyFailure"] {
+        assert!(text.contains(&format!("      {state} (")), "{state} in the timeline: {text}");
+    }
 }
 
 /// The one-off commands against an emulator that is already running, with machine output.

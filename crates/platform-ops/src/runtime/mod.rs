@@ -566,6 +566,41 @@ impl Runtime {
     pub fn bucket_keys(&self, bucket: &str) -> Result<Vec<String>, RuntimeError> {
         emulator_for(&self.sdk)?.bucket_keys(bucket).map_err(|e| aws_error("ListObjects")(context(&e)))
     }
+
+    /// How many parameters the central account holds under `path` (for scenario checks).
+    pub async fn parameters_under(&self, path: &str) -> Result<usize, RuntimeError> {
+        use platform_core::ports::ParameterStore;
+        let store = platform_core::aws::SsmParameterStore::new(aws_sdk_ssm::Client::new(&self.sdk));
+        store.get_by_path(path).await.map(|p| p.len()).map_err(|e| aws_error("GetParametersByPath")(e.to_string()))
+    }
+
+    /// The organisation's accounts with this e-mail, each with the name of its OU (`None` for
+    /// the root), for scenario checks.
+    pub async fn accounts_by_email(&self, email: &str) -> Result<Vec<(String, Option<String>)>, RuntimeError> {
+        let org = aws_sdk_organizations::Client::new(&self.sdk);
+        let accounts = org.list_accounts().send().await.map_err(|e| aws_error("ListAccounts")(context(&e)))?;
+        let mut out = Vec::new();
+        for a in accounts.accounts().iter().filter(|a| a.email().is_some_and(|e| e.eq_ignore_ascii_case(email))) {
+            let id = a.id().unwrap_or_default().to_string();
+            let parents =
+                org.list_parents().child_id(&id).send().await.map_err(|e| aws_error("ListParents")(context(&e)))?;
+            let parent = parents.parents().first().cloned();
+            let ou = match parent {
+                Some(p) if p.r#type().map(|t| t.as_str()) == Some("ORGANIZATIONAL_UNIT") => {
+                    let ou = org
+                        .describe_organizational_unit()
+                        .organizational_unit_id(p.id().unwrap_or_default())
+                        .send()
+                        .await
+                        .map_err(|e| aws_error("DescribeOrganizationalUnit")(context(&e)))?;
+                    ou.organizational_unit().and_then(|o| o.name()).map(str::to_string)
+                }
+                _ => None,
+            };
+            out.push((id, ou));
+        }
+        Ok(out)
+    }
 }
 
 /// Step Functions' Lambda tasks, carried out by the in-process functions.

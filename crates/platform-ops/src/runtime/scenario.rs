@@ -56,6 +56,12 @@ pub enum Expectation {
     Published { detail_type: String, count: usize },
     /// Objects in a bucket (what Firehose delivered), at least this many.
     Bucket { name: String, min_objects: usize },
+    /// Parameters under a path (recursively), at least this many.
+    Parameters { path: String, min: usize },
+    /// Exactly one account of the organisation has this e-mail, and it sits in the OU named `ou`.
+    Account { email: String, ou: String },
+    /// The step's dispatches made these changing calls (`sns Publish`), among others.
+    Changes { include: Vec<String> },
 }
 
 /// One checked expectation.
@@ -141,13 +147,13 @@ pub async fn replay(
         };
         let published: Vec<Value> = runtime.published().into_iter().skip(published_before).map(|(_, e)| e).collect();
         for expectation in &step.expect {
-            checks.push(check(runtime, &step.name, expectation, &dispatches, &published));
+            checks.push(check(runtime, &step.name, expectation, &dispatches, &published).await);
         }
     }
     Ok(Report { scenario: name.to_string(), checks })
 }
 
-fn check(
+async fn check(
     runtime: &Runtime,
     step: &str,
     expectation: &Expectation,
@@ -193,6 +199,37 @@ fn check(
             ),
             Err(e) => (format!("at least {min_objects} object(s) in {name}"), false, e.to_string()),
         },
+        Expectation::Parameters { path, min } => {
+            let text = format!("at least {min} parameter(s) under {path}");
+            match runtime.parameters_under(path).await {
+                Ok(n) => (text, n >= *min, n.to_string()),
+                Err(e) => (text, false, e.to_string()),
+            }
+        }
+        Expectation::Account { email, ou } => {
+            let text = format!("one account {email}, in OU {ou}");
+            match runtime.accounts_by_email(email).await {
+                Ok(found) => {
+                    let met = found.len() == 1 && found[0].1.as_deref() == Some(ou.as_str());
+                    let actual = found
+                        .iter()
+                        .map(|(id, ou)| format!("{id} in {}", ou.as_deref().unwrap_or("the root")))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    (text, met, if actual.is_empty() { "none".into() } else { actual })
+                }
+                Err(e) => (text, false, e.to_string()),
+            }
+        }
+        Expectation::Changes { include } => {
+            let made: Vec<&String> = dispatches.iter().flat_map(|d| &d.aws_changes).collect();
+            let met = include.iter().all(|want| made.iter().any(|m| m.starts_with(want.as_str())));
+            (
+                format!("AWS changes include {}", include.join(", ")),
+                met,
+                made.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "),
+            )
+        }
     };
     Check { step: step.to_string(), expectation: text, met, actual }
 }
