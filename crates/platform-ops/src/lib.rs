@@ -1,5 +1,6 @@
 //! The platform-ops CLI's logic: validation, config publishing, the local world, the local runtime and the demo.
 
+pub mod account;
 pub mod actions;
 pub mod baseline;
 pub mod demo;

@@ -69,6 +69,9 @@ enum Command {
     /// The scaling decision for an alarm event and each guardrail's verdict, without acting.
     #[command(subcommand)]
     Scaling(ScalingCommand),
+    /// Request an account (account vending) or report where one stands.
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Invoke one function in process against the emulator, as `sam local invoke` would.
     Invoke {
         /// The function's logical id, name or ARN.
@@ -92,6 +95,47 @@ enum ScalingCommand {
         #[command(flatten)]
         local: LocalArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Put an AccountRequested event (validated here first): on the local runtime by default,
+    /// where the vending runs and its timeline is printed; with `--aws`, on the platform bus.
+    Request {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        client: String,
+        #[arg(long, default_value = "platform")]
+        cost_center: String,
+        #[arg(long, default_value = "platform-team")]
+        owner: String,
+        #[command(flatten)]
+        target: AccountTarget,
+    },
+    /// An account by id or name: its OU and tags, its vending's claim (and on AWS, the
+    /// execution's status), its published facts.
+    Status {
+        key: String,
+        #[command(flatten)]
+        target: AccountTarget,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct AccountTarget {
+    /// Real AWS (credentials from the environment) instead of the local runtime.
+    #[arg(long)]
+    aws: bool,
+    /// The platform-ops deployment (its bus `abc-trading-<d>` and guard table `abc-trading-<d>-guard`).
+    #[arg(long, default_value = "dev")]
+    deployment: String,
+    #[command(flatten)]
+    local: LocalArgs,
 }
 
 /// Options of the commands that run the local runtime.
@@ -321,6 +365,60 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 for v in plan["decision"]["verdicts"].as_array().into_iter().flatten() {
                     let mark = if v["passed"].as_bool() == Some(true) { "ok  " } else { "STOP" };
                     println!("  {mark} {:<14} {}", text(&v["guardrail"]), text(&v["detail"]));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Account(AccountCommand::Request { name, email, env, client, cost_center, owner, target }) => {
+            let tree = config::load(&config_dir)?;
+            let request = account_vending::request::AccountRequest {
+                account_name: name,
+                email,
+                environment: env,
+                client,
+                cost_center,
+                owner,
+            };
+            let event = match platform_ops::account::request_event(&request, &tree) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let bus = tree.resource_prefix(&target.deployment);
+            if target.aws {
+                let ctx = AwsContext::load().await;
+                let id = platform_ops::account::put_request(ctx.config(), &bus, &event).await?;
+                println!("AccountRequested {id} on {bus}: vending {}", request.vending_id());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let up = runtime::local::start(&cli.root, target.local.endpoint.as_deref()).await?;
+            let dispatches = up.runtime.send_event(&bus, event).await?;
+            print_runtime(&up.runtime, &dispatches, target.local.output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Account(AccountCommand::Status { key, target }) => {
+            let tree = config::load(&config_dir)?;
+            let table = format!("{}-guard", tree.resource_prefix(&target.deployment));
+            let (sdk, describe) = if target.aws {
+                (AwsContext::load().await.config().clone(), true)
+            } else {
+                // The local runtime keeps no Step Functions executions to describe: the claim
+                // the state machine writes is the status.
+                let endpoint = target.local.endpoint.as_deref().ok_or(
+                    "account status reads a running emulator: pass --endpoint (or PLATFORM_OPS_ENDPOINT), or --aws",
+                )?;
+                (emulator::Remote::new(endpoint)?.sdk_config(), false)
+            };
+            match platform_ops::account::status(&sdk, &tree, &table, &key, describe).await? {
+                Some(status) if target.local.output == Output::Json => {
+                    println!("{}", serde_json::to_string_pretty(&status)?)
+                }
+                Some(status) => print!("{status}"),
+                None => {
+                    eprintln!("error: the organisation has no account with id or name `{key}`");
+                    return Ok(ExitCode::FAILURE);
                 }
             }
             Ok(ExitCode::SUCCESS)

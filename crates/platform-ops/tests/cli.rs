@@ -260,3 +260,61 @@ fn scaling_explain_prints_the_verdicts() {
     );
     assert!(stdout(&again).starts_with("decision: scale"), "{}", stdout(&again));
 }
+
+/// `account request` validates and vends through the local runtime on a running emulator;
+/// `account status` then reads the account, its vending's claim and its facts from there.
+#[test]
+fn account_request_then_status_against_a_running_emulator() {
+    let emulator = Emulator::start_for_workspace().expect("emulator");
+    let endpoint = emulator.endpoint_url();
+    let bad = platform_ops(
+        &[
+            "account",
+            "request",
+            "--name",
+            "x",
+            "--email",
+            "not-an-email",
+            "--env",
+            "qa",
+            "--client",
+            "Acme",
+            "--endpoint",
+            &endpoint,
+        ],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("email `not-an-email` is not an e-mail address") && err.contains("environment `qa`"), "{err}");
+
+    let request = platform_ops(
+        &[
+            "account",
+            "request",
+            "--name",
+            "globex-dev",
+            "--email",
+            "aws+globex-dev@abc-trading.com",
+            "--env",
+            "dev",
+            "--client",
+            "globex",
+            "--endpoint",
+            &endpoint,
+        ],
+        None,
+    );
+    let text = stdout(&request);
+    assert!(request.status.success(), "{text}{}", String::from_utf8_lossy(&request.stderr));
+    assert!(text.contains("AccountVendingStateMachine: SUCCEEDED"), "{text}");
+
+    let status = platform_ops(&["account", "status", "globex-dev", "--endpoint", &endpoint], None);
+    let text = stdout(&status);
+    assert!(status.status.success(), "{text}{}", String::from_utf8_lossy(&status.stderr));
+    assert!(text.contains("<aws+globex-dev@abc-trading.com> ACTIVE in Development"), "{text}");
+    assert!(text.contains("vending  vend-dev-globex-") && text.contains(": done"), "{text}");
+    assert!(text.contains("us-west-2/vpc-id"), "{text}");
+    let missing = platform_ops(&["account", "status", "nobody", "--endpoint", &endpoint], None);
+    assert_eq!(missing.status.code(), Some(1));
+}
