@@ -128,6 +128,19 @@ fn demo_replays_the_default_scenario() {
     // Account vending: the account in its OU, then a duplicate that joins.
     assert!(text.contains("one account aws+acme-dev@abc-trading.com, in OU Development (actual: "), "{text}");
     assert!(text.contains("      Joined ("), "{text}");
+    // The calls per vended account the README reports.
+    assert!(
+        text.contains(
+            "AWS changes: cloudformation CreateStackInstances x1, dynamodb PutItem x1, dynamodb UpdateItem x4, \
+             eventbridge PutEvents x1, organizations CreateAccount x1, organizations MoveAccount x1, sns Publish x1, \
+             ssm PutParameter x15\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("AccountVendingStateMachine: SUCCEEDED (24 transitions, 40s on the virtual clock)"),
+        "{text}"
+    );
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
 }
 
