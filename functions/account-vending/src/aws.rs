@@ -167,6 +167,31 @@ fn org_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, AwsError> {
         .collect()
 }
 
+fn operation_preferences(p: Preferences) -> StackSetOperationPreferences {
+    StackSetOperationPreferences::builder()
+        .region_concurrency_type(RegionConcurrencyType::Parallel)
+        .failure_tolerance_count(i32::try_from(p.failure_tolerance_count).unwrap_or(0))
+        .max_concurrent_count(i32::try_from(p.max_concurrent_count).unwrap_or(1))
+        .build()
+}
+
+fn overrides(parameters: &BTreeMap<String, String>) -> Vec<Parameter> {
+    parameters.iter().map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build()).collect()
+}
+
+/// A retried call with the same operation id: that operation is the one to follow.
+fn same_operation<E>(
+    operation: &'static str,
+    e: aws_sdk_cloudformation::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+    operation_id: &str,
+) -> Result<String, AwsError>
+where
+    E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let e = platform_core::error::classify(operation, e);
+    if e.code.as_deref() == Some("OperationIdAlreadyExistsException") { Ok(operation_id.to_string()) } else { Err(e) }
+}
+
 /// The baseline StackSet in the administrator account.
 #[derive(Debug, Clone)]
 pub struct CloudFormationStackSets {
@@ -219,35 +244,46 @@ impl StackSets for CloudFormationStackSets {
         preferences: Preferences,
         operation_id: &str,
     ) -> Result<String, AwsError> {
-        let prefs = StackSetOperationPreferences::builder()
-            .region_concurrency_type(RegionConcurrencyType::Parallel)
-            .failure_tolerance_count(i32::try_from(preferences.failure_tolerance_count).unwrap_or(0))
-            .max_concurrent_count(i32::try_from(preferences.max_concurrent_count).unwrap_or(1))
-            .build();
-        let overrides =
-            parameters.iter().map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build()).collect();
         let result = self
             .client
             .create_stack_instances()
             .stack_set_name(stack_set)
             .accounts(account)
             .set_regions(Some(regions.to_vec()))
-            .set_parameter_overrides(Some(overrides))
-            .operation_preferences(prefs)
+            .set_parameter_overrides(Some(overrides(parameters)))
+            .operation_preferences(operation_preferences(preferences))
             .operation_id(operation_id)
             .send()
             .await;
         match result {
             Ok(out) => Ok(out.operation_id().unwrap_or(operation_id).to_string()),
-            // A retried call with the same operation id: that operation is the one to follow.
-            Err(e) => {
-                let e = platform_core::error::classify("CreateStackInstances", e);
-                if e.code.as_deref() == Some("OperationIdAlreadyExistsException") {
-                    Ok(operation_id.to_string())
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) => same_operation("CreateStackInstances", e, operation_id),
+        }
+    }
+
+    async fn update_instances(
+        &self,
+        stack_set: &str,
+        account: &str,
+        regions: &[String],
+        parameters: &BTreeMap<String, String>,
+        preferences: Preferences,
+        operation_id: &str,
+    ) -> Result<String, AwsError> {
+        let result = self
+            .client
+            .update_stack_instances()
+            .stack_set_name(stack_set)
+            .accounts(account)
+            .set_regions(Some(regions.to_vec()))
+            .set_parameter_overrides(Some(overrides(parameters)))
+            .operation_preferences(operation_preferences(preferences))
+            .operation_id(operation_id)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.operation_id().unwrap_or(operation_id).to_string()),
+            Err(e) => same_operation("UpdateStackInstances", e, operation_id),
         }
     }
 

@@ -84,6 +84,13 @@ pub struct Vending {
     pub done: bool,
     #[serde(default)]
     pub instances: Vec<Instance>,
+    /// The regions the last baseline operation worked on.
+    #[serde(default)]
+    pub operation_regions: Vec<String>,
+    /// Set by await-baseline when another baseline round is needed (a re-run found regions both
+    /// missing and OUTDATED: one operation creates, the next re-applies).
+    #[serde(default)]
+    pub again: bool,
 }
 
 /// The central account's side of the baseline parameters.
@@ -208,6 +215,8 @@ async fn validate(event: &Value, deps: &Deps) -> Result<Vending, VendingError> {
         ou_id: None,
         operation_id: None,
         instances: Vec::new(),
+        operation_regions: Vec::new(),
+        again: false,
     })
 }
 
@@ -304,26 +313,45 @@ async fn baseline(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> 
     let (org, env) = deps.environment(&v.request.environment).await?;
     let stack_set = &org.vending.baseline_stack_set;
     let existing = deps.stack_sets.instances(stack_set, &account).await?;
-    let missing: Vec<String> =
-        v.regions.iter().filter(|r| !existing.iter().any(|i| &i.region == *r)).cloned().collect();
-    if missing.is_empty() {
-        // A re-run after the baseline went in: nothing to add, the await reports the instances.
-        v.operation_id = None;
-        v.done = false;
-        return Ok(v);
-    }
+    let instance = |r: &String| existing.iter().find(|i| &i.region == r);
+    let missing: Vec<String> = v.regions.iter().filter(|r| instance(r).is_none()).cloned().collect();
+    // OUTDATED: a previous run's operation failed there; re-applied, not created again.
+    let outdated: Vec<String> =
+        v.regions.iter().filter(|r| instance(r).is_some_and(|i| i.status == "OUTDATED")).cloned().collect();
+    v.again = false;
+    v.done = false;
+    let (kind, regions) = match (missing.is_empty(), outdated.is_empty()) {
+        // A re-run after the baseline went in: nothing to do, the await reports the instances.
+        (true, true) => {
+            v.operation_id = None;
+            return Ok(v);
+        }
+        (false, _) => ("create", missing),
+        (true, false) => ("update", outdated),
+    };
     let preferences = Preferences {
         failure_tolerance_count: org.vending.failure_tolerance_count,
         max_concurrent_count: org.vending.max_concurrent_count,
     };
-    // The same vending adds the same regions under the same operation id: a retried call is the
-    // same operation (StackSets answers OperationIdAlreadyExists).
-    let operation_id: String = format!("{}-{}", v.id, missing.join("-")).chars().take(128).collect();
+    // The same vending asks the same thing under the same operation id: a retried call is the
+    // same operation (StackSets answers OperationIdAlreadyExists). A re-run's update differs
+    // from its create by the kind.
+    let operation_id: String = format!("{}-{kind}-{}", v.id, regions.join("-")).chars().take(128).collect();
     let parameters = baseline_parameters(&env, &deps.central)?;
-    let op =
-        deps.stack_sets.add_instances(stack_set, &account, &missing, &parameters, preferences, &operation_id).await?;
+    let op = match kind {
+        "create" => {
+            deps.stack_sets
+                .add_instances(stack_set, &account, &regions, &parameters, preferences, &operation_id)
+                .await?
+        }
+        _ => {
+            deps.stack_sets
+                .update_instances(stack_set, &account, &regions, &parameters, preferences, &operation_id)
+                .await?
+        }
+    };
     v.operation_id = Some(op);
-    v.done = false;
+    v.operation_regions = regions;
     Ok(v)
 }
 
@@ -344,12 +372,27 @@ async fn await_baseline(mut v: Vending, deps: &Deps) -> Result<Vending, VendingE
     }
     v.instances = deps.stack_sets.instances(stack_set, &account).await?;
     let healthy = |i: &Instance| i.status == "CURRENT" && i.detailed.as_deref().is_none_or(|d| d == "SUCCEEDED");
-    let all_there = v.regions.iter().all(|r| v.instances.iter().any(|i| &i.region == r && healthy(i)));
-    if !all_there {
-        return Err(baseline_failed(&account, "is not CURRENT in every region", &v.instances));
+    let region_of = |r: &String| v.instances.iter().find(|i| &i.region == r);
+    if v.regions.iter().all(|r| region_of(r).is_some_and(healthy)) {
+        v.done = true;
+        v.again = false;
+        return Ok(v);
     }
-    v.done = true;
-    Ok(v)
+    // Regions the last operation did not touch, missing or OUTDATED from an earlier run: one
+    // more round for them. A region the operation did touch and left unhealthy is a failure.
+    let another_round = v.operation_id.is_some()
+        && v.regions.iter().all(|r| match region_of(r) {
+            Some(i) if healthy(i) => true,
+            Some(i) => i.status == "OUTDATED" && !v.operation_regions.contains(r),
+            None => !v.operation_regions.contains(r),
+        });
+    if another_round {
+        v.operation_id = None;
+        v.again = true;
+        v.done = false;
+        return Ok(v);
+    }
+    Err(baseline_failed(&account, "is not CURRENT in every region", &v.instances))
 }
 
 fn baseline_failed(account: &str, outcome: &str, instances: &[Instance]) -> VendingError {

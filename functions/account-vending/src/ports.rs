@@ -119,6 +119,17 @@ pub trait StackSets: Send + Sync + std::fmt::Debug {
         preferences: Preferences,
         operation_id: &str,
     ) -> Result<String, AwsError>;
+    /// Re-applies the stack set to existing instances in `regions` (OUTDATED after a failure),
+    /// under `operation_id`; returns the operation id.
+    async fn update_instances(
+        &self,
+        stack_set: &str,
+        account: &str,
+        regions: &[String],
+        parameters: &BTreeMap<String, String>,
+        preferences: Preferences,
+        operation_id: &str,
+    ) -> Result<String, AwsError>;
     async fn operation(&self, stack_set: &str, operation_id: &str) -> Result<OperationStatus, AwsError>;
 }
 

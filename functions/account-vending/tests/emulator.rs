@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use account_vending::aws::{CloudFormationStackSets, MemberSsm, Organizations};
 use account_vending::handler::{Central, Deps, Request, Vending, handle};
+use account_vending::ports::StackSets as _;
 use aws_sdk_cloudformation::types::{Capability, Parameter};
 use emulator::Emulator;
 use platform_core::aws::{SsmParameterStore, StsRoleAssumer};
@@ -151,6 +152,20 @@ async fn two_accounts_are_vended_into_the_dev_ou_with_the_baseline_in_both_regio
     assert_eq!(again.account_id.as_ref(), Some(&accounts[0]));
     assert!(again.reused && again.operation_id.is_none(), "{again:?}");
     assert_eq!(facts["written"], 0);
+    // Re-applying the baseline to existing instances (what a re-run does for OUTDATED regions).
+    let tree = config::load(&config::repository_config_dir()).expect("config");
+    let params = account_vending::handler::baseline_parameters(&tree.environments["dev"], &central()).expect("params");
+    let prefs = account_vending::ports::Preferences { failure_tolerance_count: 0, max_concurrent_count: 2 };
+    let regions = ["us-east-1".to_string(), "us-west-2".to_string()];
+    let stack_set = &tree.organization.vending.baseline_stack_set;
+    let op = w
+        .deps
+        .stack_sets
+        .update_instances(stack_set, &accounts[0], &regions, &params, prefs, "reapply-1")
+        .await
+        .expect("update");
+    let status = w.deps.stack_sets.operation(stack_set, &op).await.expect("operation");
+    assert_eq!(status, account_vending::ports::OperationStatus::Succeeded);
     let all = w.org.list_accounts().send().await.expect("accounts");
     assert_eq!(all.accounts().iter().filter(|a| a.email() == Some("aws+acme-dev@abc-trading.com")).count(), 1);
     let _ = &w.root;

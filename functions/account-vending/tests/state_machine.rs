@@ -266,17 +266,16 @@ async fn a_failed_region_quarantines_the_account_and_a_rerun_resumes() {
     assert!(w.notified.lock().expect("lock")[0].contains("FAILED at Baseline"));
 
     // The cause is fixed; the same request again takes over the failed claim and resumes with
-    // the same account: out of quarantine, the failed region retried.
-    {
-        let mut sets = w.fakes.stack_sets.0.lock().expect("lock");
-        sets.failing_regions.clear();
-        sets.instances.get_mut(&account).expect("instances").retain(|i| i.region != "us-west-2");
-    }
+    // the same account: out of quarantine, the OUTDATED region re-applied (not created again).
+    w.fakes.stack_sets.0.lock().expect("lock").failing_regions.clear();
     let e = run(&w, "rerun", request("acme")).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     assert_eq!(account_of(&e), account);
     assert_eq!(w.fakes.directory.0.lock().expect("lock").parents[&account], "ou-development");
     assert_eq!(w.fakes.directory.0.lock().expect("lock").accounts.len(), 1, "never a second account");
+    let calls = w.fakes.stack_sets.0.lock().expect("lock").calls.clone();
+    assert_eq!(calls.iter().filter(|c| *c == "CreateStackInstances").count(), 1, "{calls:?}");
+    assert_eq!(calls.iter().filter(|c| *c == "UpdateStackInstances").count(), 1, "{calls:?}");
 }
 
 #[tokio::test]
@@ -349,4 +348,31 @@ async fn vendings_in_flight_never_exceed_the_limit() {
 
 async fn fakes_world() -> Arc<World> {
     world().await
+}
+
+/// A re-run that finds one region OUTDATED and another never created creates the second, then
+/// goes round once more to re-apply the first.
+#[tokio::test]
+async fn outdated_and_missing_regions_take_two_baseline_rounds() {
+    let w = world().await;
+    let first = run(&w, "first", request("acme")).await;
+    assert_eq!(first.status, Status::Succeeded);
+    let account = account_of(&first);
+    {
+        let mut sets = w.fakes.stack_sets.0.lock().expect("lock");
+        let list = sets.instances.get_mut(&account).expect("instances");
+        list.retain(|i| i.region == "us-east-1");
+        list[0].status = "OUTDATED".into();
+    }
+    // A failed claim lets the same request run again.
+    w.guard.lock().expect("lock").claims.values_mut().for_each(|c| c.0 = "failed".into());
+    let e = run(&w, "again", request("acme")).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    let sets = w.fakes.stack_sets.0.lock().expect("lock");
+    let kinds: Vec<&String> =
+        sets.calls.iter().filter(|c| *c == "CreateStackInstances" || *c == "UpdateStackInstances").collect();
+    assert_eq!(kinds, ["CreateStackInstances", "CreateStackInstances", "UpdateStackInstances"]);
+    let regions: Vec<(&str, &str)> =
+        sets.instances[&account].iter().map(|i| (i.region.as_str(), i.status.as_str())).collect();
+    assert_eq!(regions, [("us-east-1", "CURRENT"), ("us-west-2", "CURRENT")]);
 }

@@ -201,6 +201,29 @@ impl StackSets for FakeStackSets {
         }
         Ok(operation_id.to_string())
     }
+    async fn update_instances(
+        &self,
+        _stack_set: &str,
+        account: &str,
+        regions: &[String],
+        _parameters: &BTreeMap<String, String>,
+        preferences: Preferences,
+        operation_id: &str,
+    ) -> Result<String, AwsError> {
+        let mut s = self.call("UpdateStackInstances")?;
+        if s.operations.iter().any(|(id, _, _)| id == operation_id) {
+            return Ok(operation_id.to_string());
+        }
+        s.operations.push((operation_id.to_string(), regions.to_vec(), preferences));
+        let failing = s.failing_regions.clone();
+        for i in s.instances.get_mut(account).into_iter().flatten().filter(|i| regions.contains(&i.region)) {
+            let failed = failing.get(&i.region);
+            i.status = if failed.is_some() { "OUTDATED".into() } else { "CURRENT".into() };
+            i.detailed = Some(if failed.is_some() { "FAILED".into() } else { "SUCCEEDED".into() });
+            i.reason = failed.cloned();
+        }
+        Ok(operation_id.to_string())
+    }
     async fn operation(&self, _stack_set: &str, _operation_id: &str) -> Result<OperationStatus, AwsError> {
         let mut s = self.call("DescribeStackSetOperation")?;
         let failed = !s.failing_regions.is_empty();
