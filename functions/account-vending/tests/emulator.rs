@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use account_vending::aws::{CloudFormationStackSets, MemberSsm, Organizations};
 use account_vending::handler::{Central, Deps, Request, Vending, handle};
-use account_vending::ports::StackSets as _;
 use aws_sdk_cloudformation::types::{Capability, Parameter};
 use emulator::Emulator;
 use platform_core::aws::{SsmParameterStore, StsRoleAssumer};
