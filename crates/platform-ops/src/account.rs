@@ -169,7 +169,12 @@ pub async fn status(
         id,
         name,
         email,
-        state: account.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        // `State` replaced `Status` (retired in September 2026); the emulator still sends `Status`.
+        state: account
+            .state()
+            .map(|s| s.as_str().to_string())
+            .or_else(|| account.status().map(|s| s.as_str().to_string()))
+            .unwrap_or_default(),
         ou,
         tags,
         vending,

@@ -131,14 +131,14 @@ fn demo_replays_the_default_scenario() {
     // The calls per vended account the README reports.
     assert!(
         text.contains(
-            "AWS changes: cloudformation CreateStackInstances x1, dynamodb PutItem x1, dynamodb UpdateItem x4, \
+            "AWS changes: cloudformation CreateStackInstances x1, dynamodb PutItem x3, dynamodb UpdateItem x2, \
              eventbridge PutEvents x1, organizations CreateAccount x1, organizations MoveAccount x1, sns Publish x1, \
              ssm PutParameter x15\n"
         ),
         "{text}"
     );
     assert!(
-        text.contains("AccountVendingStateMachine: SUCCEEDED (24 transitions, 40s on the virtual clock)"),
+        text.contains("AccountVendingStateMachine: SUCCEEDED (25 transitions, 40s on the virtual clock)"),
         "{text}"
     );
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");

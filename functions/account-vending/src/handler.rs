@@ -10,20 +10,32 @@ use platform_core::ports::ParameterStore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::ports::{AccountDirectory, Creation, Instance, MemberParameters, OperationStatus, Preferences, StackSets};
+use crate::ports::{
+    AccountDirectory, Claim, Creation, Finish, Instance, MemberParameters, OperationStatus, Preferences, StackSets,
+    VendingLedger,
+};
 use crate::request::{AccountRequest, Origin, RequestError};
 
 /// The `action` names the state machine may send (`platform-ops validate` checks them).
 pub const ACTIONS: &[&str] = &[
     "validate",
+    "claim",
+    "acquire-slot",
     "find-or-create",
     "await-account",
     "place",
     "baseline",
     "await-baseline",
     "publish-facts",
+    "release-slot",
+    "finish",
     "quarantine",
 ];
+
+/// The state machine's `TimeoutSeconds`: no execution runs longer, so no claim or slot is held
+/// longer than this and a margin (a test checks the definition agrees).
+pub const EXECUTION_TIMEOUT_SECONDS: i64 = 6 * 3600;
+const LEASE_MARGIN_SECONDS: i64 = 300;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
@@ -31,6 +43,15 @@ pub enum Request {
     /// The event (AccountRequested, or CreateAccountResult) to a validated vending.
     Validate {
         event: Value,
+    },
+    /// One vending per request: `claimed: false` when another execution holds it.
+    Claim {
+        vending: Vending,
+        execution: String,
+    },
+    /// One of the organisation's `max_in_flight` slots, or `NoSlot` (retried by the state machine).
+    AcquireSlot {
+        vending: Vending,
     },
     FindOrCreate {
         vending: Vending,
@@ -43,12 +64,22 @@ pub enum Request {
     },
     Baseline {
         vending: Vending,
+        execution: String,
     },
     AwaitBaseline {
         vending: Vending,
     },
     PublishFacts {
         vending: Vending,
+    },
+    ReleaseSlot {
+        vending: Vending,
+    },
+    /// The claim done (or failed at `failed_step`), if `execution` still holds it.
+    Finish {
+        vending: Vending,
+        execution: String,
+        failed_step: Option<String>,
     },
     /// After a failure at `step`: the account (if there is one) to the Quarantine OU.
     Quarantine {
@@ -75,6 +106,9 @@ pub struct Vending {
     /// True once the account was found rather than created (a repeated request).
     #[serde(default)]
     pub reused: bool,
+    /// CreateAccount requests made (INTERNAL_FAILURE is asked again, up to three times).
+    #[serde(default)]
+    pub creation_attempts: u32,
     #[serde(default)]
     pub ou_id: Option<String>,
     #[serde(default)]
@@ -99,7 +133,7 @@ pub struct Central {
     pub automation_account_id: String,
     pub organization_id: String,
     pub event_bus_arn: String,
-    pub log_destination_arn: String,
+    pub log_destination_name: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,8 +144,8 @@ pub enum VendingError {
     Aws(#[from] AwsError),
     #[error("config: {0}")]
     Config(String),
-    #[error("account {account} is not managed by platform-ops (no managed-by tag): not adopting it")]
-    NotOurs { account: String },
+    #[error("account {account} is not ours to vend into: {why}")]
+    NotOurs { account: String, why: String },
     #[error("account creation for {email} failed: {reason}")]
     CreationFailed { email: String, reason: String },
     #[error("account {account} is {status}: not vending into it")]
@@ -122,6 +156,8 @@ pub enum VendingError {
     BaselineFailed { account: String, outcome: String, regions: Vec<String> },
     #[error("`{0}` needs an account id the vending does not have yet")]
     NoAccountYet(&'static str),
+    #[error("all {max} vending slots are taken: {vending} waits for one")]
+    NoSlot { vending: String, max: u32 },
 }
 
 impl VendingError {
@@ -142,6 +178,7 @@ impl VendingError {
             },
             VendingError::BaselineFailed { .. } => "BaselineFailed",
             VendingError::NoAccountYet(_) => "InvalidRequest",
+            VendingError::NoSlot { .. } => "NoSlot",
         }
     }
 }
@@ -152,6 +189,7 @@ pub struct Deps {
     pub directory: Arc<dyn AccountDirectory>,
     pub stack_sets: Arc<dyn StackSets>,
     pub member_parameters: Arc<dyn MemberParameters>,
+    pub ledger: Arc<dyn VendingLedger>,
     pub parameters: Arc<dyn ParameterStore>,
     pub parameter_prefix: String,
     pub central: Central,
@@ -178,15 +216,49 @@ impl Deps {
 pub async fn handle(request: Request, deps: &Deps) -> Result<Value, VendingError> {
     let vending = match request {
         Request::Validate { event } => validate(&event, deps).await?,
+        Request::Claim { vending, execution } => {
+            let (now, lease) = lease();
+            let claimed = deps.ledger.claim(&vending.id, &execution, now, lease).await? == Claim::Won;
+            return Ok(serde_json::json!({"claimed": claimed}));
+        }
+        Request::AcquireSlot { vending } => {
+            let (now, lease) = lease();
+            if deps.ledger.acquire_slot(&vending.id, vending.max_in_flight, now, lease).await? == Claim::Taken {
+                return Err(VendingError::NoSlot { vending: vending.id, max: vending.max_in_flight });
+            }
+            return Ok(serde_json::json!({"slot": true}));
+        }
+        Request::ReleaseSlot { vending } => {
+            deps.ledger.release_slot(&vending.id).await?;
+            return Ok(serde_json::json!({"released": true}));
+        }
+        Request::Finish { vending, execution, failed_step } => {
+            let finish = match (failed_step, &vending.account_id) {
+                (Some(step), _) => Finish::Failed { step },
+                (None, Some(account_id)) => Finish::Done { account_id: account_id.clone() },
+                (None, None) => return Err(VendingError::NoAccountYet("finish")),
+            };
+            deps.ledger.finish(&vending.id, &execution, &finish).await?;
+            return Ok(serde_json::to_value(finish).unwrap_or(Value::Null));
+        }
         Request::FindOrCreate { vending } => find_or_create(vending, deps).await?,
         Request::AwaitAccount { vending } => await_account(vending, deps).await?,
         Request::Place { vending } => place(vending, deps).await?,
-        Request::Baseline { vending } => baseline(vending, deps).await?,
+        Request::Baseline { vending, execution } => baseline(vending, &execution, deps).await?,
         Request::AwaitBaseline { vending } => await_baseline(vending, deps).await?,
         Request::PublishFacts { vending } => return publish_facts(&vending, deps).await,
         Request::Quarantine { vending, step, cause } => return quarantine(&vending, &step, &cause, deps).await,
     };
     Ok(serde_json::to_value(vending).unwrap_or(Value::Null))
+}
+
+/// The tag a quarantined account carries: the step its vending failed at.
+pub const QUARANTINE_TAG: &str = "quarantined-at-step";
+
+/// Now, and the end of a hold taken now: the longest an execution may run, and a margin.
+fn lease() -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    let now = chrono::Utc::now();
+    (now, now + chrono::Duration::seconds(EXECUTION_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS))
 }
 
 async fn validate(event: &Value, deps: &Deps) -> Result<Vending, VendingError> {
@@ -196,8 +268,12 @@ async fn validate(event: &Value, deps: &Deps) -> Result<Vending, VendingError> {
         Origin::CreatedElsewhere { account_id, account_name } => {
             let account = deps.directory.account(&account_id).await?;
             let tags = deps.directory.tags(&account_id).await?;
-            let request = AccountRequest::from_tags(&account_name, &account.email, &tags)
-                .ok_or_else(|| VendingError::NotOurs { account: account_id.clone() })?;
+            let request = AccountRequest::from_tags(&account_name, &account.email, &tags).ok_or_else(|| {
+                VendingError::NotOurs {
+                    account: account_id.clone(),
+                    why: "it carries no managed-by=platform-ops tag".into(),
+                }
+            })?;
             (request, Some(account_id))
         }
     };
@@ -212,12 +288,42 @@ async fn validate(event: &Value, deps: &Deps) -> Result<Vending, VendingError> {
         done: account_id.is_some(),
         account_id,
         creation_request_id: None,
+        creation_attempts: 0,
         ou_id: None,
         operation_id: None,
         instances: Vec::new(),
         operation_regions: Vec::new(),
         again: false,
     })
+}
+
+/// An existing account is reused only when nothing says it belongs elsewhere: untagged (an
+/// account built by hand, adopted), or tagged by platform-ops for this environment and client.
+/// Anything else would move someone else's account (say, a dev account into Production).
+fn check_ours(account: &str, tags: &BTreeMap<String, String>, request: &AccountRequest) -> Result<(), VendingError> {
+    let not_ours = |why: String| Err(VendingError::NotOurs { account: account.to_string(), why });
+    match tags.get("managed-by").map(String::as_str) {
+        None | Some("platform-ops") => {}
+        Some(other) => return not_ours(format!("it is managed by `{other}`")),
+    }
+    for (key, wanted) in [("environment", &request.environment), ("client", &request.client)] {
+        if let Some(have) = tags.get(key)
+            && have != wanted
+        {
+            return not_ours(format!("its {key} tag is `{have}`, the request's is `{wanted}`"));
+        }
+    }
+    Ok(())
+}
+
+/// The account with the request's e-mail, if the organisation has one that is ours to reuse.
+async fn reusable(v: &Vending, deps: &Deps) -> Result<Option<String>, VendingError> {
+    let Some(account) = deps.directory.find_by_email(&v.request.email).await? else { return Ok(None) };
+    if account.status != "ACTIVE" {
+        return Err(VendingError::NotActive { account: account.id, status: account.status });
+    }
+    check_ours(&account.id, &deps.directory.tags(&account.id).await?, &v.request)?;
+    Ok(Some(account.id))
 }
 
 async fn find_or_create(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
@@ -227,21 +333,33 @@ async fn find_or_create(mut v: Vending, deps: &Deps) -> Result<Vending, VendingE
     }
     // CreateAccount has no idempotency token: the e-mail is the key. A repeated request, or a
     // re-run after a failure, finds the account and carries on with it.
-    if let Some(account) = deps.directory.find_by_email(&v.request.email).await? {
-        if account.status != "ACTIVE" {
-            return Err(VendingError::NotActive { account: account.id, status: account.status });
-        }
-        v.account_id = Some(account.id);
+    if let Some(account) = reusable(&v, deps).await? {
+        v.account_id = Some(account);
         v.reused = true;
         v.done = true;
         return Ok(v);
     }
+    // An account being created is not listed yet: a request whose response was lost (a retried
+    // task) is followed, not asked twice.
+    if let Some(request_id) = deps.directory.creation_in_progress(&v.request.account_name).await? {
+        v.creation_request_id = Some(request_id);
+        v.done = false;
+        return Ok(v);
+    }
+    create(v, deps).await
+}
+
+async fn create(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
     let request_id =
         deps.directory.create_account(&v.request.account_name, &v.request.email, &v.request.tags()).await?;
     v.creation_request_id = Some(request_id);
+    v.creation_attempts += 1;
     v.done = false;
     Ok(v)
 }
+
+/// Organizations' INTERNAL_FAILURE is worth asking again, this many CreateAccount calls in all.
+const CREATION_ATTEMPTS: u32 = 3;
 
 async fn await_account(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
     let Some(request_id) = v.creation_request_id.clone() else {
@@ -253,6 +371,19 @@ async fn await_account(mut v: Vending, deps: &Deps) -> Result<Vending, VendingEr
         Creation::Succeeded { account_id } => {
             v.account_id = Some(account_id);
             v.done = true;
+        }
+        // A second request raced ours (or ours was answered after a retry): the account exists.
+        Creation::Failed { reason } if reason == "EMAIL_ALREADY_EXISTS" => match reusable(&v, deps).await? {
+            Some(account) => {
+                v.account_id = Some(account);
+                v.reused = true;
+                v.done = true;
+            }
+            None => return Err(VendingError::CreationFailed { email: v.request.email.clone(), reason }),
+        },
+        Creation::Failed { reason } if reason == "INTERNAL_FAILURE" && v.creation_attempts < CREATION_ATTEMPTS => {
+            tracing::warn!(vending = %v.id, attempt = v.creation_attempts, "CreateAccount failed inside Organizations: asking again");
+            return create(v, deps).await;
         }
         Creation::Failed { reason } => {
             return Err(VendingError::CreationFailed { email: v.request.email.clone(), reason });
@@ -273,14 +404,27 @@ async fn place(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
     if parent != ou {
         deps.directory.move_account(&account, &parent, &ou).await?;
     }
-    // Tags are re-asserted whatever was there: TagResource overwrites the same keys.
+    // Tags are re-asserted when they differ (TagResource overwrites the same keys); a resumed
+    // vending takes the account out of quarantine, so its quarantine tag goes.
     let current = deps.directory.tags(&account).await?;
     let wanted = v.request.tags();
     if wanted.iter().any(|(k, val)| current.get(k) != Some(val)) {
         deps.directory.tag(&account, &wanted).await?;
     }
+    if current.contains_key(QUARANTINE_TAG) {
+        deps.directory.untag(&account, &[QUARANTINE_TAG.to_string()]).await?;
+    }
     v.ou_id = Some(ou);
     Ok(v)
+}
+
+/// `<vending>-<hash of execution, kind, regions>`: at most 128 characters of `[a-zA-Z0-9-]`.
+fn operation_id(vending: &str, execution: &str, kind: &str, regions: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{execution}\n{kind}\n{}", regions.join(",")));
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let prefix: String = vending.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(100).collect();
+    format!("{prefix}-{hex}")
 }
 
 /// Six subnets cut from the VPC range: three public, then three private, one per AZ each.
@@ -304,11 +448,11 @@ pub fn baseline_parameters(env: &Environment, central: &Central) -> Result<BTree
         ("AutomationAccountId".to_string(), central.automation_account_id.clone()),
         ("OrganizationId".to_string(), central.organization_id.clone()),
         ("CentralEventBusArn".to_string(), central.event_bus_arn.clone()),
-        ("CentralLogDestinationArn".to_string(), central.log_destination_arn.clone()),
+        ("CentralLogDestinationName".to_string(), central.log_destination_name.clone()),
     ]))
 }
 
-async fn baseline(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
+async fn baseline(mut v: Vending, execution: &str, deps: &Deps) -> Result<Vending, VendingError> {
     let account = v.account_id.clone().ok_or(VendingError::NoAccountYet("baseline"))?;
     let (org, env) = deps.environment(&v.request.environment).await?;
     let stack_set = &org.vending.baseline_stack_set;
@@ -333,10 +477,10 @@ async fn baseline(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> 
         failure_tolerance_count: org.vending.failure_tolerance_count,
         max_concurrent_count: org.vending.max_concurrent_count,
     };
-    // The same vending asks the same thing under the same operation id: a retried call is the
-    // same operation (StackSets answers OperationIdAlreadyExists). A re-run's update differs
-    // from its create by the kind.
-    let operation_id: String = format!("{}-{kind}-{}", v.id, regions.join("-")).chars().take(128).collect();
+    // An operation id is an idempotency token: a retried call within this execution is the same
+    // operation (StackSets answers OperationIdAlreadyExists), while a re-run of the vending is a
+    // new execution and so a new operation (AWS retries OUTDATED instances with a new id).
+    let operation_id = operation_id(&v.id, execution, kind, &regions);
     let parameters = baseline_parameters(&env, &deps.central)?;
     let op = match kind {
         "create" => {
@@ -471,7 +615,7 @@ async fn quarantine(v: &Vending, step: &str, cause: &str, deps: &Deps) -> Result
     }
     // Never deleted: the account waits in Quarantine for people, and a re-run resumes with it.
     let mut tags = v.request.tags();
-    tags.insert("quarantined-at-step".into(), step.chars().take(256).collect());
+    tags.insert(QUARANTINE_TAG.into(), step.chars().take(256).collect());
     deps.directory.tag(account, &tags).await?;
     Ok(serde_json::json!({"quarantined": true, "account": account, "ou": ou, "step": step, "cause": cause}))
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use account_vending::aws::{CloudFormationStackSets, MemberSsm, Organizations};
+use account_vending::aws::{CloudFormationStackSets, GuardLedger, MemberSsm, Organizations};
 use account_vending::handler::{self, Central, Deps, Request};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use platform_core::aws::{AwsContext, SsmParameterStore, StsRoleAssumer};
@@ -16,12 +16,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         automation_account_id: required("AUTOMATION_ACCOUNT_ID")?,
         organization_id: required("ORGANIZATION_ID")?,
         event_bus_arn: required("EVENT_BUS_ARN")?,
-        log_destination_arn: required("LOG_DESTINATION_ARN")?,
+        log_destination_name: required("LOG_DESTINATION_NAME")?,
     };
     let role = required("AUTOMATION_ROLE_NAME")?;
     let org_role = required("ORGANIZATIONS_ROLE_NAME")?;
     let management_account = required("MANAGEMENT_ACCOUNT_ID")?;
     let prefix = required("PARAMETER_PREFIX")?;
+    let table = required("GUARD_TABLE_NAME")?;
 
     let ctx = AwsContext::load().await;
     let region = ctx.region().unwrap_or("us-east-1").to_string();
@@ -36,6 +37,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         directory: Arc::new(Organizations::new(aws_sdk_organizations::Client::new(&management))),
         stack_sets: Arc::new(CloudFormationStackSets::new(aws_sdk_cloudformation::Client::new(&management))),
         member_parameters: Arc::new(MemberSsm::new(ctx.config().clone(), sessions)),
+        ledger: Arc::new(GuardLedger::new(ctx.client(aws_sdk_dynamodb::Client::new), table)),
         parameters: Arc::new(SsmParameterStore::new(ctx.client(aws_sdk_ssm::Client::new))),
         parameter_prefix: prefix,
         central,

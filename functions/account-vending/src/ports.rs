@@ -45,6 +45,9 @@ pub trait AccountDirectory: Send + Sync + std::fmt::Debug {
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError>;
     async fn creation(&self, request_id: &str) -> Result<Creation, AwsError>;
+    /// The id of a CreateAccount request for `name` still in progress (one whose response was
+    /// lost), so it is followed instead of asked twice.
+    async fn creation_in_progress(&self, name: &str) -> Result<Option<String>, AwsError>;
     /// The id of the OU named `name` directly under the root.
     async fn ou_id(&self, name: &str) -> Result<Option<String>, AwsError>;
     /// The account's parent (root or OU) id.
@@ -52,6 +55,7 @@ pub trait AccountDirectory: Send + Sync + std::fmt::Debug {
     async fn move_account(&self, account: &str, from: &str, to: &str) -> Result<(), AwsError>;
     async fn tags(&self, account: &str) -> Result<BTreeMap<String, String>, AwsError>;
     async fn tag(&self, account: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError>;
+    async fn untag(&self, account: &str, keys: &[String]) -> Result<(), AwsError>;
 }
 
 /// A stack instance of the baseline in one region.
@@ -139,4 +143,47 @@ pub trait StackSets: Send + Sync + std::fmt::Debug {
 pub trait MemberParameters: Send + Sync + std::fmt::Debug {
     /// Every parameter under `path` in the account's `region`, name to value.
     async fn get_by_path(&self, account: &str, region: &str, path: &str) -> Result<BTreeMap<String, String>, AwsError>;
+}
+
+/// The outcome of a claim in the vending ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Claim {
+    Won,
+    Taken,
+}
+
+/// How a vending ended, for its claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Finish {
+    Done { account_id: String },
+    Failed { step: String },
+}
+
+/// The vendings' ledger in the guard table: one claim per request, and the organisation-wide
+/// slots. Every hold has a lease, so an execution that died (timed out, aborted) cannot hold a
+/// claim or a slot for longer than an execution may run.
+#[async_trait]
+pub trait VendingLedger: Send + Sync + std::fmt::Debug {
+    /// Won when the vending is unclaimed, failed, already this execution's, or its lease ran out.
+    async fn claim(
+        &self,
+        vending: &str,
+        execution: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Claim, AwsError>;
+    /// Marks the claim done or failed, if `execution` still holds it.
+    async fn finish(&self, vending: &str, execution: &str, finish: &Finish) -> Result<(), AwsError>;
+    /// One of `max` slots: Won when the vending holds one already or one is free (holds whose
+    /// lease ran out are freed first).
+    async fn acquire_slot(
+        &self,
+        vending: &str,
+        max: u32,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Claim, AwsError>;
+    async fn release_slot(&self, vending: &str) -> Result<(), AwsError>;
 }

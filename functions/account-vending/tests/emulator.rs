@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use account_vending::aws::{CloudFormationStackSets, MemberSsm, Organizations};
+use account_vending::aws::{CloudFormationStackSets, GuardLedger, MemberSsm, Organizations};
 use account_vending::handler::{Central, Deps, Request, Vending, handle};
 use aws_sdk_cloudformation::types::{Capability, Parameter};
 use emulator::Emulator;
@@ -58,10 +58,12 @@ async fn world() -> World {
         Arc::new(SystemClock),
         SessionSettings::new("abc-trading-automation", "account-vending", "us-east-1"),
     ));
+    let ledger = guard_ledger(&sdk).await;
     let deps = Deps {
         directory: Arc::new(Organizations::new(org.clone())),
         stack_sets: Arc::new(CloudFormationStackSets::new(cfn)),
         member_parameters: Arc::new(MemberSsm::new(sdk.clone(), sessions)),
+        ledger: Arc::new(ledger),
         parameters: Arc::new(ssm),
         parameter_prefix: "/abc-trading".into(),
         central: central(),
@@ -70,12 +72,77 @@ async fn world() -> World {
     World { _emulator: emulator, deps, org, root }
 }
 
+async fn guard_ledger(sdk: &aws_config::SdkConfig) -> GuardLedger {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attr")
+    };
+    let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key");
+    client
+        .create_table()
+        .table_name("guard")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .send()
+        .await
+        .expect("table");
+    GuardLedger::new(client, "guard")
+}
+
+/// The ledger's conditional writes against the emulator: one claim per vending (taken over when
+/// failed or when its lease ran out), at most `max` slots however many race (expired holds freed).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ledger_claims_once_and_never_hands_out_more_slots_than_max() {
+    use account_vending::ports::{Claim, Finish, VendingLedger};
+    use chrono::{Duration, Utc};
+    let emulator = Emulator::start_for_workspace().expect("emulator");
+    let ledger = Arc::new(guard_ledger(&emulator.sdk_config()).await);
+    let now = Utc::now();
+    let lease = now + Duration::hours(6);
+    assert_eq!(ledger.claim("v1", "exec-a", now, lease).await.expect("claim"), Claim::Won);
+    assert_eq!(ledger.claim("v1", "exec-a", now, lease).await.expect("claim"), Claim::Won, "a retried task");
+    assert_eq!(ledger.claim("v1", "exec-b", now, lease).await.expect("claim"), Claim::Taken, "a duplicate joins");
+    ledger.finish("v1", "exec-b", &Finish::Done { account_id: "1".into() }).await.expect("not the owner: ignored");
+    ledger.finish("v1", "exec-a", &Finish::Failed { step: "Baseline".into() }).await.expect("finish");
+    assert_eq!(ledger.claim("v1", "exec-c", now, lease).await.expect("claim"), Claim::Won, "a re-run takes over");
+    // exec-c died: after its lease, a re-run takes over even though the claim says running.
+    let later = lease + Duration::minutes(1);
+    assert_eq!(ledger.claim("v1", "exec-d", now, lease).await.expect("claim"), Claim::Taken);
+    assert_eq!(ledger.claim("v1", "exec-d", later, later + Duration::hours(6)).await.expect("claim"), Claim::Won);
+
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let ledger = ledger.clone();
+            tokio::spawn(async move { ledger.acquire_slot(&format!("s{i}"), 2, now, lease).await.expect("slot") })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        if t.await.expect("task") == Claim::Won {
+            won += 1;
+        }
+    }
+    assert!(won <= 2 && won >= 1, "{won} slots handed out of 2");
+    // Holds whose lease ran out are freed for the next vending.
+    assert_eq!(ledger.acquire_slot("late", 2, later, later + Duration::hours(6)).await.expect("slot"), Claim::Won);
+    ledger.release_slot("late").await.expect("release");
+    ledger.release_slot("never-held").await.expect("releasing nothing is fine");
+}
+
 fn central() -> Central {
     Central {
         automation_account_id: "123456789012".into(),
         organization_id: "o-abcdefghij".into(),
         event_bus_arn: "arn:aws:events:us-east-1:123456789012:event-bus/abc-trading-dev-platform".into(),
-        log_destination_arn: "arn:aws:logs:us-east-1:123456789012:destination:abc-trading-dev-logs".into(),
+        log_destination_name: "abc-trading-dev-logs".into(),
     }
 }
 
@@ -85,8 +152,15 @@ fn request(client: &str) -> Value {
         "environment": "dev", "client": client, "costCenter": "cc-1042", "owner": "platform-team"}})
 }
 
+/// Each vend() is one execution: its baseline operations get their own ids.
+static EXECUTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 async fn step(deps: &Deps, action: &str, vending: &Vending) -> Vending {
-    let request: Request = serde_json::from_value(json!({"action": action, "vending": vending})).expect("request");
+    let mut payload = json!({"action": action, "vending": vending});
+    if action == "baseline" {
+        payload["execution"] = json!(format!("exec-{}", EXECUTIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)));
+    }
+    let request: Request = serde_json::from_value(payload).expect("request");
     serde_json::from_value(handle(request, deps).await.unwrap_or_else(|e| panic!("{action}: {e}"))).expect("vending")
 }
 

@@ -1,5 +1,5 @@
 //! `state-machines/account-vending.asl.json` through the `asl` engine, with the real handler on
-//! in-memory Organizations and StackSets and an in-memory guard table: the happy path, slow
+//! in-memory Organizations, StackSets and vending ledger: the happy path, slow
 //! creation, each named failure (quarantined, notified), retries, duplicates, resumption, and the
 //! in-flight limit measured over concurrent requests.
 
@@ -31,13 +31,10 @@ fn machine() -> StateMachine {
     StateMachine::parse(&text).expect("the definition loads in the engine")
 }
 
-/// The guard table's claim and slot items, with the definition's condition semantics; the peak
-/// of slot holders is measured.
+/// The audit records the state machine writes to the guard table (claims and slots are the
+/// function's, in the fakes' ledger).
 #[derive(Debug, Default)]
 struct Guard {
-    claims: BTreeMap<String, (String, String)>,
-    holders: Vec<String>,
-    peak: usize,
     audits: Vec<Value>,
 }
 
@@ -46,8 +43,6 @@ struct World {
     guard: Mutex<Guard>,
     published: Mutex<Vec<Value>>,
     notified: Mutex<Vec<String>>,
-    /// Real time a refused slot takes to answer, so concurrent executions overlap.
-    slot_refusal: Duration,
 }
 
 impl std::fmt::Debug for World {
@@ -56,55 +51,10 @@ impl std::fmt::Debug for World {
     }
 }
 
-fn attr<'a>(p: &'a Value, path: &str) -> &'a Value {
-    p.pointer(path).unwrap_or(&Value::Null)
-}
-
-fn conditional_failure() -> Failure {
-    Failure::new("DynamoDB.ConditionalCheckFailedException", "The conditional request failed")
-}
-
 impl World {
     fn dynamodb(&self, action: &str, p: &Value) -> Result<Value, Failure> {
-        let mut g = self.guard.lock().expect("lock");
-        let pk = attr(p, "/Key/pk/S").as_str().or(attr(p, "/Item/pk/S").as_str()).unwrap_or_default().to_string();
-        if action == "putItem" {
-            g.audits.push(p["Item"].clone());
-            return Ok(json!({}));
-        }
-        let update = p["UpdateExpression"].as_str().unwrap_or_default();
-        if pk == "vending#slots" {
-            let me = attr(p, "/ExpressionAttributeValues/:me/SS/0").as_str().unwrap_or_default().to_string();
-            if update.starts_with("DELETE") {
-                g.holders.retain(|h| h != &me);
-                return Ok(json!({}));
-            }
-            let max: usize =
-                attr(p, "/ExpressionAttributeValues/:max/N").as_str().and_then(|n| n.parse().ok()).unwrap_or(0);
-            if !g.holders.contains(&me) {
-                if g.holders.len() >= max {
-                    return Err(conditional_failure());
-                }
-                g.holders.push(me);
-            }
-            g.peak = g.peak.max(g.holders.len());
-            return Ok(json!({}));
-        }
-        let status = |s: &str| attr(p, &format!("/ExpressionAttributeValues/{s}/S")).as_str().map(str::to_string);
-        if let Some(running) = status(":running") {
-            let execution = status(":execution").unwrap_or_default();
-            if let Some((current, owner)) = g.claims.get(&pk)
-                && current != "failed"
-                && *owner != execution
-            {
-                return Err(conditional_failure());
-            }
-            g.claims.insert(pk, (running, execution));
-        } else if let Some(done) = status(":done").or(status(":failed"))
-            && let Some(claim) = g.claims.get_mut(&pk)
-        {
-            claim.0 = done;
-        }
+        assert_eq!(action, "putItem", "the state machine only writes audit records itself");
+        self.guard.lock().expect("lock").audits.push(p["Item"].clone());
         Ok(json!({}))
     }
 }
@@ -122,13 +72,7 @@ impl Resolver for World {
                     .map_err(|e| Failure::new(e.error_type(), e.to_string()))
             }
             TaskRequest::Service { service, action, parameters } => match (service.as_str(), action.as_str()) {
-                ("dynamodb", a) => {
-                    let refused = self.dynamodb(a, &parameters);
-                    if refused.is_err() && !self.slot_refusal.is_zero() {
-                        tokio::time::sleep(self.slot_refusal).await;
-                    }
-                    refused.map(TaskOutput::now)
-                }
+                ("dynamodb", a) => self.dynamodb(a, &parameters).map(TaskOutput::now),
                 ("events", "putEvents") => {
                     self.published.lock().expect("lock").push(parameters["Entries"][0].clone());
                     Ok(TaskOutput::now(json!({"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]})))
@@ -153,7 +97,6 @@ async fn world() -> Arc<World> {
         guard: Mutex::default(),
         published: Mutex::default(),
         notified: Mutex::default(),
-        slot_refusal: Duration::ZERO,
     })
 }
 
@@ -194,10 +137,10 @@ async fn a_request_becomes_a_placed_baselined_account_handed_over() {
         );
     }
     {
-        let g = w.guard.lock().expect("lock");
-        assert!(g.holders.is_empty(), "the slot is released");
-        assert_eq!(g.claims.values().next().map(|c| c.0.as_str()), Some("done"));
-        assert_eq!(g.audits.len(), 1);
+        let l = w.fakes.ledger.0.lock().expect("lock");
+        assert!(l.holders.is_empty(), "the slot is released");
+        assert_eq!(l.claims.values().next().map(|c| c.0.as_str()), Some("done"));
+        assert_eq!(w.guard.lock().expect("lock").audits.len(), 1);
     }
     assert_eq!(w.notified.lock().expect("lock").len(), 1);
     let facts = w.fakes.parameters.get_by_path(&format!("/abc-trading/accounts/dev/{account}")).await.expect("facts");
@@ -241,9 +184,9 @@ async fn creation_failures_are_named_notified_and_leave_nothing_to_quarantine() 
         let notified = w.notified.lock().expect("lock").clone();
         assert_eq!(notified.len(), 1);
         assert!(notified[0].contains("FAILED at AwaitAccount"), "{notified:?}");
-        let g = w.guard.lock().expect("lock");
-        assert_eq!(g.claims.values().next().map(|c| c.0.as_str()), Some("failed"));
-        assert!(g.holders.is_empty(), "the slot is released on failure too");
+        let l = w.fakes.ledger.0.lock().expect("lock");
+        assert_eq!(l.claims.values().next().map(|c| c.0.as_str()), Some("failed"));
+        assert!(l.holders.is_empty(), "the slot is released on failure too");
     }
 }
 
@@ -326,8 +269,8 @@ async fn a_duplicate_delivery_joins_and_an_invalid_request_is_rejected() {
 /// one finishes. The peak is measured, not assumed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn vendings_in_flight_never_exceed_the_limit() {
-    let mut w = fakes_world().await;
-    Arc::get_mut(&mut w).expect("unique").slot_refusal = Duration::from_millis(20);
+    let w = world().await;
+    w.fakes.ledger.0.lock().expect("lock").refusal_delay = Duration::from_millis(20);
     let clients = ["acme", "globex", "initech", "hooli", "umbrella", "wonka"];
     let runs = clients.iter().map(|c| {
         let w = w.clone();
@@ -340,14 +283,10 @@ async fn vendings_in_flight_never_exceed_the_limit() {
         assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
         succeeded += 1;
     }
-    let peak = w.guard.lock().expect("lock").peak;
+    let peak = w.fakes.ledger.0.lock().expect("lock").peak;
     println!("{succeeded} vendings, peak in flight {peak} (limit 2)");
     assert_eq!(succeeded, clients.len());
     assert_eq!(peak, 2, "the limit is reached and never passed");
-}
-
-async fn fakes_world() -> Arc<World> {
-    world().await
 }
 
 /// A re-run that finds one region OUTDATED and another never created creates the second, then
@@ -365,7 +304,7 @@ async fn outdated_and_missing_regions_take_two_baseline_rounds() {
         list[0].status = "OUTDATED".into();
     }
     // A failed claim lets the same request run again.
-    w.guard.lock().expect("lock").claims.values_mut().for_each(|c| c.0 = "failed".into());
+    w.fakes.ledger.0.lock().expect("lock").claims.values_mut().for_each(|c| c.0 = "failed".into());
     let e = run(&w, "again", request("acme")).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     let sets = w.fakes.stack_sets.0.lock().expect("lock");

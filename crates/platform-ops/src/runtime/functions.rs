@@ -111,7 +111,7 @@ pub fn build(
             Ok(Arc::new(AlarmScaler { deps, metrics }))
         }
         "account-vending" => {
-            use account_vending::aws::{CloudFormationStackSets, MemberSsm, Organizations};
+            use account_vending::aws::{CloudFormationStackSets, GuardLedger, MemberSsm, Organizations};
             use platform_core::aws::{SsmParameterStore, StsRoleAssumer};
             use platform_core::sessions::{MemberSessions, SessionSettings};
             let sts = aws_sdk_sts::Client::from_conf(
@@ -139,6 +139,12 @@ pub fn build(
                 member_parameters: Arc::new(
                     MemberSsm::new(sdk.clone(), sessions(var("AUTOMATION_ROLE_NAME")?)).with_interceptor(shared),
                 ),
+                ledger: Arc::new(GuardLedger::new(
+                    aws_sdk_dynamodb::Client::from_conf(
+                        aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+                    ),
+                    var("GUARD_TABLE_NAME")?,
+                )),
                 parameters: Arc::new(SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(
                     aws_sdk_ssm::config::Builder::from(sdk).interceptor(calls.clone()).build(),
                 ))),
@@ -147,7 +153,7 @@ pub fn build(
                     automation_account_id: var("AUTOMATION_ACCOUNT_ID")?,
                     organization_id: var("ORGANIZATION_ID")?,
                     event_bus_arn: var("EVENT_BUS_ARN")?,
-                    log_destination_arn: var("LOG_DESTINATION_ARN")?,
+                    log_destination_name: var("LOG_DESTINATION_NAME")?,
                 },
                 config: Default::default(),
             };

@@ -84,11 +84,7 @@ async fn ensure_baseline_stack_set(
             env.primary_region(),
             world.management_account_id
         ),
-        log_destination_arn: format!(
-            "arn:aws:logs:{}:{}:destination:{prefix}-logs",
-            env.primary_region(),
-            world.management_account_id
-        ),
+        log_destination_name: format!("{prefix}-logs"),
     };
     let parameters: Vec<Parameter> = account_vending::handler::baseline_parameters(env, &central)?
         .into_iter()
@@ -105,9 +101,14 @@ async fn ensure_baseline_stack_set(
             .send()
             .await?;
     } else {
+        // Self-managed from the management account: new accounts trust it through
+        // OrganizationAccountAccessRole before anything else exists there; ManagedExecution lets
+        // StackSets queue the operations of concurrent vendings instead of refusing them.
         cfn.create_stack_set()
             .stack_set_name(name)
             .description("abc-trading member baseline (stacksets/member-baseline.yaml)")
+            .execution_role_name("OrganizationAccountAccessRole")
+            .managed_execution(aws_sdk_cloudformation::types::ManagedExecution::builder().active(true).build())
             .template_body(template)
             .set_parameters(Some(parameters))
             .capabilities(Capability::CapabilityNamedIam)

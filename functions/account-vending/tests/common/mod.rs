@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use account_vending::handler::{Central, Deps};
 use account_vending::ports::{
-    Account, AccountDirectory, Creation, Instance, MemberParameters, OperationStatus, Preferences, StackSets,
+    Account, AccountDirectory, Claim, Creation, Finish, Instance, MemberParameters, OperationStatus, Preferences,
+    StackSets, VendingLedger,
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use platform_core::config::{self, config_parameters};
 use platform_core::error::{AwsError, ErrorClass};
 use platform_core::fakes::FakeParameterStore;
@@ -27,6 +29,8 @@ pub struct Org {
     /// account is created at the first poll.
     pub creation_script: VecDeque<Creation>,
     pub requests: BTreeMap<String, (String, String)>,
+    /// Requests DescribeCreateAccountStatus answered as finished (succeeded or failed).
+    pub finished: std::collections::BTreeSet<String>,
     pub calls: Vec<String>,
     /// Errors to return, per operation, in order.
     pub failures: BTreeMap<&'static str, VecDeque<AwsError>>,
@@ -99,7 +103,12 @@ impl AccountDirectory for FakeDirectory {
         } else {
             org.creation_script.front().cloned()
         };
+        org.finished.insert(request_id.to_string());
         match scripted {
+            Some(Creation::InProgress) => {
+                org.finished.remove(request_id);
+                Ok(Creation::InProgress)
+            }
             Some(Creation::Succeeded { .. }) | None => {
                 let (name, email) = org.requests[request_id].clone();
                 let n: usize = request_id.trim_start_matches("car-").parse().expect("n");
@@ -112,6 +121,10 @@ impl AccountDirectory for FakeDirectory {
             }
             Some(other) => Ok(other),
         }
+    }
+    async fn creation_in_progress(&self, name: &str) -> Result<Option<String>, AwsError> {
+        let org = self.call("ListCreateAccountStatus")?;
+        Ok(org.requests.iter().find(|(id, (n, _))| n == name && !org.finished.contains(*id)).map(|(id, _)| id.clone()))
     }
     async fn ou_id(&self, name: &str) -> Result<Option<String>, AwsError> {
         let org = self.call("ListOrganizationalUnitsForParent")?;
@@ -133,6 +146,13 @@ impl AccountDirectory for FakeDirectory {
     async fn tags(&self, account: &str) -> Result<BTreeMap<String, String>, AwsError> {
         let org = self.call("ListTagsForResource")?;
         Ok(org.tags.get(account).cloned().unwrap_or_default())
+    }
+    async fn untag(&self, account: &str, keys: &[String]) -> Result<(), AwsError> {
+        let mut org = self.call("UntagResource")?;
+        if let Some(t) = org.tags.get_mut(account) {
+            t.retain(|k, _| !keys.contains(k));
+        }
+        Ok(())
     }
     async fn tag(&self, account: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
         let mut org = self.call("TagResource")?;
@@ -260,12 +280,85 @@ impl MemberParameters for FakeMemberParameters {
     }
 }
 
+/// The vending ledger in memory, with the same lease rules; the peak of slot holders is measured,
+/// and a refused slot can take real time so that concurrent executions overlap.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// vending -> (status, execution, lease)
+    pub claims: BTreeMap<String, (String, String, DateTime<Utc>)>,
+    pub holders: BTreeMap<String, DateTime<Utc>>,
+    pub peak: usize,
+    pub refusal_delay: std::time::Duration,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeLedger(pub Mutex<Ledger>);
+
+#[async_trait]
+impl VendingLedger for FakeLedger {
+    async fn claim(
+        &self,
+        vending: &str,
+        execution: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Claim, AwsError> {
+        let mut l = self.0.lock().expect("lock");
+        if let Some((status, owner, lease)) = l.claims.get(vending)
+            && status != "failed"
+            && owner != execution
+            && *lease >= now
+        {
+            return Ok(Claim::Taken);
+        }
+        l.claims.insert(vending.to_string(), ("running".into(), execution.to_string(), lease_until));
+        Ok(Claim::Won)
+    }
+    async fn finish(&self, vending: &str, execution: &str, finish: &Finish) -> Result<(), AwsError> {
+        let mut l = self.0.lock().expect("lock");
+        if let Some(claim) = l.claims.get_mut(vending)
+            && claim.1 == execution
+        {
+            claim.0 = match finish {
+                Finish::Done { .. } => "done".into(),
+                Finish::Failed { .. } => "failed".into(),
+            };
+        }
+        Ok(())
+    }
+    async fn acquire_slot(
+        &self,
+        vending: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Claim, AwsError> {
+        let delay = {
+            let mut l = self.0.lock().expect("lock");
+            l.holders.retain(|_, lease| *lease >= now);
+            if l.holders.contains_key(vending) || l.holders.len() < max as usize {
+                l.holders.insert(vending.to_string(), lease_until);
+                l.peak = l.peak.max(l.holders.len());
+                return Ok(Claim::Won);
+            }
+            l.refusal_delay
+        };
+        tokio::time::sleep(delay).await;
+        Ok(Claim::Taken)
+    }
+    async fn release_slot(&self, vending: &str) -> Result<(), AwsError> {
+        self.0.lock().expect("lock").holders.remove(vending);
+        Ok(())
+    }
+}
+
 pub struct Fakes {
     pub deps: Deps,
     pub directory: Arc<FakeDirectory>,
     pub stack_sets: Arc<FakeStackSets>,
     pub member: Arc<FakeMemberParameters>,
     pub parameters: Arc<FakeParameterStore>,
+    pub ledger: Arc<FakeLedger>,
 }
 
 pub async fn fakes() -> Fakes {
@@ -277,21 +370,23 @@ pub async fn fakes() -> Fakes {
     let directory = Arc::new(FakeDirectory::new());
     let stack_sets = Arc::new(FakeStackSets::default());
     let member = Arc::new(FakeMemberParameters::default());
+    let ledger = Arc::new(FakeLedger::default());
     let deps = Deps {
         directory: directory.clone(),
         stack_sets: stack_sets.clone(),
         member_parameters: member.clone(),
+        ledger: ledger.clone(),
         parameters: parameters.clone(),
         parameter_prefix: "/abc-trading".into(),
         central: Central {
             automation_account_id: "123456789012".into(),
             organization_id: "o-abcdefghij".into(),
             event_bus_arn: "arn:aws:events:us-east-1:123456789012:event-bus/abc-trading-dev".into(),
-            log_destination_arn: "arn:aws:logs:us-east-1:123456789012:destination:abc-trading-dev-logs".into(),
+            log_destination_name: "abc-trading-dev-logs".into(),
         },
         config: Default::default(),
     };
-    Fakes { deps, directory, stack_sets, member, parameters }
+    Fakes { deps, directory, stack_sets, member, parameters, ledger }
 }
 
 pub fn request(client: &str) -> serde_json::Value {
