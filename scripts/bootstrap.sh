@@ -2,6 +2,7 @@
 # Install the project's non-Rust tools, project-local and pinned:
 #   .venv/         moto[server] + cfn-lint      (scripts/requirements-emulator.txt)
 #   .venv-sam/     aws-sam-cli                  (scripts/requirements-sam.txt)
+#   .venv-k8s/     kubernetes-validate          (scripts/requirements-k8s.txt)
 #   node_modules/  asl-validator                (package.json + package-lock.json)
 #
 # Idempotent: each install records a stamp (hash of its pins); a matching stamp is a
@@ -93,6 +94,7 @@ ensure_venv() {
   || die "$PYTHON is older than 3.9"
 
 ensure_venv .venv scripts/requirements-emulator.txt "moto[server] + cfn-lint" moto_server cfn-lint
+ensure_venv .venv-k8s scripts/requirements-k8s.txt "kubernetes-validate" kubernetes-validate
 
 if [[ "$SKIP" != *" sam "* ]]; then
   ensure_venv .venv-sam scripts/requirements-sam.txt "aws-sam-cli" sam

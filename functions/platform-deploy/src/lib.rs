@@ -1,0 +1,7 @@
+//! Platform deploy: a release of the platform's workloads rolled out tier by tier, health-gated.
+//!
+//! Built so far: the release and its validation (`release`), and the Kubernetes manifests a
+//! deploy applies (`render`), which `platform-ops render` writes for people and tests validate.
+
+pub mod release;
+pub mod render;
