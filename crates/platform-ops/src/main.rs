@@ -69,6 +69,27 @@ enum Command {
     /// The scaling decision for an alarm event and each guardrail's verdict, without acting.
     #[command(subcommand)]
     Scaling(ScalingCommand),
+    /// Write the Kubernetes manifests a deploy of `--release` to `--env` would apply, tier by
+    /// tier in rollout order (a YAML stream).
+    Render {
+        #[arg(long)]
+        env: String,
+        /// The release: every image tagged with this name, unless `--release-file` pins tags.
+        #[arg(long)]
+        release: String,
+        /// A release file (JSON: `{"name", "default_tag"?, "versions": {workload: tag}}`).
+        #[arg(long)]
+        release_file: Option<PathBuf>,
+        /// The member account whose ECR holds the images.
+        #[arg(long)]
+        account: String,
+        /// The images' region (default: the environment's first region).
+        #[arg(long)]
+        region: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Request an account (account vending) or report where one stands.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -366,6 +387,46 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     let mark = if v["passed"].as_bool() == Some(true) { "ok  " } else { "STOP" };
                     println!("  {mark} {:<14} {}", text(&v["guardrail"]), text(&v["detail"]));
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Render { env, release, release_file, account, region, out } => {
+            let tree = config::load(&config_dir)?;
+            let environment = tree.environment(&env).ok_or_else(|| format!("environment `{env}` is not in config/"))?;
+            let release = match release_file {
+                Some(file) => {
+                    let r: platform_deploy::release::Release = serde_json::from_value(read_json(&file)?)?;
+                    if r.name != release {
+                        return Err(format!("{} is release `{}`, not `{release}`", file.display(), r.name).into());
+                    }
+                    r
+                }
+                None => platform_deploy::release::Release::uniform(&release),
+            };
+            let resolved = match release.resolve(&tree.catalog) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let registry = platform_deploy::render::Registry {
+                account,
+                region: region.unwrap_or_else(|| environment.primary_region().to_string()),
+            };
+            let manifests = platform_deploy::render::render(&tree, &env, &resolved, &registry)?;
+            let text = platform_deploy::render::to_yaml_stream(&manifests);
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)?;
+                    eprintln!(
+                        "{} manifests of release {} for {env} written to {}",
+                        manifests.len(),
+                        resolved.name,
+                        path.display()
+                    );
+                }
+                None => print!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -331,3 +331,20 @@ fn account_request_then_status_against_a_running_emulator() {
     let missing = platform_ops(&["account", "status", "nobody", "--endpoint", &endpoint], None);
     assert_eq!(missing.status.code(), Some(1));
 }
+
+/// `render` writes the exact manifests a deploy would apply; a mutable tag is refused.
+#[test]
+fn render_writes_the_manifests_of_a_release() {
+    let out = platform_ops(&["render", "--env", "dev", "--release", "2026.11.3", "--account", "222233334444"], None);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(text.matches("---\n").count(), 143, "namespaces and every workload's objects");
+    assert!(
+        text.contains(
+            "\"image\": \"222233334444.dkr.ecr.us-east-1.amazonaws.com/abc-trading/trade-execution:2026.11.3\""
+        )
+    );
+    let bad = platform_ops(&["render", "--env", "dev", "--release", "latest", "--account", "222233334444"], None);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("tag `latest` of api-gateway is mutable"));
+}
