@@ -5,3 +5,4 @@
 
 pub mod release;
 pub mod render;
+pub mod token;
