@@ -1,0 +1,109 @@
+//! Rollout health as `kubectl rollout status` judges it (fast failure on pods that cannot
+//! start), and the in-memory cluster's rollouts: ready after the virtual delay, bad images never.
+
+use chrono::{DateTime, Duration, Utc};
+use platform_core::config;
+use platform_deploy::cluster::{MemoryCluster, WorkloadApplier};
+use platform_deploy::release::Release;
+use platform_deploy::render::{Registry, render};
+use platform_deploy::rollout::{Health, RolloutStatus, health, tier_health};
+
+fn status(generation: i64, observed: i64, desired: i32, replicas: i32, updated: i32, available: i32) -> RolloutStatus {
+    RolloutStatus {
+        kind: "Deployment".into(),
+        namespace: "trading-core".into(),
+        name: "authentication".into(),
+        generation,
+        observed_generation: observed,
+        desired,
+        replicas,
+        updated,
+        ready: available,
+        available,
+        revision_current: true,
+        progressing_reason: None,
+        pod_waiting_reason: None,
+        pod_waiting_message: None,
+    }
+}
+
+#[test]
+fn health_follows_kubectl_rollout_status() {
+    let progressing = |s: &RolloutStatus| matches!(health(s), Health::Progressing { .. });
+    assert!(progressing(&status(2, 1, 2, 2, 2, 2)), "controller behind");
+    assert!(progressing(&status(2, 2, 2, 3, 1, 2)), "1 of 2 updated");
+    assert!(progressing(&status(2, 2, 2, 3, 2, 2)), "an old replica still running");
+    assert!(progressing(&status(2, 2, 2, 2, 2, 1)), "1 of 2 available");
+    assert_eq!(health(&status(2, 2, 2, 2, 2, 2)), Health::Ready);
+
+    let mut stuck = status(2, 2, 2, 3, 1, 2);
+    stuck.pod_waiting_reason = Some("ImagePullBackOff".into());
+    stuck.pod_waiting_message = Some("Back-off pulling image \"x:broken\"".into());
+    assert_eq!(
+        health(&stuck),
+        Health::Failed { reason: "ImagePullBackOff".into(), message: "Back-off pulling image \"x:broken\"".into() }
+    );
+    let mut slow = status(2, 2, 2, 3, 1, 2);
+    slow.pod_waiting_reason = Some("ContainerCreating".into());
+    assert!(progressing(&slow), "creating is not failing");
+    let mut deadline = status(2, 2, 2, 3, 1, 2);
+    deadline.progressing_reason = Some("ProgressDeadlineExceeded".into());
+    assert!(matches!(health(&deadline), Health::Failed { reason, .. } if reason == "ProgressDeadlineExceeded"));
+    let mut set = status(2, 2, 1, 1, 1, 1);
+    set.kind = "StatefulSet".into();
+    set.revision_current = false;
+    assert!(progressing(&set), "a set waits for its revision");
+
+    // A tier: failed as soon as one workload has, ready when all are.
+    assert_eq!(tier_health(&[status(1, 1, 2, 2, 2, 2), status(1, 1, 1, 1, 1, 1)]), Health::Ready);
+    assert!(
+        matches!(tier_health(&[status(1, 1, 2, 2, 2, 2), stuck.clone()]), Health::Failed { message, .. } if message.starts_with("authentication: "))
+    );
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-24T12:00:00Z").expect("t").with_timezone(&Utc) + Duration::seconds(seconds)
+}
+
+#[tokio::test]
+async fn the_memory_cluster_rolls_out_after_its_delay_and_never_pulls_a_bad_image() {
+    let tree = config::load(&config::repository_config_dir()).expect("config");
+    let registry = Registry { account: "222233334444".into(), region: "us-east-1".into() };
+    let good = render(&tree, "dev", &Release::uniform("2026.11.3").resolve(&tree.catalog).expect("r"), &registry)
+        .expect("render");
+    let cluster = MemoryCluster::new(Duration::seconds(90), vec!["2026.11.4-broken".into()]);
+    for m in &good {
+        cluster.apply(m, at(0)).await.expect("apply");
+    }
+    assert_eq!(cluster.len(), good.len());
+    let rollout = |name: &'static str, t: i64| {
+        let cluster = &cluster;
+        async move { cluster.rollout("Deployment", "trading-core", name, at(t)).await.expect("status") }
+    };
+    assert!(matches!(health(&rollout("authentication", 30).await), Health::Progressing { .. }));
+    assert_eq!(health(&rollout("authentication", 90).await), Health::Ready);
+    // The same manifests again: nothing to roll.
+    for m in &good {
+        cluster.apply(m, at(200)).await.expect("apply");
+    }
+    assert_eq!(health(&rollout("authentication", 200).await), Health::Ready);
+    assert_eq!(rollout("authentication", 200).await.generation, 1);
+
+    // A release with a bad image: the new pods never start; the old revision keeps serving.
+    let broken =
+        render(&tree, "dev", &Release::uniform("2026.11.4-broken").resolve(&tree.catalog).expect("r"), &registry)
+            .expect("render");
+    let deployment = broken.iter().find(|m| m.kind == "Deployment" && m.name == "authentication").expect("deployment");
+    cluster.apply(deployment, at(300)).await.expect("apply");
+    let stuck = rollout("authentication", 10_000).await;
+    assert_eq!((stuck.generation, stuck.available), (2, 2));
+    assert!(matches!(health(&stuck), Health::Failed { reason, .. } if reason == "ImagePullBackOff"));
+    // Rolled back: the previous manifest again, ready after the delay.
+    let previous = good.iter().find(|m| m.kind == "Deployment" && m.name == "authentication").expect("previous");
+    cluster.apply(previous, at(400)).await.expect("apply");
+    assert_eq!(health(&rollout("authentication", 490).await), Health::Ready);
+
+    let services = cluster.services("trading-foundation").await.expect("services");
+    assert_eq!(services, ["axon-server", "axon-server-headless"]);
+    assert!(cluster.rollout("Deployment", "trading-core", "nope", at(0)).await.is_err());
+}
