@@ -4,6 +4,7 @@
 //! deploy applies (`render`), which `platform-ops render` writes for people and tests validate.
 
 pub mod cluster;
+pub mod kube;
 pub mod release;
 pub mod render;
 pub mod rollout;
