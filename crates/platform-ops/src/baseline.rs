@@ -1,4 +1,5 @@
-//! The member baseline StackSet template: its remediation alarms rendered from the config tree.
+//! The StackSet templates' generated blocks: the member baseline's remediation alarms, the
+//! platform's image repositories and dashboard tiers, rendered from the config tree.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -8,17 +9,12 @@ use platform_core::config::{AlarmTarget, ConfigTree};
 /// The baseline template, relative to the repository root.
 pub const TEMPLATE: &str = "stacksets/member-baseline.yaml";
 
-/// The generated block sits between the line holding `BEGIN` (and the comment lines after it)
-/// and the line holding `END`.
-const BEGIN: &str = "# BEGIN remediation alarms";
-const END: &str = "# END remediation alarms";
-
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{path}: no `{BEGIN}` ... `{END}` block to render the remediation alarms into")]
-    NoBlock { path: PathBuf },
+    #[error("{path}: no `# BEGIN {block}` ... `# END {block}` block to render into")]
+    NoBlock { path: PathBuf, block: String },
 }
 
 /// The remediation alarms as CloudFormation resources (YAML, indented for `Resources:`), named
@@ -92,37 +88,126 @@ fn yaml_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
-/// `template` with its generated block replaced by the rendering of `tree`.
-pub fn with_alarms(template: &str, tree: &ConfigTree, path: &Path) -> Result<String, BaselineError> {
-    let no_block = || BaselineError::NoBlock { path: path.to_path_buf() };
+/// The platform template, relative to the repository root.
+pub const PLATFORM_TEMPLATE: &str = "stacksets/platform.yaml";
+
+/// A block of a template that is rendered from the config.
+#[derive(Debug)]
+pub struct Block {
+    pub file: &'static str,
+    pub name: &'static str,
+    pub render: fn(&ConfigTree) -> String,
+}
+
+/// Every generated block of the repository's templates.
+pub const BLOCKS: &[Block] = &[
+    Block { file: TEMPLATE, name: "remediation alarms", render: render_alarms },
+    Block { file: PLATFORM_TEMPLATE, name: "repositories", render: render_repositories },
+    Block { file: PLATFORM_TEMPLATE, name: "tier metrics", render: render_tier_metrics },
+];
+
+/// An ECR repository per workload image: immutable tags (a release says what it runs), scanned
+/// on push, encrypted with the environment's key, the last 50 images kept.
+pub fn render_repositories(tree: &ConfigTree) -> String {
+    let mut out = String::new();
+    for s in tree.catalog.services.values() {
+        let logical: String = s
+            .image
+            .split(['/', '-'])
+            .map(|w| {
+                let mut c = w.chars();
+                c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "  Repository{logical}:
+    Type: AWS::ECR::Repository
+    Properties:
+      RepositoryName: {image}
+      ImageTagMutability: IMMUTABLE
+      ImageScanningConfiguration:
+        ScanOnPush: true
+      EncryptionConfiguration:
+        EncryptionType: KMS
+        KmsKey: !Ref KmsKeyArn
+      LifecyclePolicy:
+        LifecyclePolicyText: '{{\"rules\": [{{\"rulePriority\": 1, \"description\": \"keep the last 50 images\", \"selection\": {{\"tagStatus\": \"any\", \"countType\": \"imageCountMoreThan\", \"countNumber\": 50}}, \"action\": {{\"type\": \"expire\"}}}}]}}'
+
+",
+            image = s.image,
+        );
+    }
+    out
+}
+
+/// The dashboard's running pods per tier: one metric row per tier namespace.
+pub fn render_tier_metrics(tree: &ConfigTree) -> String {
+    let mut out = String::new();
+    for (i, tier) in tree.catalog.tiers.iter().enumerate() {
+        let namespace = format!("trading-{}", tier.name);
+        if i == 0 {
+            let _ = writeln!(
+                out,
+                "              - !Sub '[\"ContainerInsights\", \"namespace_number_of_running_pods\", \"Namespace\", \"{namespace}\", \"ClusterName\", \"{}-${{Environment}}\"]'",
+                tree.organization.name_prefix
+            );
+        } else {
+            let _ = writeln!(out, "              - ', [\".\", \".\", \".\", \"{namespace}\", \".\", \".\"]'");
+        }
+    }
+    out
+}
+
+/// `template` with the block `name` replaced by `content`.
+pub fn with_block(template: &str, name: &str, content: &str, path: &Path) -> Result<String, BaselineError> {
+    let (begin_marker, end_marker) = (format!("# BEGIN {name}"), format!("# END {name}"));
+    let no_block = || BaselineError::NoBlock { path: path.to_path_buf(), block: name.to_string() };
     let lines: Vec<&str> = template.split_inclusive('\n').collect();
-    let begin = lines.iter().position(|l| l.contains(BEGIN)).ok_or_else(no_block)?;
-    let body = (begin + 1..lines.len()).find(|&i| !lines[i].trim_start().starts_with('#') || lines[i].contains(END));
-    let end = lines.iter().position(|l| l.contains(END)).filter(|&e| e > begin).ok_or_else(no_block)?;
-    let body = body.unwrap_or(end).min(end);
+    let begin = lines.iter().position(|l| l.contains(&begin_marker)).ok_or_else(no_block)?;
+    let end = lines.iter().position(|l| l.contains(&end_marker)).filter(|&e| e > begin).ok_or_else(no_block)?;
+    // The block's own comment lines after BEGIN stay.
+    let body = (begin + 1..end).find(|&i| !lines[i].trim_start().starts_with('#')).unwrap_or(end);
     let mut out: String = lines[..body].concat();
-    out.push_str(&render_alarms(tree));
+    out.push_str(content);
     out.push_str(&lines[end..].concat());
     Ok(out)
 }
 
-/// Reads the repository's baseline and returns it as it should be (`current`, `rendered`).
-pub fn check(root: &Path, tree: &ConfigTree) -> Result<(String, String), BaselineError> {
-    let path = root.join(TEMPLATE);
-    let current = std::fs::read_to_string(&path).map_err(|source| BaselineError::Io { path: path.clone(), source })?;
-    let rendered = with_alarms(&current, tree, &path)?;
-    Ok((current, rendered))
+/// `template` with its remediation alarms rendered from `tree`.
+pub fn with_alarms(template: &str, tree: &ConfigTree, path: &Path) -> Result<String, BaselineError> {
+    with_block(template, "remediation alarms", &render_alarms(tree), path)
 }
 
-/// Renders the alarms into the repository's baseline; true when the file changed.
-pub fn write(root: &Path, tree: &ConfigTree) -> Result<bool, BaselineError> {
-    let (current, rendered) = check(root, tree)?;
-    if current == rendered {
-        return Ok(false);
+/// Each template with generated blocks, as it is and as it should be: `(file, current, rendered)`.
+pub fn check(root: &Path, tree: &ConfigTree) -> Result<Vec<(String, String, String)>, BaselineError> {
+    let mut files: Vec<&str> = BLOCKS.iter().map(|b| b.file).collect();
+    files.dedup();
+    let mut out = Vec::new();
+    for file in files {
+        let path = root.join(file);
+        let current =
+            std::fs::read_to_string(&path).map_err(|source| BaselineError::Io { path: path.clone(), source })?;
+        let mut rendered = current.clone();
+        for block in BLOCKS.iter().filter(|b| b.file == file) {
+            rendered = with_block(&rendered, block.name, &(block.render)(tree), &path)?;
+        }
+        out.push((file.to_string(), current, rendered));
     }
-    let path = root.join(TEMPLATE);
-    std::fs::write(&path, rendered).map_err(|source| BaselineError::Io { path, source })?;
-    Ok(true)
+    Ok(out)
+}
+
+/// Renders every generated block into its template; the files that changed.
+pub fn write(root: &Path, tree: &ConfigTree) -> Result<Vec<String>, BaselineError> {
+    let mut changed = Vec::new();
+    for (file, current, rendered) in check(root, tree)? {
+        if current != rendered {
+            let path = root.join(&file);
+            std::fs::write(&path, rendered).map_err(|source| BaselineError::Io { path, source })?;
+            changed.push(file);
+        }
+    }
+    Ok(changed)
 }
 
 #[cfg(test)]
@@ -152,6 +237,22 @@ mod tests {
             yaml.contains("- Name: AutoScalingGroupName\n          Value: !Sub abc-trading-${Environment}-workers\n")
         );
         assert!(!yaml.contains("NodegroupName"), "Container Insights has no nodegroup dimension");
+    }
+
+    #[test]
+    fn every_image_gets_an_immutable_scanned_repository_and_every_tier_a_dashboard_row() {
+        let tree = tree();
+        let yaml = render_repositories(&tree);
+        assert_eq!(yaml.matches("Type: AWS::ECR::Repository").count(), tree.catalog.services.len());
+        for s in tree.catalog.services.values() {
+            assert!(yaml.contains(&format!("RepositoryName: {}\n", s.image)), "{}", s.image);
+        }
+        assert_eq!(yaml.matches("ImageTagMutability: IMMUTABLE").count(), tree.catalog.services.len());
+        let rows = render_tier_metrics(&tree);
+        assert_eq!(rows.lines().count(), tree.catalog.tiers.len());
+        for tier in &tree.catalog.tiers {
+            assert!(rows.contains(&format!("\"trading-{}\"", tier.name)), "{rows}");
+        }
     }
 
     #[test]

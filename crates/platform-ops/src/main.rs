@@ -185,9 +185,9 @@ enum ConfigCommand {
     },
     /// Validate config/ and print the parameters it publishes.
     Show,
-    /// Render config/remediation-alarms.toml into stacksets/member-baseline.yaml (`--write`), or
-    /// print the rendering.
-    Alarms {
+    /// Render what the StackSet templates take from config/ (the baseline's remediation alarms,
+    /// the platform's image repositories and dashboard tiers) into them with `--write`, or print it.
+    Templates {
         #[arg(long)]
         write: bool,
     },
@@ -267,17 +267,21 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Config(ConfigCommand::Alarms { write }) => {
+        Command::Config(ConfigCommand::Templates { write }) => {
             let tree = config::load(&config_dir)?;
             if write {
                 let changed = platform_ops::baseline::write(&cli.root, &tree)?;
-                println!(
-                    "{}: {}",
-                    platform_ops::baseline::TEMPLATE,
-                    if changed { "remediation alarms rendered" } else { "already up to date" }
-                );
+                if changed.is_empty() {
+                    println!("the templates' generated blocks are up to date");
+                }
+                for file in changed {
+                    println!("{file}: rendered from config/");
+                }
             } else {
-                print!("{}", platform_ops::baseline::render_alarms(&tree));
+                for block in platform_ops::baseline::BLOCKS {
+                    println!("# {} ({})", block.name, block.file);
+                    print!("{}", (block.render)(&tree));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -162,27 +162,35 @@ fn check_config(inputs: &Inputs) -> CheckResult {
     CheckResult { check: "config", scope: rel(inputs, &inputs.config_dir), findings }
 }
 
-/// The member baseline's remediation alarms are the rendering of the config (defined once).
+/// What the templates take from the config is its rendering (defined once, in config/).
 fn check_baseline(inputs: &Inputs) -> CheckResult {
-    let path = inputs.stacksets_dir.join("member-baseline.yaml");
-    let mut result = CheckResult { check: "baseline-alarms", scope: rel(inputs, &path), findings: Vec::new() };
-    // A repository without a baseline (a fixture) has nothing to compare; a config that does
-    // not load is reported by the config check.
-    if !path.exists() {
+    let mut result =
+        CheckResult { check: "generated", scope: rel(inputs, &inputs.stacksets_dir), findings: Vec::new() };
+    // A repository without these templates (a fixture) has nothing to compare; a config that
+    // does not load is reported by the config check.
+    if !crate::baseline::BLOCKS.iter().all(|b| inputs.root.join(b.file).exists()) {
         return result;
     }
     let Ok(tree) = platform_core::config::load_as_of(&inputs.config_dir, inputs.today) else { return result };
-    let finding = |message: String| Finding { file: rel(inputs, &path), location: None, message };
-    match std::fs::read_to_string(&path) {
-        Ok(current) => match crate::baseline::with_alarms(&current, &tree, &path) {
-            Ok(rendered) if rendered == current => {}
-            Ok(_) => result.findings.push(finding(
-                "the remediation alarms differ from config/remediation-alarms.toml: run `platform-ops config alarms --write`"
-                    .into(),
-            )),
-            Err(e) => result.findings.push(finding(e.to_string())),
-        },
-        Err(e) => result.findings.push(finding(format!("cannot read it: {e}"))),
+    match crate::baseline::check(&inputs.root, &tree) {
+        Ok(files) => {
+            for (file, current, rendered) in files {
+                if current != rendered {
+                    result.findings.push(Finding {
+                        file,
+                        location: None,
+                        message:
+                            "what it takes from config/ is out of date: run `platform-ops config templates --write`"
+                                .into(),
+                    });
+                }
+            }
+        }
+        Err(e) => result.findings.push(Finding {
+            file: rel(inputs, &inputs.stacksets_dir),
+            location: None,
+            message: e.to_string(),
+        }),
     }
     result
 }

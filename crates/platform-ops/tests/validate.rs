@@ -165,14 +165,17 @@ fn a_baseline_out_of_date_with_the_alarm_config_is_reported() {
     ] {
         copy(&root().join("config").join(f), &dir.path().join("config").join(f));
     }
-    copy(&root().join("stacksets/member-baseline.yaml"), &dir.path().join("stacksets/member-baseline.yaml"));
+    for f in ["stacksets/member-baseline.yaml", "stacksets/platform.yaml"] {
+        copy(&root().join(f), &dir.path().join(f));
+    }
     let alarms = dir.path().join("config/remediation-alarms.toml");
     let text = std::fs::read_to_string(&alarms).expect("read");
     std::fs::write(&alarms, text.replacen("threshold = 75.0", "threshold = 85.0", 1)).expect("write");
     let mut inputs = Inputs::for_root(dir.path());
     inputs.today = today();
     let report = run_with(&inputs, &actions::linked());
-    let baseline = report.checks.iter().find(|c| c.check == "baseline-alarms").expect("check");
+    let baseline = report.checks.iter().find(|c| c.check == "generated").expect("check");
     assert_eq!(baseline.findings.len(), 1, "{report}");
-    assert!(baseline.findings[0].message.contains("platform-ops config alarms --write"), "{report}");
+    assert_eq!(baseline.findings[0].file, "stacksets/member-baseline.yaml", "{report}");
+    assert!(baseline.findings[0].message.contains("platform-ops config templates --write"), "{report}");
 }
