@@ -19,9 +19,11 @@ use crate::rollout::{Health, tier_health};
 pub const ACTIONS: &[&str] =
     &["plan", "apply-tier", "tier-health", "advance", "verify", "record", "rollback", "rollback-health"];
 
-/// Where an account's releases are recorded (SSM on AWS).
+/// Where releases are published (by CI) and an account's current release is recorded (SSM on AWS).
 #[async_trait]
 pub trait ReleaseLedger: Send + Sync + std::fmt::Debug {
+    /// The release CI published for the environment under `name`, if any.
+    async fn published(&self, environment: &str, name: &str) -> Result<Option<Release>, ApplyError>;
     async fn current(&self, environment: &str, account: &str) -> Result<Option<ResolvedRelease>, ApplyError>;
     async fn record(&self, environment: &str, account: &str, release: &ResolvedRelease) -> Result<(), ApplyError>;
 }
@@ -35,7 +37,7 @@ pub trait Clusters: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Request {
-    Plan { environment: String, account_id: String, release: Release },
+    Plan { request: DeployRequest },
     ApplyTier { deployment: Deployment, now: DateTime<Utc> },
     TierHealth { deployment: Deployment, now: DateTime<Utc> },
     Advance { deployment: Deployment },
@@ -43,6 +45,19 @@ pub enum Request {
     Record { deployment: Deployment },
     Rollback { deployment: Deployment, now: DateTime<Utc> },
     RollbackHealth { deployment: Deployment, now: DateTime<Utc> },
+}
+
+/// `abc.platform` `ReleaseRequested` (its detail), or what vending or the CLI starts a deploy with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeployRequest {
+    pub environment: String,
+    pub account_id: String,
+    /// The release's name (its tag when nothing pins versions).
+    pub release: String,
+    /// Tags by workload, overriding the published release's.
+    #[serde(default)]
+    pub versions: BTreeMap<String, String>,
 }
 
 /// A deploy as it moves through the state machine.
@@ -109,8 +124,13 @@ impl Deps {
 
 pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError> {
     let value = match request {
-        Request::Plan { environment, account_id, release } => {
-            let release = release.resolve(&deps.tree.catalog)?;
+        Request::Plan { request } => {
+            let DeployRequest { environment, account_id, release, versions } = request;
+            // The request's versions over the published release's, over one tag for all.
+            let mut plan =
+                deps.ledger.published(&environment, &release).await?.unwrap_or_else(|| Release::uniform(&release));
+            plan.versions.extend(versions);
+            let release = plan.resolve(&deps.tree.catalog)?;
             let previous = deps.ledger.current(&environment, &account_id).await?;
             let tiers = deps.tree.catalog.tiers.iter().map(|t| t.name.clone()).collect();
             serde_json::to_value(Deployment {

@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod handler;
 pub mod kube;
+pub mod ledger;
 pub mod release;
 pub mod render;
 pub mod rollout;

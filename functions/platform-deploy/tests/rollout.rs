@@ -107,3 +107,66 @@ async fn the_memory_cluster_rolls_out_after_its_delay_and_never_pulls_a_bad_imag
     assert_eq!(services, ["axon-server", "axon-server-headless"]);
     assert!(cluster.rollout("Deployment", "trading-core", "nope", at(0)).await.is_err());
 }
+
+/// Releases in Parameter Store: a published release pins versions, the request's override
+/// them, and the account's current release is what the next deploy rolls back to.
+#[tokio::test]
+async fn releases_are_published_and_recorded_in_parameter_store() {
+    use platform_core::fakes::FakeParameterStore;
+    use platform_core::ports::ParameterStore;
+    use platform_deploy::handler::{Clusters, Deployment, Deps, Request, handle};
+    use platform_deploy::ledger::SsmReleaseLedger;
+    use std::sync::Arc;
+
+    #[derive(Debug)]
+    struct One(Arc<MemoryCluster>);
+    #[async_trait::async_trait]
+    impl Clusters for One {
+        async fn cluster(
+            &self,
+            _a: &str,
+            _e: &str,
+        ) -> Result<Arc<dyn WorkloadApplier>, platform_deploy::cluster::ApplyError> {
+            Ok(self.0.clone())
+        }
+    }
+    let store = Arc::new(FakeParameterStore::default());
+    store
+        .put(
+            "/abc-trading/dev/releases/2026.11.5",
+            r#"{"name": "2026.11.5", "default_tag": "2026.11.5", "versions": {"frontend": "2026.11.5-ui.2", "audit": "2026.11.4"}}"#,
+            true,
+        )
+        .await
+        .expect("publish");
+    let ledger = Arc::new(SsmReleaseLedger::new(store.clone(), "/abc-trading"));
+    let deps = Deps {
+        tree: config::load(&config::repository_config_dir()).expect("config"),
+        clusters: Arc::new(One(Arc::new(MemoryCluster::new(Duration::seconds(1), vec![])))),
+        ledger: ledger.clone(),
+    };
+    let plan = |versions: serde_json::Value| {
+        serde_json::from_value::<Request>(serde_json::json!({"action": "plan", "request": {
+            "environment": "dev", "accountId": "222233334444", "release": "2026.11.5", "versions": versions}}))
+        .expect("request")
+    };
+    let d: Deployment =
+        serde_json::from_value(handle(plan(serde_json::json!({"audit": "2026.11.5"})), &deps).await.expect("plan"))
+            .expect("d");
+    assert_eq!(d.release.tags["frontend"], "2026.11.5-ui.2", "pinned by the published release");
+    assert_eq!(d.release.tags["audit"], "2026.11.5", "the request's version wins");
+    assert_eq!(d.release.tags["trade-execution"], "2026.11.5");
+    assert_eq!(d.previous, None, "a first deploy");
+    handle(serde_json::from_value(serde_json::json!({"action": "record", "deployment": d})).expect("r"), &deps)
+        .await
+        .expect("record");
+    let again: Deployment =
+        serde_json::from_value(handle(plan(serde_json::json!({})), &deps).await.expect("plan")).expect("d");
+    assert_eq!(
+        again.previous.map(|p| p.tags["audit"].clone()).as_deref(),
+        Some("2026.11.5"),
+        "the recorded release is the rollback target"
+    );
+    let stored = store.get_by_path("/abc-trading/accounts/dev/222233334444").await.expect("read");
+    assert!(stored.contains_key("/abc-trading/accounts/dev/222233334444/release"));
+}

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use platform_core::config;
 use platform_deploy::cluster::{ApplyError, MemoryCluster, WorkloadApplier};
 use platform_deploy::handler::{Clusters, Deps, ReleaseLedger, Request, handle};
-use platform_deploy::release::ResolvedRelease;
+use platform_deploy::release::{Release, ResolvedRelease};
 use serde_json::{Value, json};
 
 fn machine() -> StateMachine {
@@ -43,6 +43,9 @@ struct Ledger(Mutex<BTreeMap<String, ResolvedRelease>>);
 
 #[async_trait]
 impl ReleaseLedger for Ledger {
+    async fn published(&self, _environment: &str, _name: &str) -> Result<Option<Release>, ApplyError> {
+        Ok(None)
+    }
     async fn current(&self, environment: &str, account: &str) -> Result<Option<ResolvedRelease>, ApplyError> {
         Ok(self.0.lock().expect("lock").get(&format!("{environment}/{account}")).cloned())
     }
@@ -102,8 +105,8 @@ fn world() -> Arc<World> {
     })
 }
 
-fn request(release: Value) -> Value {
-    json!({"environment": "dev", "accountId": "222233334444", "release": release})
+fn request(release: &str, versions: Value) -> Value {
+    json!({"environment": "dev", "accountId": "222233334444", "release": release, "versions": versions})
 }
 
 async fn run(w: &Arc<World>, name: &str, input: Value) -> asl::Execution {
@@ -120,7 +123,7 @@ fn image_of(w: &World, namespace: &str, name: &str) -> String {
 #[tokio::test]
 async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
     let w = world();
-    let e = run(&w, "clean", request(json!({"name": "2026.11.3", "default_tag": "2026.11.3"}))).await;
+    let e = run(&w, "clean", request("2026.11.3", json!({}))).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     // Each tier applied, then gated, in rollout order; one 30 s poll each (ready after 20 s).
     let actions = w.actions.lock().expect("lock").clone();
@@ -146,13 +149,8 @@ async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
 #[tokio::test]
 async fn a_broken_image_fails_its_tier_and_the_touched_tiers_roll_back() {
     let w = world();
-    assert_eq!(
-        run(&w, "first", request(json!({"name": "2026.11.3", "default_tag": "2026.11.3"}))).await.status,
-        Status::Succeeded
-    );
-    let broken =
-        json!({"name": "2026.11.4", "default_tag": "2026.11.4", "versions": {"order-management": "2026.11.4-broken"}});
-    let e = run(&w, "broken", request(broken)).await;
+    assert_eq!(run(&w, "first", request("2026.11.3", json!({}))).await.status, Status::Succeeded);
+    let e = run(&w, "broken", request("2026.11.4", json!({"order-management": "2026.11.4-broken"}))).await;
     assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("ImagePullBackOff")), "{:?}", e.cause);
     assert!(
         e.cause.as_deref().is_some_and(|c| c.starts_with("order-management: Back-off pulling image")),
@@ -185,13 +183,13 @@ async fn a_broken_image_fails_its_tier_and_the_touched_tiers_roll_back() {
 #[tokio::test]
 async fn a_failing_first_deploy_has_nothing_to_roll_back_to_and_a_bad_release_touches_nothing() {
     let w = world();
-    let e = run(&w, "first-broken", request(json!({"name": "2026.11.4", "default_tag": "2026.11.4-broken"}))).await;
+    let e = run(&w, "first-broken", request("2026.11.4-broken", json!({}))).await;
     assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("ImagePullBackOff")));
     let (_, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
     assert!(message.contains("a first deploy: nothing ran before it"), "{message}");
 
     let w = world();
-    let e = run(&w, "latest", request(json!({"name": "latest", "default_tag": "latest"}))).await;
+    let e = run(&w, "latest", request("latest", json!({}))).await;
     assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("InvalidRelease")));
     assert!(w.cluster.is_empty(), "nothing applied");
     assert_eq!(w.notified.lock().expect("lock")[0].0, "abc-trading release REJECTED");

@@ -1,0 +1,60 @@
+//! Releases in Parameter Store: what CI publishes for an environment, and each account's current one.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use platform_core::ports::ParameterStore;
+
+use crate::cluster::ApplyError;
+use crate::handler::ReleaseLedger;
+use crate::release::{Release, ResolvedRelease};
+
+/// `<prefix>/<env>/releases/<name>` (a release, as CI publishes it) and
+/// `<prefix>/accounts/<env>/<account>/release` (the release an account runs).
+#[derive(Debug, Clone)]
+pub struct SsmReleaseLedger {
+    store: Arc<dyn ParameterStore>,
+    prefix: String,
+}
+
+impl SsmReleaseLedger {
+    pub fn new(store: Arc<dyn ParameterStore>, prefix: impl Into<String>) -> Self {
+        SsmReleaseLedger { store, prefix: prefix.into() }
+    }
+
+    async fn read<T: serde::de::DeserializeOwned>(&self, name: String) -> Result<Option<T>, ApplyError> {
+        let found =
+            self.store.get_many(std::slice::from_ref(&name)).await.map_err(|e| ApplyError::Transient(e.to_string()))?;
+        found
+            .get(&name)
+            .map(|text| {
+                serde_json::from_str(text).map_err(|e| ApplyError::Invalid {
+                    kind: "Parameter".into(),
+                    name: name.clone(),
+                    message: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl ReleaseLedger for SsmReleaseLedger {
+    async fn published(&self, environment: &str, name: &str) -> Result<Option<Release>, ApplyError> {
+        self.read(format!("{}/{environment}/releases/{name}", self.prefix)).await
+    }
+
+    async fn current(&self, environment: &str, account: &str) -> Result<Option<ResolvedRelease>, ApplyError> {
+        self.read(format!("{}/accounts/{environment}/{account}/release", self.prefix)).await
+    }
+
+    async fn record(&self, environment: &str, account: &str, release: &ResolvedRelease) -> Result<(), ApplyError> {
+        let name = format!("{}/accounts/{environment}/{account}/release", self.prefix);
+        let text = serde_json::to_string(release).map_err(|e| ApplyError::Invalid {
+            kind: "Parameter".into(),
+            name: name.clone(),
+            message: e.to_string(),
+        })?;
+        self.store.put(&name, &text, true).await.map_err(|e| ApplyError::Transient(e.to_string()))
+    }
+}
