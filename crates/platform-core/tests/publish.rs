@@ -92,3 +92,16 @@ async fn publish_against_the_emulator_is_idempotent() {
     let err = store.put("/abc-trading/config/tiers", "[]", false).await.expect_err("exists");
     assert_eq!(err.class, platform_core::ErrorClass::AlreadyExists);
 }
+
+/// What `config publish` writes reads back as the same tree (functions that render from the
+/// catalogue read it so).
+#[tokio::test]
+async fn the_published_tree_reads_back_as_it_was() {
+    let store = platform_core::fakes::FakeParameterStore::default();
+    let original = tree();
+    config::publish(&original, &store, false).await.expect("publish");
+    let read = config::published_tree(&store, "/abc-trading").await.expect("read back");
+    assert_eq!(read, original);
+    let missing = config::published_tree(&store, "/elsewhere").await.expect_err("nothing there");
+    assert!(missing.to_string().contains("/elsewhere/config/organization is not published"), "{missing}");
+}

@@ -141,6 +141,12 @@ fn demo_replays_the_default_scenario() {
         text.contains("AccountVendingStateMachine: SUCCEEDED (25 transitions, 40s on the virtual clock)"),
         "{text}"
     );
+    // Platform deploy: a clean release behind five gates, then a broken image rolled back.
+    assert!(
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (40 transitions, 2m30s on the virtual clock)"),
+        "{text}"
+    );
+    assert!(text.contains("PlatformDeployStateMachine: FAILED ImagePullBackOff"), "{text}");
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
 }
 

@@ -71,7 +71,7 @@ pub struct MemoryCluster {
 }
 
 impl MemoryCluster {
-    /// `broken`: image tags (or whole images) that cannot be pulled.
+    /// `broken`: images, tags or `*-suffix` tag patterns that cannot be pulled.
     pub fn new(ready_after: Duration, broken: Vec<String>) -> MemoryCluster {
         MemoryCluster { objects: Mutex::new(BTreeMap::new()), ready_after, broken }
     }
@@ -90,8 +90,13 @@ impl MemoryCluster {
         self.len() == 0
     }
 
+    /// `broken` entries name a whole image, a tag, or (`*-suffix`) every tag ending so.
     fn is_broken(&self, image: &str) -> bool {
-        self.broken.iter().any(|b| image == b || image.rsplit_once(':').is_some_and(|(_, tag)| tag == b))
+        let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or_default();
+        self.broken.iter().any(|b| match b.strip_prefix('*') {
+            Some(suffix) => tag.ends_with(suffix),
+            None => image == b || tag == b,
+        })
     }
 }
 

@@ -5,6 +5,7 @@
 //! (`cluster`) and Kubernetes adapter (`kube`), the EKS bearer token (`token`), and the deploy's
 //! typed actions (`handler`) that `platform-deploy.asl.json` runs.
 
+pub mod aws;
 pub mod cluster;
 pub mod handler;
 pub mod kube;

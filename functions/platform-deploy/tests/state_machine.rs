@@ -16,8 +16,7 @@ use platform_deploy::release::{Release, ResolvedRelease};
 use serde_json::{Value, json};
 
 fn machine() -> StateMachine {
-    // Moves to state-machines/ with its template entries (the function binary comes with them).
-    let path = emulator::workspace_root().join("functions/platform-deploy/platform-deploy.asl.json");
+    let path = emulator::workspace_root().join("state-machines/platform-deploy.asl.json");
     let text = std::fs::read_to_string(path)
         .expect("definition")
         .replace(

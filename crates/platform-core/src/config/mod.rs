@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 pub use model::*;
 pub use publish::{PublishReport, config_parameters, publish};
-pub use published::{Published, PublishedConfig, PublishedError};
+pub use published::{Published, PublishedConfig, PublishedError, published_tree};
 pub use validate::{SUPPORTED_KUBERNETES_VERSIONS, find_placeholder};
 
 /// Every organisation runs these; others (a client's UAT, say) may be added beside them.

@@ -177,7 +177,7 @@ pub enum ServiceKind {
     Platform,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
     pub name: String,
     pub tier: String,

@@ -61,3 +61,34 @@ impl PublishedConfig {
         Ok(published)
     }
 }
+
+/// The whole published tree (one paged read of `<prefix>/config`): what a function that renders
+/// from the catalogue needs, exactly as `config publish` wrote it.
+pub async fn published_tree(store: &dyn ParameterStore, prefix: &str) -> Result<super::ConfigTree, PublishedError> {
+    let root = format!("{prefix}/config");
+    let params = store.get_by_path(&root).await?;
+    fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, PublishedError> {
+        serde_json::from_str(text)
+            .map_err(|e| PublishedError::Unreadable { name: name.to_string(), message: e.to_string() })
+    }
+    let get = |leaf: &str| {
+        let name = format!("{root}/{leaf}");
+        params.get(&name).map(|t| (name.clone(), t.clone())).ok_or(PublishedError::Missing(name))
+    };
+    let (name, text) = get("organization")?;
+    let organization = parse(&name, &text)?;
+    let (name, text) = get("tiers")?;
+    let tiers = parse(&name, &text)?;
+    let (name, text) = get("remediation-alarms")?;
+    let alarms = parse(&name, &text)?;
+    let mut services = BTreeMap::new();
+    let mut environments = BTreeMap::new();
+    for (name, text) in &params {
+        if let Some(service) = name.strip_prefix(&format!("{root}/services/")) {
+            services.insert(service.to_string(), parse(name, text)?);
+        } else if let Some(env) = name.strip_prefix(&format!("{root}/environments/")) {
+            environments.insert(env.to_string(), parse(name, text)?);
+        }
+    }
+    Ok(super::ConfigTree { organization, catalog: super::ServiceCatalog { tiers, services }, environments, alarms })
+}

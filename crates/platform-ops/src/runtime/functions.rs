@@ -28,7 +28,7 @@ pub trait LocalFunction: Send + Sync + std::fmt::Debug {
 #[derive(Debug, thiserror::Error)]
 pub enum FunctionError {
     #[error(
-        "function binary `{0}` has no in-process handler in the local runtime (known: log-processor, alarm-scaler, account-vending)"
+        "function binary `{0}` has no in-process handler in the local runtime (known: log-processor, alarm-scaler, account-vending, platform-deploy)"
     )]
     Unknown(String),
     #[error("function `{function}`: environment variable {name} is not set by the template")]
@@ -38,12 +38,14 @@ pub enum FunctionError {
 }
 
 /// Builds the handler for `binary` the way its `main.rs` does, from `environment`.
-/// The SDK clients the function gets record their calls in `calls`.
+/// The SDK clients the function gets record their calls in `calls`; a function that reads the
+/// published config tree gets the repository's (`root`/config, which the world publishes).
 pub fn build(
     binary: &str,
     environment: &BTreeMap<String, String>,
     sdk: &SdkConfig,
     calls: &CallLog,
+    root: &std::path::Path,
 ) -> Result<Arc<dyn LocalFunction>, FunctionError> {
     let var = |name: &str| {
         environment
@@ -159,6 +161,34 @@ pub fn build(
             };
             Ok(Arc::new(AccountVending { deps }))
         }
+        "platform-deploy" => {
+            use platform_core::aws::SsmParameterStore;
+            use platform_deploy::cluster::{ApplyError, MemoryCluster, WorkloadApplier};
+            use platform_deploy::handler::Clusters;
+            /// The local runtime's cluster: one in memory for every account, rollouts ready 20 s
+            /// (virtual) after they are applied; images tagged `*-broken` never pull.
+            #[derive(Debug)]
+            struct LocalClusters(Arc<MemoryCluster>);
+            #[async_trait]
+            impl Clusters for LocalClusters {
+                async fn cluster(&self, _account: &str, _env: &str) -> Result<Arc<dyn WorkloadApplier>, ApplyError> {
+                    Ok(self.0.clone())
+                }
+            }
+            let prefix = var("PARAMETER_PREFIX")?;
+            let store = Arc::new(SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+            )));
+            let tree = platform_core::config::load(&root.join("config"))
+                .map_err(|e| FunctionError::Init { function: binary.into(), message: e.to_string() })?;
+            let cluster = Arc::new(MemoryCluster::new(chrono::Duration::seconds(20), vec!["*-broken".into()]));
+            let deps = platform_deploy::handler::Deps {
+                tree,
+                clusters: Arc::new(LocalClusters(cluster)),
+                ledger: Arc::new(platform_deploy::ledger::SsmReleaseLedger::new(store, prefix)),
+            };
+            Ok(Arc::new(PlatformDeploy { deps }))
+        }
         other => Err(FunctionError::Unknown(other.to_string())),
     }
 }
@@ -233,6 +263,24 @@ impl LocalFunction for AccountVending {
             Failure::lambda("Runtime.UnmarshalError", &format!("the event is not an account-vending request: {e}"))
         })?;
         match account_vending::handler::handle(request, &self.deps).await {
+            Ok(output) => Ok(Invocation { output, metrics: Vec::new() }),
+            Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct PlatformDeploy {
+    deps: platform_deploy::handler::Deps,
+}
+
+#[async_trait]
+impl LocalFunction for PlatformDeploy {
+    async fn invoke(&self, event: Value) -> Result<Invocation, Failure> {
+        let request: platform_deploy::handler::Request = serde_json::from_value(event).map_err(|e| {
+            Failure::lambda("Runtime.UnmarshalError", &format!("the event is not a platform-deploy request: {e}"))
+        })?;
+        match platform_deploy::handler::handle(request, &self.deps).await {
             Ok(output) => Ok(Invocation { output, metrics: Vec::new() }),
             Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
         }

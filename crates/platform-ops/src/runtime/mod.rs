@@ -120,7 +120,7 @@ impl Runtime {
         let calls = calls::CallLog::default();
         let mut functions = BTreeMap::new();
         for f in template.functions.values() {
-            functions.insert(f.id.clone(), functions::build(&f.binary, &f.environment, &sdk, &calls)?);
+            functions.insert(f.id.clone(), functions::build(&f.binary, &f.environment, &sdk, &calls, root)?);
         }
         let mut runtime = Runtime {
             root: root.to_path_buf(),
