@@ -193,3 +193,40 @@ async fn a_failing_first_deploy_has_nothing_to_roll_back_to_and_a_bad_release_to
     assert!(w.cluster.is_empty(), "nothing applied");
     assert_eq!(w.notified.lock().expect("lock")[0].0, "abc-trading release REJECTED");
 }
+
+/// An execution that died mid-rollout (timed out, aborted: nothing recorded it) is resumed by
+/// requesting the release again: applying what is already applied changes nothing, the rest
+/// rolls out, and the rollback target stays the last release recorded as good.
+#[tokio::test]
+async fn a_deploy_that_died_half_way_is_resumed_by_asking_again() {
+    let w = world();
+    assert_eq!(run(&w, "first", request("2026.11.3", json!({}))).await.status, Status::Succeeded);
+
+    // The crashed execution: planned, two tiers applied, then nothing more.
+    let plan: Request =
+        serde_json::from_value(json!({"action": "plan", "request": request("2026.11.4", json!({}))})).expect("plan");
+    let mut deployment = handle(plan, &w.deps).await.expect("plan");
+    // An hour before the resumed execution starts (its clock starts at the wall clock).
+    let now = chrono::Utc::now() - chrono::Duration::hours(1);
+    for _ in 0..2 {
+        let apply: Request =
+            serde_json::from_value(json!({"action": "apply-tier", "deployment": deployment, "now": now}))
+                .expect("apply");
+        deployment = handle(apply, &w.deps).await.expect("apply");
+        let advance: Request =
+            serde_json::from_value(json!({"action": "advance", "deployment": deployment})).expect("advance");
+        deployment = handle(advance, &w.deps).await.expect("advance");
+    }
+    assert!(image_of(&w, "trading-core", "authentication").ends_with(":2026.11.4"));
+    assert!(image_of(&w, "trading-business", "settlement").ends_with(":2026.11.3"), "the crash left the rest behind");
+
+    let e = run(&w, "resumed", request("2026.11.4", json!({}))).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    let output = e.output.expect("output");
+    assert_eq!(output["previous"]["name"], "2026.11.3", "the rollback target is the last good release");
+    assert!(image_of(&w, "trading-business", "settlement").ends_with(":2026.11.4"));
+    assert_eq!(w.ledger.0.lock().expect("lock")["dev/222233334444"].name, "2026.11.4");
+    // Re-applying the tiers the crash had applied changed nothing: their generation is still 2.
+    let status = w.cluster.rollout("Deployment", "trading-core", "authentication", now).await.expect("status");
+    assert_eq!(status.generation, 2);
+}
