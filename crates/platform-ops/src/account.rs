@@ -1,4 +1,5 @@
-//! `platform-ops account`: request an account (an AccountRequested event) and report where one stands.
+//! `platform-ops account` and `deploy`: the events that start vending and deploys, and where an
+//! account stands.
 
 use std::collections::BTreeMap;
 
@@ -27,12 +28,13 @@ pub fn request_event(request: &AccountRequest, tree: &ConfigTree) -> Result<Valu
     }))
 }
 
-/// Puts the request on the platform bus (real AWS); returns the event id.
-pub async fn put_request(sdk: &SdkConfig, bus: &str, event: &Value) -> Result<String, AwsError> {
+/// Puts an event (AccountRequested, ReleaseRequested) on the platform bus (real AWS); returns
+/// the event id.
+pub async fn put_event(sdk: &SdkConfig, bus: &str, event: &Value) -> Result<String, AwsError> {
     let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
         .event_bus_name(bus)
         .source(event["source"].as_str().unwrap_or_default())
-        .detail_type("AccountRequested")
+        .detail_type(event["detail-type"].as_str().unwrap_or_default())
         .detail(event["detail"].to_string())
         .build();
     let out = aws_sdk_eventbridge::Client::new(sdk).put_events().entries(entry).send().await.classify("PutEvents")?;
@@ -214,4 +216,32 @@ impl std::fmt::Display for AccountStatus {
         }
         Ok(())
     }
+}
+
+/// The `abc.platform` ReleaseRequested event for a deploy (the release checked against the config
+/// first, so a bad one is named here rather than in a failed execution).
+pub fn release_event(
+    tree: &ConfigTree,
+    environment: &str,
+    account: &str,
+    release: &str,
+    versions: &BTreeMap<String, String>,
+) -> Result<Value, String> {
+    if tree.environment(environment).is_none() {
+        return Err(format!("environment `{environment}` is not in config/"));
+    }
+    let mut plan = platform_deploy::release::Release::uniform(release);
+    plan.versions.extend(versions.clone());
+    plan.resolve(&tree.catalog).map_err(|e| e.to_string())?;
+    Ok(json!({
+        "version": "0",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "detail-type": "ReleaseRequested",
+        "source": tree.organization.event_source,
+        "account": "",
+        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": tree.organization.home_region,
+        "resources": [],
+        "detail": {"environment": environment, "accountId": account, "release": release, "versions": versions},
+    }))
 }

@@ -90,6 +90,22 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Deploy a release to an environment's account: a ReleaseRequested event (the release
+    /// checked here first), run by the local runtime, or with `--aws` put on the platform bus.
+    Deploy {
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        release: String,
+        /// The member account (locally: the world's account of the environment when absent).
+        #[arg(long)]
+        account: Option<String>,
+        /// Versions pinned per workload (JSON: `{"workload": "tag"}`), over the release's.
+        #[arg(long)]
+        versions: Option<PathBuf>,
+        #[command(flatten)]
+        target: AccountTarget,
+    },
     /// Request an account (account vending) or report where one stands.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -434,6 +450,54 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Deploy { env, release, account, versions, target } => {
+            let tree = config::load(&config_dir)?;
+            let versions: std::collections::BTreeMap<String, String> = match versions {
+                Some(file) => serde_json::from_value(read_json(&file)?)?,
+                None => Default::default(),
+            };
+            let bus = tree.resource_prefix(&target.deployment);
+            // The release is checked before anything starts: a bad one is named at once.
+            if let Err(e) = platform_ops::account::release_event(&tree, &env, "", &release, &versions) {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(2));
+            }
+            if target.aws {
+                let account = account.ok_or("--aws needs --account (the member account to deploy to)")?;
+                let event = match platform_ops::account::release_event(&tree, &env, &account, &release, &versions) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return Ok(ExitCode::from(2));
+                    }
+                };
+                let ctx = AwsContext::load().await;
+                let id = platform_ops::account::put_event(ctx.config(), &bus, &event).await?;
+                println!("ReleaseRequested {id} on {bus}: {release} to {env} in {account}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let up = runtime::local::start(&cli.root, target.local.endpoint.as_deref()).await?;
+            let account = match account {
+                Some(a) => a,
+                None => up
+                    .world
+                    .accounts
+                    .iter()
+                    .find(|a| a.name == tree.resource_prefix(&env))
+                    .map(|a| a.id.clone())
+                    .ok_or_else(|| format!("the local world has no account for `{env}`: pass --account"))?,
+            };
+            let event = match platform_ops::account::release_event(&tree, &env, &account, &release, &versions) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let dispatches = up.runtime.send_event(&bus, event).await?;
+            print_runtime(&up.runtime, &dispatches, target.local.output)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Account(AccountCommand::Request { name, email, env, client, cost_center, owner, target }) => {
             let tree = config::load(&config_dir)?;
             let request = account_vending::request::AccountRequest {
@@ -454,7 +518,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let bus = tree.resource_prefix(&target.deployment);
             if target.aws {
                 let ctx = AwsContext::load().await;
-                let id = platform_ops::account::put_request(ctx.config(), &bus, &event).await?;
+                let id = platform_ops::account::put_event(ctx.config(), &bus, &event).await?;
                 println!("AccountRequested {id} on {bus}: vending {}", request.vending_id());
                 return Ok(ExitCode::SUCCESS);
             }

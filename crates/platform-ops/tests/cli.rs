@@ -354,3 +354,18 @@ fn render_writes_the_manifests_of_a_release() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("tag `latest` of api-gateway is mutable"));
 }
+
+/// `deploy` checks the release first, then runs it through the local runtime on the world's
+/// account of the environment.
+#[test]
+fn deploy_runs_a_release_through_the_local_runtime() {
+    let bad = platform_ops(&["deploy", "--env", "dev", "--release", "latest"], None);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("tag `latest` of api-gateway is mutable"));
+    let out = platform_ops(&["deploy", "--env", "dev", "--release", "2026.11.3", "--output", "json"], None);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let found = report.to_string();
+    assert!(found.contains("\"status\":\"SUCCEEDED\"") && found.contains("2026.11.3"), "{found}");
+}
