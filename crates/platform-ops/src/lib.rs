@@ -2,8 +2,8 @@
 
 pub mod account;
 pub mod actions;
-pub mod baseline;
 pub mod demo;
 pub mod runtime;
+pub mod templates;
 pub mod validate;
 pub mod world;

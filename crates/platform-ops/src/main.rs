@@ -286,7 +286,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Command::Config(ConfigCommand::Templates { write }) => {
             let tree = config::load(&config_dir)?;
             if write {
-                let changed = platform_ops::baseline::write(&cli.root, &tree)?;
+                let changed = platform_ops::templates::write(&cli.root, &tree)?;
                 if changed.is_empty() {
                     println!("the templates' generated blocks are up to date");
                 }
@@ -294,7 +294,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     println!("{file}: rendered from config/");
                 }
             } else {
-                for block in platform_ops::baseline::BLOCKS {
+                for block in platform_ops::templates::BLOCKS {
                     println!("# {} ({})", block.name, block.file);
                     print!("{}", (block.render)(&tree));
                 }

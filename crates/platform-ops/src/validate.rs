@@ -117,7 +117,7 @@ pub fn run_with(inputs: &Inputs, catalogue: &ActionCatalogue) -> Report {
     Report {
         checks: vec![
             check_config(inputs),
-            check_baseline(inputs),
+            check_generated(inputs),
             check_cfn_lint(inputs, &templates),
             check_asl(inputs, &machines),
             check_substitutions(inputs, &template, &machines),
@@ -163,16 +163,16 @@ fn check_config(inputs: &Inputs) -> CheckResult {
 }
 
 /// What the templates take from the config is its rendering (defined once, in config/).
-fn check_baseline(inputs: &Inputs) -> CheckResult {
+fn check_generated(inputs: &Inputs) -> CheckResult {
     let mut result =
         CheckResult { check: "generated", scope: rel(inputs, &inputs.stacksets_dir), findings: Vec::new() };
     // A repository without these templates (a fixture) has nothing to compare; a config that
     // does not load is reported by the config check.
-    if !crate::baseline::BLOCKS.iter().all(|b| inputs.root.join(b.file).exists()) {
+    if !crate::templates::BLOCKS.iter().all(|b| inputs.root.join(b.file).exists()) {
         return result;
     }
     let Ok(tree) = platform_core::config::load_as_of(&inputs.config_dir, inputs.today) else { return result };
-    match crate::baseline::check(&inputs.root, &tree) {
+    match crate::templates::check(&inputs.root, &tree) {
         Ok(files) => {
             for (file, current, rendered) in files {
                 if current != rendered {

@@ -29,7 +29,8 @@ impl EksClusters {
     }
 }
 
-fn from_aws(e: AwsError) -> ApplyError {
+/// An AWS error in the deploy's terms, its class kept (denied is not worth retrying).
+pub(crate) fn from_aws(e: AwsError) -> ApplyError {
     match e.class {
         ErrorClass::AccessDenied => ApplyError::Forbidden(e.to_string()),
         ErrorClass::NotFound => {

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::cluster::{ApplyError, WorkloadApplier};
 use crate::release::{Release, ReleaseError, ResolvedRelease};
-use crate::render::{Manifest, Registry, RenderError, namespace_of, render};
+use crate::render::{Manifest, Registry, RenderError, namespace_of, render, workload_kind};
 use crate::rollout::{Health, tier_health};
 
 /// The `action` names the state machine may send.
@@ -220,8 +220,7 @@ async fn health_of(deps: &Deps, d: &Deployment, tiers: &[String], now: DateTime<
     for tier in tiers {
         let Some(t) = deps.tree.catalog.tiers.iter().find(|t| &t.name == tier) else { continue };
         for name in &t.services {
-            let kind = if name == "axon-server" { "StatefulSet" } else { "Deployment" };
-            statuses.push(cluster.rollout(kind, &namespace_of(tier), name, now).await?);
+            statuses.push(cluster.rollout(workload_kind(name), &namespace_of(tier), name, now).await?);
         }
     }
     Ok(tier_health(&statuses))

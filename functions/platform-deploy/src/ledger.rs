@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use platform_core::ports::ParameterStore;
 
+use crate::aws::from_aws;
 use crate::cluster::ApplyError;
 use crate::handler::ReleaseLedger;
 use crate::release::{Release, ResolvedRelease};
@@ -55,6 +56,6 @@ impl ReleaseLedger for SsmReleaseLedger {
             name: name.clone(),
             message: e.to_string(),
         })?;
-        self.store.put(&name, &text, true).await.map_err(|e| ApplyError::Transient(e.to_string()))
+        self.store.put(&name, &text, true).await.map_err(from_aws)
     }
 }

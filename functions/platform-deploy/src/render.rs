@@ -69,6 +69,12 @@ impl Registry {
     }
 }
 
+/// The event store keeps state on a volume and has one writer: a StatefulSet; the rest are
+/// Deployments.
+pub fn workload_kind(workload: &str) -> &'static str {
+    if workload == "axon-server" { "StatefulSet" } else { "Deployment" }
+}
+
 /// The namespace of a tier.
 pub fn namespace_of(tier: &str) -> String {
     format!("trading-{tier}")
@@ -190,7 +196,7 @@ fn workload(out: &mut Vec<Manifest>, s: &Service, ns: &str, env: &str, image: &s
         ..Default::default()
     };
     let mut mounts = vec![VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..Default::default() }];
-    let stateful = s.name == "axon-server";
+    let stateful = workload_kind(&s.name) == "StatefulSet";
     if stateful {
         mounts.push(VolumeMount { name: "data".into(), mount_path: "/axonserver/data".into(), ..Default::default() });
     }

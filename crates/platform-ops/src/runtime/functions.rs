@@ -216,19 +216,31 @@ struct LogProcessor {
     metrics: Arc<CapturedMetrics>,
 }
 
+/// The typed request a handler takes, or the unmarshal error the Lambda runtime reports.
+fn request_of<R: serde::de::DeserializeOwned>(event: Value, function: &str) -> Result<R, Failure> {
+    serde_json::from_value(event)
+        .map_err(|e| Failure::lambda("Runtime.UnmarshalError", &format!("the event is not a {function} request: {e}")))
+}
+
+/// A handler's outcome as Lambda reports it: the output, or the error's stable type and message.
+fn invocation<T: serde::Serialize, E: std::fmt::Display>(
+    result: Result<T, E>,
+    error_type: fn(&E) -> &'static str,
+    metrics: Vec<Value>,
+) -> Result<Invocation, Failure> {
+    match result {
+        Ok(output) => Ok(Invocation { output: serde_json::to_value(output).unwrap_or(Value::Null), metrics }),
+        Err(e) => Err(Failure::lambda(error_type(&e), &e.to_string())),
+    }
+}
+
 #[async_trait]
 impl LocalFunction for LogProcessor {
     async fn invoke(&self, event: Value) -> Result<Invocation, Failure> {
-        let input: log_processor::handler::Input = serde_json::from_value(event).map_err(|e| {
-            Failure::lambda("Runtime.UnmarshalError", &format!("the event is not a log-processor input: {e}"))
-        })?;
+        let input: log_processor::handler::Input = request_of(event, "log-processor")?;
         let now_ms = chrono::Utc::now().timestamp_millis();
         let result = log_processor::handler::handle(input, &self.deps, now_ms).await;
-        let metrics = self.metrics.take();
-        match result {
-            Ok(output) => Ok(Invocation { output: serde_json::to_value(output).unwrap_or(Value::Null), metrics }),
-            Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
-        }
+        invocation(result, |e| e.error_type(), self.metrics.take())
     }
 }
 
@@ -241,13 +253,8 @@ struct AlarmScaler {
 #[async_trait]
 impl LocalFunction for AlarmScaler {
     async fn invoke(&self, event: Value) -> Result<Invocation, Failure> {
-        let request: alarm_scaler::handler::Request = serde_json::from_value(event).map_err(|e| {
-            Failure::lambda("Runtime.UnmarshalError", &format!("the event is not an alarm-scaler request: {e}"))
-        })?;
-        match alarm_scaler::handler::handle(request, &self.deps).await {
-            Ok(output) => Ok(Invocation { output, metrics: self.metrics.take() }),
-            Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
-        }
+        let result = alarm_scaler::handler::handle(request_of(event, "alarm-scaler")?, &self.deps).await;
+        invocation(result, |e| e.error_type(), self.metrics.take())
     }
 }
 
@@ -259,13 +266,8 @@ struct AccountVending {
 #[async_trait]
 impl LocalFunction for AccountVending {
     async fn invoke(&self, event: Value) -> Result<Invocation, Failure> {
-        let request: account_vending::handler::Request = serde_json::from_value(event).map_err(|e| {
-            Failure::lambda("Runtime.UnmarshalError", &format!("the event is not an account-vending request: {e}"))
-        })?;
-        match account_vending::handler::handle(request, &self.deps).await {
-            Ok(output) => Ok(Invocation { output, metrics: Vec::new() }),
-            Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
-        }
+        let result = account_vending::handler::handle(request_of(event, "account-vending")?, &self.deps).await;
+        invocation(result, |e| e.error_type(), Vec::new())
     }
 }
 
@@ -277,12 +279,7 @@ struct PlatformDeploy {
 #[async_trait]
 impl LocalFunction for PlatformDeploy {
     async fn invoke(&self, event: Value) -> Result<Invocation, Failure> {
-        let request: platform_deploy::handler::Request = serde_json::from_value(event).map_err(|e| {
-            Failure::lambda("Runtime.UnmarshalError", &format!("the event is not a platform-deploy request: {e}"))
-        })?;
-        match platform_deploy::handler::handle(request, &self.deps).await {
-            Ok(output) => Ok(Invocation { output, metrics: Vec::new() }),
-            Err(e) => Err(Failure::lambda(e.error_type(), &e.to_string())),
-        }
+        let result = platform_deploy::handler::handle(request_of(event, "platform-deploy")?, &self.deps).await;
+        invocation(result, |e| e.error_type(), Vec::new())
     }
 }

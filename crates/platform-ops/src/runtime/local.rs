@@ -74,7 +74,7 @@ async fn ensure_baseline_stack_set(
 ) -> Result<(), Box<dyn std::error::Error>> {
     use aws_sdk_cloudformation::types::{Capability, Parameter};
     let name = &tree.organization.vending.baseline_stack_set;
-    let template = std::fs::read_to_string(root.join(crate::baseline::TEMPLATE))?;
+    let template = std::fs::read_to_string(root.join(crate::templates::BASELINE_TEMPLATE))?;
     let prefix = tree.resource_prefix(&env.name);
     let central = account_vending::handler::Central {
         automation_account_id: world.management_account_id.clone(),

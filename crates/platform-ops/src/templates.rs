@@ -1,5 +1,4 @@
-//! The StackSet templates' generated blocks: the member baseline's remediation alarms, the
-//! platform's image repositories and dashboard tiers, rendered from the config tree.
+//! The StackSet templates' blocks rendered from config: baseline alarms, platform repositories and dashboard tiers.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -7,10 +6,10 @@ use std::path::{Path, PathBuf};
 use platform_core::config::{AlarmTarget, ConfigTree};
 
 /// The baseline template, relative to the repository root.
-pub const TEMPLATE: &str = "stacksets/member-baseline.yaml";
+pub const BASELINE_TEMPLATE: &str = "stacksets/member-baseline.yaml";
 
 #[derive(Debug, thiserror::Error)]
-pub enum BaselineError {
+pub enum GeneratedError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: no `# BEGIN {block}` ... `# END {block}` block to render into")]
@@ -101,7 +100,7 @@ pub struct Block {
 
 /// Every generated block of the repository's templates.
 pub const BLOCKS: &[Block] = &[
-    Block { file: TEMPLATE, name: "remediation alarms", render: render_alarms },
+    Block { file: BASELINE_TEMPLATE, name: "remediation alarms", render: render_alarms },
     Block { file: PLATFORM_TEMPLATE, name: "repositories", render: render_repositories },
     Block { file: PLATFORM_TEMPLATE, name: "tier metrics", render: render_tier_metrics },
 ];
@@ -160,9 +159,9 @@ pub fn render_tier_metrics(tree: &ConfigTree) -> String {
 }
 
 /// `template` with the block `name` replaced by `content`.
-pub fn with_block(template: &str, name: &str, content: &str, path: &Path) -> Result<String, BaselineError> {
+pub fn with_block(template: &str, name: &str, content: &str, path: &Path) -> Result<String, GeneratedError> {
     let (begin_marker, end_marker) = (format!("# BEGIN {name}"), format!("# END {name}"));
-    let no_block = || BaselineError::NoBlock { path: path.to_path_buf(), block: name.to_string() };
+    let no_block = || GeneratedError::NoBlock { path: path.to_path_buf(), block: name.to_string() };
     let lines: Vec<&str> = template.split_inclusive('\n').collect();
     let begin = lines.iter().position(|l| l.contains(&begin_marker)).ok_or_else(no_block)?;
     let end = lines.iter().position(|l| l.contains(&end_marker)).filter(|&e| e > begin).ok_or_else(no_block)?;
@@ -175,19 +174,19 @@ pub fn with_block(template: &str, name: &str, content: &str, path: &Path) -> Res
 }
 
 /// `template` with its remediation alarms rendered from `tree`.
-pub fn with_alarms(template: &str, tree: &ConfigTree, path: &Path) -> Result<String, BaselineError> {
+pub fn with_alarms(template: &str, tree: &ConfigTree, path: &Path) -> Result<String, GeneratedError> {
     with_block(template, "remediation alarms", &render_alarms(tree), path)
 }
 
 /// Each template with generated blocks, as it is and as it should be: `(file, current, rendered)`.
-pub fn check(root: &Path, tree: &ConfigTree) -> Result<Vec<(String, String, String)>, BaselineError> {
+pub fn check(root: &Path, tree: &ConfigTree) -> Result<Vec<(String, String, String)>, GeneratedError> {
     let mut files: Vec<&str> = BLOCKS.iter().map(|b| b.file).collect();
     files.dedup();
     let mut out = Vec::new();
     for file in files {
         let path = root.join(file);
         let current =
-            std::fs::read_to_string(&path).map_err(|source| BaselineError::Io { path: path.clone(), source })?;
+            std::fs::read_to_string(&path).map_err(|source| GeneratedError::Io { path: path.clone(), source })?;
         let mut rendered = current.clone();
         for block in BLOCKS.iter().filter(|b| b.file == file) {
             rendered = with_block(&rendered, block.name, &(block.render)(tree), &path)?;
@@ -198,12 +197,12 @@ pub fn check(root: &Path, tree: &ConfigTree) -> Result<Vec<(String, String, Stri
 }
 
 /// Renders every generated block into its template; the files that changed.
-pub fn write(root: &Path, tree: &ConfigTree) -> Result<Vec<String>, BaselineError> {
+pub fn write(root: &Path, tree: &ConfigTree) -> Result<Vec<String>, GeneratedError> {
     let mut changed = Vec::new();
     for (file, current, rendered) in check(root, tree)? {
         if current != rendered {
             let path = root.join(&file);
-            std::fs::write(&path, rendered).map_err(|source| BaselineError::Io { path, source })?;
+            std::fs::write(&path, rendered).map_err(|source| GeneratedError::Io { path, source })?;
             changed.push(file);
         }
     }
@@ -258,7 +257,7 @@ mod tests {
     #[test]
     fn the_block_is_replaced_in_place_and_a_config_change_shows() {
         let mut tree = tree();
-        let path = Path::new(TEMPLATE);
+        let path = Path::new(BASELINE_TEMPLATE);
         let template = "Resources:\n  Before:\n    Type: X\n  # BEGIN remediation alarms: generated\n  # do not edit.\n  Stale:\n    Type: Y\n  # END remediation alarms\n  After:\n    Type: Z\n";
         let once = with_alarms(template, &tree, path).expect("renders");
         assert!(once.starts_with("Resources:\n  Before:\n    Type: X\n  # BEGIN remediation alarms: generated\n  # do not edit.\n  AlarmNodesCpuHigh:"));
@@ -266,6 +265,6 @@ mod tests {
         assert_eq!(with_alarms(&once, &tree, path).expect("renders"), once, "idempotent");
         tree.alarms[0].threshold = 90.0;
         assert_ne!(with_alarms(&once, &tree, path).expect("renders"), once, "a threshold change is seen");
-        assert!(matches!(with_alarms("Resources: {}\n", &tree, path), Err(BaselineError::NoBlock { .. })));
+        assert!(matches!(with_alarms("Resources: {}\n", &tree, path), Err(GeneratedError::NoBlock { .. })));
     }
 }
