@@ -869,7 +869,8 @@ async fn run_map(
     let concurrency = if map.max_concurrency == 0 { total.max(1) } else { map.max_concurrency };
     // Each iteration runs from `now` and reports when it ended; the Map's own length is then laid
     // out as `concurrency` workers taking items in order, which is how Step Functions starts them.
-    let flows: Vec<Flow> = futures_util::stream::iter(inputs.into_iter().map(|(entry, value)| {
+    let tolerated = map.tolerated_count.is_some() || map.tolerated_percentage.is_some();
+    let mut stream = futures_util::stream::iter(inputs.into_iter().map(|(entry, value)| {
         let run = run.clone();
         let processor = map.processor.clone();
         async move {
@@ -880,9 +881,18 @@ async fn run_map(
             flow
         }
     }))
-    .buffered(concurrency)
-    .collect()
-    .await;
+    .buffered(concurrency);
+    // An untolerated failure fails the Map: Step Functions starts no further iterations (and
+    // stops those in flight, which dropping the stream does here).
+    let mut flows: Vec<Flow> = Vec::with_capacity(total);
+    while let Some(flow) = stream.next().await {
+        let failed = flow.is_err();
+        flows.push(flow);
+        if failed && !tolerated {
+            break;
+        }
+    }
+    drop(stream);
     let mut workers = vec![now; concurrency.min(total).max(1)];
     let mut ends = Vec::with_capacity(total);
     for flow in &flows {
@@ -896,7 +906,6 @@ async fn run_map(
     }
     let end = ends.iter().copied().max().unwrap_or(now);
     let failures = flows.iter().filter(|f| f.is_err()).count();
-    let tolerated = map.tolerated_count.is_some() || map.tolerated_percentage.is_some();
     let within = |n: usize| {
         map.tolerated_count.is_some_and(|c| n as u64 <= c)
             || map.tolerated_percentage.is_some_and(|p| total > 0 && (n as f64 / total as f64) * 100.0 <= p)

@@ -404,3 +404,24 @@ async fn history_has_the_aws_event_types_in_order() {
     );
     assert!(e.history.windows(2).all(|w| w[1].id == w[0].id + 1));
 }
+
+#[tokio::test]
+async fn an_untolerated_map_failure_starts_no_further_iterations() {
+    let processor = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "End": true}}});
+    let scripted = Arc::new(Scripted::default().with(
+        "arn:aws:lambda:us-east-1:123456789012:function:f",
+        vec![
+            Ok(TaskOutput::now(json!("ok"))),
+            Err(Failure::new("Item.Bad", "second")),
+            Ok(TaskOutput::now(json!("ok"))),
+        ],
+    ));
+    let e = run_with(
+        single(json!({"Type": "Map", "MaxConcurrency": 1, "ItemProcessor": processor, "End": true})),
+        json!([1, 2, 3]),
+        scripted.clone(),
+    )
+    .await;
+    assert_eq!(e.error.as_deref(), Some("Item.Bad"));
+    assert_eq!(scripted.calls().len(), 2, "the third item is never started");
+}

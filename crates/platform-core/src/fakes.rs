@@ -123,3 +123,210 @@ impl Clock for ManualClock {
         *self.now.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// One instance of [`MemoryStackSets`].
+#[derive(Debug, Clone)]
+struct MemoryInstance {
+    stack_set: String,
+    account: String,
+    region: String,
+    status: &'static str,
+    detailed: &'static str,
+    reason: Option<String>,
+    overrides: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+struct MemoryOperation {
+    stack_set: String,
+    /// Status polls still answered RUNNING.
+    running_for: u32,
+    failed: bool,
+}
+
+#[derive(Debug, Default)]
+struct StackSetsState {
+    instances: Vec<MemoryInstance>,
+    operations: BTreeMap<String, MemoryOperation>,
+    calls: Vec<String>,
+}
+
+/// StackSets in memory: an operation answers RUNNING for a set number of polls, then ends
+/// (FAILED, its instance OUTDATED, in a region set to fail). Used where the emulator cannot build
+/// the template (it has no EKS) and in tests of the flows that follow operations.
+#[derive(Debug, Default)]
+pub struct MemoryStackSets {
+    state: Mutex<StackSetsState>,
+    polls: u32,
+    failing: Mutex<BTreeMap<String, String>>,
+}
+
+impl MemoryStackSets {
+    /// Operations that report RUNNING to `polls` DescribeStackSetOperation calls first.
+    pub fn new(polls: u32) -> Self {
+        MemoryStackSets { polls, ..Default::default() }
+    }
+
+    /// Operations touching `region` from now on fail there with `reason` (`None` heals it).
+    pub fn fail_region(&self, region: &str, reason: Option<&str>) {
+        let mut failing = self.failing.lock().unwrap_or_else(|p| p.into_inner());
+        match reason {
+            Some(r) => failing.insert(region.to_string(), r.to_string()),
+            None => failing.remove(region),
+        };
+    }
+
+    /// The calls made so far, by API operation name.
+    pub fn calls(&self) -> Vec<String> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).calls.clone()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        &self,
+        call: &'static str,
+        stack_set: &str,
+        account: &str,
+        regions: &[String],
+        parameters: &BTreeMap<String, String>,
+        operation_id: &str,
+        create: bool,
+    ) -> Result<String, AwsError> {
+        let failing = self.failing.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.calls.push(call.to_string());
+        // The same operation id again is the same operation, as on AWS.
+        if s.operations.contains_key(operation_id) {
+            return Ok(operation_id.to_string());
+        }
+        let mut failed = false;
+        for region in regions {
+            let existing = s
+                .instances
+                .iter()
+                .position(|i| i.stack_set == stack_set && i.account == account && &i.region == region);
+            match (existing, create) {
+                (Some(_), true) => {
+                    return Err(AwsError::new(
+                        ErrorClass::AlreadyExists,
+                        call,
+                        format!("stack instance {account}/{region} of {stack_set} exists"),
+                    ));
+                }
+                (None, false) => {
+                    return Err(AwsError::new(
+                        ErrorClass::NotFound,
+                        call,
+                        format!("stack instance {account}/{region} of {stack_set} does not exist"),
+                    ));
+                }
+                _ => {}
+            }
+            let reason = failing.get(region).cloned();
+            failed |= reason.is_some();
+            let instance = MemoryInstance {
+                stack_set: stack_set.to_string(),
+                account: account.to_string(),
+                region: region.clone(),
+                status: if reason.is_some() { "OUTDATED" } else { "CURRENT" },
+                detailed: if reason.is_some() { "FAILED" } else { "SUCCEEDED" },
+                reason,
+                overrides: parameters.clone(),
+            };
+            match existing {
+                Some(i) => s.instances[i] = instance,
+                None => s.instances.push(instance),
+            }
+        }
+        s.operations.insert(
+            operation_id.to_string(),
+            MemoryOperation { stack_set: stack_set.to_string(), running_for: self.polls, failed },
+        );
+        Ok(operation_id.to_string())
+    }
+}
+
+#[async_trait]
+impl crate::stacksets::StackSets for MemoryStackSets {
+    async fn instances(&self, stack_set: &str, account: &str) -> Result<Vec<crate::stacksets::Instance>, AwsError> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.calls.push("ListStackInstances".into());
+        let mut out: Vec<_> = s
+            .instances
+            .iter()
+            .filter(|i| i.stack_set == stack_set && i.account == account)
+            .map(|i| crate::stacksets::Instance {
+                region: i.region.clone(),
+                status: i.status.to_string(),
+                detailed: Some(i.detailed.to_string()),
+                reason: i.reason.clone(),
+                stack_id: Some(format!(
+                    "arn:aws:cloudformation:{}:{}:stack/StackSet-{stack_set}/1",
+                    i.region, i.account
+                )),
+            })
+            .collect();
+        out.sort_by(|a, b| a.region.cmp(&b.region));
+        Ok(out)
+    }
+
+    async fn add_instances(
+        &self,
+        stack_set: &str,
+        account: &str,
+        regions: &[String],
+        parameters: &BTreeMap<String, String>,
+        _preferences: crate::stacksets::Preferences,
+        operation_id: &str,
+    ) -> Result<String, AwsError> {
+        self.start("CreateStackInstances", stack_set, account, regions, parameters, operation_id, true)
+    }
+
+    async fn update_instances(
+        &self,
+        stack_set: &str,
+        account: &str,
+        regions: &[String],
+        parameters: &BTreeMap<String, String>,
+        _preferences: crate::stacksets::Preferences,
+        operation_id: &str,
+    ) -> Result<String, AwsError> {
+        self.start("UpdateStackInstances", stack_set, account, regions, parameters, operation_id, false)
+    }
+
+    async fn operation(
+        &self,
+        stack_set: &str,
+        operation_id: &str,
+    ) -> Result<crate::stacksets::OperationStatus, AwsError> {
+        use crate::stacksets::OperationStatus;
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.calls.push("DescribeStackSetOperation".into());
+        let op = s.operations.get_mut(operation_id).filter(|o| o.stack_set == stack_set).ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::NotFound,
+                "DescribeStackSetOperation",
+                format!("operation {operation_id} of {stack_set} does not exist"),
+            )
+        })?;
+        if op.running_for > 0 {
+            op.running_for -= 1;
+            return Ok(OperationStatus::Running);
+        }
+        Ok(if op.failed { OperationStatus::Failed } else { OperationStatus::Succeeded })
+    }
+
+    async fn overrides(
+        &self,
+        stack_set: &str,
+        account: &str,
+        region: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.calls.push("DescribeStackInstance".into());
+        Ok(s.instances
+            .iter()
+            .find(|i| i.stack_set == stack_set && i.account == account && i.region == region)
+            .map(|i| i.overrides.clone()))
+    }
+}

@@ -7,6 +7,7 @@ pub mod error;
 pub mod fakes;
 pub mod ports;
 pub mod sessions;
+pub mod stacksets;
 pub mod telemetry;
 
 pub use error::{AwsError, ClassifyExt, ErrorClass};

@@ -1,11 +1,12 @@
 //! The cluster as the deploy needs it (`WorkloadApplier`), and an in-memory cluster for the local
 //! runtime and the tests: rollouts become ready after a virtual delay, bad images never do.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::render::Manifest;
@@ -51,6 +52,73 @@ pub trait WorkloadApplier: Send + Sync + std::fmt::Debug {
     ) -> Result<RolloutStatus, ApplyError>;
     /// The Services of a namespace, by name.
     async fn services(&self, namespace: &str) -> Result<Vec<String>, ApplyError>;
+    /// A GET through the API server's service proxy
+    /// (`/api/v1/namespaces/<ns>/services/<name>:<port>/proxy<path>`): the answer's status and body.
+    async fn proxy_get(&self, namespace: &str, service: &str, port: u16, path: &str)
+    -> Result<ProxyAnswer, ApplyError>;
+}
+
+/// What a service answered through the API server's proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyAnswer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// How the deploy reaches an environment's cluster: found by `ensure_access`, carried in the
+/// deployment so later states do not ask again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterAccess {
+    pub name: String,
+    pub endpoint: String,
+    /// Base64 PEM of the cluster's certificate authority, as DescribeCluster gives it.
+    pub certificate_authority: Option<String>,
+    /// The IAM principal the access entry is for (the automation role).
+    pub principal: String,
+    /// What `ensure_access` had to change: `created`, `associated`, or nothing.
+    pub changed: Vec<String>,
+}
+
+/// The cluster of an account's environment, and the deployer's way into it.
+#[async_trait]
+pub trait Clusters: Send + Sync + std::fmt::Debug {
+    /// An access entry for the deployer with cluster-admin associated (created only when missing),
+    /// and the cluster's endpoint and certificate authority.
+    async fn ensure_access(&self, account: &str, environment: &str) -> Result<ClusterAccess, ApplyError>;
+    async fn cluster(&self, account: &str, access: &ClusterAccess) -> Result<Arc<dyn WorkloadApplier>, ApplyError>;
+}
+
+/// One in-memory cluster for every account (the local runtime and tests): access is granted on
+/// first use and remembered, like an access entry.
+#[derive(Debug)]
+pub struct MemoryClusters {
+    pub cluster: Arc<MemoryCluster>,
+    granted: Mutex<BTreeSet<String>>,
+}
+
+impl MemoryClusters {
+    pub fn new(cluster: Arc<MemoryCluster>) -> MemoryClusters {
+        MemoryClusters { cluster, granted: Mutex::default() }
+    }
+}
+
+#[async_trait]
+impl Clusters for MemoryClusters {
+    async fn ensure_access(&self, account: &str, environment: &str) -> Result<ClusterAccess, ApplyError> {
+        let name = format!("abc-trading-{environment}");
+        let first = self.granted.lock().unwrap_or_else(|e| e.into_inner()).insert(format!("{account}/{name}"));
+        Ok(ClusterAccess {
+            endpoint: format!("https://{name}.memory.invalid"),
+            certificate_authority: None,
+            principal: format!("arn:aws:iam::{account}:role/abc-trading-automation"),
+            changed: if first { vec!["created".into(), "associated".into()] } else { Vec::new() },
+            name,
+        })
+    }
+
+    async fn cluster(&self, _account: &str, _access: &ClusterAccess) -> Result<Arc<dyn WorkloadApplier>, ApplyError> {
+        Ok(self.cluster.clone())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -68,12 +136,14 @@ pub struct MemoryCluster {
     objects: Mutex<BTreeMap<(String, String, String), Object>>,
     ready_after: Duration,
     broken: Vec<String>,
+    /// `<service><path>` answering 503 through the proxy (a dependency down behind it).
+    unhealthy: Mutex<BTreeSet<String>>,
 }
 
 impl MemoryCluster {
     /// `broken`: images, tags or `*-suffix` tag patterns that cannot be pulled.
     pub fn new(ready_after: Duration, broken: Vec<String>) -> MemoryCluster {
-        MemoryCluster { objects: Mutex::new(BTreeMap::new()), ready_after, broken }
+        MemoryCluster { objects: Mutex::new(BTreeMap::new()), ready_after, broken, unhealthy: Mutex::default() }
     }
 
     /// The body of an object, as applied.
@@ -88,6 +158,11 @@ impl MemoryCluster {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// From now on `service` answers `path` with 503 `DOWN` through the proxy.
+    pub fn make_unhealthy(&self, service: &str, path: &str) {
+        self.unhealthy.lock().unwrap_or_else(|e| e.into_inner()).insert(format!("{service}{path}"));
     }
 
     /// `broken` entries name a whole image, a tag, or (`*-suffix`) every tag ending so.
@@ -188,5 +263,50 @@ impl WorkloadApplier for MemoryCluster {
     async fn services(&self, namespace: &str) -> Result<Vec<String>, ApplyError> {
         let objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
         Ok(objects.keys().filter(|(k, ns, _)| k == "Service" && ns == namespace).map(|(_, _, n)| n.clone()).collect())
+    }
+
+    async fn proxy_get(
+        &self,
+        namespace: &str,
+        service: &str,
+        port: u16,
+        path: &str,
+    ) -> Result<ProxyAnswer, ApplyError> {
+        let down = |why: &str| ProxyAnswer { status: 503, body: format!(r#"{{"status":"DOWN","why":"{why}"}}"#) };
+        let (has_port, workload) = {
+            let objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(svc) = objects.get(&("Service".to_string(), namespace.to_string(), service.to_string())) else {
+                return Err(ApplyError::NotFound {
+                    kind: "Service".into(),
+                    namespace: namespace.into(),
+                    name: service.into(),
+                });
+            };
+            let ports = svc.body.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default();
+            let has_port = ports.iter().any(|p| p.get("port").and_then(Value::as_u64) == Some(u64::from(port)));
+            let kind = ["Deployment", "StatefulSet"]
+                .into_iter()
+                .find(|k| objects.contains_key(&(k.to_string(), namespace.to_string(), service.to_string())));
+            (has_port, kind)
+        };
+        if !has_port {
+            // What the API server answers for a port the Service does not have.
+            return Ok(ProxyAnswer {
+                status: 503,
+                body: format!("no endpoints available for service \"{service}:{port}\""),
+            });
+        }
+        let Some(kind) = workload else { return Ok(down("no pods behind the service")) };
+        // The proxy reaches ready endpoints only. Smoke checks run after every gate, when the
+        // virtual delay has long passed: only pods that can never start leave none.
+        let far_future = Utc::now() + Duration::days(3650);
+        let status = self.rollout(kind, namespace, service, far_future).await?;
+        if status.available == 0 {
+            return Ok(ProxyAnswer { status: 503, body: format!("no endpoints available for service \"{service}\"") });
+        }
+        if self.unhealthy.lock().unwrap_or_else(|e| e.into_inner()).contains(&format!("{service}{path}")) {
+            return Ok(down("a dependency is unreachable"));
+        }
+        Ok(ProxyAnswer { status: 200, body: r#"{"status":"UP"}"#.into() })
     }
 }

@@ -1,23 +1,38 @@
-//! The deploy's typed actions, one per state of `platform-deploy`: plan, apply a tier, judge it,
-//! move on, verify, record; on failure, roll the touched tiers back.
+//! The deploy's typed actions, one per state of `platform-deploy`: find the targets, plan, ensure
+//! the infrastructure and cluster access, apply a tier, judge it, move on, verify, record; on
+//! failure, roll the touched tiers back.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use platform_core::config::ConfigTree;
+use platform_core::config::{ConfigTree, Environment};
+use platform_core::stacksets::StackSets;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cluster::{ApplyError, WorkloadApplier};
+use crate::cluster::{ApplyError, ClusterAccess, Clusters, WorkloadApplier};
+use crate::infra::{self, Infrastructure};
 use crate::release::{Release, ReleaseError, ResolvedRelease};
 use crate::render::{Manifest, Registry, RenderError, namespace_of, render, workload_kind};
 use crate::rollout::{Health, tier_health};
 
 /// The `action` names the state machine may send.
-pub const ACTIONS: &[&str] =
-    &["plan", "apply-tier", "tier-health", "advance", "verify", "record", "rollback", "rollback-health"];
+pub const ACTIONS: &[&str] = &[
+    "targets",
+    "plan",
+    "ensure-infrastructure",
+    "infrastructure-status",
+    "ensure-access",
+    "apply-tier",
+    "tier-health",
+    "advance",
+    "verify",
+    "record",
+    "rollback",
+    "rollback-health",
+];
 
 /// Where releases are published (by CI) and an account's current release is recorded (SSM on AWS).
 #[async_trait]
@@ -25,19 +40,22 @@ pub trait ReleaseLedger: Send + Sync + std::fmt::Debug {
     /// The release CI published for the environment under `name`, if any.
     async fn published(&self, environment: &str, name: &str) -> Result<Option<Release>, ApplyError>;
     async fn current(&self, environment: &str, account: &str) -> Result<Option<ResolvedRelease>, ApplyError>;
+    /// Records the release as the account's current one, and as the environment's latest.
     async fn record(&self, environment: &str, account: &str, release: &ResolvedRelease) -> Result<(), ApplyError>;
-}
-
-/// The cluster of an account's environment.
-#[async_trait]
-pub trait Clusters: Send + Sync + std::fmt::Debug {
-    async fn cluster(&self, account: &str, environment: &str) -> Result<Arc<dyn WorkloadApplier>, ApplyError>;
+    /// The name of the release last deployed in the environment (what a new account gets).
+    async fn environment_release(&self, environment: &str) -> Result<Option<String>, ApplyError>;
+    /// The environment's accounts, as vending published them (`<prefix>/accounts/<env>/<id>/...`).
+    async fn accounts(&self, environment: &str) -> Result<Vec<String>, ApplyError>;
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Request {
+    Targets { request: ReleaseRequested },
     Plan { request: DeployRequest },
+    EnsureInfrastructure { deployment: Deployment, execution: String },
+    InfrastructureStatus { deployment: Deployment },
+    EnsureAccess { deployment: Deployment },
     ApplyTier { deployment: Deployment, now: DateTime<Utc> },
     TierHealth { deployment: Deployment, now: DateTime<Utc> },
     Advance { deployment: Deployment },
@@ -47,14 +65,30 @@ pub enum Request {
     RollbackHealth { deployment: Deployment, now: DateTime<Utc> },
 }
 
-/// `abc.platform` `ReleaseRequested` (its detail), or what vending or the CLI starts a deploy with.
+/// `abc.platform` `ReleaseRequested` as published: the account is optional (absent: every
+/// account of the environment), the release too (absent: the environment's latest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseRequested {
+    pub environment: String,
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default)]
+    pub release: Option<String>,
+    #[serde(default)]
+    pub versions: BTreeMap<String, String>,
+}
+
+/// One account's deploy: a `ReleaseRequested` for an account, or what vending's hand-over or the
+/// CLI starts a deploy with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeployRequest {
     pub environment: String,
     pub account_id: String,
-    /// The release's name (its tag when nothing pins versions).
-    pub release: String,
+    /// The release's name (its tag when nothing pins versions); absent: the environment's latest.
+    #[serde(default)]
+    pub release: Option<String>,
     /// Tags by workload, overriding the published release's.
     #[serde(default)]
     pub versions: BTreeMap<String, String>,
@@ -74,6 +108,12 @@ pub struct Deployment {
     /// Tiers applied so far, in order: what a rollback restores.
     pub touched: Vec<String>,
     pub done: bool,
+    /// The platform StackSet instance, once ensured.
+    #[serde(default)]
+    pub infrastructure: Option<Infrastructure>,
+    /// How the cluster is reached, once access is ensured.
+    #[serde(default)]
+    pub cluster: Option<ClusterAccess>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +126,16 @@ pub enum DeployError {
     Cluster(#[from] ApplyError),
     #[error("services missing after the rollout: {}", .0.join(", "))]
     ServicesMissing(Vec<String>),
+    #[error("smoke checks failed: {}", .0.join("; "))]
+    SmokeFailed(Vec<String>),
+    #[error("environment `{0}` is not in the published config")]
+    UnknownEnvironment(String),
+    #[error("no release named, and environment `{0}` has never had one deployed")]
+    NoRelease(String),
+    #[error("environment `{0}` has no vended accounts to deploy to")]
+    NoAccounts(String),
+    #[error("`{0}` runs after ensure-access: the deployment has no cluster yet")]
+    NoClusterYet(&'static str),
 }
 
 impl DeployError {
@@ -95,6 +145,11 @@ impl DeployError {
             DeployError::Render(_) => "ConfigMissing",
             DeployError::Cluster(e) => e.error_type(),
             DeployError::ServicesMissing(_) => "VerifyFailed",
+            DeployError::SmokeFailed(_) => "SmokeFailed",
+            DeployError::UnknownEnvironment(_) | DeployError::NoRelease(_) | DeployError::NoAccounts(_) => {
+                "InvalidRequest"
+            }
+            DeployError::NoClusterYet(_) => "InvalidState",
         }
     }
 }
@@ -103,6 +158,7 @@ pub struct Deps {
     pub tree: ConfigTree,
     pub clusters: Arc<dyn Clusters>,
     pub ledger: Arc<dyn ReleaseLedger>,
+    pub stack_sets: Arc<dyn StackSets>,
 }
 
 impl std::fmt::Debug for Deps {
@@ -112,6 +168,16 @@ impl std::fmt::Debug for Deps {
 }
 
 impl Deps {
+    fn environment(&self, name: &str) -> Result<&Environment, DeployError> {
+        self.tree.environment(name).ok_or_else(|| DeployError::UnknownEnvironment(name.to_string()))
+    }
+
+    /// The deployment's cluster, reached as `ensure-access` found it.
+    async fn cluster(&self, d: &Deployment, action: &'static str) -> Result<Arc<dyn WorkloadApplier>, DeployError> {
+        let access = d.cluster.as_ref().ok_or(DeployError::NoClusterYet(action))?;
+        Ok(self.clusters.cluster(&d.account_id, access).await?)
+    }
+
     fn manifests(&self, d: &Deployment, release: &ResolvedRelease) -> Result<Vec<Manifest>, DeployError> {
         let region = self
             .tree
@@ -124,8 +190,38 @@ impl Deps {
 
 pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError> {
     let value = match request {
+        Request::Targets { request } => {
+            let ReleaseRequested { environment, account_id, release, versions } = request;
+            deps.environment(&environment)?;
+            let accounts = match account_id {
+                Some(a) => vec![a],
+                None => deps.ledger.accounts(&environment).await?,
+            };
+            if accounts.is_empty() {
+                return Err(DeployError::NoAccounts(environment));
+            }
+            let requests: Vec<DeployRequest> = accounts
+                .into_iter()
+                .map(|account_id| DeployRequest {
+                    environment: environment.clone(),
+                    account_id,
+                    release: release.clone(),
+                    versions: versions.clone(),
+                })
+                .collect();
+            Ok(serde_json::json!({"accounts": requests.len(), "requests": requests}))
+        }
         Request::Plan { request } => {
             let DeployRequest { environment, account_id, release, versions } = request;
+            deps.environment(&environment)?;
+            let release = match release {
+                Some(r) => r,
+                None => deps
+                    .ledger
+                    .environment_release(&environment)
+                    .await?
+                    .ok_or_else(|| DeployError::NoRelease(environment.clone()))?,
+            };
             // The request's versions over the published release's, over one tag for all.
             let mut plan =
                 deps.ledger.published(&environment, &release).await?.unwrap_or_else(|| Release::uniform(&release));
@@ -142,11 +238,31 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
                 tier: 0,
                 touched: Vec::new(),
                 done: false,
+                infrastructure: None,
+                cluster: None,
             })
+        }
+        Request::EnsureInfrastructure { mut deployment, execution } => {
+            let env = deps.environment(&deployment.environment)?;
+            let infra =
+                infra::ensure(deps.stack_sets.as_ref(), &deps.tree, env, &deployment.account_id, &execution).await?;
+            deployment.infrastructure = Some(infra);
+            serde_json::to_value(deployment)
+        }
+        Request::InfrastructureStatus { deployment } => {
+            let Some(infra) = &deployment.infrastructure else {
+                return Err(DeployError::NoClusterYet("infrastructure-status"));
+            };
+            serde_json::to_value(infra::status(deps.stack_sets.as_ref(), infra, &deployment.account_id).await?)
+        }
+        Request::EnsureAccess { mut deployment } => {
+            let access = deps.clusters.ensure_access(&deployment.account_id, &deployment.environment).await?;
+            deployment.cluster = Some(access);
+            serde_json::to_value(deployment)
         }
         Request::ApplyTier { mut deployment, now } => {
             let tier = deployment.tiers[deployment.tier].clone();
-            let cluster = deps.clusters.cluster(&deployment.account_id, &deployment.environment).await?;
+            let cluster = deps.cluster(&deployment, "apply-tier").await?;
             let manifests = deps.manifests(&deployment, &deployment.release)?;
             // Recorded before applying: a tier half applied is a tier to roll back.
             if !deployment.touched.contains(&tier) {
@@ -168,7 +284,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
         }
         Request::Verify { deployment } => {
             // Every Service the release should have (the seed counted them by hand).
-            let cluster = deps.clusters.cluster(&deployment.account_id, &deployment.environment).await?;
+            let cluster = deps.cluster(&deployment, "verify").await?;
             let expected = deps.manifests(&deployment, &deployment.release)?;
             let mut present: BTreeMap<String, Vec<String>> = BTreeMap::new();
             let mut missing = Vec::new();
@@ -184,7 +300,15 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
             if !missing.is_empty() {
                 return Err(DeployError::ServicesMissing(missing));
             }
-            Ok(serde_json::json!({"services": expected.iter().filter(|m| m.kind == "Service").count()}))
+            let smoke = smoke_checks(deps, cluster.as_ref()).await?;
+            let failed: Vec<String> = smoke.iter().filter(|c| !c.passed).map(SmokeResult::describe).collect();
+            if !failed.is_empty() {
+                return Err(DeployError::SmokeFailed(failed));
+            }
+            Ok(serde_json::json!({
+                "services": expected.iter().filter(|m| m.kind == "Service").count(),
+                "smoke": smoke,
+            }))
         }
         Request::Record { deployment } => {
             deps.ledger.record(&deployment.environment, &deployment.account_id, &deployment.release).await?;
@@ -196,7 +320,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
                     serde_json::json!({"rolled_back": false, "reason": "a first deploy: nothing ran before it"}),
                 );
             };
-            let cluster = deps.clusters.cluster(&deployment.account_id, &deployment.environment).await?;
+            let cluster = deps.cluster(&deployment, "rollback").await?;
             let manifests = deps.manifests(&deployment, &previous)?;
             // Last touched first: dependents go back before what they depend on.
             for tier in deployment.touched.iter().rev() {
@@ -215,7 +339,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
 
 /// The health of the workloads of `tiers`, as one verdict.
 async fn health_of(deps: &Deps, d: &Deployment, tiers: &[String], now: DateTime<Utc>) -> Result<Health, DeployError> {
-    let cluster = deps.clusters.cluster(&d.account_id, &d.environment).await?;
+    let cluster = deps.cluster(d, "tier-health").await?;
     let mut statuses = Vec::new();
     for tier in tiers {
         let Some(t) = deps.tree.catalog.tiers.iter().find(|t| &t.name == tier) else { continue };
@@ -224,4 +348,48 @@ async fn health_of(deps: &Deps, d: &Deployment, tiers: &[String], now: DateTime<
         }
     }
     Ok(tier_health(&statuses))
+}
+
+/// One smoke check's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmokeResult {
+    pub name: String,
+    /// The proxy path asked.
+    pub path: String,
+    pub status: u16,
+    pub passed: bool,
+    /// The answer's body when the check failed (cut short), for the notification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+}
+
+impl SmokeResult {
+    fn describe(&self) -> String {
+        format!("{} ({}) answered {}: {}", self.name, self.path, self.status, self.answer.as_deref().unwrap_or(""))
+    }
+}
+
+/// The catalogue's smoke checks, each a GET through the API server's service proxy. A check
+/// passes on 2xx, and when the body is an actuator health document, on `"status": "UP"`.
+async fn smoke_checks(deps: &Deps, cluster: &dyn WorkloadApplier) -> Result<Vec<SmokeResult>, DeployError> {
+    let mut out = Vec::new();
+    for check in &deps.tree.catalog.smoke_checks {
+        let tier = deps.tree.catalog.services.get(&check.service).map(|s| s.tier.clone()).unwrap_or_default();
+        let namespace = namespace_of(&tier);
+        let answer = cluster.proxy_get(&namespace, &check.service, check.port, &check.path).await?;
+        let health = serde_json::from_str::<Value>(&answer.body)
+            .ok()
+            .and_then(|v| v.get("status").and_then(Value::as_str).map(str::to_string));
+        let passed = (200..300).contains(&answer.status) && health.as_deref().is_none_or(|s| s == "UP");
+        let mut body = answer.body;
+        body.truncate((0..=200.min(body.len())).rev().find(|i| body.is_char_boundary(*i)).unwrap_or(0));
+        out.push(SmokeResult {
+            name: check.name.clone(),
+            path: crate::kube::proxy_path(&namespace, &check.service, check.port, &check.path),
+            status: answer.status,
+            passed,
+            answer: (!passed).then_some(body),
+        });
+    }
+    Ok(out)
 }

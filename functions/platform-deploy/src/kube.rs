@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 
-use crate::cluster::{ApplyError, WorkloadApplier};
+use crate::cluster::{ApplyError, ProxyAnswer, WorkloadApplier};
 use crate::render::{FIELD_MANAGER, Manifest};
 use crate::rollout::RolloutStatus;
 
@@ -36,6 +36,10 @@ impl KubeApplier {
             config.root_cert = Some(vec![pem_to_der(ca).map_err(invalid)?]);
         }
         config.auth_info.token = Some(secrecy::SecretString::from(token));
+        // kube's own retry backs off for up to 15 tries on 429/503/504, minutes inside one Lambda
+        // call, and would swallow a smoke check's 503. The state machine retries Transient with
+        // bounded backoff instead: one retry layer, visible in the execution history.
+        config.default_retry = false;
         let client = Client::try_from(config).map_err(|e| invalid(e.to_string()))?;
         Ok(KubeApplier { client })
     }
@@ -210,4 +214,42 @@ impl WorkloadApplier for KubeApplier {
             .map_err(|e| classify(e, "Service", namespace, ""))?;
         Ok(list.items.into_iter().filter_map(|s| s.metadata.name).collect())
     }
+
+    async fn proxy_get(
+        &self,
+        namespace: &str,
+        service: &str,
+        port: u16,
+        path: &str,
+    ) -> Result<ProxyAnswer, ApplyError> {
+        let uri = proxy_path(namespace, service, port, path);
+        let request = http::Request::get(&uri).body(kube::client::Body::empty()).map_err(|e| ApplyError::Invalid {
+            kind: "Service".into(),
+            name: service.into(),
+            message: e.to_string(),
+        })?;
+        // Sent raw: the service's own answer (a 503 from a DOWN actuator) is the result, not an error.
+        let response = self.client.send(request).await.map_err(|e| classify(e, "Service", namespace, service))?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect_bytes()
+            .await
+            .map_err(|e| ApplyError::Transient(format!("reading {uri}: {e}")))?;
+        if matches!(status, 401 | 403) {
+            return Err(ApplyError::Forbidden(format!("{uri}: {}", String::from_utf8_lossy(&body))));
+        }
+        // Long error pages are cut: the answer travels in the state machine's payload.
+        let mut body = String::from_utf8_lossy(&body).into_owned();
+        if body.len() > 512 {
+            let cut = (0..=512).rev().find(|i| body.is_char_boundary(*i)).unwrap_or(0);
+            body.truncate(cut);
+        }
+        Ok(ProxyAnswer { status, body })
+    }
+}
+
+/// The API server's proxy path to a service port; `path` keeps its own query, if any.
+pub fn proxy_path(namespace: &str, service: &str, port: u16, path: &str) -> String {
+    format!("/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy{path}")
 }

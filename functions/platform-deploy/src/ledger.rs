@@ -10,8 +10,9 @@ use crate::cluster::ApplyError;
 use crate::handler::ReleaseLedger;
 use crate::release::{Release, ResolvedRelease};
 
-/// `<prefix>/<env>/releases/<name>` (a release, as CI publishes it) and
-/// `<prefix>/accounts/<env>/<account>/release` (the release an account runs).
+/// `<prefix>/<env>/releases/<name>` (a release, as CI publishes it),
+/// `<prefix>/accounts/<env>/<account>/release` (the release an account runs) and
+/// `<prefix>/<env>/current-release` (the name of the environment's latest).
 #[derive(Debug, Clone)]
 pub struct SsmReleaseLedger {
     store: Arc<dyn ParameterStore>,
@@ -23,9 +24,13 @@ impl SsmReleaseLedger {
         SsmReleaseLedger { store, prefix: prefix.into() }
     }
 
+    /// `<prefix>/<env>/current-release`: the name of the release last deployed in the environment.
+    fn environment_release_name(&self, environment: &str) -> String {
+        format!("{}/{environment}/current-release", self.prefix)
+    }
+
     async fn read<T: serde::de::DeserializeOwned>(&self, name: String) -> Result<Option<T>, ApplyError> {
-        let found =
-            self.store.get_many(std::slice::from_ref(&name)).await.map_err(|e| ApplyError::Transient(e.to_string()))?;
+        let found = self.store.get_many(std::slice::from_ref(&name)).await.map_err(from_aws)?;
         found
             .get(&name)
             .map(|text| {
@@ -56,6 +61,26 @@ impl ReleaseLedger for SsmReleaseLedger {
             name: name.clone(),
             message: e.to_string(),
         })?;
-        self.store.put(&name, &text, true).await.map_err(from_aws)
+        self.store.put(&name, &text, true).await.map_err(from_aws)?;
+        // Written after the account's: a new account gets a release some account runs.
+        self.store.put(&self.environment_release_name(environment), &release.name, true).await.map_err(from_aws)
+    }
+
+    async fn environment_release(&self, environment: &str) -> Result<Option<String>, ApplyError> {
+        let name = self.environment_release_name(environment);
+        Ok(self.store.get_many(std::slice::from_ref(&name)).await.map_err(from_aws)?.remove(&name))
+    }
+
+    async fn accounts(&self, environment: &str) -> Result<Vec<String>, ApplyError> {
+        let root = format!("{}/accounts/{environment}/", self.prefix);
+        let facts = self.store.get_by_path(root.trim_end_matches('/')).await.map_err(from_aws)?;
+        // `<root><id>/id`: written by vending once the account is baselined.
+        Ok(facts
+            .iter()
+            .filter_map(|(name, value)| {
+                let id = name.strip_prefix(&root)?.strip_suffix("/id")?;
+                (id == value).then(|| value.clone())
+            })
+            .collect())
     }
 }

@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod cluster;
 pub mod handler;
+pub mod infra;
 pub mod kube;
 pub mod ledger;
 pub mod release;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use platform_core::aws::{AwsContext, SsmParameterStore, StsRoleAssumer};
+use platform_core::aws::{AwsContext, CloudFormationStackSets, SsmParameterStore, StsRoleAssumer};
 use platform_core::env::required;
 use platform_core::sessions::SessionSettings;
 use platform_deploy::aws::EksClusters;
@@ -23,10 +23,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let tree = platform_core::config::published_tree(store.as_ref(), &prefix).await?;
     let sessions = ctx.member_sessions(
         Arc::new(StsRoleAssumer::new(ctx.client(aws_sdk_sts::Client::new))),
-        SessionSettings::new(role, "platform-deploy", &region),
+        SessionSettings::new(role.clone(), "platform-deploy", &region),
     );
     let deps = Deps {
-        clusters: Arc::new(EksClusters::new(ctx.config().clone(), sessions, tree.organization.name_prefix.clone())),
+        clusters: Arc::new(EksClusters::new(
+            ctx.config().clone(),
+            sessions,
+            tree.organization.name_prefix.clone(),
+            role,
+        )),
+        // The platform StackSet is administered from this (the management or delegated) account.
+        stack_sets: Arc::new(CloudFormationStackSets::new(ctx.client(aws_sdk_cloudformation::Client::new))),
         ledger: Arc::new(SsmReleaseLedger::new(store, prefix)),
         tree,
     };

@@ -246,3 +246,35 @@ async fn an_image_that_cannot_be_pulled_fails_the_rollout_with_the_pods_reason()
 fn the_cluster_ca_is_read_from_describe_clusters_base64_pem() {
     assert!(KubeApplier::for_eks("https://example.eks.amazonaws.com", Some("bm90IGEgcGVt"), "t".into()).is_err());
 }
+
+/// Smoke checks go through the API server's service proxy: the service's own answer (a 503 from
+/// a DOWN actuator) comes back as the result, a 403 from the API server as an error.
+#[tokio::test]
+async fn the_service_proxy_returns_the_services_answer() {
+    let routes = BTreeMap::from([
+        (
+            "GET /api/v1/namespaces/trading-foundation/services/axon-server:8024/proxy/actuator/health".to_string(),
+            (200, json!({"status": "UP", "components": {"diskSpace": {"status": "UP"}}})),
+        ),
+        (
+            "GET /api/v1/namespaces/trading-edge/services/backend-services:8080/proxy/actuator/health/db".to_string(),
+            (503, json!({"status": "DOWN", "details": {"error": "Connection to database:5432 refused"}})),
+        ),
+        (
+            "GET /api/v1/namespaces/trading-edge/services/frontend:80/proxy/".to_string(),
+            (403, json!({"kind": "Status", "code": 403, "message": "services \"frontend\" is forbidden"})),
+        ),
+    ]);
+    let server = api_server(routes).await;
+    let applier = KubeApplier::for_eks(&server.url, None, "k8s-aws-v1.token".into()).expect("client");
+    let up = applier.proxy_get("trading-foundation", "axon-server", 8024, "/actuator/health").await.expect("up");
+    assert_eq!(up.status, 200);
+    assert!(up.body.contains("\"UP\""));
+    let down = applier.proxy_get("trading-edge", "backend-services", 8080, "/actuator/health/db").await.expect("down");
+    assert_eq!(down.status, 503);
+    assert!(down.body.contains("5432 refused"), "{}", down.body);
+    let denied = applier.proxy_get("trading-edge", "frontend", 80, "/").await.expect_err("forbidden");
+    assert_eq!(denied.error_type(), "AccessDenied");
+    let seen = server.seen.lock().expect("lock").clone();
+    assert!(seen.iter().all(|s| s.method == "GET" && s.authorization == "Bearer k8s-aws-v1.token"), "{seen:?}");
+}

@@ -114,22 +114,11 @@ async fn the_memory_cluster_rolls_out_after_its_delay_and_never_pulls_a_bad_imag
 async fn releases_are_published_and_recorded_in_parameter_store() {
     use platform_core::fakes::FakeParameterStore;
     use platform_core::ports::ParameterStore;
-    use platform_deploy::handler::{Clusters, Deployment, Deps, Request, handle};
+    use platform_deploy::cluster::MemoryClusters;
+    use platform_deploy::handler::{Deployment, Deps, ReleaseLedger, Request, handle};
     use platform_deploy::ledger::SsmReleaseLedger;
     use std::sync::Arc;
 
-    #[derive(Debug)]
-    struct One(Arc<MemoryCluster>);
-    #[async_trait::async_trait]
-    impl Clusters for One {
-        async fn cluster(
-            &self,
-            _a: &str,
-            _e: &str,
-        ) -> Result<Arc<dyn WorkloadApplier>, platform_deploy::cluster::ApplyError> {
-            Ok(self.0.clone())
-        }
-    }
     let store = Arc::new(FakeParameterStore::default());
     store
         .put(
@@ -142,8 +131,9 @@ async fn releases_are_published_and_recorded_in_parameter_store() {
     let ledger = Arc::new(SsmReleaseLedger::new(store.clone(), "/abc-trading"));
     let deps = Deps {
         tree: config::load(&config::repository_config_dir()).expect("config"),
-        clusters: Arc::new(One(Arc::new(MemoryCluster::new(Duration::seconds(1), vec![])))),
+        clusters: Arc::new(MemoryClusters::new(Arc::new(MemoryCluster::new(Duration::seconds(1), vec![])))),
         ledger: ledger.clone(),
+        stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(0)),
     };
     let plan = |versions: serde_json::Value| {
         serde_json::from_value::<Request>(serde_json::json!({"action": "plan", "request": {
@@ -169,4 +159,17 @@ async fn releases_are_published_and_recorded_in_parameter_store() {
     );
     let stored = store.get_by_path("/abc-trading/accounts/dev/222233334444").await.expect("read");
     assert!(stored.contains_key("/abc-trading/accounts/dev/222233334444/release"));
+    assert_eq!(ledger.environment_release("dev").await.expect("read").as_deref(), Some("2026.11.5"));
+    assert_eq!(ledger.environment_release("prod").await.expect("read"), None);
+
+    // The environment's accounts are those vending published facts for (`.../<id>/id`).
+    for (name, value) in [
+        ("/abc-trading/accounts/dev/222233334444/id", "222233334444"),
+        ("/abc-trading/accounts/dev/333344445555/id", "333344445555"),
+        ("/abc-trading/accounts/dev/333344445555/name", "acme-dev"),
+        ("/abc-trading/accounts/staging/444455556666/id", "444455556666"),
+    ] {
+        store.put(name, value, true).await.expect("put");
+    }
+    assert_eq!(ledger.accounts("dev").await.expect("accounts"), ["222233334444", "333344445555"]);
 }

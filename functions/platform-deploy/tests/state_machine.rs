@@ -1,7 +1,9 @@
 //! `state-machines/platform-deploy.asl.json` through the `asl` engine, with the real handler on
-//! the in-memory cluster: a clean rollout tier by tier behind its gates, a broken image failing
-//! the business tier and rolled back with the reason, a first deploy that has nothing to roll
-//! back to, and a release refused before anything is touched.
+//! the in-memory cluster and StackSets: a clean rollout (infrastructure, access, tiers behind their
+//! gates, smoke checks), a broken image failing the business tier and rolled back with the
+//! reason, a failed infrastructure operation that touches no workload, a failed smoke check, a
+//! first deploy that has nothing to roll back to, a release refused before anything is touched,
+//! a deploy resumed after a crash, and a release for a whole environment (one child each).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -10,8 +12,10 @@ use std::time::Duration;
 use asl::{Failure, Resolver, Start, StateMachine, Status, TaskContext, TaskOutput, TaskRequest, execute};
 use async_trait::async_trait;
 use platform_core::config;
-use platform_deploy::cluster::{ApplyError, MemoryCluster, WorkloadApplier};
-use platform_deploy::handler::{Clusters, Deps, ReleaseLedger, Request, handle};
+use platform_core::fakes::MemoryStackSets;
+use platform_core::stacksets::StackSets;
+use platform_deploy::cluster::{ApplyError, MemoryCluster, MemoryClusters, WorkloadApplier};
+use platform_deploy::handler::{Deps, ReleaseLedger, Request, handle};
 use platform_deploy::release::{Release, ResolvedRelease};
 use serde_json::{Value, json};
 
@@ -27,18 +31,8 @@ fn machine() -> StateMachine {
     StateMachine::parse(&text).expect("the definition loads in the engine")
 }
 
-#[derive(Debug)]
-struct OneCluster(Arc<MemoryCluster>);
-
-#[async_trait]
-impl Clusters for OneCluster {
-    async fn cluster(&self, _account: &str, _environment: &str) -> Result<Arc<dyn WorkloadApplier>, ApplyError> {
-        Ok(self.0.clone())
-    }
-}
-
 #[derive(Debug, Default)]
-struct Ledger(Mutex<BTreeMap<String, ResolvedRelease>>);
+struct Ledger(Mutex<BTreeMap<String, ResolvedRelease>>, Mutex<Vec<String>>);
 
 #[async_trait]
 impl ReleaseLedger for Ledger {
@@ -49,8 +43,16 @@ impl ReleaseLedger for Ledger {
         Ok(self.0.lock().expect("lock").get(&format!("{environment}/{account}")).cloned())
     }
     async fn record(&self, environment: &str, account: &str, release: &ResolvedRelease) -> Result<(), ApplyError> {
-        self.0.lock().expect("lock").insert(format!("{environment}/{account}"), release.clone());
+        let mut l = self.0.lock().expect("lock");
+        l.insert(format!("{environment}/{account}"), release.clone());
+        l.insert(environment.to_string(), release.clone());
         Ok(())
+    }
+    async fn environment_release(&self, environment: &str) -> Result<Option<String>, ApplyError> {
+        Ok(self.0.lock().expect("lock").get(environment).map(|r| r.name.clone()))
+    }
+    async fn accounts(&self, _environment: &str) -> Result<Vec<String>, ApplyError> {
+        Ok(self.1.lock().expect("lock").clone())
     }
 }
 
@@ -58,6 +60,8 @@ struct World {
     deps: Deps,
     cluster: Arc<MemoryCluster>,
     ledger: Arc<Ledger>,
+    stack_sets: Arc<MemoryStackSets>,
+    children: Mutex<Vec<String>>,
     notified: Mutex<Vec<(String, String)>>,
     actions: Mutex<Vec<String>>,
 }
@@ -68,10 +72,34 @@ impl std::fmt::Debug for World {
     }
 }
 
+/// Runs the tasks of an execution (and of the child executions it starts) against one world.
+#[derive(Debug)]
+struct Runner(Arc<World>);
+
+impl std::ops::Deref for Runner {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.0
+    }
+}
+
 #[async_trait]
-impl Resolver for World {
-    async fn run(&self, request: TaskRequest, _context: &TaskContext) -> Result<TaskOutput, Failure> {
+impl Resolver for Runner {
+    async fn run(&self, request: TaskRequest, context: &TaskContext) -> Result<TaskOutput, Failure> {
         match request {
+            TaskRequest::StartExecution { input, sync: true, .. } => {
+                let name = format!("{}-{}", context.execution_name, self.children.lock().expect("lock").len());
+                self.children.lock().expect("lock").push(name.clone());
+                let start = Start { started: context.now, ..Start::named(name) };
+                let child = execute(&machine(), input, start, Arc::new(Runner(self.0.clone()))).await;
+                match child.status {
+                    // The engine wraps it as `.sync:2` does (Output as JSON).
+                    Status::Succeeded => {
+                        Ok(TaskOutput { value: child.output.unwrap_or(Value::Null), duration: child.duration })
+                    }
+                    _ => Err(Failure::new("States.TaskFailed", child.cause.unwrap_or_default())),
+                }
+            }
             TaskRequest::Lambda { payload, .. } => {
                 self.actions.lock().expect("lock").push(payload["action"].as_str().unwrap_or("?").to_string());
                 let request: Request =
@@ -91,25 +119,44 @@ impl Resolver for World {
     }
 }
 
-fn world() -> Arc<World> {
+/// A world whose StackSet operations run for `polls` status polls.
+fn world_with(polls: u32) -> Arc<World> {
     let tree = config::load(&config::repository_config_dir()).expect("config");
     let cluster = Arc::new(MemoryCluster::new(chrono::Duration::seconds(20), vec!["2026.11.4-broken".into()]));
     let ledger = Arc::new(Ledger::default());
+    let stack_sets = Arc::new(MemoryStackSets::new(polls));
     Arc::new(World {
-        deps: Deps { tree, clusters: Arc::new(OneCluster(cluster.clone())), ledger: ledger.clone() },
+        deps: Deps {
+            tree,
+            clusters: Arc::new(MemoryClusters::new(cluster.clone())),
+            ledger: ledger.clone(),
+            stack_sets: stack_sets.clone(),
+        },
         cluster,
         ledger,
+        stack_sets,
+        children: Mutex::default(),
         notified: Mutex::default(),
         actions: Mutex::default(),
     })
+}
+
+fn world() -> Arc<World> {
+    world_with(0)
 }
 
 fn request(release: &str, versions: Value) -> Value {
     json!({"environment": "dev", "accountId": "222233334444", "release": release, "versions": versions})
 }
 
+/// An execution that starts when `before` ended on the virtual clock.
+async fn run_after(w: &Arc<World>, name: &str, input: Value, before: &asl::Execution) -> asl::Execution {
+    let started = before.started + chrono::Duration::from_std(before.duration).expect("duration");
+    execute(&machine(), input, Start { started, ..Start::named(name) }, Arc::new(Runner(w.clone()))).await
+}
+
 async fn run(w: &Arc<World>, name: &str, input: Value) -> asl::Execution {
-    execute(&machine(), input, Start::named(name), w.clone()).await
+    execute(&machine(), input, Start::named(name), Arc::new(Runner(w.clone()))).await
 }
 
 fn image_of(w: &World, namespace: &str, name: &str) -> String {
@@ -121,15 +168,31 @@ fn image_of(w: &World, namespace: &str, name: &str) -> String {
 
 #[tokio::test]
 async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
-    let w = world();
+    // The StackSet operation runs for one poll: two 60 s waits.
+    let w = world_with(1);
     let e = run(&w, "clean", request("2026.11.3", json!({}))).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
-    // Each tier applied, then gated, in rollout order; one 30 s poll each (ready after 20 s).
     let actions = w.actions.lock().expect("lock").clone();
+    assert_eq!(
+        actions[..5],
+        ["plan", "ensure-infrastructure", "infrastructure-status", "infrastructure-status", "ensure-access"],
+        "infrastructure awaited, then access, before any tier"
+    );
+    // Each tier applied, then gated, in rollout order; one 30 s poll each (ready after 20 s).
     let gates: Vec<&str> =
         actions.iter().filter(|a| *a == "apply-tier" || *a == "tier-health").map(String::as_str).collect();
     assert_eq!(gates, ["apply-tier", "tier-health"].repeat(5));
-    assert_eq!(e.duration, Duration::from_secs(5 * 30));
+    assert_eq!(e.duration, Duration::from_secs(2 * 60 + 5 * 30));
+    let overrides = w
+        .stack_sets
+        .overrides("abc-trading-platform", "222233334444", "us-east-1")
+        .await
+        .expect("read")
+        .expect("the platform instance exists");
+    assert_eq!(overrides["KubernetesVersion"], "1.35");
+    assert_eq!(overrides["VpcId"], "/abc-trading/dev/baseline/vpc-id", "the baseline's export, never an id");
+    let output = e.output.clone().expect("output");
+    assert_eq!(output["cluster"]["changed"], json!(["created", "associated"]), "access granted on the first deploy");
     let applied: Vec<String> = e
         .history
         .iter()
@@ -141,8 +204,109 @@ async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
     assert!(image_of(&w, "trading-business", "trade-execution").ends_with("abc-trading/trade-execution:2026.11.3"));
     let notified = w.notified.lock().expect("lock").clone();
     assert_eq!(notified[0].0, "abc-trading release 2026.11.3 deployed to dev");
-    assert!(notified[0].1.contains("24 services verified"), "{notified:?}");
+    assert!(notified[0].1.contains("24 services verified, 3 smoke checks passed"), "{notified:?}");
     println!("deployed in {} transitions, {:?} on the virtual clock", e.transitions, e.duration);
+
+    // The same release again: the infrastructure is current (no operation, no wait), access is
+    // there, and every tier's objects apply unchanged.
+    w.actions.lock().expect("lock").clear();
+    let again = run_after(&w, "again", request("2026.11.3", json!({})), &e).await;
+    assert_eq!(again.status, Status::Succeeded);
+    let output = again.output.expect("output");
+    assert_eq!(output["infrastructure"]["change"], "current");
+    assert_eq!(output["cluster"]["changed"], json!([]));
+    assert!(!w.actions.lock().expect("lock").contains(&"infrastructure-status".to_string()));
+    assert_eq!(again.duration, Duration::from_secs(5 * 30));
+    let writes =
+        w.stack_sets.calls().iter().filter(|c| c.ends_with("StackInstances") && !c.starts_with("List")).count();
+    assert_eq!(writes, 1, "one CreateStackInstances in two deploys: {:?}", w.stack_sets.calls());
+}
+
+#[tokio::test]
+async fn a_failed_infrastructure_operation_touches_no_workload_and_says_why() {
+    let w = world_with(2);
+    w.stack_sets.fail_region(
+        "us-east-1",
+        Some("ResourceLogicalId:Cluster, ResourceType:AWS::EKS::Cluster, ResourceStatusReason:subnet not found"),
+    );
+    let e = run(&w, "infra", request("2026.11.3", json!({}))).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("InfrastructureFailed")));
+    assert!(
+        e.cause
+            .as_deref()
+            .is_some_and(|c| c.contains("abc-trading-platform in us-east-1") && c.contains("subnet not found")),
+        "{:?}",
+        e.cause
+    );
+    assert!(w.cluster.is_empty(), "no workload applied");
+    let actions = w.actions.lock().expect("lock").clone();
+    assert!(!actions.iter().any(|a| a == "ensure-access" || a == "apply-tier" || a == "rollback"), "{actions:?}");
+    assert_eq!(e.duration, Duration::from_secs(3 * 60), "two polls RUNNING, the third FAILED");
+    let (subject, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
+    assert_eq!(subject, "abc-trading release 2026.11.3 FAILED in dev");
+    assert!(message.contains("no workload was touched") && message.contains("subnet not found"), "{message}");
+    assert!(w.ledger.0.lock().expect("lock").is_empty(), "nothing recorded");
+
+    // Fixed (the subnet exists again), the same request re-applies the OUTDATED instance.
+    w.stack_sets.fail_region("us-east-1", None);
+    w.actions.lock().expect("lock").clear();
+    let e = run(&w, "infra-again", request("2026.11.3", json!({}))).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.cause);
+    assert_eq!(e.output.expect("output")["infrastructure"]["change"], "updated");
+}
+
+#[tokio::test]
+async fn a_failed_smoke_check_rolls_the_release_back() {
+    let w = world();
+    assert_eq!(run(&w, "first", request("2026.11.3", json!({}))).await.status, Status::Succeeded);
+    // The backend's datasource cannot reach PostgreSQL once 2026.11.5 is out.
+    w.cluster.make_unhealthy("backend-services", "/actuator/health/db");
+    let e = run(&w, "smoke", request("2026.11.5", json!({}))).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("SmokeFailed")), "{:?}", e.cause);
+    assert!(
+        e.cause.as_deref().is_some_and(|c| c.contains("backend-to-database")
+            && c.contains("/api/v1/namespaces/trading-edge/services/backend-services:8080/proxy/actuator/health/db")
+            && c.contains("503")),
+        "{:?}",
+        e.cause
+    );
+    assert!(image_of(&w, "trading-edge", "backend-services").ends_with(":2026.11.3"), "every tier went back");
+    assert_eq!(w.ledger.0.lock().expect("lock")["dev/222233334444"].name, "2026.11.3");
+}
+
+#[tokio::test]
+async fn a_release_for_an_environment_deploys_each_account_in_turn() {
+    let w = world();
+    *w.ledger.1.lock().expect("lock") = vec!["222233334444".into(), "333344445555".into()];
+    let e = run(&w, "env", json!({"environment": "dev", "release": "2026.11.3"})).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    assert_eq!(
+        e.output.expect("output"),
+        json!([
+            {"account_id": "222233334444", "release": "2026.11.3"},
+            {"account_id": "333344445555", "release": "2026.11.3"}
+        ])
+    );
+    assert_eq!(w.children.lock().expect("lock").len(), 2, "one child execution per account");
+    // A broken release stops at the first account: the second is never started.
+    let e = run(&w, "env-broken", json!({"environment": "dev", "release": "2026.11.4-broken"})).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("AccountDeployFailed")));
+    assert_eq!(w.children.lock().expect("lock").len(), 3, "only the first account's child ran");
+    assert_eq!(w.ledger.0.lock().expect("lock")["dev/333344445555"].name, "2026.11.3");
+    // A new account asks without a release: it gets the environment's latest.
+    let e = run(&w, "new-account", json!({"environment": "dev", "accountId": "444455556666"})).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.cause);
+    assert_eq!(e.output.expect("output")["release"]["name"], "2026.11.3");
+
+    // Nothing vended yet, or nothing ever released: refused, nothing touched.
+    let w = world();
+    let e = run(&w, "empty", json!({"environment": "dev", "release": "2026.11.3"})).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("InvalidRequest")));
+    assert!(e.cause.as_deref().is_some_and(|c| c.contains("no vended accounts")), "{:?}", e.cause);
+    let e = run(&w, "unnamed", json!({"environment": "dev", "accountId": "222233334444"})).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("InvalidRequest")));
+    assert!(e.cause.as_deref().is_some_and(|c| c.contains("never had one deployed")), "{:?}", e.cause);
+    assert!(w.cluster.is_empty());
 }
 
 #[tokio::test]
@@ -205,7 +369,10 @@ async fn a_deploy_that_died_half_way_is_resumed_by_asking_again() {
     // The crashed execution: planned, two tiers applied, then nothing more.
     let plan: Request =
         serde_json::from_value(json!({"action": "plan", "request": request("2026.11.4", json!({}))})).expect("plan");
-    let mut deployment = handle(plan, &w.deps).await.expect("plan");
+    let deployment = handle(plan, &w.deps).await.expect("plan");
+    let access: Request =
+        serde_json::from_value(json!({"action": "ensure-access", "deployment": deployment})).expect("access");
+    let mut deployment = handle(access, &w.deps).await.expect("access");
     // An hour before the resumed execution starts (its clock starts at the wall clock).
     let now = chrono::Utc::now() - chrono::Duration::hours(1);
     for _ in 0..2 {

@@ -1,5 +1,7 @@
 //! Loads the AWS configuration once and builds clients and adapters from it.
 
+#[cfg(feature = "cloudformation")]
+mod cloudformation;
 #[cfg(feature = "ssm")]
 mod ssm;
 #[cfg(feature = "sts")]
@@ -9,6 +11,8 @@ use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+#[cfg(feature = "cloudformation")]
+pub use cloudformation::CloudFormationStackSets;
 #[cfg(feature = "ssm")]
 pub use ssm::SsmParameterStore;
 #[cfg(feature = "sts")]

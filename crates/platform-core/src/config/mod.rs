@@ -215,6 +215,18 @@ pub(crate) struct RawServicesFile {
     pub defaults: RawDefaults,
     pub tiers: Vec<Tier>,
     pub services: BTreeMap<String, RawService>,
+    #[serde(default)]
+    pub smoke_checks: Vec<RawSmokeCheck>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSmokeCheck {
+    pub name: String,
+    pub service: String,
+    /// The service's port unless named.
+    pub port: Option<u16>,
+    pub path: String,
 }
 
 #[derive(Debug, Deserialize)]

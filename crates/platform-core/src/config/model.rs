@@ -60,6 +60,16 @@ pub struct Organization {
     pub quarantine_ou: String,
     pub remediation: RemediationConvention,
     pub vending: Vending,
+    pub deploy: DeploySettings,
+}
+
+/// How platform deploy provisions an environment's infrastructure (`[deploy]` in organization.toml).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploySettings {
+    /// The StackSet of the platform's infrastructure (stacksets/platform.yaml): one instance per
+    /// environment account, in the environment's primary region.
+    pub platform_stack_set: String,
 }
 
 /// How account vending rolls the baseline out (`[vending]` in organization.toml).
@@ -152,6 +162,21 @@ pub struct RemediationConvention {
 pub struct ServiceCatalog {
     pub tiers: Vec<Tier>,
     pub services: BTreeMap<String, Service>,
+    /// What a deploy checks once every tier is out, through the API server's service proxy.
+    pub smoke_checks: Vec<SmokeCheck>,
+}
+
+/// One smoke check: a GET through the API server's service proxy
+/// (`/api/v1/namespaces/<tier ns>/services/<service>:<port>/proxy<path>`) that must answer 2xx
+/// and, when the body is an actuator health document, `"status": "UP"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmokeCheck {
+    /// What the check stands for (`backend-to-database`), named in failures.
+    pub name: String,
+    pub service: String,
+    pub port: u16,
+    pub path: String,
 }
 
 impl ServiceCatalog {

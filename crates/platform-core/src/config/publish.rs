@@ -17,6 +17,7 @@ pub fn config_parameters(tree: &ConfigTree) -> BTreeMap<String, String> {
     params.insert(format!("{root}/organization"), json(&tree.organization));
     params.insert(format!("{root}/tiers"), json(&tree.catalog.tiers));
     params.insert(format!("{root}/remediation-alarms"), json(&tree.alarms));
+    params.insert(format!("{root}/smoke-checks"), json(&tree.catalog.smoke_checks));
     for (name, service) in &tree.catalog.services {
         params.insert(format!("{root}/services/{name}"), json(service));
     }

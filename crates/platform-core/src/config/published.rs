@@ -81,6 +81,8 @@ pub async fn published_tree(store: &dyn ParameterStore, prefix: &str) -> Result<
     let tiers = parse(&name, &text)?;
     let (name, text) = get("remediation-alarms")?;
     let alarms = parse(&name, &text)?;
+    let (name, text) = get("smoke-checks")?;
+    let smoke_checks = parse(&name, &text)?;
     let mut services = BTreeMap::new();
     let mut environments = BTreeMap::new();
     for (name, text) in &params {
@@ -90,5 +92,10 @@ pub async fn published_tree(store: &dyn ParameterStore, prefix: &str) -> Result<
             environments.insert(env.to_string(), parse(name, text)?);
         }
     }
-    Ok(super::ConfigTree { organization, catalog: super::ServiceCatalog { tiers, services }, environments, alarms })
+    Ok(super::ConfigTree {
+        organization,
+        catalog: super::ServiceCatalog { tiers, services, smoke_checks },
+        environments,
+        alarms,
+    })
 }

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use super::{Environment, Issues, Organization, RawServicesFile, RemediationAlarm, Resources, Service, ServiceCatalog};
+use super::{
+    Environment, Issues, Organization, RawServicesFile, RemediationAlarm, Resources, Service, ServiceCatalog,
+    SmokeCheck,
+};
 
 /// EKS Kubernetes versions and the last day of their standard support. Versions past it cost
 /// extended-support fees and are auto-upgraded later, so new config may not name them.
@@ -71,14 +74,26 @@ pub(crate) fn organization(file: &Path, org: &Organization, issues: &mut Issues)
             ),
         );
     }
-    if !v.baseline_stack_set.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        || !v.baseline_stack_set.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        || v.baseline_stack_set.len() > 128
-    {
+    for (key, name) in [
+        ("vending.baseline_stack_set", &v.baseline_stack_set),
+        ("deploy.platform_stack_set", &org.deploy.platform_stack_set),
+    ] {
+        if !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            || name.len() > 128
+        {
+            issues.push(
+                file,
+                key,
+                format!("`{name}` is not a StackSet name (a letter, then letters, digits and hyphens)"),
+            );
+        }
+    }
+    if v.baseline_stack_set == org.deploy.platform_stack_set {
         issues.push(
             file,
-            "vending.baseline_stack_set",
-            format!("`{}` is not a StackSet name (a letter, then letters, digits and hyphens)", v.baseline_stack_set),
+            "deploy.platform_stack_set",
+            format!("`{}` is the baseline's StackSet too: the platform needs its own", v.baseline_stack_set),
         );
     }
     if !is_dns_label(&org.name_prefix) {
@@ -207,7 +222,35 @@ pub(crate) fn catalog(file: &Path, raw: RawServicesFile, issues: &mut Issues) ->
             },
         );
     }
-    (issues.0.len() == before).then_some(ServiceCatalog { tiers: raw.tiers, services })
+    let mut smoke_checks = Vec::new();
+    let mut check_names = BTreeSet::new();
+    for (i, c) in raw.smoke_checks.into_iter().enumerate() {
+        let key = format!("smoke_checks[{i}]");
+        if !check_names.insert(c.name.clone()) {
+            issues.push(file, format!("{key}.name"), format!("smoke check `{}` is defined twice", c.name));
+        }
+        if !c.path.starts_with('/') {
+            issues.push(file, format!("{key}.path"), format!("`{}` must start with `/`", c.path));
+        }
+        let Some(svc) = services.get(&c.service) else {
+            issues.push(
+                file,
+                format!("{key}.service"),
+                format!("smoke check `{}` names unknown service `{}`", c.name, c.service),
+            );
+            continue;
+        };
+        let port = c.port.unwrap_or(svc.port);
+        if port != svc.port && Some(port) != svc.grpc_port {
+            issues.push(
+                file,
+                format!("{key}.port"),
+                format!("service `{}` does not expose port {port} (it has {})", c.service, svc.port),
+            );
+        }
+        smoke_checks.push(SmokeCheck { name: c.name, service: c.service, port, path: c.path });
+    }
+    (issues.0.len() == before).then_some(ServiceCatalog { tiers: raw.tiers, services, smoke_checks })
 }
 
 fn check_resources(file: &Path, key: &str, r: &Resources, issues: &mut Issues) {

@@ -163,29 +163,23 @@ pub fn build(
         }
         "platform-deploy" => {
             use platform_core::aws::SsmParameterStore;
-            use platform_deploy::cluster::{ApplyError, MemoryCluster, WorkloadApplier};
-            use platform_deploy::handler::Clusters;
-            /// The local runtime's cluster: one in memory for every account, rollouts ready 20 s
-            /// (virtual) after they are applied; images tagged `*-broken` never pull.
-            #[derive(Debug)]
-            struct LocalClusters(Arc<MemoryCluster>);
-            #[async_trait]
-            impl Clusters for LocalClusters {
-                async fn cluster(&self, _account: &str, _env: &str) -> Result<Arc<dyn WorkloadApplier>, ApplyError> {
-                    Ok(self.0.clone())
-                }
-            }
+            use platform_deploy::cluster::{MemoryCluster, MemoryClusters};
             let prefix = var("PARAMETER_PREFIX")?;
             let store = Arc::new(SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(
                 aws_sdk_ssm::config::Builder::from(sdk).interceptor(calls.clone()).build(),
             )));
             let tree = platform_core::config::load(&root.join("config"))
                 .map_err(|e| FunctionError::Init { function: binary.into(), message: e.to_string() })?;
+            // The emulator has no Kubernetes: one cluster in memory for every account, rollouts
+            // ready 20 s (virtual) after they are applied; images tagged `*-broken` never pull.
             let cluster = Arc::new(MemoryCluster::new(chrono::Duration::seconds(20), vec!["*-broken".into()]));
             let deps = platform_deploy::handler::Deps {
                 tree,
-                clusters: Arc::new(LocalClusters(cluster)),
+                clusters: Arc::new(MemoryClusters::new(cluster)),
                 ledger: Arc::new(platform_deploy::ledger::SsmReleaseLedger::new(store, prefix)),
+                // The emulator's CloudFormation cannot build EKS (stacksets/platform.yaml): the
+                // platform StackSet is kept in memory, each operation running for one poll.
+                stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(1)),
             };
             Ok(Arc::new(PlatformDeploy { deps }))
         }

@@ -244,6 +244,16 @@ impl StackSets for FakeStackSets {
         }
         Ok(operation_id.to_string())
     }
+    async fn overrides(
+        &self,
+        _stack_set: &str,
+        account: &str,
+        region: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+        let s = self.call("DescribeStackInstance")?;
+        let found = s.instances.get(account).is_some_and(|l| l.iter().any(|i| i.region == region));
+        Ok(found.then(BTreeMap::new))
+    }
     async fn operation(&self, _stack_set: &str, _operation_id: &str) -> Result<OperationStatus, AwsError> {
         let mut s = self.call("DescribeStackSetOperation")?;
         let failed = !s.failing_regions.is_empty();

@@ -1,0 +1,95 @@
+//! The StackSet port: instances of a StackSet in one account, added or re-applied under an
+//! operation id, and the operations followed (baseline and platform StackSets alike).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AwsError;
+
+/// A stack instance in one region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    pub region: String,
+    /// `CURRENT`, `OUTDATED`, `INOPERABLE`.
+    pub status: String,
+    /// `SUCCEEDED`, `FAILED`, `PENDING`, `RUNNING`, `CANCELLED`, `INOPERABLE`.
+    pub detailed: Option<String>,
+    pub reason: Option<String>,
+    pub stack_id: Option<String>,
+}
+
+/// How the StackSet rolls instances out (CloudFormation operation preferences).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    pub failure_tolerance_count: u32,
+    pub max_concurrent_count: u32,
+}
+
+/// Where a StackSet operation stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OperationStatus {
+    Queued,
+    Running,
+    Stopping,
+    Succeeded,
+    Failed,
+    Stopped,
+}
+
+impl OperationStatus {
+    pub fn from_api(s: &str) -> Option<OperationStatus> {
+        Some(match s {
+            "QUEUED" => OperationStatus::Queued,
+            "RUNNING" => OperationStatus::Running,
+            "STOPPING" => OperationStatus::Stopping,
+            "SUCCEEDED" => OperationStatus::Succeeded,
+            "FAILED" => OperationStatus::Failed,
+            "STOPPED" => OperationStatus::Stopped,
+            _ => return None,
+        })
+    }
+
+    pub fn finished(&self) -> bool {
+        matches!(self, OperationStatus::Succeeded | OperationStatus::Failed | OperationStatus::Stopped)
+    }
+}
+
+/// A StackSet (CloudFormation, administrator account).
+#[async_trait]
+pub trait StackSets: Send + Sync + std::fmt::Debug {
+    /// The stack set's instances in `account`, one per region.
+    async fn instances(&self, stack_set: &str, account: &str) -> Result<Vec<Instance>, AwsError>;
+    /// Adds instances in `regions` under `operation_id` (a repeat of the same id is the same
+    /// operation); returns the operation id.
+    async fn add_instances(
+        &self,
+        stack_set: &str,
+        account: &str,
+        regions: &[String],
+        parameters: &BTreeMap<String, String>,
+        preferences: Preferences,
+        operation_id: &str,
+    ) -> Result<String, AwsError>;
+    /// Re-applies the stack set to existing instances in `regions` (OUTDATED after a failure),
+    /// under `operation_id`; returns the operation id.
+    async fn update_instances(
+        &self,
+        stack_set: &str,
+        account: &str,
+        regions: &[String],
+        parameters: &BTreeMap<String, String>,
+        preferences: Preferences,
+        operation_id: &str,
+    ) -> Result<String, AwsError>;
+    async fn operation(&self, stack_set: &str, operation_id: &str) -> Result<OperationStatus, AwsError>;
+    /// The parameter overrides of the instance in `account` and `region` (`None`: no instance).
+    async fn overrides(
+        &self,
+        stack_set: &str,
+        account: &str,
+        region: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, AwsError>;
+}
