@@ -130,10 +130,13 @@ struct MemoryInstance {
     stack_set: String,
     account: String,
     region: String,
+    /// Where the instance ends once its operation does.
     status: &'static str,
     detailed: &'static str,
     reason: Option<String>,
     overrides: BTreeMap<String, String>,
+    /// The operation that last touched it: while that runs, the instance is OUTDATED and RUNNING.
+    operation: String,
 }
 
 #[derive(Debug, Clone)]
@@ -232,6 +235,7 @@ impl MemoryStackSets {
                 detailed: if reason.is_some() { "FAILED" } else { "SUCCEEDED" },
                 reason,
                 overrides: parameters.clone(),
+                operation: operation_id.to_string(),
             };
             match existing {
                 Some(i) => s.instances[i] = instance,
@@ -255,11 +259,15 @@ impl crate::stacksets::StackSets for MemoryStackSets {
             .instances
             .iter()
             .filter(|i| i.stack_set == stack_set && i.account == account)
-            .map(|i| crate::stacksets::Instance {
+            .map(|i| {
+                let running = s.operations.get(&i.operation).is_some_and(|o| o.running_for > 0);
+                (i, running)
+            })
+            .map(|(i, running)| crate::stacksets::Instance {
                 region: i.region.clone(),
-                status: i.status.to_string(),
-                detailed: Some(i.detailed.to_string()),
-                reason: i.reason.clone(),
+                status: if running { "OUTDATED" } else { i.status }.to_string(),
+                detailed: Some(if running { "RUNNING" } else { i.detailed }.to_string()),
+                reason: if running { None } else { i.reason.clone() },
                 stack_id: Some(format!(
                     "arn:aws:cloudformation:{}:{}:stack/StackSet-{stack_set}/1",
                     i.region, i.account

@@ -350,7 +350,11 @@ fn a_missing_file_is_named() {
 fn publishing_parameters_cover_every_entity() {
     let tree = config::load_as_of(&repository_config_dir(), today()).expect("valid");
     let params = config::config_parameters(&tree);
-    assert_eq!(params.len(), 1 + 1 + 1 + 23 + 3, "organization, tiers, remediation alarms, services, environments");
+    assert_eq!(
+        params.len(),
+        1 + 1 + 1 + 1 + 23 + 3,
+        "organization, tiers, remediation alarms, smoke checks, services, environments"
+    );
     assert!(params.keys().all(|k| k.starts_with("/abc-trading/config/")));
     assert!(params.values().all(|v| v.len() <= 4096), "every parameter fits the standard tier");
     let dev: serde_json::Value = serde_json::from_str(&params["/abc-trading/config/environments/dev"]).expect("json");
@@ -444,4 +448,23 @@ fn dry_run_targets_must_name_groups_of_the_environment() {
     );
     let loaded = tree.load().expect("a group of the environment is a valid dry-run target");
     assert_eq!(loaded.environment("dev").expect("dev").scaling.dry_run_targets, ["abc-trading-dev-workers"]);
+}
+
+#[test]
+fn smoke_checks_name_services_and_ports_that_exist() {
+    let tree = config::load_as_of(&repository_config_dir(), today()).expect("valid");
+    let names: Vec<&str> = tree.catalog.smoke_checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["frontend-to-backend", "backend-to-axon-server", "backend-to-database"]);
+    assert_eq!(tree.catalog.smoke_checks[0].port, 8080, "the service's port when none is named");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    copy_dir(&repository_config_dir(), dir.path());
+    let services = dir.path().join("services.toml");
+    let text = std::fs::read_to_string(&services).expect("read");
+    let text = text.replace("service = \"axon-server\"\nport = 8024", "service = \"axon-server\"\nport = 9999")
+        + "\n[[smoke_checks]]\nname = \"ghost\"\nservice = \"nope\"\npath = \"health\"\n";
+    std::fs::write(&services, text).expect("write");
+    let errors = config::load_as_of(dir.path(), today()).expect_err("invalid").to_string();
+    assert!(errors.contains("service `axon-server` does not expose port 9999"), "{errors}");
+    assert!(errors.contains("smoke check `ghost` names unknown service `nope`"), "{errors}");
 }

@@ -34,10 +34,10 @@ fn config_publish_uses_the_standard_aws_variables_and_is_idempotent() {
     let first = platform_ops(&["config", "publish"], Some(&emulator));
     assert!(first.status.success(), "{}{}", stdout(&first), String::from_utf8_lossy(&first.stderr));
     assert!(stdout(&first).contains("+ /abc-trading/config/environments/dev (create)"), "{}", stdout(&first));
-    assert!(stdout(&first).contains("29 created, 0 updated, 0 deleted, 0 unchanged"), "{}", stdout(&first));
+    assert!(stdout(&first).contains("30 created, 0 updated, 0 deleted, 0 unchanged"), "{}", stdout(&first));
 
     let second = platform_ops(&["config", "publish"], Some(&emulator));
-    assert!(stdout(&second).contains("0 created, 0 updated, 0 deleted, 29 unchanged"), "{}", stdout(&second));
+    assert!(stdout(&second).contains("0 created, 0 updated, 0 deleted, 30 unchanged"), "{}", stdout(&second));
 }
 
 #[test]

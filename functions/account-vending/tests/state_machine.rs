@@ -27,7 +27,11 @@ fn machine() -> StateMachine {
         )
         .replace("${GuardTableName}", "abc-trading-dev-guard")
         .replace("${PlatformEventBusName}", "abc-trading-dev")
-        .replace("${NotificationsTopicArn}", "arn:aws:sns:us-east-1:123456789012:abc-trading-dev-notifications");
+        .replace("${NotificationsTopicArn}", "arn:aws:sns:us-east-1:123456789012:abc-trading-dev-notifications")
+        .replace(
+            "${PlatformDeployStateMachineArn}",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:abc-trading-dev-platform-deploy",
+        );
     StateMachine::parse(&text).expect("the definition loads in the engine")
 }
 
@@ -43,6 +47,9 @@ struct World {
     guard: Mutex<Guard>,
     published: Mutex<Vec<Value>>,
     notified: Mutex<Vec<String>>,
+    /// Inputs of the platform deploys started by the hand-over.
+    deploys: Mutex<Vec<Value>>,
+    deploy_fails: Mutex<bool>,
 }
 
 impl std::fmt::Debug for World {
@@ -86,7 +93,18 @@ impl Resolver for World {
                 }
                 other => panic!("unexpected integration {other:?}"),
             },
-            TaskRequest::StartExecution { .. } => panic!("no child executions yet"),
+            // The hand-over: platform deploy's own tests cover it; here it answers as a deploy of
+            // a new account before the environment's first release does, or fails when told to.
+            TaskRequest::StartExecution { state_machine_arn, input, sync, .. } => {
+                assert!(sync && state_machine_arn.ends_with(":stateMachine:abc-trading-dev-platform-deploy"));
+                self.deploys.lock().expect("lock").push(input.clone());
+                if *self.deploy_fails.lock().expect("lock") {
+                    return Err(Failure::new("States.TaskFailed", "InfrastructureFailed"));
+                }
+                Ok(TaskOutput::now(
+                    json!({"environment": input["environment"], "account_id": input["accountId"], "release": null}),
+                ))
+            }
         }
     }
 }
@@ -97,11 +115,18 @@ async fn world() -> Arc<World> {
         guard: Mutex::default(),
         published: Mutex::default(),
         notified: Mutex::default(),
+        deploys: Mutex::default(),
+        deploy_fails: Mutex::default(),
     })
 }
 
 async fn run(world: &Arc<World>, name: &str, input: Value) -> asl::Execution {
     execute(&machine(), input, Start::named(name), world.clone()).await
+}
+
+/// Whether the hand-over to platform deploy ended with `kind` (TaskSucceeded, TaskFailed).
+fn handed_over(e: &asl::Execution, kind: &str) -> bool {
+    e.history.iter().any(|h| h.kind == kind && h.state.as_deref() == Some("DeployPlatform"))
 }
 
 fn account_of(e: &asl::Execution) -> String {
@@ -145,9 +170,24 @@ async fn a_request_becomes_a_placed_baselined_account_handed_over() {
     assert_eq!(w.notified.lock().expect("lock").len(), 1);
     let facts = w.fakes.parameters.get_by_path(&format!("/abc-trading/accounts/dev/{account}")).await.expect("facts");
     assert!(facts.contains_key(&format!("/abc-trading/accounts/dev/{account}/us-west-2/vpc-id")), "{facts:?}");
+    // Handed over to platform deploy for this account (the environment's release, if any).
+    assert_eq!(w.deploys.lock().expect("lock").clone(), [json!({"environment": "dev", "accountId": account})]);
+    assert!(handed_over(&e, "TaskSucceeded"), "the deploy ran and succeeded");
     // The figures the README reports: state transitions and time on the virtual clock.
     println!("vended in {} transitions, {:?} on the virtual clock", e.transitions, e.duration);
     assert!(e.transitions < 40, "{}", e.transitions);
+}
+
+#[tokio::test]
+async fn a_failed_platform_deploy_does_not_undo_the_vending() {
+    let w = world().await;
+    *w.deploy_fails.lock().expect("lock") = true;
+    let e = run(&w, "acme", request("acme")).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    assert!(handed_over(&e, "TaskFailed"), "the deploy ran and failed");
+    let account = account_of(&e);
+    assert_eq!(w.fakes.directory.0.lock().expect("lock").parents[&account], "ou-development", "not quarantined");
+    assert!(w.fakes.ledger.0.lock().expect("lock").holders.is_empty(), "the slot is released");
 }
 
 use platform_core::ports::ParameterStore as _;

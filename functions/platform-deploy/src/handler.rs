@@ -99,7 +99,9 @@ pub struct DeployRequest {
 pub struct Deployment {
     pub environment: String,
     pub account_id: String,
-    pub release: ResolvedRelease,
+    /// `None`: nothing named and nothing ever deployed in the environment (a new account handed
+    /// over by vending before the first release): infrastructure and access only.
+    pub release: Option<ResolvedRelease>,
     /// What ran before: the rollback target (none on a first deploy).
     pub previous: Option<ResolvedRelease>,
     pub tiers: Vec<String>,
@@ -130,8 +132,10 @@ pub enum DeployError {
     SmokeFailed(Vec<String>),
     #[error("environment `{0}` is not in the published config")]
     UnknownEnvironment(String),
-    #[error("no release named, and environment `{0}` has never had one deployed")]
+    #[error("versions given without a release name, and environment `{0}` has never had a release deployed")]
     NoRelease(String),
+    #[error("`{0}` needs a release: this deployment is infrastructure only")]
+    NoReleaseToApply(&'static str),
     #[error("environment `{0}` has no vended accounts to deploy to")]
     NoAccounts(String),
     #[error("`{0}` runs after ensure-access: the deployment has no cluster yet")]
@@ -149,7 +153,7 @@ impl DeployError {
             DeployError::UnknownEnvironment(_) | DeployError::NoRelease(_) | DeployError::NoAccounts(_) => {
                 "InvalidRequest"
             }
-            DeployError::NoClusterYet(_) => "InvalidState",
+            DeployError::NoClusterYet(_) | DeployError::NoReleaseToApply(_) => "InvalidState",
         }
     }
 }
@@ -214,21 +218,27 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
         Request::Plan { request } => {
             let DeployRequest { environment, account_id, release, versions } = request;
             deps.environment(&environment)?;
-            let release = match release {
-                Some(r) => r,
-                None => deps
-                    .ledger
-                    .environment_release(&environment)
-                    .await?
-                    .ok_or_else(|| DeployError::NoRelease(environment.clone()))?,
+            let name = match release {
+                Some(r) => Some(r),
+                None => deps.ledger.environment_release(&environment).await?,
             };
-            // The request's versions over the published release's, over one tag for all.
-            let mut plan =
-                deps.ledger.published(&environment, &release).await?.unwrap_or_else(|| Release::uniform(&release));
-            plan.versions.extend(versions);
-            let release = plan.resolve(&deps.tree.catalog)?;
+            let release = match name {
+                Some(name) => {
+                    // The request's versions over the published release's, over one tag for all.
+                    let mut plan =
+                        deps.ledger.published(&environment, &name).await?.unwrap_or_else(|| Release::uniform(&name));
+                    plan.versions.extend(versions);
+                    Some(plan.resolve(&deps.tree.catalog)?)
+                }
+                None if !versions.is_empty() => return Err(DeployError::NoRelease(environment)),
+                None => None,
+            };
             let previous = deps.ledger.current(&environment, &account_id).await?;
-            let tiers = deps.tree.catalog.tiers.iter().map(|t| t.name.clone()).collect();
+            let tiers = match release {
+                Some(_) => deps.tree.catalog.tiers.iter().map(|t| t.name.clone()).collect(),
+                None => Vec::new(),
+            };
+            let tiers_empty = release.is_none();
             serde_json::to_value(Deployment {
                 environment,
                 account_id,
@@ -237,7 +247,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
                 tiers,
                 tier: 0,
                 touched: Vec::new(),
-                done: false,
+                done: tiers_empty,
                 infrastructure: None,
                 cluster: None,
             })
@@ -263,7 +273,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
         Request::ApplyTier { mut deployment, now } => {
             let tier = deployment.tiers[deployment.tier].clone();
             let cluster = deps.cluster(&deployment, "apply-tier").await?;
-            let manifests = deps.manifests(&deployment, &deployment.release)?;
+            let manifests = deps.manifests(&deployment, release_of(&deployment, "apply-tier")?)?;
             // Recorded before applying: a tier half applied is a tier to roll back.
             if !deployment.touched.contains(&tier) {
                 deployment.touched.push(tier.clone());
@@ -285,7 +295,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
         Request::Verify { deployment } => {
             // Every Service the release should have (the seed counted them by hand).
             let cluster = deps.cluster(&deployment, "verify").await?;
-            let expected = deps.manifests(&deployment, &deployment.release)?;
+            let expected = deps.manifests(&deployment, release_of(&deployment, "verify")?)?;
             let mut present: BTreeMap<String, Vec<String>> = BTreeMap::new();
             let mut missing = Vec::new();
             for m in expected.iter().filter(|m| m.kind == "Service") {
@@ -311,7 +321,8 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
             }))
         }
         Request::Record { deployment } => {
-            deps.ledger.record(&deployment.environment, &deployment.account_id, &deployment.release).await?;
+            let release = release_of(&deployment, "record")?;
+            deps.ledger.record(&deployment.environment, &deployment.account_id, release).await?;
             serde_json::to_value(deployment)
         }
         Request::Rollback { deployment, now } => {
@@ -335,6 +346,10 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
         }
     };
     Ok(value.unwrap_or(Value::Null))
+}
+
+fn release_of<'a>(d: &'a Deployment, action: &'static str) -> Result<&'a ResolvedRelease, DeployError> {
+    d.release.as_ref().ok_or(DeployError::NoReleaseToApply(action))
 }
 
 /// The health of the workloads of `tiers`, as one verdict.

@@ -143,9 +143,13 @@ async fn releases_are_published_and_recorded_in_parameter_store() {
     let d: Deployment =
         serde_json::from_value(handle(plan(serde_json::json!({"audit": "2026.11.5"})), &deps).await.expect("plan"))
             .expect("d");
-    assert_eq!(d.release.tags["frontend"], "2026.11.5-ui.2", "pinned by the published release");
-    assert_eq!(d.release.tags["audit"], "2026.11.5", "the request's version wins");
-    assert_eq!(d.release.tags["trade-execution"], "2026.11.5");
+    assert_eq!(
+        d.release.as_ref().expect("release").tags["frontend"],
+        "2026.11.5-ui.2",
+        "pinned by the published release"
+    );
+    assert_eq!(d.release.as_ref().expect("release").tags["audit"], "2026.11.5", "the request's version wins");
+    assert_eq!(d.release.as_ref().expect("release").tags["trade-execution"], "2026.11.5");
     assert_eq!(d.previous, None, "a first deploy");
     handle(serde_json::from_value(serde_json::json!({"action": "record", "deployment": d})).expect("r"), &deps)
         .await

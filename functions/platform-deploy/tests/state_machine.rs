@@ -303,9 +303,19 @@ async fn a_release_for_an_environment_deploys_each_account_in_turn() {
     let e = run(&w, "empty", json!({"environment": "dev", "release": "2026.11.3"})).await;
     assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("InvalidRequest")));
     assert!(e.cause.as_deref().is_some_and(|c| c.contains("no vended accounts")), "{:?}", e.cause);
+    // A new account before the environment's first release: infrastructure and access only.
     let e = run(&w, "unnamed", json!({"environment": "dev", "accountId": "222233334444"})).await;
-    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("InvalidRequest")));
-    assert!(e.cause.as_deref().is_some_and(|c| c.contains("never had one deployed")), "{:?}", e.cause);
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.cause);
+    let output = e.output.expect("output");
+    assert_eq!(
+        (output["release"].clone(), output["infrastructure"]["change"].clone()),
+        (json!(null), json!("created"))
+    );
+    assert_eq!(
+        w.notified.lock().expect("lock").last().expect("notified").0,
+        "abc-trading platform infrastructure ready in dev"
+    );
+    assert!(w.ledger.0.lock().expect("lock").is_empty(), "nothing recorded");
     assert!(w.cluster.is_empty());
 }
 
