@@ -132,20 +132,30 @@ fn demo_replays_the_default_scenario() {
     assert!(
         text.contains(
             "AWS changes: cloudformation CreateStackInstances x1, dynamodb PutItem x3, dynamodb UpdateItem x2, \
-             eventbridge PutEvents x1, organizations CreateAccount x1, organizations MoveAccount x1, sns Publish x1, \
+             eventbridge PutEvents x1, organizations CreateAccount x1, organizations MoveAccount x1, sns Publish x2, \
              ssm PutParameter x15\n"
         ),
         "{text}"
     );
     assert!(
-        text.contains("AccountVendingStateMachine: SUCCEEDED (25 transitions, 40s on the virtual clock)"),
+        // 40 s of vending, then the hand-over: the new account's platform infrastructure (2 minutes).
+        text.contains("AccountVendingStateMachine: SUCCEEDED (26 transitions, 2m40s on the virtual clock)"),
         "{text}"
     );
-    // Platform deploy: a clean release behind five gates, then a broken image rolled back.
+    // Platform deploy: a clean release (infrastructure, access, five gates, smoke checks), the
+    // same release for the whole environment (one child per account), then a broken image
+    // rolled back.
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (40 transitions, 2m30s on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (53 transitions, 4m30s on the virtual clock)"),
         "{text}"
     );
+    assert!(
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (5 transitions, 2m30s on the virtual clock)"),
+        "{text}"
+    );
+    for state in ["EnsureInfrastructure", "InfrastructureStatus", "EnsureAccess", "Verify", "DeployAccount"] {
+        assert!(text.contains(&format!("      {state} (")), "{state} in the timeline: {text}");
+    }
     assert!(text.contains("PlatformDeployStateMachine: FAILED ImagePullBackOff"), "{text}");
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
 }
