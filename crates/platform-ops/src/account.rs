@@ -223,7 +223,7 @@ impl std::fmt::Display for AccountStatus {
 pub fn release_event(
     tree: &ConfigTree,
     environment: &str,
-    account: &str,
+    account: Option<&str>,
     release: &str,
     versions: &BTreeMap<String, String>,
 ) -> Result<Value, String> {
@@ -233,6 +233,11 @@ pub fn release_event(
     let mut plan = platform_deploy::release::Release::uniform(release);
     plan.versions.extend(versions.clone());
     plan.resolve(&tree.catalog).map_err(|e| e.to_string())?;
+    let mut detail = json!({"environment": environment, "release": release, "versions": versions});
+    // No account: every vended account of the environment, one after the other.
+    if let Some(a) = account {
+        detail["accountId"] = json!(a);
+    }
     Ok(json!({
         "version": "0",
         "id": uuid::Uuid::new_v4().to_string(),
@@ -242,6 +247,28 @@ pub fn release_event(
         "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "region": tree.organization.home_region,
         "resources": [],
-        "detail": {"environment": environment, "accountId": account, "release": release, "versions": versions},
+        "detail": detail,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_release_event_names_its_account_or_goes_to_the_whole_environment() {
+        let tree = platform_core::config::load(&platform_core::config::repository_config_dir()).expect("config");
+        let none = BTreeMap::new();
+        let one = release_event(&tree, "dev", Some("222233334444"), "2026.11.3", &none).expect("event");
+        assert_eq!(one["detail"]["accountId"], "222233334444");
+        assert_eq!(one["detail-type"], "ReleaseRequested");
+        let all = release_event(&tree, "dev", None, "2026.11.3", &none).expect("event");
+        assert!(all["detail"].get("accountId").is_none(), "{all}");
+        // What the deploy's first state reads: the detail as the rule's InputPath passes it.
+        let parsed: platform_deploy::handler::ReleaseRequested =
+            serde_json::from_value(all["detail"].clone()).expect("the deploy reads it");
+        assert_eq!(parsed.account_id, None);
+        assert!(release_event(&tree, "nowhere", None, "2026.11.3", &none).is_err());
+        assert!(release_event(&tree, "dev", None, "latest", &none).is_err());
+    }
 }

@@ -97,7 +97,8 @@ enum Command {
         env: String,
         #[arg(long)]
         release: String,
-        /// The member account (locally: the world's account of the environment when absent).
+        /// The member account. Absent: with --aws, every vended account of the environment in
+        /// turn; locally, the world's account of the environment.
         #[arg(long)]
         account: Option<String>,
         /// Versions pinned per workload (JSON: `{"workload": "tag"}`), over the release's.
@@ -458,22 +459,23 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             };
             let bus = tree.resource_prefix(&target.deployment);
             // The release is checked before anything starts: a bad one is named at once.
-            if let Err(e) = platform_ops::account::release_event(&tree, &env, "", &release, &versions) {
+            if let Err(e) = platform_ops::account::release_event(&tree, &env, None, &release, &versions) {
                 eprintln!("error: {e}");
                 return Ok(ExitCode::from(2));
             }
             if target.aws {
-                let account = account.ok_or("--aws needs --account (the member account to deploy to)")?;
-                let event = match platform_ops::account::release_event(&tree, &env, &account, &release, &versions) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return Ok(ExitCode::from(2));
-                    }
-                };
+                let event =
+                    match platform_ops::account::release_event(&tree, &env, account.as_deref(), &release, &versions) {
+                        Ok(e) => e,
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return Ok(ExitCode::from(2));
+                        }
+                    };
                 let ctx = AwsContext::load().await;
                 let id = platform_ops::account::put_event(ctx.config(), &bus, &event).await?;
-                println!("ReleaseRequested {id} on {bus}: {release} to {env} in {account}");
+                let to = account.map(|a| format!("account {a}")).unwrap_or_else(|| "every vended account".into());
+                println!("ReleaseRequested {id} on {bus}: {release} to {env}, {to}");
                 return Ok(ExitCode::SUCCESS);
             }
             let up = runtime::local::start(&cli.root, target.local.endpoint.as_deref()).await?;
@@ -487,7 +489,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     .map(|a| a.id.clone())
                     .ok_or_else(|| format!("the local world has no account for `{env}`: pass --account"))?,
             };
-            let event = match platform_ops::account::release_event(&tree, &env, &account, &release, &versions) {
+            let event = match platform_ops::account::release_event(&tree, &env, Some(&account), &release, &versions) {
                 Ok(e) => e,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -154,7 +154,7 @@ fn demo_replays_the_default_scenario() {
         "{text}"
     );
     for state in ["EnsureInfrastructure", "InfrastructureStatus", "EnsureAccess", "Verify", "DeployAccount"] {
-        assert!(text.contains(&format!("      {state} (")), "{state} in the timeline: {text}");
+        assert!(text.contains(&format!("  {state} (")), "{state} in the timeline: {text}");
     }
     assert!(text.contains("PlatformDeployStateMachine: FAILED ImagePullBackOff"), "{text}");
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");

@@ -138,8 +138,8 @@ pub enum DeployError {
     NoReleaseToApply(&'static str),
     #[error("environment `{0}` has no vended accounts to deploy to")]
     NoAccounts(String),
-    #[error("`{0}` runs after ensure-access: the deployment has no cluster yet")]
-    NoClusterYet(&'static str),
+    #[error("`{action}` runs after {needs}: the deployment has not been through it")]
+    OutOfOrder { action: &'static str, needs: &'static str },
 }
 
 impl DeployError {
@@ -153,7 +153,7 @@ impl DeployError {
             DeployError::UnknownEnvironment(_) | DeployError::NoRelease(_) | DeployError::NoAccounts(_) => {
                 "InvalidRequest"
             }
-            DeployError::NoClusterYet(_) | DeployError::NoReleaseToApply(_) => "InvalidState",
+            DeployError::OutOfOrder { .. } | DeployError::NoReleaseToApply(_) => "InvalidState",
         }
     }
 }
@@ -178,7 +178,7 @@ impl Deps {
 
     /// The deployment's cluster, reached as `ensure-access` found it.
     async fn cluster(&self, d: &Deployment, action: &'static str) -> Result<Arc<dyn WorkloadApplier>, DeployError> {
-        let access = d.cluster.as_ref().ok_or(DeployError::NoClusterYet(action))?;
+        let access = d.cluster.as_ref().ok_or(DeployError::OutOfOrder { action, needs: "ensure-access" })?;
         Ok(self.clusters.cluster(&d.account_id, access).await?)
     }
 
@@ -261,7 +261,10 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
         }
         Request::InfrastructureStatus { deployment } => {
             let Some(infra) = &deployment.infrastructure else {
-                return Err(DeployError::NoClusterYet("infrastructure-status"));
+                return Err(DeployError::OutOfOrder {
+                    action: "infrastructure-status",
+                    needs: "ensure-infrastructure",
+                });
             };
             serde_json::to_value(infra::status(deps.stack_sets.as_ref(), infra, &deployment.account_id).await?)
         }

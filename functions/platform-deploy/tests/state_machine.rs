@@ -217,6 +217,7 @@ async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
     assert_eq!(output["cluster"]["changed"], json!([]));
     assert!(!w.actions.lock().expect("lock").contains(&"infrastructure-status".to_string()));
     assert_eq!(again.duration, Duration::from_secs(5 * 30));
+    println!("again on current infrastructure: {} transitions, {:?}", again.transitions, again.duration);
     let writes =
         w.stack_sets.calls().iter().filter(|c| c.ends_with("StackInstances") && !c.starts_with("List")).count();
     assert_eq!(writes, 1, "one CreateStackInstances in two deploys: {:?}", w.stack_sets.calls());
@@ -306,6 +307,7 @@ async fn a_release_for_an_environment_deploys_each_account_in_turn() {
     // A new account before the environment's first release: infrastructure and access only.
     let e = run(&w, "unnamed", json!({"environment": "dev", "accountId": "222233334444"})).await;
     assert_eq!(e.status, Status::Succeeded, "{:?}", e.cause);
+    println!("infrastructure only: {} transitions, {:?}", e.transitions, e.duration);
     let output = e.output.expect("output");
     assert_eq!(
         (output["release"].clone(), output["infrastructure"]["change"].clone()),
@@ -406,4 +408,20 @@ async fn a_deploy_that_died_half_way_is_resumed_by_asking_again() {
     // Re-applying the tiers the crash had applied changed nothing: their generation is still 2.
     let status = w.cluster.rollout("Deployment", "trading-core", "authentication", now).await.expect("status");
     assert_eq!(status.generation, 2);
+}
+
+/// Actions out of order are refused by name, not run against a cluster nobody reached.
+#[tokio::test]
+async fn an_action_out_of_order_is_refused() {
+    let w = world();
+    let plan: Request =
+        serde_json::from_value(json!({"action": "plan", "request": request("2026.11.3", json!({}))})).expect("plan");
+    let deployment = handle(plan, &w.deps).await.expect("plan");
+    let apply: Request =
+        serde_json::from_value(json!({"action": "apply-tier", "deployment": deployment, "now": chrono::Utc::now()}))
+            .expect("apply");
+    let e = handle(apply, &w.deps).await.expect_err("no cluster yet");
+    assert_eq!(e.error_type(), "InvalidState");
+    assert!(e.to_string().contains("`apply-tier` runs after ensure-access"), "{e}");
+    assert!(w.cluster.is_empty());
 }
