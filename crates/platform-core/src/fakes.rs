@@ -152,6 +152,10 @@ struct StackSetsState {
     instances: Vec<MemoryInstance>,
     operations: BTreeMap<String, MemoryOperation>,
     calls: Vec<String>,
+    /// Hand edits made behind CloudFormation's back, by (stack set, account, region).
+    edits: BTreeMap<(String, String, String), Vec<crate::stacksets::ResourceDrift>>,
+    /// What the last detection found, by stack set.
+    detected: BTreeMap<String, Vec<(String, String)>>,
 }
 
 /// StackSets in memory: an operation answers RUNNING for a set number of polls, then ends
@@ -177,6 +181,19 @@ impl MemoryStackSets {
             Some(r) => failing.insert(region.to_string(), r.to_string()),
             None => failing.remove(region),
         };
+    }
+
+    /// Someone changed resources of the instance by hand: the next drift detection finds them,
+    /// and re-applying the instance puts them back.
+    pub fn edit_by_hand(
+        &self,
+        stack_set: &str,
+        account: &str,
+        region: &str,
+        drifts: Vec<crate::stacksets::ResourceDrift>,
+    ) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.edits.insert((stack_set.to_string(), account.to_string(), region.to_string()), drifts);
     }
 
     /// The calls made so far, by API operation name.
@@ -227,6 +244,9 @@ impl MemoryStackSets {
             }
             let reason = failing.get(region).cloned();
             failed |= reason.is_some();
+            if reason.is_none() {
+                s.edits.remove(&(stack_set.to_string(), account.to_string(), region.clone()));
+            }
             let instance = MemoryInstance {
                 stack_set: stack_set.to_string(),
                 account: account.to_string(),
@@ -234,7 +254,11 @@ impl MemoryStackSets {
                 status: if reason.is_some() { "OUTDATED" } else { "CURRENT" },
                 detailed: if reason.is_some() { "FAILED" } else { "SUCCEEDED" },
                 reason,
-                overrides: parameters.clone(),
+                // No overrides given keeps the instance's, as UpdateStackInstances does.
+                overrides: match existing {
+                    Some(i) if parameters.is_empty() => s.instances[i].overrides.clone(),
+                    _ => parameters.clone(),
+                },
                 operation: operation_id.to_string(),
             };
             match existing {
@@ -336,5 +360,68 @@ impl crate::stacksets::StackSets for MemoryStackSets {
             .iter()
             .find(|i| i.stack_set == stack_set && i.account == account && i.region == region)
             .map(|i| i.overrides.clone()))
+    }
+}
+
+#[async_trait]
+impl crate::stacksets::StackSetDrift for MemoryStackSets {
+    async fn detect_drift(&self, stack_set: &str, operation_id: &str) -> Result<String, AwsError> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.calls.push("DetectStackSetDrift".into());
+        if !s.operations.contains_key(operation_id) {
+            let found: Vec<(String, String)> = s
+                .edits
+                .iter()
+                .filter(|((set, account, region), drifts)| {
+                    set == stack_set
+                        && !drifts.is_empty()
+                        && s.instances
+                            .iter()
+                            .any(|i| &i.stack_set == set && &i.account == account && &i.region == region)
+                })
+                .map(|((_, account, region), _)| (account.clone(), region.clone()))
+                .collect();
+            s.detected.insert(stack_set.to_string(), found);
+            s.operations.insert(
+                operation_id.to_string(),
+                MemoryOperation { stack_set: stack_set.to_string(), running_for: self.polls, failed: false },
+            );
+        }
+        Ok(operation_id.to_string())
+    }
+
+    async fn operation(
+        &self,
+        stack_set: &str,
+        operation_id: &str,
+    ) -> Result<crate::stacksets::OperationStatus, AwsError> {
+        crate::stacksets::StackSets::operation(self, stack_set, operation_id).await
+    }
+
+    async fn drifted_instances(&self, stack_set: &str) -> Result<Vec<crate::stacksets::DriftedInstance>, AwsError> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.calls.push("ListStackInstances".into());
+        Ok(s.detected
+            .get(stack_set)
+            .into_iter()
+            .flatten()
+            .map(|(account, region)| crate::stacksets::DriftedInstance {
+                account: account.clone(),
+                region: region.clone(),
+                drift_status: "DRIFTED".into(),
+            })
+            .collect())
+    }
+
+    async fn resource_drifts(
+        &self,
+        stack_set: &str,
+        account: &str,
+        region: &str,
+        _operation_id: &str,
+    ) -> Result<Vec<crate::stacksets::ResourceDrift>, AwsError> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.calls.push("ListStackInstanceResourceDrifts".into());
+        Ok(s.edits.get(&(stack_set.to_string(), account.to_string(), region.to_string())).cloned().unwrap_or_default())
     }
 }

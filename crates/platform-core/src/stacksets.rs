@@ -93,3 +93,42 @@ pub trait StackSets: Send + Sync + std::fmt::Debug {
         region: &str,
     ) -> Result<Option<BTreeMap<String, String>>, AwsError>;
 }
+
+/// A stack instance whose resources differ from the StackSet's template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftedInstance {
+    pub account: String,
+    pub region: String,
+    /// `DRIFTED`, `IN_SYNC`, `UNKNOWN`, `NOT_CHECKED`.
+    pub drift_status: String,
+}
+
+/// One resource of a drifted instance, as drift detection found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceDrift {
+    pub logical_id: String,
+    pub resource_type: String,
+    /// `MODIFIED`, `DELETED`.
+    pub status: String,
+    /// The property paths that differ (`/Properties/RetentionInDays`).
+    pub properties: Vec<String>,
+}
+
+/// Drift detection on a StackSet (administrator account).
+#[async_trait]
+pub trait StackSetDrift: Send + Sync + std::fmt::Debug {
+    /// Starts drift detection on every instance under `operation_id` (a repeat of the id is the
+    /// same operation); returns the operation id.
+    async fn detect_drift(&self, stack_set: &str, operation_id: &str) -> Result<String, AwsError>;
+    async fn operation(&self, stack_set: &str, operation_id: &str) -> Result<OperationStatus, AwsError>;
+    /// The instances the last detection found DRIFTED.
+    async fn drifted_instances(&self, stack_set: &str) -> Result<Vec<DriftedInstance>, AwsError>;
+    /// The modified and deleted resources of one instance, as detection `operation_id` found them.
+    async fn resource_drifts(
+        &self,
+        stack_set: &str,
+        account: &str,
+        region: &str,
+        operation_id: &str,
+    ) -> Result<Vec<ResourceDrift>, AwsError>;
+}

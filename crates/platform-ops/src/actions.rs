@@ -35,4 +35,5 @@ pub fn linked() -> ActionCatalogue {
         .with_function("alarm-scaler", alarm_scaler::handler::ACTIONS.iter().copied())
         .with_function("account-vending", account_vending::handler::ACTIONS.iter().copied())
         .with_function("platform-deploy", platform_deploy::handler::ACTIONS.iter().copied())
+        .with_function("scheduled-ops", scheduled_ops::handler::ACTIONS.iter().copied())
 }

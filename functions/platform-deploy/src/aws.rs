@@ -172,9 +172,14 @@ pub(crate) fn from_aws(e: AwsError) -> ApplyError {
 
 #[async_trait]
 impl Clusters for EksClusters {
-    async fn ensure_access(&self, account: &str, environment: &str) -> Result<ClusterAccess, ApplyError> {
+    async fn ensure_access(&self, account: &str, environment: &str, region: &str) -> Result<ClusterAccess, ApplyError> {
         let name = format!("{}-{environment}", self.name_prefix);
-        let eks = aws_sdk_eks::Client::new(&self.sessions.sdk_config(&self.base, account));
+        // The cluster lives in the environment's primary region, whatever region this runs in.
+        let eks = aws_sdk_eks::Client::from_conf(
+            aws_sdk_eks::config::Builder::from(&self.sessions.sdk_config(&self.base, account))
+                .region(aws_sdk_eks::config::Region::new(region.to_string()))
+                .build(),
+        );
         let facts = describe_cluster(&eks, &name).await?;
         let partition = facts.arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
         // Sessions of an assumed role authenticate as the role itself: its ARN is the principal.
@@ -182,6 +187,7 @@ impl Clusters for EksClusters {
         let changed = ensure_access_entry(&eks, &name, &principal, partition).await?;
         Ok(ClusterAccess {
             name,
+            region: region.to_string(),
             endpoint: facts.endpoint,
             certificate_authority: facts.certificate_authority,
             principal,

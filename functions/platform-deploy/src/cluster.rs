@@ -70,6 +70,9 @@ pub struct ProxyAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterAccess {
     pub name: String,
+    /// The cluster's region (the environment's primary region).
+    #[serde(default)]
+    pub region: String,
     pub endpoint: String,
     /// Base64 PEM of the cluster's certificate authority, as DescribeCluster gives it.
     pub certificate_authority: Option<String>,
@@ -84,7 +87,7 @@ pub struct ClusterAccess {
 pub trait Clusters: Send + Sync + std::fmt::Debug {
     /// An access entry for the deployer with cluster-admin associated (created only when missing),
     /// and the cluster's endpoint and certificate authority.
-    async fn ensure_access(&self, account: &str, environment: &str) -> Result<ClusterAccess, ApplyError>;
+    async fn ensure_access(&self, account: &str, environment: &str, region: &str) -> Result<ClusterAccess, ApplyError>;
     async fn cluster(&self, account: &str, access: &ClusterAccess) -> Result<Arc<dyn WorkloadApplier>, ApplyError>;
 }
 
@@ -104,11 +107,12 @@ impl MemoryClusters {
 
 #[async_trait]
 impl Clusters for MemoryClusters {
-    async fn ensure_access(&self, account: &str, environment: &str) -> Result<ClusterAccess, ApplyError> {
+    async fn ensure_access(&self, account: &str, environment: &str, region: &str) -> Result<ClusterAccess, ApplyError> {
         let name = format!("abc-trading-{environment}");
         let first = self.granted.lock().unwrap_or_else(|e| e.into_inner()).insert(format!("{account}/{name}"));
         Ok(ClusterAccess {
             endpoint: format!("https://{name}.memory.invalid"),
+            region: region.to_string(),
             certificate_authority: None,
             principal: format!("arn:aws:iam::{account}:role/abc-trading-automation"),
             changed: if first { vec!["created".into(), "associated".into()] } else { Vec::new() },

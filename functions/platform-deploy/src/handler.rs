@@ -102,6 +102,9 @@ pub struct Deployment {
     /// `None`: nothing named and nothing ever deployed in the environment (a new account handed
     /// over by vending before the first release): infrastructure and access only.
     pub release: Option<ResolvedRelease>,
+    /// What notifications call this deploy: the release's name, or `infrastructure only`.
+    #[serde(default)]
+    pub label: String,
     /// What ran before: the rollback target (none on a first deploy).
     pub previous: Option<ResolvedRelease>,
     pub tiers: Vec<String>,
@@ -204,6 +207,12 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
             if accounts.is_empty() {
                 return Err(DeployError::NoAccounts(environment));
             }
+            // Resolved once for all the accounts: a deploy finishing in one account while the
+            // next starts must not change what the next one gets.
+            let release = match release {
+                Some(r) => Some(r),
+                None => deps.ledger.environment_release(&environment).await?,
+            };
             let requests: Vec<DeployRequest> = accounts
                 .into_iter()
                 .map(|account_id| DeployRequest {
@@ -239,9 +248,11 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
                 None => Vec::new(),
             };
             let tiers_empty = release.is_none();
+            let label = release.as_ref().map(|r| r.name.clone()).unwrap_or_else(|| "infrastructure only".into());
             serde_json::to_value(Deployment {
                 environment,
                 account_id,
+                label,
                 release,
                 previous,
                 tiers,
@@ -269,12 +280,13 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
             serde_json::to_value(infra::status(deps.stack_sets.as_ref(), infra, &deployment.account_id).await?)
         }
         Request::EnsureAccess { mut deployment } => {
-            let access = deps.clusters.ensure_access(&deployment.account_id, &deployment.environment).await?;
+            let region = deps.environment(&deployment.environment)?.primary_region().to_string();
+            let access = deps.clusters.ensure_access(&deployment.account_id, &deployment.environment, &region).await?;
             deployment.cluster = Some(access);
             serde_json::to_value(deployment)
         }
         Request::ApplyTier { mut deployment, now } => {
-            let tier = deployment.tiers[deployment.tier].clone();
+            let tier = current_tier(&deployment, "apply-tier")?.to_string();
             let cluster = deps.cluster(&deployment, "apply-tier").await?;
             let manifests = deps.manifests(&deployment, release_of(&deployment, "apply-tier")?)?;
             // Recorded before applying: a tier half applied is a tier to roll back.
@@ -287,8 +299,8 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
             serde_json::to_value(deployment)
         }
         Request::TierHealth { deployment, now } => {
-            let tier = &deployment.tiers[deployment.tier];
-            serde_json::to_value(health_of(deps, &deployment, std::slice::from_ref(tier), now).await?)
+            let tier = current_tier(&deployment, "tier-health")?.to_string();
+            serde_json::to_value(health_of(deps, &deployment, std::slice::from_ref(&tier), now).await?)
         }
         Request::Advance { mut deployment } => {
             deployment.tier += 1;
@@ -349,6 +361,11 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
         }
     };
     Ok(value.unwrap_or(Value::Null))
+}
+
+/// The tier being rolled out; none left (or none at all: infrastructure only) is out of order.
+fn current_tier<'a>(d: &'a Deployment, action: &'static str) -> Result<&'a str, DeployError> {
+    d.tiers.get(d.tier).map(String::as_str).ok_or(DeployError::OutOfOrder { action, needs: "a tier left to roll out" })
 }
 
 fn release_of<'a>(d: &'a Deployment, action: &'static str) -> Result<&'a ResolvedRelease, DeployError> {

@@ -40,6 +40,9 @@ pub fn platform_parameters(tree: &ConfigTree, env: &Environment) -> BTreeMap<Str
 pub enum Change {
     Created,
     Updated,
+    /// This execution's operation already exists (a retried call after the request went
+    /// through): followed, not started again.
+    Resumed,
     /// In place with the same parameters: no operation.
     Current,
 }
@@ -88,6 +91,19 @@ pub async fn ensure(
     // One region: nothing to run in parallel, and a failure is the operation's failure.
     let preferences = Preferences { failure_tolerance_count: 0, max_concurrent_count: 1 };
     let op = operation_id(execution);
+    match stack_sets.operation(&stack_set, &op).await {
+        Ok(_) => {
+            return Ok(Infrastructure {
+                stack_set,
+                region,
+                change: Change::Resumed,
+                operation_id: Some(op),
+                differing: Vec::new(),
+            });
+        }
+        Err(e) if e.class == platform_core::error::ErrorClass::NotFound => {}
+        Err(e) => return Err(from_aws(e)),
+    }
     let instances = stack_sets.instances(&stack_set, account).await.map_err(from_aws)?;
     let existing = instances.iter().find(|i| i.region == region);
     let (change, differing) = match existing {

@@ -62,11 +62,11 @@ async fn the_instance_is_created_once_then_reapplied_only_when_it_differs() {
     let env = tree.environment("dev").expect("dev").clone();
     let first = ensure(&sets, &tree, &env, account, "exec-1").await.expect("create");
     assert_eq!((first.change, first.operation_id.as_deref()), (Change::Created, Some("platform-exec-1")));
-    // A retried call in the same execution, while the instance is still RUNNING, is the same
-    // operation (its id is the idempotency token).
+    // A retried call in the same execution (the first request went through, its answer was
+    // lost) follows the operation it started rather than asking again.
     let retried = ensure(&sets, &tree, &env, account, "exec-1").await.expect("retried");
-    assert_eq!(retried.operation_id.as_deref(), Some("platform-exec-1"));
-    assert_eq!(status(&sets, &first, account).await.expect("status").status, "running");
+    assert_eq!((retried.change, retried.operation_id.as_deref()), (Change::Resumed, Some("platform-exec-1")));
+    // (The retry's look at the operation was its one RUNNING answer.)
     assert_eq!(status(&sets, &first, account).await.expect("status").status, "succeeded");
 
     let same = ensure(&sets, &tree, &env, account, "exec-2").await.expect("current");
@@ -94,16 +94,10 @@ async fn the_instance_is_created_once_then_reapplied_only_when_it_differs() {
     assert_eq!((retried.change, retried.differing), (Change::Updated, vec![]), "OUTDATED, same parameters");
     let writes: Vec<String> =
         sets.calls().into_iter().filter(|c| c == "CreateStackInstances" || c == "UpdateStackInstances").collect();
-    // The retry in exec-1, the nodegroup change, the failed change, its re-application.
+    // The nodegroup change, the failed change, its re-application.
     assert_eq!(
         writes,
-        [
-            "CreateStackInstances",
-            "UpdateStackInstances",
-            "UpdateStackInstances",
-            "UpdateStackInstances",
-            "UpdateStackInstances"
-        ]
+        ["CreateStackInstances", "UpdateStackInstances", "UpdateStackInstances", "UpdateStackInstances"]
     );
 }
 

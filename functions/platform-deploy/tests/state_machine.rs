@@ -293,6 +293,9 @@ async fn a_release_for_an_environment_deploys_each_account_in_turn() {
     let e = run(&w, "env-broken", json!({"environment": "dev", "release": "2026.11.4-broken"})).await;
     assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("AccountDeployFailed")));
     assert_eq!(w.children.lock().expect("lock").len(), 3, "only the first account's child ran");
+    let (subject, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
+    assert_eq!(subject, "abc-trading release STOPPED in dev");
+    assert!(message.contains("were not touched"), "{message}");
     assert_eq!(w.ledger.0.lock().expect("lock")["dev/333344445555"].name, "2026.11.3");
     // A new account asks without a release: it gets the environment's latest.
     let e = run(&w, "new-account", json!({"environment": "dev", "accountId": "444455556666"})).await;
@@ -424,4 +427,17 @@ async fn an_action_out_of_order_is_refused() {
     assert_eq!(e.error_type(), "InvalidState");
     assert!(e.to_string().contains("`apply-tier` runs after ensure-access"), "{e}");
     assert!(w.cluster.is_empty());
+}
+
+/// A new account's infrastructure fails before any release exists: the failure is still told,
+/// named as infrastructure only.
+#[tokio::test]
+async fn an_infrastructure_only_deploy_that_fails_is_notified() {
+    let w = world();
+    w.stack_sets.fail_region("us-east-1", Some("RDS: DB subnet group covers one AZ"));
+    let e = run(&w, "new-account", json!({"environment": "dev", "accountId": "444455556666"})).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("InfrastructureFailed")), "{:?}", e.cause);
+    let (subject, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
+    assert_eq!(subject, "abc-trading release infrastructure only FAILED in dev");
+    assert!(message.contains("one AZ") && message.contains("no workload was touched"), "{message}");
 }

@@ -60,6 +60,9 @@ pub struct Organization {
     pub quarantine_ou: String,
     pub remediation: RemediationConvention,
     pub vending: Vending,
+    /// Defaulted so a function built before `[deploy]` existed still reads the published
+    /// organisation, and this one reads an organisation published before it.
+    #[serde(default)]
     pub deploy: DeploySettings,
 }
 
@@ -70,6 +73,12 @@ pub struct DeploySettings {
     /// The StackSet of the platform's infrastructure (stacksets/platform.yaml): one instance per
     /// environment account, in the environment's primary region.
     pub platform_stack_set: String,
+}
+
+impl Default for DeploySettings {
+    fn default() -> Self {
+        DeploySettings { platform_stack_set: "abc-trading-platform".into() }
+    }
 }
 
 /// How account vending rolls the baseline out (`[vending]` in organization.toml).
@@ -240,6 +249,28 @@ pub struct Environment {
     pub database: Database,
     pub scaling: Scaling,
     pub trading_hours: TradingHours,
+    #[serde(default)]
+    pub schedules: Schedules,
+}
+
+/// The environment's scheduled operations (`[schedules]`); absent: none of the optional ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Schedules {
+    /// The nodegroup's desired size outside working hours; absent: never scaled down on a
+    /// schedule (production).
+    pub off_hours_desired: Option<u32>,
+    /// Minutes before the trading session opens that the nodegroup is back at its size.
+    pub wake_minutes_before_open: u32,
+    /// Re-apply StackSet instances of this environment's accounts that drift detection finds
+    /// drifted (never in production unless set there on purpose).
+    pub remediate_drift: bool,
+}
+
+impl Default for Schedules {
+    fn default() -> Self {
+        Schedules { off_hours_desired: None, wake_minutes_before_open: 60, remediate_drift: false }
+    }
 }
 
 impl Environment {

@@ -81,8 +81,11 @@ pub async fn published_tree(store: &dyn ParameterStore, prefix: &str) -> Result<
     let tiers = parse(&name, &text)?;
     let (name, text) = get("remediation-alarms")?;
     let alarms = parse(&name, &text)?;
-    let (name, text) = get("smoke-checks")?;
-    let smoke_checks = parse(&name, &text)?;
+    // Optional: a tree published before smoke checks existed has none.
+    let smoke_checks = match get("smoke-checks") {
+        Ok((name, text)) => parse(&name, &text)?,
+        Err(_) => Vec::new(),
+    };
     let mut services = BTreeMap::new();
     let mut environments = BTreeMap::new();
     for (name, text) in &params {

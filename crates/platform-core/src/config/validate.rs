@@ -321,6 +321,21 @@ pub(crate) fn environment(file: &Path, env: &Environment, today: NaiveDate, issu
     if env.organizational_unit.trim().is_empty() {
         issues.push(file, "organizational_unit", "must not be empty");
     }
+    if let Some(size) = env.schedules.off_hours_desired {
+        if env.name == "prod" {
+            issues.push(file, "schedules.off_hours_desired", "off-hours scaling is for non-production environments");
+        }
+        if size > env.nodegroup.desired_size {
+            issues.push(
+                file,
+                "schedules.off_hours_desired",
+                format!("{size} is above the working-hours size {}", env.nodegroup.desired_size),
+            );
+        }
+    }
+    if env.schedules.wake_minutes_before_open > 12 * 60 {
+        issues.push(file, "schedules.wake_minutes_before_open", "must be at most 720 (12 hours)");
+    }
     if env.regions.is_empty() {
         issues.push(file, "regions", "at least one region is required (the first is the home region)");
     }

@@ -183,6 +183,66 @@ pub fn build(
             };
             Ok(Arc::new(PlatformDeploy { deps }))
         }
+        "scheduled-ops" => {
+            use alarm_scaler::aws::{GuardTable, MemberGroups};
+            use platform_core::aws::{CloudFormationStackSets, SsmParameterStore, StsRoleAssumer};
+            use platform_core::sessions::{MemberSessions, SessionSettings};
+            use scheduled_ops::aws::{Organizations, S3Reports};
+            let sts = aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+            );
+            let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+            let assumer = Arc::new(StsRoleAssumer::new(sts));
+            let sessions = |role: String| {
+                Arc::new(MemberSessions::new(
+                    assumer.clone(),
+                    Arc::new(platform_core::ports::SystemClock),
+                    SessionSettings::new(role, "scheduled-ops", &region),
+                ))
+            };
+            let management =
+                sessions(var("SCHEDULES_MANAGEMENT_ROLE_NAME")?).sdk_config(sdk, &var("MANAGEMENT_ACCOUNT_ID")?);
+            let shared = aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(calls.clone());
+            let tree = platform_core::config::load(&root.join("config"))
+                .map_err(|e| FunctionError::Init { function: binary.into(), message: e.to_string() })?;
+            let metrics = Arc::new(CapturedMetrics::default());
+            let deps = scheduled_ops::handler::Deps {
+                tree,
+                directory: Arc::new(Organizations::new(aws_sdk_organizations::Client::from_conf(
+                    aws_sdk_organizations::config::Builder::from(&management).interceptor(calls.clone()).build(),
+                ))),
+                stack_sets: Arc::new(CloudFormationStackSets::new(aws_sdk_cloudformation::Client::from_conf(
+                    aws_sdk_cloudformation::config::Builder::from(&management).interceptor(calls.clone()).build(),
+                ))),
+                // The emulator has no DetectStackSetDrift: drift is kept in memory here (none
+                // unless a test edits an instance by hand); the adapter is tested on scripted answers.
+                drift: Arc::new(platform_core::fakes::MemoryStackSets::new(0)),
+                groups: Arc::new(
+                    MemberGroups::new(sdk.clone(), sessions(var("AUTOMATION_ROLE_NAME")?)).with_interceptor(shared),
+                ),
+                guard: Arc::new(GuardTable::new(
+                    aws_sdk_dynamodb::Client::from_conf(
+                        aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+                    ),
+                    var("GUARD_TABLE_NAME")?,
+                )),
+                parameters: Arc::new(SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(
+                    aws_sdk_ssm::config::Builder::from(sdk).interceptor(calls.clone()).build(),
+                ))),
+                reports: Arc::new(S3Reports::new(
+                    aws_sdk_s3::Client::from_conf(
+                        aws_sdk_s3::config::Builder::from(sdk)
+                            .force_path_style(true)
+                            .interceptor(calls.clone())
+                            .build(),
+                    ),
+                    var("REPORT_BUCKET_NAME")?,
+                )),
+                metrics: metrics.clone(),
+                inventory_prefix: "inventory".into(),
+            };
+            Ok(Arc::new(ScheduledOps { deps, metrics }))
+        }
         other => Err(FunctionError::Unknown(other.to_string())),
     }
 }
@@ -262,6 +322,20 @@ impl LocalFunction for AccountVending {
     async fn invoke(&self, event: Value) -> Result<Invocation, Failure> {
         let result = account_vending::handler::handle(request_of(event, "account-vending")?, &self.deps).await;
         invocation(result, |e| e.error_type(), Vec::new())
+    }
+}
+
+#[derive(Debug)]
+struct ScheduledOps {
+    deps: scheduled_ops::handler::Deps,
+    metrics: Arc<CapturedMetrics>,
+}
+
+#[async_trait]
+impl LocalFunction for ScheduledOps {
+    async fn invoke(&self, event: Value) -> Result<Invocation, Failure> {
+        let result = scheduled_ops::handler::handle(request_of(event, "scheduled-ops")?, &self.deps).await;
+        invocation(result, |e| e.error_type(), self.metrics.take())
     }
 }
 

@@ -182,6 +182,12 @@ impl Runtime {
                     let name = text("TableName").unwrap_or_else(|| format!("{}-{id}", template::STACK));
                     self.create_table(&name, &props).await?;
                 }
+                "AWS::S3::Bucket" => {
+                    if let Some(bucket) = text("BucketName") {
+                        let emulator = emulator_for(&self.sdk)?;
+                        emulator.create_bucket(&bucket).map_err(|e| aws_error("CreateBucket")(context(&e)))?;
+                    }
+                }
                 "AWS::KinesisFirehose::DeliveryStream" => {
                     let name = text("DeliveryStreamName").unwrap_or_else(|| format!("{}-{id}", template::STACK));
                     let destination = props.get("ExtendedS3DestinationConfiguration").cloned().unwrap_or(Value::Null);
@@ -365,6 +371,44 @@ impl Runtime {
         let event = envelope(bus, event);
         self.timeline.push(Entry::event(bus, &event));
         let mut out = self.route(bus, &event).await?;
+        out.extend(self.follow_published().await?);
+        Ok(out)
+    }
+
+    /// Fires the template's schedule named `name` (its event's logical id, or the end of it:
+    /// `OffHours`) as EventBridge Scheduler would at `at`: the Input with the scheduler's
+    /// context attributes filled in, to the schedule's target.
+    pub async fn fire_schedule(
+        self: &Arc<Self>,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Dispatch>, RuntimeError> {
+        let rule = self
+            .template
+            .rules
+            .iter()
+            .filter(|r| r.schedule.is_some())
+            .find(|r| r.id == name || r.id.ends_with(name))
+            .cloned()
+            .ok_or_else(|| {
+                let known: Vec<&str> =
+                    self.template.rules.iter().filter(|r| r.schedule.is_some()).map(|r| r.id.as_str()).collect();
+                RuntimeError::Invalid(format!("no schedule `{name}` in the template (schedules: {})", known.join(", ")))
+            })?;
+        let when = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        self.timeline.push(Entry::note(
+            0,
+            format!("schedule {} ({}) fires at {when}", rule.id, rule.schedule.clone().unwrap_or_default()),
+        ));
+        let mut out = Vec::new();
+        for target in &rule.targets {
+            let input = match &target.input {
+                template::TargetInput::Constant(v) => scheduler_context(v.clone(), &when),
+                // A schedule without Input sends `{}`, as EventBridge Scheduler does.
+                _ => json!({}),
+            };
+            out.push(self.dispatch_at(&format!("schedule {}", rule.id), &target.resource, input, Some(at)).await?);
+        }
         out.extend(self.follow_published().await?);
         Ok(out)
     }
@@ -679,6 +723,22 @@ fn envelope(bus: &str, event: Value) -> Value {
         "detail": event.get("Detail").cloned().unwrap_or(event),
         "event-bus-name": bus,
     })
+}
+
+/// EventBridge Scheduler's context attributes in a schedule's Input.
+fn scheduler_context(v: Value, scheduled_time: &str) -> Value {
+    match v {
+        Value::String(s) => Value::String(
+            s.replace("<aws.scheduler.scheduled-time>", scheduled_time)
+                .replace("<aws.scheduler.execution-id>", &uuid_like())
+                .replace("<aws.scheduler.attempt-number>", "1"),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(|x| scheduler_context(x, scheduled_time)).collect()),
+        Value::Object(m) => {
+            Value::Object(m.into_iter().map(|(k, x)| (k, scheduler_context(x, scheduled_time))).collect())
+        }
+        other => other,
+    }
 }
 
 fn uuid_like() -> String {

@@ -40,6 +40,8 @@ pub enum Action {
     Invoke { function: String, file: String },
     /// A state machine (template name or definition file) run on an input file.
     Execution { machine: String, file: String },
+    /// A schedule of the template (its event's logical id, or its end) fired at `at`.
+    Schedule { name: String, at: chrono::DateTime<chrono::Utc> },
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +146,7 @@ pub async fn replay(
                 let target = if local.exists() { local.display().to_string() } else { machine.clone() };
                 runtime.dispatch_with_follow(&format!("execution {machine}"), &target, input).await?
             }
+            Action::Schedule { name, at } => runtime.fire_schedule(name, *at).await?,
         };
         let published: Vec<Value> = runtime.published().into_iter().skip(published_before).map(|(_, e)| e).collect();
         for expectation in &step.expect {
@@ -271,6 +274,7 @@ mod tests {
                     | Action::Event { file, .. }
                     | Action::Invoke { file, .. }
                     | Action::Execution { file, .. } => file,
+                    Action::Schedule { .. } => continue,
                 };
                 assert!(dir.join(file).exists(), "{name}/{}: {file} is missing", step.name);
             }

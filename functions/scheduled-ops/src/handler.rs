@@ -1,0 +1,142 @@
+//! The scheduled operations' typed actions: drift (start, status, report), off-hours, inventory.
+
+use std::sync::Arc;
+
+use alarm_scaler::ports::{Groups, Guard};
+use chrono::{DateTime, Utc};
+use platform_core::config::ConfigTree;
+use platform_core::error::AwsError;
+use platform_core::ports::ParameterStore;
+use platform_core::stacksets::{StackSetDrift, StackSets};
+use platform_core::telemetry::MetricsSink;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::drift::{self, Detection};
+use crate::inventory;
+use crate::off_hours;
+use crate::ports::{Directory, ReportStore};
+
+/// The `action` names the schedules and the drift state machine send.
+pub const ACTIONS: &[&str] = &["drift-start", "drift-status", "drift-report", "off-hours", "inventory"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Request {
+    DriftStart {
+        execution: String,
+    },
+    DriftStatus {
+        detections: Vec<Detection>,
+    },
+    DriftReport {
+        detections: Vec<Detection>,
+        execution: String,
+        now: DateTime<Utc>,
+    },
+    /// `now`: the schedule's time (`<aws.scheduler.scheduled-time>`), so a late or repeated run
+    /// decides as the intended one.
+    OffHours {
+        now: DateTime<Utc>,
+    },
+    Inventory {
+        now: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+impl ScheduleError {
+    /// The stable names the state machine's Retry and Catch use.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            ScheduleError::Aws(e) => e.class.as_str(),
+        }
+    }
+}
+
+pub struct Deps {
+    pub tree: ConfigTree,
+    pub directory: Arc<dyn Directory>,
+    pub stack_sets: Arc<dyn StackSets>,
+    pub drift: Arc<dyn StackSetDrift>,
+    pub groups: Arc<dyn Groups>,
+    pub guard: Arc<dyn Guard>,
+    pub parameters: Arc<dyn ParameterStore>,
+    pub reports: Arc<dyn ReportStore>,
+    pub metrics: Arc<dyn MetricsSink>,
+    /// Key prefix of the inventory in the report bucket.
+    pub inventory_prefix: String,
+}
+
+impl std::fmt::Debug for Deps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deps").finish_non_exhaustive()
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Value {
+    // Plain data with string keys: serde_json always serialises it.
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+pub async fn handle(request: Request, deps: &Deps) -> Result<Value, ScheduleError> {
+    Ok(match request {
+        Request::DriftStart { execution } => {
+            let detections = drift::start(deps.drift.as_ref(), &drift::stack_sets(&deps.tree), &execution).await?;
+            serde_json::json!({"detections": detections})
+        }
+        Request::DriftStatus { detections } => json(&drift::status(deps.drift.as_ref(), &detections).await?),
+        Request::DriftReport { detections, execution, now } => {
+            let accounts = deps.directory.accounts().await?;
+            let report = drift::report(
+                deps.drift.as_ref(),
+                deps.stack_sets.as_ref(),
+                &deps.tree,
+                &accounts,
+                &detections,
+                &execution,
+            )
+            .await?;
+            for doc in drift::metrics(&report, now) {
+                deps.metrics.emit(&doc.to_string());
+            }
+            tracing::info!(drifted = report.drifted, remediated = report.remediated, "drift report");
+            json(&report)
+        }
+        Request::OffHours { now } => {
+            let accounts = deps.directory.accounts().await?;
+            let owner = format!("off-hours@{}", now.timestamp_millis());
+            let actions =
+                off_hours::run(&deps.tree, &accounts, deps.groups.as_ref(), deps.guard.as_ref(), now, &owner).await;
+            let count = |o: &str| actions.iter().filter(|a| a.outcome == o).count();
+            // Errors are per account and counted, never dropped; the run itself succeeds.
+            for a in actions.iter().filter(|a| a.outcome == "error") {
+                tracing::warn!(account = %a.account, environment = %a.environment, reason = %a.reason, "off-hours failed");
+            }
+            serde_json::json!({
+                "scaled": count("scale"), "already": count("already"), "refused": count("refuse"),
+                "dry_run": count("dry-run"), "absent": count("absent"), "errors": count("error"), "actions": actions,
+            })
+        }
+        Request::Inventory { now } => {
+            let accounts = deps.directory.accounts().await?;
+            let inv = inventory::collect(
+                &deps.tree,
+                &accounts,
+                deps.stack_sets.as_ref(),
+                deps.groups.as_ref(),
+                deps.parameters.as_ref(),
+                now,
+            )
+            .await?;
+            let keys = inventory::write(deps.reports.as_ref(), &deps.inventory_prefix, &inv).await?;
+            let unreadable: usize = inv.accounts.iter().map(|a| a.unreadable.len()).sum();
+            serde_json::json!({"accounts": inv.accounts.len(), "unreadable": unreadable, "keys": keys})
+        }
+    })
+}

@@ -1,0 +1,10 @@
+//! Scheduled operations: StackSet drift detection (`drift`), off-hours scaling of non-production
+//! nodegroups (`off_hours`) and the daily inventory (`inventory`), as typed actions (`handler`)
+//! that EventBridge Scheduler and `state-machines/drift-detection.asl.json` run.
+
+pub mod aws;
+pub mod drift;
+pub mod handler;
+pub mod inventory;
+pub mod off_hours;
+pub mod ports;

@@ -1,0 +1,231 @@
+//! The schedules on fakes: drift found, reported and re-applied only where the environment says
+//! so; working hours per environment time zone; off-hours through the scaler's guard and audit;
+//! the inventory's report.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use alarm_scaler::alarm::Target;
+use alarm_scaler::guardrails::{Capacity, PastAction};
+use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use platform_core::config;
+use platform_core::error::AwsError;
+use platform_core::fakes::MemoryStackSets;
+use platform_core::stacksets::{Preferences, ResourceDrift, StackSets};
+use scheduled_ops::drift;
+use scheduled_ops::off_hours::{self, OVERRIDE_TAG, Phase, phase};
+use scheduled_ops::ports::MemberAccount;
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+}
+
+fn account(id: &str, ou: &str) -> MemberAccount {
+    MemberAccount { id: id.into(), name: format!("acct-{id}"), state: "ACTIVE".into(), ou: Some(ou.into()) }
+}
+
+#[tokio::test]
+async fn drift_is_reported_and_reapplied_only_where_the_environment_says_so() {
+    let tree = config::load(&config::repository_config_dir()).expect("config");
+    let sets = MemoryStackSets::new(1);
+    let prefs = Preferences { failure_tolerance_count: 0, max_concurrent_count: 1 };
+    let params = BTreeMap::from([("Environment".to_string(), "x".to_string())]);
+    for acct in ["111111111111", "333333333333"] {
+        sets.add_instances(
+            "abc-trading-member-baseline",
+            acct,
+            &["us-east-1".into()],
+            &params,
+            prefs,
+            &format!("c-{acct}"),
+        )
+        .await
+        .expect("add");
+    }
+    let edit = vec![ResourceDrift {
+        logical_id: "FlowLogGroup".into(),
+        resource_type: "AWS::Logs::LogGroup".into(),
+        status: "MODIFIED".into(),
+        properties: vec!["/Properties/RetentionInDays".into()],
+    }];
+    // dev remediates drift, prod does not.
+    sets.edit_by_hand("abc-trading-member-baseline", "111111111111", "us-east-1", edit.clone());
+    sets.edit_by_hand("abc-trading-member-baseline", "333333333333", "us-east-1", edit);
+    let accounts = [account("111111111111", "Development"), account("333333333333", "Production")];
+
+    let detections = drift::start(&sets, &drift::stack_sets(&tree), "night-1").await.expect("start");
+    assert_eq!(detections.len(), 2, "baseline and platform");
+    assert_eq!(drift::status(&sets, &detections).await.expect("status").status, "running");
+    assert_eq!(drift::status(&sets, &detections).await.expect("status").status, "done");
+    let report = drift::report(&sets, &sets, &tree, &accounts, &detections, "night-1").await.expect("report");
+    assert_eq!((report.drifted, report.remediated), (2, 1));
+    let dev = report.findings.iter().find(|f| f.account == "111111111111").expect("dev");
+    assert_eq!(dev.environment.as_deref(), Some("dev"));
+    assert!(dev.remediation.is_some());
+    assert_eq!(dev.resources[0].properties, ["/Properties/RetentionInDays"]);
+    let prod = report.findings.iter().find(|f| f.account == "333333333333").expect("prod");
+    assert_eq!((prod.environment.as_deref(), prod.remediation.clone()), (Some("prod"), None), "prod is only reported");
+    // The re-apply kept the instance's own parameters.
+    let kept = sets.overrides("abc-trading-member-baseline", "111111111111", "us-east-1").await.expect("read");
+    assert_eq!(kept, Some(params));
+    let metrics = drift::metrics(&report, at("2026-11-25T02:00:00Z"));
+    assert_eq!(metrics[0]["DriftedInstances"], 2);
+
+    // The next night: dev was re-applied, prod still drifted.
+    let detections = drift::start(&sets, &drift::stack_sets(&tree), "night-2").await.expect("start");
+    let report = drift::report(&sets, &sets, &tree, &accounts, &detections, "night-2").await.expect("report");
+    assert_eq!(report.findings.iter().map(|f| f.account.as_str()).collect::<Vec<_>>(), ["333333333333"]);
+}
+
+#[test]
+fn working_hours_follow_the_environments_session_and_time_zone() {
+    let tree = config::load(&config::repository_config_dir()).expect("config");
+    let dev = tree.environment("dev").expect("dev");
+    let hours = &dev.trading_hours; // Mon-Fri 08:00-16:30 Europe/London, awake 60 minutes before
+    let p = |t: &str| phase(hours, dev.schedules.wake_minutes_before_open, at(t));
+    assert_eq!(p("2026-11-25T06:59:00Z"), Phase::OffHours, "Wednesday before waking (GMT in November)");
+    assert_eq!(p("2026-11-25T07:00:00Z"), Phase::Working, "an hour before the open");
+    assert_eq!(p("2026-11-25T16:29:00Z"), Phase::Working);
+    assert_eq!(p("2026-11-25T16:30:00Z"), Phase::OffHours, "closed");
+    assert_eq!(p("2026-11-28T10:00:00Z"), Phase::OffHours, "Saturday");
+    assert_eq!(p("2026-07-01T06:30:00Z"), Phase::Working, "BST: 07:30 local, awake");
+}
+
+#[derive(Debug, Default)]
+struct Fakes {
+    groups: Mutex<BTreeMap<String, GroupState>>,
+    resized: Mutex<Vec<(String, Capacity, String)>>,
+    audit: Mutex<Vec<AuditRecord>>,
+    history: Mutex<Vec<PastAction>>,
+}
+
+#[async_trait]
+impl Groups for Fakes {
+    async fn describe(&self, account: &str, _target: &Target) -> Result<GroupState, AwsError> {
+        self.groups
+            .lock()
+            .expect("lock")
+            .get(account)
+            .cloned()
+            .ok_or_else(|| AwsError::new(platform_core::error::ErrorClass::NotFound, "DescribeNodegroup", "no cluster"))
+    }
+    async fn resize(&self, account: &str, _t: &Target, to: Capacity, token: &str) -> Result<Option<String>, AwsError> {
+        self.resized.lock().expect("lock").push((account.into(), to, token.into()));
+        if let Some(g) = self.groups.lock().expect("lock").get_mut(account) {
+            g.capacity = to;
+        }
+        Ok(Some("update-1".into()))
+    }
+}
+
+#[async_trait]
+impl Guard for Fakes {
+    async fn claim_transition(&self, _t: &str, _o: &str, _n: DateTime<Utc>) -> Result<Claim, AwsError> {
+        Ok(Claim::Won)
+    }
+    async fn lock_target(&self, _k: &str, _o: &str, _n: DateTime<Utc>, _s: i64) -> Result<Claim, AwsError> {
+        Ok(Claim::Won)
+    }
+    async fn unlock_target(&self, _k: &str, _o: &str) -> Result<(), AwsError> {
+        Ok(())
+    }
+    async fn history(&self, _k: &str) -> Result<Vec<PastAction>, AwsError> {
+        Ok(self.history.lock().expect("lock").clone())
+    }
+    async fn record(&self, _k: &str, r: &AuditRecord) -> Result<(), AwsError> {
+        self.audit.lock().expect("lock").push(r.clone());
+        Ok(())
+    }
+}
+
+fn group(desired: u32, tags: &[(&str, &str)]) -> GroupState {
+    GroupState {
+        capacity: Capacity { min: 1, desired, max: 4 },
+        tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        status: "ACTIVE".into(),
+    }
+}
+
+#[tokio::test]
+async fn off_hours_scales_down_and_back_through_the_guard_and_its_audit() {
+    let tree = config::load(&config::repository_config_dir()).expect("config");
+    let f = Fakes::default();
+    f.groups.lock().expect("lock").insert("111111111111".into(), group(2, &[]));
+    f.groups.lock().expect("lock").insert("222222222222".into(), group(3, &[(OVERRIDE_TAG, "hold")]));
+    let accounts = [
+        account("111111111111", "Development"),
+        account("222222222222", "Staging"),
+        account("333333333333", "Development"), // vended, no platform yet
+        account("444444444444", "Production"),  // no off-hours size: never touched
+    ];
+    let night = at("2026-11-25T19:00:00Z");
+    let actions = off_hours::run(&tree, &accounts, &f, &f, night, "test").await;
+    let outcome = |id: &str| actions.iter().find(|a| a.account == id).map(|a| a.outcome.clone());
+    assert_eq!(outcome("111111111111").as_deref(), Some("scale"));
+    assert_eq!(outcome("222222222222").as_deref(), Some("refuse"), "the override tag wins");
+    assert_eq!(outcome("333333333333").as_deref(), Some("absent"));
+    assert_eq!(outcome("444444444444"), None);
+    let (_, to, token) = f.resized.lock().expect("lock")[0].clone();
+    assert_eq!((to.min, to.desired, to.max), (0, 0, 4), "min lowered with the off-hours size");
+    assert_eq!(token, "off-hours-offhours-20261125");
+    let audit = f.audit.lock().expect("lock").clone();
+    assert!(audit.iter().all(|r| r.alarm == off_hours::AUDIT_SOURCE), "{audit:?}");
+    assert_eq!(audit.len(), 2, "the scale and the refusal are audited");
+
+    // The same run again changes nothing.
+    let again = off_hours::run(&tree, &accounts, &f, &f, night, "test").await;
+    assert_eq!(again.iter().find(|a| a.account == "111111111111").map(|a| a.outcome.as_str()), Some("already"));
+    assert_eq!(f.resized.lock().expect("lock").len(), 1);
+
+    // Morning: back to the configured size and floor an hour before the open.
+    let actions = off_hours::run(&tree, &accounts, &f, &f, at("2026-11-26T07:00:00Z"), "test").await;
+    assert_eq!(actions.iter().find(|a| a.account == "111111111111").map(|a| a.to), Some(2));
+    let (_, to, _) = f.resized.lock().expect("lock")[1].clone();
+    assert_eq!((to.min, to.desired), (1, 2));
+
+    // An alarm's scale-out at 20:00 is not undone at 20:15 (scale-in cooldown).
+    f.history
+        .lock()
+        .expect("lock")
+        .push(PastAction { at: at("2026-11-26T20:00:00Z"), direction: alarm_scaler::alarm::Direction::Out });
+    let actions = off_hours::run(&tree, &accounts, &f, &f, at("2026-11-26T20:05:00Z"), "test").await;
+    let a = actions.iter().find(|a| a.account == "111111111111").expect("dev");
+    assert_eq!((a.outcome.as_str(), a.guardrail.as_deref()), ("refuse", Some("cooldown")));
+}
+
+#[test]
+fn the_inventory_reads_as_a_table() {
+    use scheduled_ops::inventory::{AccountEntry, EnvironmentEntry, InstanceEntry, Inventory, markdown};
+    let inv = Inventory {
+        generated_at: at("2026-11-25T06:00:00Z"),
+        environments: vec![EnvironmentEntry {
+            name: "dev".into(),
+            organizational_unit: "Development".into(),
+            current_release: Some("2026.11.3".into()),
+            accounts: 1,
+        }],
+        accounts: vec![AccountEntry {
+            id: "111111111111".into(),
+            name: "acme-dev".into(),
+            state: "ACTIVE".into(),
+            ou: Some("Development".into()),
+            environment: Some("dev".into()),
+            baseline: vec![InstanceEntry { region: "us-east-1".into(), status: "CURRENT".into(), detailed: None }],
+            platform: vec![],
+            release: Some("2026.11.3".into()),
+            nodegroup: Some(Capacity { min: 1, desired: 2, max: 4 }),
+            unreadable: vec!["platform instances: denied".into()],
+        }],
+    };
+    let md = markdown(&inv);
+    assert!(md.contains("| dev | Development | 2026.11.3 | 1 |"), "{md}");
+    assert!(
+        md.contains(
+            "| acme-dev | 111111111111 | ACTIVE | Development | us-east-1 CURRENT | none | 2026.11.3 | 1/2/4 |"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("- acme-dev (111111111111): platform instances: denied"), "{md}");
+}
