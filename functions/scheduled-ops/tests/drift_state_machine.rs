@@ -1,0 +1,189 @@
+//! `state-machines/drift-detection.asl.json` through the `asl` engine with the real handler: a
+//! detection polled to its end, drift reported, audited and notified; nothing drifted ends quietly.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alarm_scaler::alarm::Target;
+use alarm_scaler::guardrails::{Capacity, PastAction};
+use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard};
+use asl::{Failure, Resolver, Start, StateMachine, Status, TaskContext, TaskOutput, TaskRequest, execute};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use platform_core::config;
+use platform_core::error::{AwsError, ErrorClass};
+use platform_core::fakes::{FakeParameterStore, MemoryStackSets};
+use platform_core::stacksets::{Preferences, ResourceDrift, StackSets};
+use platform_core::telemetry::MetricsSink;
+use scheduled_ops::handler::{Deps, Request, handle};
+use scheduled_ops::ports::{Directory, MemberAccount, ReportStore};
+use serde_json::{Value, json};
+
+#[derive(Debug)]
+struct Nothing;
+
+#[async_trait]
+impl Directory for Nothing {
+    async fn accounts(&self) -> Result<Vec<MemberAccount>, AwsError> {
+        Ok(vec![MemberAccount {
+            id: "111111111111".into(),
+            name: "acme-dev".into(),
+            state: "ACTIVE".into(),
+            ou: Some("Development".into()),
+        }])
+    }
+}
+#[async_trait]
+impl ReportStore for Nothing {
+    async fn put(&self, _k: &str, _b: &str, _c: &str) -> Result<(), AwsError> {
+        Ok(())
+    }
+}
+#[async_trait]
+impl Groups for Nothing {
+    async fn describe(&self, _a: &str, _t: &Target) -> Result<GroupState, AwsError> {
+        Err(AwsError::new(ErrorClass::NotFound, "DescribeNodegroup", "none"))
+    }
+    async fn resize(&self, _a: &str, _t: &Target, _c: Capacity, _k: &str) -> Result<Option<String>, AwsError> {
+        Ok(None)
+    }
+}
+#[async_trait]
+impl Guard for Nothing {
+    async fn claim_transition(&self, _t: &str, _o: &str, _n: DateTime<Utc>) -> Result<Claim, AwsError> {
+        Ok(Claim::Won)
+    }
+    async fn lock_target(&self, _k: &str, _o: &str, _n: DateTime<Utc>, _s: i64) -> Result<Claim, AwsError> {
+        Ok(Claim::Won)
+    }
+    async fn unlock_target(&self, _k: &str, _o: &str) -> Result<(), AwsError> {
+        Ok(())
+    }
+    async fn history(&self, _k: &str) -> Result<Vec<PastAction>, AwsError> {
+        Ok(Vec::new())
+    }
+    async fn record(&self, _k: &str, _r: &AuditRecord) -> Result<(), AwsError> {
+        Ok(())
+    }
+}
+#[derive(Debug, Default)]
+struct Metrics(Mutex<Vec<String>>);
+impl MetricsSink for Metrics {
+    fn emit(&self, emf: &str) {
+        self.0.lock().expect("lock").push(emf.to_string());
+    }
+}
+
+struct World {
+    deps: Deps,
+    sets: Arc<MemoryStackSets>,
+    metrics: Arc<Metrics>,
+    calls: Mutex<Vec<String>>,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("World")
+    }
+}
+
+#[async_trait]
+impl Resolver for World {
+    async fn run(&self, request: TaskRequest, _c: &TaskContext) -> Result<TaskOutput, Failure> {
+        match request {
+            TaskRequest::Lambda { payload, .. } => {
+                self.calls.lock().expect("lock").push(payload["action"].as_str().unwrap_or("?").to_string());
+                let r: Request = serde_json::from_value(payload).map_err(|e| Failure::new("Invalid", e.to_string()))?;
+                handle(r, &self.deps)
+                    .await
+                    .map(TaskOutput::now)
+                    .map_err(|e| Failure::new(e.error_type(), e.to_string()))
+            }
+            TaskRequest::Service { service, action, parameters } => {
+                self.calls.lock().expect("lock").push(format!("{service}:{action}"));
+                if service == "sns" {
+                    self.calls.lock().expect("lock").push(parameters["Subject"].as_str().unwrap_or("").to_string());
+                }
+                Ok(TaskOutput::now(json!({})))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+async fn world() -> Arc<World> {
+    let sets = Arc::new(MemoryStackSets::new(2));
+    let prefs = Preferences { failure_tolerance_count: 0, max_concurrent_count: 1 };
+    sets.add_instances(
+        "abc-trading-member-baseline",
+        "111111111111",
+        &["us-east-1".into()],
+        &Default::default(),
+        prefs,
+        "c",
+    )
+    .await
+    .expect("add");
+    let metrics = Arc::new(Metrics::default());
+    Arc::new(World {
+        deps: Deps {
+            tree: config::load(&config::repository_config_dir()).expect("config"),
+            directory: Arc::new(Nothing),
+            stack_sets: sets.clone(),
+            drift: sets.clone(),
+            groups: Arc::new(Nothing),
+            guard: Arc::new(Nothing),
+            parameters: Arc::new(FakeParameterStore::default()),
+            reports: Arc::new(Nothing),
+            metrics: metrics.clone(),
+            inventory_prefix: "inventory".into(),
+        },
+        sets,
+        metrics,
+        calls: Mutex::default(),
+    })
+}
+
+fn machine() -> StateMachine {
+    let text = std::fs::read_to_string(emulator::workspace_root().join("state-machines/drift-detection.asl.json"))
+        .expect("definition")
+        .replace(
+            "${ScheduledOpsFunctionArn}",
+            "arn:aws:lambda:us-east-1:123456789012:function:abc-trading-dev-scheduled-ops",
+        )
+        .replace("${GuardTableName}", "abc-trading-dev-guard")
+        .replace("${NotificationsTopicArn}", "arn:aws:sns:us-east-1:123456789012:abc-trading-dev-notifications");
+    StateMachine::parse(&text).expect("loads")
+}
+
+#[tokio::test]
+async fn drift_is_polled_reported_audited_and_notified() {
+    let w = world().await;
+    w.sets.edit_by_hand(
+        "abc-trading-member-baseline",
+        "111111111111",
+        "us-east-1",
+        vec![ResourceDrift {
+            logical_id: "AutomationRole".into(),
+            resource_type: "AWS::IAM::Role".into(),
+            status: "MODIFIED".into(),
+            properties: vec!["/Properties/Policies/0".into()],
+        }],
+    );
+    let e = execute(&machine(), json!({}), Start::named("night"), w.clone()).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    let out: Value = e.output.expect("output");
+    assert_eq!((out["drifted"].clone(), out["remediated"].clone()), (json!(1), json!(1)), "dev re-applies: {out}");
+    assert_eq!(e.duration, Duration::from_secs(3 * 60), "two polls RUNNING, the third done");
+    let calls = w.calls.lock().expect("lock").clone();
+    assert!(calls.contains(&"dynamodb:putItem".to_string()), "audited: {calls:?}");
+    assert!(calls.iter().any(|c| c == "abc-trading drift: 1 instance(s) drifted, 1 re-applied"), "{calls:?}");
+    assert!(w.metrics.0.lock().expect("lock").iter().any(|m| m.contains("\"DriftedInstances\":1")));
+
+    // Re-applied: the next night finds nothing, and says nothing.
+    w.calls.lock().expect("lock").clear();
+    let e = execute(&machine(), json!({}), Start::named("night-2"), w.clone()).await;
+    assert_eq!(e.status, Status::Succeeded);
+    assert_eq!(e.output.expect("output")["drifted"], 0);
+    assert!(!w.calls.lock().expect("lock").iter().any(|c| c == "sns:publish"));
+}
