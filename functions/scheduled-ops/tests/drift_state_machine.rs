@@ -4,19 +4,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alarm_scaler::alarm::Target;
-use alarm_scaler::guardrails::{Capacity, PastAction};
-use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard};
 use asl::{Failure, Resolver, Start, StateMachine, Status, TaskContext, TaskOutput, TaskRequest, execute};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use platform_core::config;
-use platform_core::error::{AwsError, ErrorClass};
+use platform_core::error::AwsError;
 use platform_core::fakes::{FakeParameterStore, MemoryStackSets};
 use platform_core::stacksets::{Preferences, ResourceDrift, StackSets};
 use platform_core::telemetry::MetricsSink;
 use scheduled_ops::handler::{Deps, Request, handle};
 use scheduled_ops::ports::{Directory, MemberAccount, ReportStore};
+
+mod common;
+use common::Fakes;
 use serde_json::{Value, json};
 
 #[derive(Debug)]
@@ -36,33 +35,6 @@ impl Directory for Nothing {
 #[async_trait]
 impl ReportStore for Nothing {
     async fn put(&self, _k: &str, _b: &str, _c: &str) -> Result<(), AwsError> {
-        Ok(())
-    }
-}
-#[async_trait]
-impl Groups for Nothing {
-    async fn describe(&self, _a: &str, _t: &Target) -> Result<GroupState, AwsError> {
-        Err(AwsError::new(ErrorClass::NotFound, "DescribeNodegroup", "none"))
-    }
-    async fn resize(&self, _a: &str, _t: &Target, _c: Capacity, _k: &str) -> Result<Option<String>, AwsError> {
-        Ok(None)
-    }
-}
-#[async_trait]
-impl Guard for Nothing {
-    async fn claim_transition(&self, _t: &str, _o: &str, _n: DateTime<Utc>) -> Result<Claim, AwsError> {
-        Ok(Claim::Won)
-    }
-    async fn lock_target(&self, _k: &str, _o: &str, _n: DateTime<Utc>, _s: i64) -> Result<Claim, AwsError> {
-        Ok(Claim::Won)
-    }
-    async fn unlock_target(&self, _k: &str, _o: &str) -> Result<(), AwsError> {
-        Ok(())
-    }
-    async fn history(&self, _k: &str) -> Result<Vec<PastAction>, AwsError> {
-        Ok(Vec::new())
-    }
-    async fn record(&self, _k: &str, _r: &AuditRecord) -> Result<(), AwsError> {
         Ok(())
     }
 }
@@ -131,8 +103,8 @@ async fn world() -> Arc<World> {
             directory: Arc::new(Nothing),
             stack_sets: sets.clone(),
             drift: sets.clone(),
-            groups: Arc::new(Nothing),
-            guard: Arc::new(Nothing),
+            groups: Arc::new(Fakes::default()),
+            guard: Arc::new(Fakes::default()),
             parameters: Arc::new(FakeParameterStore::default()),
             reports: Arc::new(Nothing),
             metrics: metrics.clone(),

@@ -3,17 +3,16 @@
 //! the inventory's report.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
-use alarm_scaler::alarm::Target;
 use alarm_scaler::guardrails::{Capacity, PastAction};
-use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard};
-use async_trait::async_trait;
+use alarm_scaler::ports::GroupState;
 use chrono::{DateTime, Utc};
 use platform_core::config;
-use platform_core::error::AwsError;
 use platform_core::fakes::MemoryStackSets;
 use platform_core::stacksets::{Preferences, ResourceDrift, StackSets};
+
+mod common;
+use common::Fakes;
 use scheduled_ops::drift;
 use scheduled_ops::off_hours::{self, OVERRIDE_TAG, Phase, phase};
 use scheduled_ops::ports::MemberAccount;
@@ -91,53 +90,6 @@ fn working_hours_follow_the_environments_session_and_time_zone() {
     assert_eq!(p("2026-11-25T16:30:00Z"), Phase::OffHours, "closed");
     assert_eq!(p("2026-11-28T10:00:00Z"), Phase::OffHours, "Saturday");
     assert_eq!(p("2026-07-01T06:30:00Z"), Phase::Working, "BST: 07:30 local, awake");
-}
-
-#[derive(Debug, Default)]
-struct Fakes {
-    groups: Mutex<BTreeMap<String, GroupState>>,
-    resized: Mutex<Vec<(String, Capacity, String)>>,
-    audit: Mutex<Vec<AuditRecord>>,
-    history: Mutex<Vec<PastAction>>,
-}
-
-#[async_trait]
-impl Groups for Fakes {
-    async fn describe(&self, account: &str, _target: &Target) -> Result<GroupState, AwsError> {
-        self.groups
-            .lock()
-            .expect("lock")
-            .get(account)
-            .cloned()
-            .ok_or_else(|| AwsError::new(platform_core::error::ErrorClass::NotFound, "DescribeNodegroup", "no cluster"))
-    }
-    async fn resize(&self, account: &str, _t: &Target, to: Capacity, token: &str) -> Result<Option<String>, AwsError> {
-        self.resized.lock().expect("lock").push((account.into(), to, token.into()));
-        if let Some(g) = self.groups.lock().expect("lock").get_mut(account) {
-            g.capacity = to;
-        }
-        Ok(Some("update-1".into()))
-    }
-}
-
-#[async_trait]
-impl Guard for Fakes {
-    async fn claim_transition(&self, _t: &str, _o: &str, _n: DateTime<Utc>) -> Result<Claim, AwsError> {
-        Ok(Claim::Won)
-    }
-    async fn lock_target(&self, _k: &str, _o: &str, _n: DateTime<Utc>, _s: i64) -> Result<Claim, AwsError> {
-        Ok(Claim::Won)
-    }
-    async fn unlock_target(&self, _k: &str, _o: &str) -> Result<(), AwsError> {
-        Ok(())
-    }
-    async fn history(&self, _k: &str) -> Result<Vec<PastAction>, AwsError> {
-        Ok(self.history.lock().expect("lock").clone())
-    }
-    async fn record(&self, _k: &str, r: &AuditRecord) -> Result<(), AwsError> {
-        self.audit.lock().expect("lock").push(r.clone());
-        Ok(())
-    }
 }
 
 fn group(desired: u32, tags: &[(&str, &str)]) -> GroupState {
