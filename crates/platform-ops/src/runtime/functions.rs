@@ -37,6 +37,27 @@ pub enum FunctionError {
     Init { function: String, message: String },
 }
 
+/// Sessions of a role in other accounts, as `caller`, through one STS client that records its
+/// calls: what each function's `main.rs` builds with `AwsContext::member_sessions`.
+fn role_sessions<'a>(
+    sdk: &SdkConfig,
+    calls: &CallLog,
+    caller: &'a str,
+) -> impl Fn(String) -> Arc<platform_core::sessions::MemberSessions> + 'a {
+    use platform_core::sessions::{MemberSessions, SessionSettings};
+    let sts =
+        aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(sdk).interceptor(calls.clone()).build());
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+    let assumer = Arc::new(platform_core::aws::StsRoleAssumer::new(sts));
+    move |role: String| {
+        Arc::new(MemberSessions::new(
+            assumer.clone(),
+            Arc::new(platform_core::ports::SystemClock),
+            SessionSettings::new(role, caller, &region),
+        ))
+    }
+}
+
 /// Builds the handler for `binary` the way its `main.rs` does, from `environment`.
 /// The SDK clients the function gets record their calls in `calls`; a function that reads the
 /// published config tree gets the repository's (`root`/config, which the world publishes).
@@ -81,17 +102,8 @@ pub fn build(
         }
         "alarm-scaler" => {
             use alarm_scaler::aws::{ContainerInsights, GuardTable, MemberGroups};
-            use platform_core::aws::{SsmParameterStore, StsRoleAssumer};
-            use platform_core::sessions::{MemberSessions, SessionSettings};
-            let sts = aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-            );
-            let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
-            let sessions = Arc::new(MemberSessions::new(
-                Arc::new(StsRoleAssumer::new(sts)),
-                Arc::new(platform_core::ports::SystemClock),
-                SessionSettings::new(var("AUTOMATION_ROLE_NAME")?, "alarm-scaler", &region),
-            ));
+            use platform_core::aws::SsmParameterStore;
+            let sessions = role_sessions(sdk, calls, "alarm-scaler")(var("AUTOMATION_ROLE_NAME")?);
             let shared = aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(calls.clone());
             let metrics = Arc::new(CapturedMetrics::default());
             let deps = alarm_scaler::handler::Deps {
@@ -114,20 +126,8 @@ pub fn build(
         }
         "account-vending" => {
             use account_vending::aws::{CloudFormationStackSets, GuardLedger, MemberSsm, Organizations};
-            use platform_core::aws::{SsmParameterStore, StsRoleAssumer};
-            use platform_core::sessions::{MemberSessions, SessionSettings};
-            let sts = aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-            );
-            let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
-            let assumer = Arc::new(StsRoleAssumer::new(sts));
-            let sessions = |role: String| {
-                Arc::new(MemberSessions::new(
-                    assumer.clone(),
-                    Arc::new(platform_core::ports::SystemClock),
-                    SessionSettings::new(role, "account-vending", &region),
-                ))
-            };
+            use platform_core::aws::SsmParameterStore;
+            let sessions = role_sessions(sdk, calls, "account-vending");
             // As on Lambda: Organizations and the StackSet through the management account's role.
             let management = sessions(var("ORGANIZATIONS_ROLE_NAME")?).sdk_config(sdk, &var("MANAGEMENT_ACCOUNT_ID")?);
             let shared = aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(calls.clone());
@@ -185,21 +185,9 @@ pub fn build(
         }
         "scheduled-ops" => {
             use alarm_scaler::aws::{GuardTable, MemberGroups};
-            use platform_core::aws::{CloudFormationStackSets, SsmParameterStore, StsRoleAssumer};
-            use platform_core::sessions::{MemberSessions, SessionSettings};
+            use platform_core::aws::{CloudFormationStackSets, SsmParameterStore};
             use scheduled_ops::aws::{Organizations, S3Reports};
-            let sts = aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-            );
-            let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
-            let assumer = Arc::new(StsRoleAssumer::new(sts));
-            let sessions = |role: String| {
-                Arc::new(MemberSessions::new(
-                    assumer.clone(),
-                    Arc::new(platform_core::ports::SystemClock),
-                    SessionSettings::new(role, "scheduled-ops", &region),
-                ))
-            };
+            let sessions = role_sessions(sdk, calls, "scheduled-ops");
             let management =
                 sessions(var("SCHEDULES_MANAGEMENT_ROLE_NAME")?).sdk_config(sdk, &var("MANAGEMENT_ACCOUNT_ID")?);
             let shared = aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(calls.clone());
