@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
-# Package every Lambda for arm64: `cargo lambda build --release --arm64` (cargo-lambda and zig
-# from PyPI, .venv-package/), then `sam build` (BuildMethod rust-cargolambda) into .aws-sam/build,
-# and print each binary's size. The deploy workflow runs this; so can anyone, with no Docker and no
-# cross toolchain.
+# Package every Lambda for arm64 and print each binary's size: `sam build` (BuildMethod
+# rust-cargolambda), which runs `cargo lambda build --release --arm64 --bin <function>` for each
+# function into target/lambda/<function>/bootstrap and assembles .aws-sam/build. cargo-lambda and
+# zig come from PyPI (.venv-package/): no Docker, no cross toolchain. The deploy workflow runs this.
 #
-# Where the aarch64 standard library cannot be installed (`rustup target add` needs a reachable
-# rustup channel), std is built from source instead (-Zbuild-std, with the source of exactly this
-# rustc from scripts/rust-src.sh).
-#
-# Usage: scripts/package.sh [--no-sam]
-# Writes target/lambda/<function>/bootstrap, .aws-sam/build/, and target/lambda/sizes.tsv.
+# Usage: scripts/package.sh [--no-sam]   (--no-sam: the same cargo lambda builds, without SAM)
+# Writes target/lambda/<function>/bootstrap, .aws-sam/build/ (unless --no-sam) and
+# target/lambda/sizes.tsv; exits 1 if a binary is over the 10 MB goal.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -34,28 +31,24 @@ mapfile -t functions < <(awk '/BuildMethod: rust-cargolambda/ { want = 1 } want 
 (( ${#functions[@]} )) || { echo "package.sh: no rust-cargolambda functions in template.yaml" >&2; exit 1; }
 
 target=aarch64-unknown-linux-gnu
-if ! rustup target list --installed 2>/dev/null | grep -qx "$target" \
-  && ! rustup target add "$target" 2>/dev/null; then
-  step "no prebuilt std for $target: building it from source (-Zbuild-std)"
-  bash scripts/rust-src.sh
-  # build-std is unstable; RUSTC_BOOTSTRAP lets this exact stable toolchain use it.
-  export RUSTC_BOOTSTRAP=1
-  export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+  step "rustup target add $target"
+  rustup target add "$target"
 fi
 
-bins=()
-for f in "${functions[@]}"; do bins+=(--bin "$f"); done
-step "cargo lambda build --release --arm64 (${functions[*]})"
 t0=$SECONDS
-cargo lambda build --release --arm64 --locked "${bins[@]}"
-build_s=$((SECONDS - t0))
-
 if (( sam )); then
-  step "sam build"
-  t1=$SECONDS
+  # One build per function, as Lambda gets it: each with its own crate's features, so the
+  # binaries are those `sam deploy` ships.
+  step "sam build (cargo lambda build --release --arm64, per function: ${functions[*]})"
   sam build --beta-features --template-file template.yaml
-  sam_s=$((SECONDS - t1))
+else
+  for f in "${functions[@]}"; do
+    step "cargo lambda build --release --arm64 --bin $f"
+    cargo lambda build --release --arm64 --locked --bin "$f"
+  done
 fi
+build_s=$((SECONDS - t0))
 
 step "binary sizes (stripped, arm64)"
 sizes=target/lambda/sizes.tsv
@@ -71,5 +64,5 @@ for f in "${functions[@]}"; do
   # The goal is under 10 MB per function: a bigger one is worth a look before it ships.
   (( bytes < 10 * 1000 * 1000 )) || { echo "  ^ over 10 MB" >&2; fail=1; }
 done
-echo "cargo lambda build: ${build_s}s${sam_s:+, sam build: ${sam_s}s}"
+echo "build: ${build_s}s"
 exit "$fail"

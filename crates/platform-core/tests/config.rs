@@ -319,6 +319,13 @@ fn names_times_and_quantities_are_checked() {
         "database.allocated_storage_gib",
         "5 GiB is outside",
     );
+    rejects(
+        "environments/prod.toml",
+        "multi_az = true",
+        "multi_az = false",
+        "database.multi_az",
+        "prod's database must be Multi-AZ",
+    );
 }
 
 #[test]

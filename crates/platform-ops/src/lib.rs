@@ -4,6 +4,7 @@ pub mod account;
 pub mod actions;
 pub mod demo;
 pub mod runtime;
+pub mod schedule;
 pub mod templates;
 pub mod validate;
 pub mod world;

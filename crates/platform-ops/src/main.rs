@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use platform_core::aws::{AwsContext, SsmParameterStore};
 use platform_core::config;
+use platform_ops::schedule::{self, Schedule};
 use platform_ops::{demo, runtime, validate, world};
 
 #[derive(Debug, Parser)]
@@ -110,6 +111,19 @@ enum Command {
     /// Request an account (account vending) or report where one stands.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Run a schedule by hand, as EventBridge Scheduler would: in the local runtime, or with
+    /// `--aws` on the deployment (drift starts its state machine, the others invoke scheduled-ops).
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+    /// The inventory report (Markdown): locally, the inventory is run and its report printed;
+    /// with `--aws`, the latest report in the deployment's report bucket (`--refresh` runs it first).
+    Inventory {
+        /// With `--aws`: run the inventory now rather than print the last scheduled one.
+        #[arg(long)]
+        refresh: bool,
+        #[command(flatten)]
+        target: AccountTarget,
+    },
     /// Invoke one function in process against the emulator, as `sam local invoke` would.
     Invoke {
         /// The function's logical id, name or ARN.
@@ -132,6 +146,21 @@ enum ScalingCommand {
         alarm: PathBuf,
         #[command(flatten)]
         local: LocalArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScheduleCommand {
+    /// Run one schedule now (idempotent: a run next to the scheduled one changes nothing twice).
+    Run {
+        #[arg(value_enum)]
+        schedule: Schedule,
+        /// The moment the run is for (RFC 3339), as the schedule's `<aws.scheduler.scheduled-time>`;
+        /// default now. Off-hours decides by it.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        #[command(flatten)]
+        target: AccountTarget,
     },
 }
 
@@ -242,6 +271,15 @@ async fn main() -> ExitCode {
 fn read_json(path: &std::path::Path) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?)
+}
+
+/// A dispatch that did what it was sent for: an invocation without error, an execution that succeeded.
+fn succeeded(d: &runtime::Dispatch) -> bool {
+    match &d.outcome {
+        runtime::Outcome::Invoked { .. } => true,
+        runtime::Outcome::InvokeFailed { .. } => false,
+        runtime::Outcome::Execution { status, .. } => status == "SUCCEEDED",
+    }
 }
 
 fn print_runtime(
@@ -552,6 +590,60 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     return Ok(ExitCode::FAILURE);
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schedule(ScheduleCommand::Run { schedule, at, target }) => {
+            let tree = config::load(&config_dir)?;
+            let at = at.unwrap_or_else(chrono::Utc::now);
+            if target.aws {
+                let ctx = AwsContext::load().await;
+                let deployment = schedule::Deployment::new(tree.resource_prefix(&target.deployment));
+                match schedule::run_on_aws(ctx.config(), &deployment, schedule, at).await? {
+                    schedule::Started::Execution { arn, already } => {
+                        let how = if already { "already started" } else { "started" };
+                        println!("drift detection {how}: {arn}");
+                    }
+                    schedule::Started::Invoked { function, output } => {
+                        if target.local.output == Output::Json {
+                            println!("{}", serde_json::to_string_pretty(&output)?);
+                        } else {
+                            println!("{function}: {output}");
+                        }
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let up = runtime::local::start(&cli.root, target.local.endpoint.as_deref()).await?;
+            let dispatches = up.runtime.fire_schedule(schedule.template_event(), at).await?;
+            print_runtime(&up.runtime, &dispatches, target.local.output)?;
+            Ok(if dispatches.iter().all(succeeded) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Inventory { refresh, target } => {
+            let tree = config::load(&config_dir)?;
+            let now = chrono::Utc::now();
+            if target.aws {
+                let ctx = AwsContext::load().await;
+                let deployment = schedule::Deployment::new(tree.resource_prefix(&target.deployment));
+                if refresh {
+                    schedule::run_on_aws(ctx.config(), &deployment, Schedule::Inventory, now).await?;
+                }
+                print!("{}", schedule::latest_inventory_on_aws(ctx.config(), &deployment).await?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let up = runtime::local::start(&cli.root, target.local.endpoint.as_deref()).await?;
+            let dispatches = up.runtime.fire_schedule(Schedule::Inventory.template_event(), now).await?;
+            if !dispatches.iter().all(succeeded) {
+                print_runtime(&up.runtime, &dispatches, target.local.output)?;
+                return Ok(ExitCode::FAILURE);
+            }
+            let bucket = up
+                .runtime
+                .template()
+                .function("ScheduledOpsFunction")
+                .and_then(|f| f.environment.get("REPORT_BUCKET_NAME").cloned())
+                .ok_or("template.yaml's ScheduledOpsFunction has no REPORT_BUCKET_NAME")?;
+            let ext = if target.local.output == Output::Json { "json" } else { "md" };
+            print!("{}", up.runtime.object_text(&bucket, &schedule::latest_inventory(ext)).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Invoke { function, event, local } => {

@@ -20,6 +20,8 @@ pub struct Inputs {
     pub template: PathBuf,
     pub stacksets_dir: PathBuf,
     pub state_machines_dir: PathBuf,
+    /// `sam deploy` profiles; checked when present.
+    pub samconfig: PathBuf,
     pub cfn_lint: PathBuf,
     pub asl_script: PathBuf,
     /// The day validation is for: Kubernetes versions past EKS standard support by then fail.
@@ -34,6 +36,7 @@ impl Inputs {
             template: root.join("template.yaml"),
             stacksets_dir: root.join("stacksets"),
             state_machines_dir: root.join("state-machines"),
+            samconfig: root.join("samconfig.toml"),
             cfn_lint: root.join(".venv/bin/cfn-lint"),
             asl_script: root.join("scripts/asl-validate.js"),
             today: chrono::Utc::now().date_naive(),
@@ -122,6 +125,8 @@ pub fn run_with(inputs: &Inputs, catalogue: &ActionCatalogue) -> Report {
             check_asl(inputs, &machines),
             check_substitutions(inputs, &template, &machines),
             check_actions(inputs, &template, &machines, catalogue),
+            check_suppressions(inputs, &templates),
+            check_samconfig(inputs),
         ],
     }
 }
@@ -609,6 +614,225 @@ fn check_actions(
         }
     }
     CheckResult { check: "actions", scope, findings }
+}
+
+/// Every checkov skip in a template names the check and says why, in its own words.
+fn check_suppressions(inputs: &Inputs, templates: &[PathBuf]) -> CheckResult {
+    let scope = templates.iter().map(|t| rel(inputs, t)).collect::<Vec<_>>().join(", ");
+    let mut result = CheckResult { check: "suppressions", scope, findings: Vec::new() };
+    for path in templates {
+        let file = rel(inputs, path);
+        // Unreadable templates are cfn-lint's to report.
+        let Ok(doc) = std::fs::read_to_string(path)
+            .map_err(|_| ())
+            .and_then(|t| serde_norway::from_str::<Yaml>(&t).map_err(|_| ()))
+        else {
+            continue;
+        };
+        let Some(resources) = doc.get("Resources").and_then(Yaml::as_mapping) else { continue };
+        for (id, resource) in resources {
+            let id = id.as_str().unwrap_or_default();
+            let Some(skips) = resource.get("Metadata").and_then(|m| m.get("checkov")).and_then(|c| c.get("skip"))
+            else {
+                continue;
+            };
+            let location = format!("Resources/{id}/Metadata/checkov/skip");
+            let Some(skips) = skips.as_sequence() else {
+                result.findings.push(Finding {
+                    file: file.clone(),
+                    location: Some(location),
+                    message: "must be a list of {id, comment}".into(),
+                });
+                continue;
+            };
+            let mut seen = BTreeSet::new();
+            for (i, skip) in skips.iter().enumerate() {
+                let at = Some(format!("{location}/{i}"));
+                let check = skip.get("id").and_then(Yaml::as_str).unwrap_or_default();
+                if !is_checkov_id(check) {
+                    result.findings.push(Finding {
+                        file: file.clone(),
+                        location: at.clone(),
+                        message: format!("`{check}` is not a checkov check id (CKV_AWS_123, CKV2_AWS_12)"),
+                    });
+                } else if !seen.insert(check.to_string()) {
+                    result.findings.push(Finding {
+                        file: file.clone(),
+                        location: at.clone(),
+                        message: format!("{check} is skipped twice"),
+                    });
+                }
+                let comment = skip.get("comment").and_then(Yaml::as_str).unwrap_or_default().trim();
+                // A reason is a sentence about this resource, not a word.
+                if comment.split_whitespace().count() < 5 {
+                    result.findings.push(Finding {
+                        file: file.clone(),
+                        location: at,
+                        message: format!("the skip of `{check}` needs a comment with its reason (found `{comment}`)"),
+                    });
+                }
+            }
+        }
+    }
+    result
+}
+
+fn is_checkov_id(id: &str) -> bool {
+    let mut parts = id.split('_');
+    matches!(parts.next(), Some("CKV" | "CKV2"))
+        && parts.next().is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_uppercase()))
+        && parts.next().is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && parts.next().is_none()
+}
+
+/// The template's parameters: name -> (has a default, allowed values).
+fn template_parameters(path: &Path) -> Option<BTreeMap<String, (bool, Vec<String>)>> {
+    let doc: Yaml = serde_norway::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    let params = doc.get("Parameters")?.as_mapping()?;
+    Some(
+        params
+            .iter()
+            .filter_map(|(k, v)| {
+                let allowed = v
+                    .get("AllowedValues")
+                    .and_then(Yaml::as_sequence)
+                    .map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                Some((k.as_str()?.to_string(), (v.get("Default").is_some(), allowed)))
+            })
+            .collect(),
+    )
+}
+
+/// `KEY=VALUE` pairs of a samconfig `parameter_overrides`: a list of pairs, or one string of
+/// space-separated pairs whose values may be double-quoted.
+fn parameter_overrides(value: &toml::Value) -> Result<Vec<(String, String)>, String> {
+    let items: Vec<String> = match value {
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string).ok_or("every item must be a string"))
+            .collect::<Result<_, _>>()?,
+        toml::Value::String(text) => {
+            let mut items = Vec::new();
+            let (mut current, mut quoted) = (String::new(), false);
+            for c in text.chars() {
+                match c {
+                    '"' => quoted = !quoted,
+                    c if c.is_whitespace() && !quoted => {
+                        if !current.is_empty() {
+                            items.push(std::mem::take(&mut current));
+                        }
+                    }
+                    c => current.push(c),
+                }
+            }
+            if !current.is_empty() {
+                items.push(current);
+            }
+            items
+        }
+        _ => return Err("must be a list of KEY=VALUE strings, or one string of them".into()),
+    };
+    items
+        .into_iter()
+        .map(|item| match item.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.trim_matches('"').to_string())),
+            _ => Err(format!("`{item}` is not KEY=VALUE")),
+        })
+        .collect()
+}
+
+/// Each `sam deploy` profile against the template and the config: known parameters, the required
+/// ones present, allowed values, Environment equal to the profile, MemberRegions equal to the
+/// environment's regions, and the stack name the pipeline roles are limited to.
+fn check_samconfig(inputs: &Inputs) -> CheckResult {
+    let file = rel(inputs, &inputs.samconfig);
+    let mut result = CheckResult { check: "samconfig", scope: file.clone(), findings: Vec::new() };
+    let Ok(text) = std::fs::read_to_string(&inputs.samconfig) else { return result };
+    let mut finding = |location: String, message: String| {
+        result.findings.push(Finding { file: file.clone(), location: Some(location), message })
+    };
+    let doc: toml::Table = match toml::from_str(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            finding(String::new(), format!("not TOML: {e}"));
+            return result;
+        }
+    };
+    let Some(params) = template_parameters(&inputs.template) else { return result };
+    let tree = platform_core::config::load_as_of(&inputs.config_dir, inputs.today).ok();
+    for (profile, table) in &doc {
+        let Some(deploy) = table.get("deploy").and_then(|d| d.get("parameters")) else { continue };
+        let at = format!("{profile}.deploy.parameters");
+        let overrides = match deploy.get("parameter_overrides").map(parameter_overrides) {
+            None => {
+                finding(at, "has no parameter_overrides".into());
+                continue;
+            }
+            Some(Err(e)) => {
+                finding(format!("{at}.parameter_overrides"), e);
+                continue;
+            }
+            Some(Ok(o)) => o,
+        };
+        let given: BTreeMap<&str, &str> = overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        for (name, value) in &given {
+            match params.get(*name) {
+                None => {
+                    finding(format!("{at}.parameter_overrides"), format!("`{name}` is not a parameter of the template"))
+                }
+                Some((_, allowed)) if !allowed.is_empty() && !allowed.iter().any(|a| a == value) => finding(
+                    format!("{at}.parameter_overrides"),
+                    format!("{name}=`{value}` is not one of {}", allowed.join(", ")),
+                ),
+                _ => {}
+            }
+        }
+        for (name, (has_default, _)) in &params {
+            if !has_default && !given.contains_key(name.as_str()) {
+                finding(
+                    format!("{at}.parameter_overrides"),
+                    format!("`{name}` is required by the template and not given"),
+                );
+            }
+        }
+        if given.get("Environment") != Some(&profile.as_str()) {
+            finding(
+                format!("{at}.parameter_overrides"),
+                format!(
+                    "Environment=`{}` in profile `{profile}`: they must be the same",
+                    given.get("Environment").unwrap_or(&"")
+                ),
+            );
+            continue;
+        }
+        let Some(tree) = &tree else { continue };
+        let Some(env) = tree.environment(profile) else {
+            finding(at, format!("profile `{profile}` is not an environment of config/"));
+            continue;
+        };
+        let regions = env.regions.join(",");
+        if let Some(given_regions) = given.get("MemberRegions")
+            && *given_regions != regions
+        {
+            finding(
+                format!("{at}.parameter_overrides"),
+                format!("MemberRegions=`{given_regions}` but config/environments/{profile}.toml has `{regions}`"),
+            );
+        }
+        let stack = format!("{}-platform-ops", tree.resource_prefix(profile));
+        match deploy.get("stack_name").and_then(toml::Value::as_str) {
+            Some(name) if name == stack => {}
+            other => finding(
+                format!("{at}.stack_name"),
+                format!(
+                    "`{}` must be `{stack}` (the pipeline roles may change only that stack)",
+                    other.unwrap_or_default()
+                ),
+            ),
+        }
+    }
+    result
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ fn world_seed_without_a_local_endpoint_fails_with_a_clear_error() {
 fn validate_exits_zero_on_the_repository_and_one_on_a_broken_config() {
     let ok = platform_ops(&["validate", "--as-of", "2026-11-24"], None);
     assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
-    assert!(stdout(&ok).contains("validate: 6 checks, 0 finding(s)"), "{}", stdout(&ok));
+    assert!(stdout(&ok).contains("validate: 8 checks, 0 finding(s)"), "{}", stdout(&ok));
 
     let broken = tempfile::tempdir().expect("tmp");
     let config = broken.path().join("config");
@@ -378,4 +378,42 @@ fn deploy_runs_a_release_through_the_local_runtime() {
     let report: serde_json::Value = serde_json::from_str(&text).expect("json");
     let found = report.to_string();
     assert!(found.contains("\"status\":\"SUCCEEDED\"") && found.contains("2026.11.3"), "{found}");
+}
+
+/// The three schedules run by hand against one emulator: off-hours acts once and then finds the
+/// group already at its size, drift runs its state machine to the end, and `inventory` prints
+/// the report the run wrote to the report bucket.
+#[test]
+fn schedules_run_by_hand_in_the_local_runtime() {
+    let emulator = Emulator::start_for_workspace().expect("emulator");
+    let endpoint = emulator.endpoint_url();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint", &endpoint, "--output", "json"]);
+        let out = platform_ops(&all, None);
+        let text = stdout(&out);
+        assert!(out.status.success(), "{args:?}: {text}{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str::<serde_json::Value>(&text).expect("json").to_string()
+    };
+
+    // 19:00 UTC on a Wednesday is outside London's working hours: dev goes down to its off-hours size.
+    let evening = run(&["schedule", "run", "off-hours", "--at", "2026-11-25T19:00:00Z"]);
+    assert!(evening.contains(r#""scaled":1"#), "{evening}");
+    // The next quarter-hour finds it there and changes nothing.
+    let again = run(&["schedule", "run", "off-hours", "--at", "2026-11-25T19:15:00Z"]);
+    assert!(again.contains(r#""scaled":0"#) && again.contains(r#""already":1"#), "{again}");
+
+    let drift = run(&["schedule", "run", "drift", "--at", "2026-11-26T02:00:00Z"]);
+    assert!(drift.contains(r#""status":"SUCCEEDED""#) && drift.contains(r#""drifted":0"#), "{drift}");
+
+    let inventory = platform_ops(&["inventory", "--endpoint", &endpoint], None);
+    let text = stdout(&inventory);
+    assert!(inventory.status.success(), "{text}{}", String::from_utf8_lossy(&inventory.stderr));
+    assert!(text.starts_with("# abc-trading inventory, "), "{text}");
+    assert!(text.contains("| abc-trading-dev |"), "{text}");
+    assert!(text.contains("| dev | Development |"), "{text}");
+
+    let unknown = platform_ops(&["schedule", "run", "backups"], None);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("invalid value 'backups'"));
 }

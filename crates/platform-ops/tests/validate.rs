@@ -18,6 +18,7 @@ fn fixture(name: &str) -> Inputs {
     inputs.template = dir.join("template.yaml");
     inputs.stacksets_dir = dir.join("stacksets");
     inputs.state_machines_dir = dir.join("state-machines");
+    inputs.samconfig = dir.join("samconfig.toml");
     inputs
 }
 
@@ -68,7 +69,7 @@ fn the_repository_validates_clean() {
 fn the_good_fixture_passes_every_check() {
     let report = run_with(&fixture("good"), &vending());
     assert!(report.passed(), "{report}");
-    assert_eq!(report.checks.len(), 6);
+    assert_eq!(report.checks.len(), 8);
 }
 
 #[test]
@@ -178,4 +179,38 @@ fn a_baseline_out_of_date_with_the_alarm_config_is_reported() {
     assert_eq!(baseline.findings.len(), 1, "{report}");
     assert_eq!(baseline.findings[0].file, "stacksets/member-baseline.yaml", "{report}");
     assert!(baseline.findings[0].message.contains("platform-ops config templates --write"), "{report}");
+}
+
+#[test]
+fn a_checkov_skip_without_its_reason_is_reported() {
+    let report = run_with(&fixture("broken-suppressions"), &vending());
+    assert_only(
+        &report,
+        "suppressions",
+        &[
+            "Resources/VendingFunction/Metadata/checkov/skip/0 the skip of `CKV_AWS_117` needs a comment with its reason (found `not needed`)",
+            "skip/1 `CKV_AWS_X` is not a checkov check id",
+            "skip/2 CKV_AWS_117 is skipped twice",
+        ],
+    );
+    assert_eq!(messages(&report, "suppressions").len(), 3, "{report}");
+}
+
+#[test]
+fn deploy_profiles_are_checked_against_template_and_config() {
+    let report = run_with(&fixture("broken-samconfig"), &vending());
+    assert_only(
+        &report,
+        "samconfig",
+        &[
+            "dev.deploy.parameters.parameter_overrides `Colour` is not a parameter of the template",
+            "dev.deploy.parameters.parameter_overrides `OrganizationId` is required by the template and not given",
+            "MemberRegions=`us-east-1` but config/environments/dev.toml has `us-east-1,us-west-2`",
+            "dev.deploy.parameters.stack_name `platform-ops-dev` must be `abc-trading-dev-platform-ops`",
+            "Environment=`qa` is not one of dev, staging, prod",
+            "Environment=`qa` in profile `staging`: they must be the same",
+        ],
+    );
+    // prod is a correct profile: nothing about it.
+    assert!(!messages(&report, "samconfig").iter().any(|m| m.contains("prod.")), "{report}");
 }

@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ports::{MemberAccount, ReportStore};
 
+/// Where the reports go in the report bucket: `inventory/<date>/` and `inventory/latest.*`.
+pub const PREFIX: &str = "inventory";
+
 /// One StackSet instance as the inventory shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceEntry {

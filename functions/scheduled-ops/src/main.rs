@@ -44,7 +44,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         parameters: store,
         reports: Arc::new(S3Reports::new(ctx.client(aws_sdk_s3::Client::new), bucket)),
         metrics: Arc::new(StdoutMetrics),
-        inventory_prefix: "inventory".into(),
+        inventory_prefix: scheduled_ops::inventory::PREFIX.into(),
     };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Request>| async move {

@@ -428,6 +428,10 @@ pub(crate) fn environment(file: &Path, env: &Environment, today: NaiveDate, issu
             format!("`{}` is not an RDS instance class (db.<type>)", db.instance_class),
         );
     }
+    // The trading platform's production database survives the loss of an AZ.
+    if env.name == "prod" && !db.multi_az {
+        issues.push(file, "database.multi_az", "prod's database must be Multi-AZ");
+    }
     if !(20..=65536).contains(&db.allocated_storage_gib) {
         issues.push(
             file,

@@ -227,7 +227,7 @@ pub fn build(
                     var("REPORT_BUCKET_NAME")?,
                 )),
                 metrics: metrics.clone(),
-                inventory_prefix: "inventory".into(),
+                inventory_prefix: scheduled_ops::inventory::PREFIX.into(),
             };
             Ok(Arc::new(ScheduledOps { deps, metrics }))
         }

@@ -611,6 +611,13 @@ impl Runtime {
         emulator_for(&self.sdk)?.bucket_keys(bucket).map_err(|e| aws_error("ListObjects")(context(&e)))
     }
 
+    /// An object's text (a report the functions wrote).
+    pub async fn object_text(&self, bucket: &str, key: &str) -> Result<String, RuntimeError> {
+        crate::schedule::read_text(&aws_sdk_s3::Client::new(&self.sdk), bucket, key)
+            .await
+            .map_err(|e| aws_error("GetObject")(e.to_string()))
+    }
+
     /// How many parameters the central account holds under `path` (for scenario checks).
     pub async fn parameters_under(&self, path: &str) -> Result<usize, RuntimeError> {
         use platform_core::ports::ParameterStore;
