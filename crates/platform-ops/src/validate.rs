@@ -10,6 +10,8 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
 
+use platform_core::config::{ConfigErrors, ConfigTree};
+
 use crate::actions::ActionCatalogue;
 
 /// What to validate and with which tools; [`Inputs::for_root`] gives the repository layout.
@@ -117,16 +119,18 @@ pub fn run_with(inputs: &Inputs, catalogue: &ActionCatalogue) -> Report {
     let mut templates = vec![inputs.template.clone()];
     templates.extend(files_with_suffix(&inputs.stacksets_dir, &[".yaml", ".yml", ".json"]));
 
+    // Loaded once: the config check reports its errors, the others use the tree when it loads.
+    let tree = platform_core::config::load_as_of(&inputs.config_dir, inputs.today);
     Report {
         checks: vec![
-            check_config(inputs),
-            check_generated(inputs),
+            check_config(inputs, &tree),
+            check_generated(inputs, tree.as_ref().ok()),
             check_cfn_lint(inputs, &templates),
             check_asl(inputs, &machines),
             check_substitutions(inputs, &template, &machines),
             check_actions(inputs, &template, &machines, catalogue),
             check_suppressions(inputs, &templates),
-            check_samconfig(inputs),
+            check_samconfig(inputs, tree.as_ref().ok()),
         ],
     }
 }
@@ -151,16 +155,16 @@ fn files_with_suffix(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
     files
 }
 
-fn check_config(inputs: &Inputs) -> CheckResult {
-    let findings = match platform_core::config::load_as_of(&inputs.config_dir, inputs.today) {
+fn check_config(inputs: &Inputs, tree: &Result<ConfigTree, ConfigErrors>) -> CheckResult {
+    let findings = match tree {
         Ok(_) => Vec::new(),
         Err(errors) => errors
             .issues
-            .into_iter()
+            .iter()
             .map(|i| Finding {
                 file: rel(inputs, &i.file),
-                location: (!i.key.is_empty()).then_some(i.key),
-                message: i.message,
+                location: (!i.key.is_empty()).then(|| i.key.clone()),
+                message: i.message.clone(),
             })
             .collect(),
     };
@@ -168,7 +172,7 @@ fn check_config(inputs: &Inputs) -> CheckResult {
 }
 
 /// What the templates take from the config is its rendering (defined once, in config/).
-fn check_generated(inputs: &Inputs) -> CheckResult {
+fn check_generated(inputs: &Inputs, tree: Option<&ConfigTree>) -> CheckResult {
     let mut result =
         CheckResult { check: "generated", scope: rel(inputs, &inputs.stacksets_dir), findings: Vec::new() };
     // A repository without these templates (a fixture) has nothing to compare; a config that
@@ -176,8 +180,8 @@ fn check_generated(inputs: &Inputs) -> CheckResult {
     if !crate::templates::BLOCKS.iter().all(|b| inputs.root.join(b.file).exists()) {
         return result;
     }
-    let Ok(tree) = platform_core::config::load_as_of(&inputs.config_dir, inputs.today) else { return result };
-    match crate::templates::check(&inputs.root, &tree) {
+    let Some(tree) = tree else { return result };
+    match crate::templates::check(&inputs.root, tree) {
         Ok(files) => {
             for (file, current, rendered) in files {
                 if current != rendered {
@@ -745,7 +749,7 @@ fn parameter_overrides(value: &toml::Value) -> Result<Vec<(String, String)>, Str
 /// Each `sam deploy` profile against the template and the config: known parameters, the required
 /// ones present, allowed values, Environment equal to the profile, MemberRegions equal to the
 /// environment's regions, and the stack name the pipeline roles are limited to.
-fn check_samconfig(inputs: &Inputs) -> CheckResult {
+fn check_samconfig(inputs: &Inputs, tree: Option<&ConfigTree>) -> CheckResult {
     let file = rel(inputs, &inputs.samconfig);
     let mut result = CheckResult { check: "samconfig", scope: file.clone(), findings: Vec::new() };
     let Ok(text) = std::fs::read_to_string(&inputs.samconfig) else { return result };
@@ -760,7 +764,6 @@ fn check_samconfig(inputs: &Inputs) -> CheckResult {
         }
     };
     let Some(params) = template_parameters(&inputs.template) else { return result };
-    let tree = platform_core::config::load_as_of(&inputs.config_dir, inputs.today).ok();
     for (profile, table) in &doc {
         let Some(deploy) = table.get("deploy").and_then(|d| d.get("parameters")) else { continue };
         let at = format!("{profile}.deploy.parameters");
@@ -806,7 +809,7 @@ fn check_samconfig(inputs: &Inputs) -> CheckResult {
             );
             continue;
         }
-        let Some(tree) = &tree else { continue };
+        let Some(tree) = tree else { continue };
         let Some(env) = tree.environment(profile) else {
             finding(at, format!("profile `{profile}` is not an environment of config/"));
             continue;

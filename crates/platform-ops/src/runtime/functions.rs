@@ -11,6 +11,13 @@ use asl::Failure;
 
 use super::calls::CallLog;
 
+/// An SDK client on `sdk` whose calls the runtime records (`calls`: the interceptor).
+macro_rules! recorded {
+    ($sdk_crate:ident, $sdk:expr, $calls:ident) => {
+        $sdk_crate::Client::from_conf($sdk_crate::config::Builder::from($sdk).interceptor($calls.clone()).build())
+    };
+}
+
 /// One invocation's result, as `sam local invoke` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Invocation {
@@ -28,7 +35,7 @@ pub trait LocalFunction: Send + Sync + std::fmt::Debug {
 #[derive(Debug, thiserror::Error)]
 pub enum FunctionError {
     #[error(
-        "function binary `{0}` has no in-process handler in the local runtime (known: log-processor, alarm-scaler, account-vending, platform-deploy)"
+        "function binary `{0}` has no in-process handler in the local runtime (known: log-processor, alarm-scaler, account-vending, platform-deploy, scheduled-ops)"
     )]
     Unknown(String),
     #[error("function `{function}`: environment variable {name} is not set by the template")]
@@ -45,8 +52,7 @@ fn role_sessions<'a>(
     caller: &'a str,
 ) -> impl Fn(String) -> Arc<platform_core::sessions::MemberSessions> + 'a {
     use platform_core::sessions::{MemberSessions, SessionSettings};
-    let sts =
-        aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(sdk).interceptor(calls.clone()).build());
+    let sts = recorded!(aws_sdk_sts, sdk, calls);
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
     let assumer = Arc::new(platform_core::aws::StsRoleAssumer::new(sts));
     move |role: String| {
@@ -84,17 +90,10 @@ pub fn build(
             let deps = Deps {
                 pipeline,
                 sink: Arc::new(FirehoseSink::new(
-                    aws_sdk_firehose::Client::from_conf(
-                        aws_sdk_firehose::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-                    ),
+                    recorded!(aws_sdk_firehose, sdk, calls),
                     var("DELIVERY_STREAM_NAME")?,
                 )),
-                bus: Arc::new(EventBridgeBus::new(
-                    aws_sdk_eventbridge::Client::from_conf(
-                        aws_sdk_eventbridge::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-                    ),
-                    var("EVENT_BUS_NAME")?,
-                )),
+                bus: Arc::new(EventBridgeBus::new(recorded!(aws_sdk_eventbridge, sdk, calls), var("EVENT_BUS_NAME")?)),
                 metrics: metrics.clone(),
                 retry: log_processor::forward::RetryPolicy::default(),
             };
@@ -109,15 +108,8 @@ pub fn build(
             let deps = alarm_scaler::handler::Deps {
                 groups: Arc::new(MemberGroups::new(sdk.clone(), sessions.clone()).with_interceptor(shared.clone())),
                 demand: Arc::new(ContainerInsights::new(sdk.clone(), sessions).with_interceptor(shared)),
-                guard: Arc::new(GuardTable::new(
-                    aws_sdk_dynamodb::Client::from_conf(
-                        aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-                    ),
-                    var("GUARD_TABLE_NAME")?,
-                )),
-                parameters: Arc::new(SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(
-                    aws_sdk_ssm::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-                ))),
+                guard: Arc::new(GuardTable::new(recorded!(aws_sdk_dynamodb, sdk, calls), var("GUARD_TABLE_NAME")?)),
+                parameters: Arc::new(SsmParameterStore::new(recorded!(aws_sdk_ssm, sdk, calls))),
                 parameter_prefix: var("PARAMETER_PREFIX")?,
                 metrics: metrics.clone(),
                 config: Default::default(),
@@ -132,24 +124,17 @@ pub fn build(
             let management = sessions(var("ORGANIZATIONS_ROLE_NAME")?).sdk_config(sdk, &var("MANAGEMENT_ACCOUNT_ID")?);
             let shared = aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(calls.clone());
             let deps = account_vending::handler::Deps {
-                directory: Arc::new(Organizations::new(aws_sdk_organizations::Client::from_conf(
-                    aws_sdk_organizations::config::Builder::from(&management).interceptor(calls.clone()).build(),
-                ))),
-                stack_sets: Arc::new(CloudFormationStackSets::new(aws_sdk_cloudformation::Client::from_conf(
-                    aws_sdk_cloudformation::config::Builder::from(&management).interceptor(calls.clone()).build(),
+                directory: Arc::new(Organizations::new(recorded!(aws_sdk_organizations, &management, calls))),
+                stack_sets: Arc::new(CloudFormationStackSets::new(recorded!(
+                    aws_sdk_cloudformation,
+                    &management,
+                    calls
                 ))),
                 member_parameters: Arc::new(
                     MemberSsm::new(sdk.clone(), sessions(var("AUTOMATION_ROLE_NAME")?)).with_interceptor(shared),
                 ),
-                ledger: Arc::new(GuardLedger::new(
-                    aws_sdk_dynamodb::Client::from_conf(
-                        aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-                    ),
-                    var("GUARD_TABLE_NAME")?,
-                )),
-                parameters: Arc::new(SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(
-                    aws_sdk_ssm::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-                ))),
+                ledger: Arc::new(GuardLedger::new(recorded!(aws_sdk_dynamodb, sdk, calls), var("GUARD_TABLE_NAME")?)),
+                parameters: Arc::new(SsmParameterStore::new(recorded!(aws_sdk_ssm, sdk, calls))),
                 parameter_prefix: var("PARAMETER_PREFIX")?,
                 central: account_vending::handler::Central {
                     automation_account_id: var("AUTOMATION_ACCOUNT_ID")?,
@@ -165,9 +150,7 @@ pub fn build(
             use platform_core::aws::SsmParameterStore;
             use platform_deploy::cluster::{MemoryCluster, MemoryClusters};
             let prefix = var("PARAMETER_PREFIX")?;
-            let store = Arc::new(SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(
-                aws_sdk_ssm::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-            )));
+            let store = Arc::new(SsmParameterStore::new(recorded!(aws_sdk_ssm, sdk, calls)));
             let tree = platform_core::config::load(&root.join("config"))
                 .map_err(|e| FunctionError::Init { function: binary.into(), message: e.to_string() })?;
             // The emulator has no Kubernetes: one cluster in memory for every account, rollouts
@@ -196,11 +179,11 @@ pub fn build(
             let metrics = Arc::new(CapturedMetrics::default());
             let deps = scheduled_ops::handler::Deps {
                 tree,
-                directory: Arc::new(Organizations::new(aws_sdk_organizations::Client::from_conf(
-                    aws_sdk_organizations::config::Builder::from(&management).interceptor(calls.clone()).build(),
-                ))),
-                stack_sets: Arc::new(CloudFormationStackSets::new(aws_sdk_cloudformation::Client::from_conf(
-                    aws_sdk_cloudformation::config::Builder::from(&management).interceptor(calls.clone()).build(),
+                directory: Arc::new(Organizations::new(recorded!(aws_sdk_organizations, &management, calls))),
+                stack_sets: Arc::new(CloudFormationStackSets::new(recorded!(
+                    aws_sdk_cloudformation,
+                    &management,
+                    calls
                 ))),
                 // The emulator has no DetectStackSetDrift: drift is kept in memory here (none
                 // unless a test edits an instance by hand); the adapter is tested on scripted answers.
@@ -208,15 +191,8 @@ pub fn build(
                 groups: Arc::new(
                     MemberGroups::new(sdk.clone(), sessions(var("AUTOMATION_ROLE_NAME")?)).with_interceptor(shared),
                 ),
-                guard: Arc::new(GuardTable::new(
-                    aws_sdk_dynamodb::Client::from_conf(
-                        aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-                    ),
-                    var("GUARD_TABLE_NAME")?,
-                )),
-                parameters: Arc::new(SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(
-                    aws_sdk_ssm::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-                ))),
+                guard: Arc::new(GuardTable::new(recorded!(aws_sdk_dynamodb, sdk, calls), var("GUARD_TABLE_NAME")?)),
+                parameters: Arc::new(SsmParameterStore::new(recorded!(aws_sdk_ssm, sdk, calls))),
                 reports: Arc::new(S3Reports::new(
                     aws_sdk_s3::Client::from_conf(
                         aws_sdk_s3::config::Builder::from(sdk)
