@@ -2,9 +2,9 @@
 
 pub mod aws;
 pub mod config;
-pub mod env;
 pub mod error;
 pub mod fakes;
+pub mod lambda;
 pub mod ports;
 pub mod sessions;
 pub mod stacksets;

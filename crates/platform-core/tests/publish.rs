@@ -56,15 +56,15 @@ async fn a_dry_run_reports_without_writing() {
 #[tokio::test]
 async fn publish_against_the_emulator_is_idempotent() {
     let emulator = emulator::Emulator::start_for_workspace().expect("emulator");
-    let ctx = AwsContext::from_config(emulator.sdk_config());
-    let store = SsmParameterStore::new(ctx.client(aws_sdk_ssm::Client::new));
+    let ctx = AwsContext::from_config(emulator.sdk_config()).expect("region");
+    let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
 
     let first = config::publish(&tree(), &store, false).await.expect("publish");
     assert_eq!(first.created.len(), 30);
     let second = config::publish(&tree(), &store, false).await.expect("publish again");
     assert!(!second.changed(), "{second}");
 
-    let ssm = ctx.client(aws_sdk_ssm::Client::new);
+    let ssm = ctx.client::<aws_sdk_ssm::Client>();
     let version = |name: &'static str| {
         let ssm = ssm.clone();
         async move { ssm.get_parameter().name(name).send().await.expect("get").parameter.expect("p").version }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use platform_core::aws::{AwsContext, StsRoleAssumer};
+use platform_core::aws::AwsContext;
 use platform_core::error::ErrorClass;
 use platform_core::fakes::{FakeRoleAssumer, ManualClock};
 use platform_core::sessions::{MemberSessions, SessionSettings};
@@ -105,17 +105,39 @@ fn partitions_and_session_names_follow_sts_rules() {
     assert!(name.len() <= 64 && !name.contains(' '), "{name}");
 }
 
+/// Counts the operations of every client that carries it.
+#[derive(Debug, Default, Clone)]
+struct Counting(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for Counting {
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let Some(m) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
+            self.0.lock().expect("lock").push(m.name().to_string());
+        }
+        Ok(())
+    }
+}
+
 /// GIVEN the emulator WHEN a client is built from a member session THEN its calls run as the
-/// member account, and the session is opened once for many calls.
+/// member account, the session is opened once for many calls, and the context's interceptor sees
+/// both the AssumeRole and the member's calls.
 #[tokio::test]
 async fn member_clients_run_in_the_member_account() {
     let emulator = emulator::Emulator::start_for_workspace().expect("emulator");
-    let ctx = AwsContext::from_config(emulator.sdk_config());
-    let sts = Arc::new(StsRoleAssumer::new(ctx.client(aws_sdk_sts::Client::new)));
-    let sessions =
-        ctx.member_sessions(sts, SessionSettings::new("abc-trading-automation", "session-test", "us-east-1"));
+    let seen = Counting::default();
+    let ctx = AwsContext::from_config(emulator.sdk_config()).expect("region").with_interceptor(seen.clone());
+    let sessions = ctx.sessions("abc-trading-automation", "session-test");
 
-    let member = aws_sdk_sts::Client::new(&sessions.sdk_config(ctx.config(), DEV));
+    let member: aws_sdk_sts::Client = ctx.members(sessions.clone()).client(DEV);
     for _ in 0..3 {
         let who = member.get_caller_identity().send().await.expect("caller identity");
         assert_eq!(who.account(), Some(DEV));
@@ -128,8 +150,23 @@ async fn member_clients_run_in_the_member_account() {
     let left = creds.expires_at.duration_since(SystemTime::now()).expect("in the future");
     assert!(left > Duration::from_secs(3000) && left <= Duration::from_secs(3600), "{left:?}");
 
-    let own = ctx.client(aws_sdk_sts::Client::new).get_caller_identity().send().await.expect("identity");
+    let own = ctx.client::<aws_sdk_sts::Client>().get_caller_identity().send().await.expect("identity");
     assert_eq!(own.account(), Some(emulator::DEFAULT_ACCOUNT_ID));
+    // The SDK resolves credentials (AssumeRole) after it has begun the member's first call.
+    let mut seen = seen.0.lock().expect("lock").clone();
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["AssumeRole", "GetCallerIdentity", "GetCallerIdentity", "GetCallerIdentity", "GetCallerIdentity"]
+    );
+}
+
+/// A context without a region is refused: nothing guesses one.
+#[test]
+fn a_context_needs_a_region() {
+    let config = aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build();
+    let err = AwsContext::from_config(config).expect_err("no region");
+    assert_eq!(err.to_string(), "no AWS region is configured (set AWS_REGION)");
 }
 
 /// A member role that cannot be assumed keeps its class through the SDK's credential resolution,

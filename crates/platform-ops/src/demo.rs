@@ -21,7 +21,7 @@ pub async fn run(
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let (dir, scenario) = scenario::load(root, name)?;
     let up = local::start(root, endpoint).await?;
-    let ctx = AwsContext::from_config(emulator::Remote::new(&up.endpoint)?.sdk_config());
+    let ctx = AwsContext::from_config(emulator::Remote::new(&up.endpoint)?.sdk_config())?;
     let again = world::seed(&ctx, &up.tree).await?;
     let idempotent = again.created() == 0 && !again.config.changed();
     let findings = validate::run(root, &actions::linked());

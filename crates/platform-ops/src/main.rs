@@ -342,7 +342,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         Command::Config(ConfigCommand::Publish { dry_run }) => {
             let tree = config::load(&config_dir)?;
-            let ctx = AwsContext::load().await;
+            let ctx = AwsContext::load().await?;
             // A first publish is dozens of PutParameter calls against a low per-account rate:
             // the adaptive mode paces them instead of failing half-way.
             let ssm = aws_sdk_ssm::config::Builder::from(ctx.config())
@@ -355,7 +355,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         Command::World(cmd) => {
             let tree = config::load(&config_dir)?;
-            let ctx = AwsContext::load().await;
+            // Refused before anything else when the endpoint is not a local emulator.
+            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+            world::ensure_local(sdk.endpoint_url())?;
+            let ctx = AwsContext::from_config(sdk)?;
             match cmd {
                 WorldCommand::Seed => {
                     let report = world::seed(&ctx, &tree).await?;
@@ -510,7 +513,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                             return Ok(ExitCode::from(2));
                         }
                     };
-                let ctx = AwsContext::load().await;
+                let ctx = AwsContext::load().await?;
                 let id = platform_ops::account::put_event(ctx.config(), &bus, &event).await?;
                 let to = account.map(|a| format!("account {a}")).unwrap_or_else(|| "every vended account".into());
                 println!("ReleaseRequested {id} on {bus}: {release} to {env}, {to}");
@@ -557,7 +560,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             };
             let bus = tree.resource_prefix(&target.deployment);
             if target.aws {
-                let ctx = AwsContext::load().await;
+                let ctx = AwsContext::load().await?;
                 let id = platform_ops::account::put_event(ctx.config(), &bus, &event).await?;
                 println!("AccountRequested {id} on {bus}: vending {}", request.vending_id());
                 return Ok(ExitCode::SUCCESS);
@@ -571,7 +574,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let tree = config::load(&config_dir)?;
             let table = format!("{}-guard", tree.resource_prefix(&target.deployment));
             let (sdk, describe) = if target.aws {
-                (AwsContext::load().await.config().clone(), true)
+                (AwsContext::load().await?.config().clone(), true)
             } else {
                 // The local runtime keeps no Step Functions executions to describe: the claim
                 // the state machine writes is the status.
@@ -596,7 +599,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let tree = config::load(&config_dir)?;
             let at = at.unwrap_or_else(chrono::Utc::now);
             if target.aws {
-                let ctx = AwsContext::load().await;
+                let ctx = AwsContext::load().await?;
                 let deployment = schedule::Deployment::new(tree.resource_prefix(&target.deployment));
                 match schedule::run_on_aws(ctx.config(), &deployment, schedule, at).await? {
                     schedule::Started::Execution { arn, already } => {
@@ -622,7 +625,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let tree = config::load(&config_dir)?;
             let now = chrono::Utc::now();
             if target.aws {
-                let ctx = AwsContext::load().await;
+                let ctx = AwsContext::load().await?;
                 let deployment = schedule::Deployment::new(tree.resource_prefix(&target.deployment));
                 if refresh {
                     schedule::run_on_aws(ctx.config(), &deployment, Schedule::Inventory, now).await?;

@@ -1,14 +1,11 @@
 //! The local world: the organisation and the dev environment as they exist before automation, seeded into the emulator.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::SdkConfig;
-use platform_core::aws::{AwsContext, SsmParameterStore, StsRoleAssumer};
+use platform_core::aws::{AwsContext, SsmParameterStore};
 use platform_core::config::{self, AlarmTarget, ConfigTree, Environment, PublishReport};
 use platform_core::error::{AwsError, ClassifyExt, ErrorClass, build_error};
-use platform_core::sessions::{MemberSessions, SessionSettings};
 use serde::Serialize;
 
 /// Role Organizations creates in every new account, trusted by the management account.
@@ -111,8 +108,8 @@ pub fn member_email(tree: &ConfigTree, env: &str) -> String {
 /// Refuses anything but a loopback endpoint: seeding must never touch a real organisation.
 /// Per-service endpoint variables (`AWS_ENDPOINT_URL_IAM`, ...) would redirect single clients
 /// past this check, so their presence is refused too.
-pub fn ensure_local(ctx: &AwsContext) -> Result<(), WorldError> {
-    let endpoint = ctx.endpoint_url().map(str::to_string);
+pub fn ensure_local(endpoint: Option<&str>) -> Result<(), WorldError> {
+    let endpoint = endpoint.map(str::to_string);
     if let Some((var, _)) = std::env::vars().find(|(k, _)| k.starts_with("AWS_ENDPOINT_URL_")) {
         return Err(WorldError::NotLocal(Some(format!("{endpoint:?}, but {var} is set"))));
     }
@@ -135,12 +132,12 @@ fn is_loopback_url(url: &str) -> bool {
 
 /// Seeds the world from `tree`. Every step looks before it creates, so seeding twice changes nothing.
 pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, WorldError> {
-    ensure_local(ctx)?;
+    ensure_local(ctx.endpoint_url())?;
     let env = tree
         .environment(SEEDED_ENVIRONMENT)
         .ok_or_else(|| WorldError::MissingEnvironment(SEEDED_ENVIRONMENT.into()))?;
     let mut report = SeedReport::default();
-    let org = Org { client: ctx.client(aws_sdk_organizations::Client::new) };
+    let org = Org { client: ctx.client::<aws_sdk_organizations::Client>() };
 
     org.ensure_organization(&mut report).await?;
     let root = org.root_id().await?;
@@ -159,27 +156,22 @@ pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, Wor
     let account_id = org.ensure_account(&account_name, &email, &env.name, &mut report).await?;
     org.ensure_parent(&account_id, &root, &ous[&env.organizational_unit], &mut report).await?;
 
-    let region = ctx.region().unwrap_or(emulator::DEFAULT_REGION).to_string();
-    let sts: Arc<StsRoleAssumer> = Arc::new(StsRoleAssumer::new(ctx.client(aws_sdk_sts::Client::new)));
-    let bootstrap = ctx.member_sessions(sts.clone(), SessionSettings::new(BOOTSTRAP_ROLE, "world-seed", &region));
-    let member_admin = bootstrap.sdk_config(ctx.config(), &account_id);
+    let member_admin = ctx.in_account(&ctx.sessions(BOOTSTRAP_ROLE, "world-seed"), &account_id);
     let management_account = caller_account(ctx).await?;
     ensure_automation_role(&member_admin, tree, &management_account, &mut report).await?;
 
     // From here on the seed uses the automation role, as every flow will.
-    let automation: Arc<MemberSessions> = ctx
-        .member_sessions(sts, SessionSettings::new(tree.organization.automation_role.clone(), "world-seed", &region));
-    let member = automation.sdk_config(ctx.config(), &account_id);
-    let member = Member { config: member, tree, env, report: &mut report };
+    let automation = ctx.sessions(tree.organization.automation_role.clone(), "world-seed");
+    let member = Member { ctx: ctx.in_account(&automation, &account_id), tree, env, report: &mut report };
     member.seed().await?;
 
-    let store = SsmParameterStore::new(ctx.client(aws_sdk_ssm::Client::new));
+    let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
     report.config = config::publish(tree, &store, false).await?;
     Ok(report)
 }
 
 async fn caller_account(ctx: &AwsContext) -> Result<String, AwsError> {
-    let sts = ctx.client(aws_sdk_sts::Client::new);
+    let sts = ctx.client::<aws_sdk_sts::Client>();
     let who = sts.get_caller_identity().send().await.classify("GetCallerIdentity")?;
     who.account.ok_or_else(|| AwsError::new(ErrorClass::Unclassified, "GetCallerIdentity", "no account in response"))
 }
@@ -360,12 +352,12 @@ impl Org {
 
 /// The automation role, trusted by the management (automation) account, scoped to what the flows do.
 async fn ensure_automation_role(
-    member_admin: &SdkConfig,
+    member_admin: &AwsContext,
     tree: &ConfigTree,
     trusted_account: &str,
     report: &mut SeedReport,
 ) -> Result<(), AwsError> {
-    let iam = aws_sdk_iam::Client::new(member_admin);
+    let iam = member_admin.client::<aws_sdk_iam::Client>();
     let role = &tree.organization.automation_role;
     let trust = serde_json::json!({
         "Version": "2012-10-17",
@@ -436,7 +428,7 @@ async fn ensure_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) -> Resu
 
 /// Resources inside the dev member account, created through the automation role.
 struct Member<'a> {
-    config: SdkConfig,
+    ctx: AwsContext,
     tree: &'a ConfigTree,
     env: &'a Environment,
     report: &'a mut SeedReport,
@@ -459,7 +451,7 @@ impl Member<'_> {
     }
 
     async fn ensure_network(&mut self) -> Result<Network, WorldError> {
-        let cfn = aws_sdk_cloudformation::Client::new(&self.config);
+        let cfn = self.ctx.client::<aws_sdk_cloudformation::Client>();
         let name = format!("{}-network", self.prefix());
         let outcome = match describe_stack(&cfn, &name).await? {
             Some(_) => Outcome::Exists,
@@ -489,7 +481,7 @@ impl Member<'_> {
     }
 
     async fn ensure_eks_roles(&mut self) -> Result<(String, String), WorldError> {
-        let iam = aws_sdk_iam::Client::new(&self.config);
+        let iam = self.ctx.client::<aws_sdk_iam::Client>();
         let mut arns = Vec::new();
         for (suffix, service, policies) in [
             ("eks-cluster", "eks.amazonaws.com", &["AmazonEKSClusterPolicy"][..]),
@@ -520,7 +512,7 @@ impl Member<'_> {
     }
 
     async fn ensure_cluster(&mut self, role_arn: &str, subnets: &[String]) -> Result<(), AwsError> {
-        let eks = aws_sdk_eks::Client::new(&self.config);
+        let eks = self.ctx.client::<aws_sdk_eks::Client>();
         let name = self.tree.cluster_name(&self.env.name);
         let outcome = match eks.describe_cluster().name(&name).send().await.classify("DescribeCluster") {
             Ok(_) => Outcome::Exists,
@@ -550,7 +542,7 @@ impl Member<'_> {
     }
 
     async fn ensure_nodegroup(&mut self, node_role: &str, subnets: &[String]) -> Result<(), AwsError> {
-        let eks = aws_sdk_eks::Client::new(&self.config);
+        let eks = self.ctx.client::<aws_sdk_eks::Client>();
         let cluster = self.tree.cluster_name(&self.env.name);
         let name = self.tree.nodegroup_name(&self.env.name);
         let ng = &self.env.nodegroup;
@@ -593,7 +585,7 @@ impl Member<'_> {
 
     async fn ensure_auto_scaling_group(&mut self, network: &Network) -> Result<(), AwsError> {
         use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
-        let asg = aws_sdk_autoscaling::Client::new(&self.config);
+        let asg = self.ctx.client::<aws_sdk_autoscaling::Client>();
         let name = self.tree.workers_group_name(&self.env.name);
         let existing = asg
             .describe_auto_scaling_groups()
@@ -639,7 +631,7 @@ impl Member<'_> {
 
     /// Alarms named and tagged by the remediation convention (config/organization.toml).
     async fn ensure_alarms(&mut self) -> Result<(), AwsError> {
-        let cw = aws_sdk_cloudwatch::Client::new(&self.config);
+        let cw = self.ctx.client::<aws_sdk_cloudwatch::Client>();
         let tag = |k: &str, v: &str| aws_sdk_cloudwatch::types::Tag::builder().key(k).value(v).build();
         for alarm in seeded_alarms(self.tree, self.env) {
             let existed = alarm_arn(&cw, &alarm.name).await?.is_some();
@@ -681,7 +673,7 @@ impl Member<'_> {
     }
 
     async fn ensure_log_groups(&mut self) -> Result<(), AwsError> {
-        let logs = aws_sdk_cloudwatchlogs::Client::new(&self.config);
+        let logs = self.ctx.client::<aws_sdk_cloudwatchlogs::Client>();
         let existing =
             log_groups(&logs, &format!("{}/{}/", self.tree.organization.parameter_prefix, self.env.name)).await?;
         let mut created = 0;
@@ -878,8 +870,8 @@ fn to_i32(n: u32) -> i32 {
 
 /// Reads the world back from the emulator.
 pub async fn snapshot(ctx: &AwsContext, tree: &ConfigTree) -> Result<World, WorldError> {
-    ensure_local(ctx)?;
-    let org = Org { client: ctx.client(aws_sdk_organizations::Client::new) };
+    ensure_local(ctx.endpoint_url())?;
+    let org = Org { client: ctx.client::<aws_sdk_organizations::Client>() };
     let description = org.client.describe_organization().send().await.classify("DescribeOrganization")?;
     let organization =
         description.organization.unwrap_or_else(|| aws_sdk_organizations::types::Organization::builder().build());
@@ -887,10 +879,7 @@ pub async fn snapshot(ctx: &AwsContext, tree: &ConfigTree) -> Result<World, Worl
     let organizational_units = org.ous(&root_id).await?;
     let ou_names: BTreeMap<&String, &String> = organizational_units.iter().map(|(n, id)| (id, n)).collect();
 
-    let region = ctx.region().unwrap_or(emulator::DEFAULT_REGION).to_string();
-    let sts: Arc<StsRoleAssumer> = Arc::new(StsRoleAssumer::new(ctx.client(aws_sdk_sts::Client::new)));
-    let sessions = ctx
-        .member_sessions(sts, SessionSettings::new(tree.organization.automation_role.clone(), "world-show", &region));
+    let sessions = ctx.sessions(tree.organization.automation_role.clone(), "world-show");
 
     let mut accounts = Vec::new();
     for account in org.accounts().await? {
@@ -901,9 +890,7 @@ pub async fn snapshot(ctx: &AwsContext, tree: &ConfigTree) -> Result<World, Worl
         let parent = org.parent(&id).await?;
         let environment = tree.environments.keys().find(|env| member_email(tree, env) == email).cloned();
         let resources = match &environment {
-            Some(env) => {
-                Some(member_resources(&sessions.sdk_config(ctx.config(), &id), tree, &tree.environments[env]).await?)
-            }
+            Some(env) => Some(member_resources(&ctx.in_account(&sessions, &id), tree, &tree.environments[env]).await?),
             None => None,
         };
         accounts.push(AccountFacts {
@@ -917,7 +904,7 @@ pub async fn snapshot(ctx: &AwsContext, tree: &ConfigTree) -> Result<World, Worl
     }
     accounts.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let store = SsmParameterStore::new(ctx.client(aws_sdk_ssm::Client::new));
+    let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
     let params = platform_core::ports::ParameterStore::get_by_path(
         &store,
         &format!("{}/config/", tree.organization.parameter_prefix),
@@ -935,15 +922,15 @@ pub async fn snapshot(ctx: &AwsContext, tree: &ConfigTree) -> Result<World, Worl
 }
 
 async fn member_resources(
-    config: &SdkConfig,
+    member: &AwsContext,
     tree: &ConfigTree,
     env: &Environment,
 ) -> Result<MemberResources, WorldError> {
     let prefix = tree.resource_prefix(&env.name);
-    let cfn = aws_sdk_cloudformation::Client::new(config);
+    let cfn = member.client::<aws_sdk_cloudformation::Client>();
     let stack = format!("{prefix}-network");
     let outputs = describe_stack(&cfn, &stack).await?.unwrap_or_default();
-    let eks = aws_sdk_eks::Client::new(config);
+    let eks = member.client::<aws_sdk_eks::Client>();
     let cluster_name = tree.cluster_name(&env.name);
     let cluster = eks.describe_cluster().name(&cluster_name).send().await.classify("DescribeCluster")?.cluster;
     let nodegroup_name = tree.nodegroup_name(&env.name);
@@ -957,7 +944,8 @@ async fn member_resources(
         .nodegroup;
     let scaling = ng.and_then(|n| n.scaling_config);
     let asg_name = tree.workers_group_name(&env.name);
-    let asg = aws_sdk_autoscaling::Client::new(config)
+    let asg = member
+        .client::<aws_sdk_autoscaling::Client>()
         .describe_auto_scaling_groups()
         .auto_scaling_group_names(&asg_name)
         .send()
@@ -968,7 +956,7 @@ async fn member_resources(
         .into_iter()
         .next()
         .ok_or_else(|| WorldError::Unexpected(format!("auto scaling group {asg_name} is missing")))?;
-    let cw = aws_sdk_cloudwatch::Client::new(config);
+    let cw = member.client::<aws_sdk_cloudwatch::Client>();
     let mut alarms: Vec<String> = cw
         .describe_alarms()
         .alarm_name_prefix(format!("{prefix}{}", tree.organization.remediation.alarm_name_marker))
@@ -981,7 +969,7 @@ async fn member_resources(
         .filter_map(|a| a.alarm_name)
         .collect();
     alarms.sort();
-    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let logs = member.client::<aws_sdk_cloudwatchlogs::Client>();
     let log_groups = log_groups(&logs, &format!("{}/{}/", tree.organization.parameter_prefix, env.name)).await?;
     Ok(MemberResources {
         automation_role: tree.organization.automation_role.clone(),

@@ -125,6 +125,10 @@ async fn service_integrations_reach_the_emulator() {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
+    // Platform deploy and the scheduled operations read the published config at start, as on Lambda.
+    let tree = platform_core::config::load(&root.join("config")).expect("config");
+    let store = platform_core::aws::SsmParameterStore::new(aws_sdk_ssm::Client::new(&emulator.sdk_config()));
+    platform_core::config::publish(&tree, &store, false).await.expect("published");
     let runtime = Arc::new(Runtime::new(&root, emulator.sdk_config(), parameters).await.expect("runtime"));
     let dir = tempfile::tempdir().expect("tempdir");
     let machine = dir.path().join("integrations.asl.json");

@@ -13,7 +13,7 @@ fn tree() -> ConfigTree {
 #[tokio::test]
 async fn seeding_builds_the_dev_world_and_twice_is_the_same_world() {
     let emulator = Emulator::start_for_workspace().expect("emulator");
-    let ctx = AwsContext::from_config(emulator.sdk_config());
+    let ctx = AwsContext::from_config(emulator.sdk_config()).expect("region");
     let tree = tree();
 
     let first = world::seed(&ctx, &tree).await.expect("seed");
@@ -60,7 +60,7 @@ async fn seeding_refuses_a_non_local_endpoint() {
         if let Some(e) = endpoint {
             builder = builder.endpoint_url(e);
         }
-        let ctx = AwsContext::from_config(builder.build());
+        let ctx = AwsContext::from_config(builder.build()).expect("region");
         let err = world::seed(&ctx, &tree).await.expect_err("refused");
         assert!(matches!(err, WorldError::NotLocal(_)), "{err}");
     }

@@ -1,14 +1,11 @@
 //! Adapters: Organizations, the baseline StackSet (CloudFormation), member Parameter Store through the role.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_config::SdkConfig;
 use aws_sdk_organizations::types::Tag;
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use platform_core::aws::MemberClients;
 use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
-use platform_core::sessions::MemberSessions;
 
 use crate::ports::{Account, AccountDirectory, Creation, MemberParameters};
 
@@ -208,32 +205,19 @@ pub use platform_core::aws::CloudFormationStackSets;
 /// Parameter Store in member accounts, through the automation role.
 #[derive(Debug, Clone)]
 pub struct MemberSsm {
-    base: SdkConfig,
-    sessions: Arc<MemberSessions>,
-    interceptor: Option<SharedInterceptor>,
+    members: MemberClients,
 }
 
 impl MemberSsm {
-    pub fn new(base: SdkConfig, sessions: Arc<MemberSessions>) -> Self {
-        MemberSsm { base, sessions, interceptor: None }
-    }
-
-    /// Every client this adapter makes carries `interceptor` (the local runtime records calls).
-    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
-        self.interceptor = Some(interceptor);
-        self
+    pub fn new(members: MemberClients) -> Self {
+        MemberSsm { members }
     }
 }
 
 #[async_trait]
 impl MemberParameters for MemberSsm {
     async fn get_by_path(&self, account: &str, region: &str, path: &str) -> Result<BTreeMap<String, String>, AwsError> {
-        let mut config = aws_sdk_ssm::config::Builder::from(&self.sessions.sdk_config(&self.base, account))
-            .region(aws_sdk_ssm::config::Region::new(region.to_string()));
-        if let Some(i) = &self.interceptor {
-            config.push_interceptor(i.clone());
-        }
-        let store = platform_core::aws::SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(config.build()));
+        let store = platform_core::aws::SsmParameterStore::new(self.members.client_in(account, region));
         platform_core::ports::ParameterStore::get_by_path(&store, path).await
     }
 }

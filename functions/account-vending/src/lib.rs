@@ -6,6 +6,7 @@
 //! handler's typed actions (`handler`), one per state of `state-machines/account-vending.asl.json`.
 
 pub mod aws;
+pub mod function;
 pub mod handler;
 pub mod ports;
 pub mod request;

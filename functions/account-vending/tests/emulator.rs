@@ -7,10 +7,9 @@ use account_vending::aws::{CloudFormationStackSets, GuardLedger, MemberSsm, Orga
 use account_vending::handler::{Central, Deps, Request, Vending, handle};
 use aws_sdk_cloudformation::types::{Capability, Parameter};
 use emulator::Emulator;
-use platform_core::aws::{SsmParameterStore, StsRoleAssumer};
+use platform_core::aws::{AwsContext, SsmParameterStore};
 use platform_core::config::{self, config_parameters};
-use platform_core::ports::{ParameterStore, SystemClock};
-use platform_core::sessions::{MemberSessions, SessionSettings};
+use platform_core::ports::ParameterStore;
 use serde_json::{Value, json};
 
 struct World {
@@ -52,17 +51,13 @@ async fn world() -> World {
         create = create.parameters(Parameter::builder().parameter_key(k).parameter_value(v).build());
     }
     create.send().await.expect("stack set");
-    let sts = Arc::new(StsRoleAssumer::new(aws_sdk_sts::Client::new(&sdk)));
-    let sessions = Arc::new(MemberSessions::new(
-        sts,
-        Arc::new(SystemClock),
-        SessionSettings::new("abc-trading-automation", "account-vending", "us-east-1"),
-    ));
+    let ctx = AwsContext::from_config(sdk.clone()).expect("region");
+    let members = ctx.members(ctx.sessions("abc-trading-automation", "account-vending"));
     let ledger = guard_ledger(&sdk).await;
     let deps = Deps {
         directory: Arc::new(Organizations::new(org.clone())),
         stack_sets: Arc::new(CloudFormationStackSets::new(cfn)),
-        member_parameters: Arc::new(MemberSsm::new(sdk.clone(), sessions)),
+        member_parameters: Arc::new(MemberSsm::new(members)),
         ledger: Arc::new(ledger),
         parameters: Arc::new(ssm),
         parameter_prefix: "/abc-trading".into(),

@@ -1,15 +1,12 @@
 //! Adapters: the guard table on DynamoDB; nodegroups (EKS), groups (Auto Scaling) and Container Insights in member accounts.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use chrono::{DateTime, Utc};
+use platform_core::aws::MemberClients;
 use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
-use platform_core::sessions::MemberSessions;
 
 use crate::alarm::{Direction, Target};
 use crate::demand::Reservation;
@@ -181,84 +178,34 @@ impl Guard for GuardTable {
     }
 }
 
-/// Clients in member accounts, through the automation role (sessions cached per account).
+/// EKS nodegroups and Auto Scaling groups in member accounts, through the automation role.
 #[derive(Debug, Clone)]
-struct Member {
-    base: SdkConfig,
-    sessions: Arc<MemberSessions>,
-    interceptor: Option<SharedInterceptor>,
-}
-
-impl Member {
-    fn config(&self, account: &str) -> SdkConfig {
-        self.sessions.sdk_config(&self.base, account)
-    }
-
-    fn eks(&self, account: &str) -> aws_sdk_eks::Client {
-        let mut config = aws_sdk_eks::config::Builder::from(&self.config(account));
-        if let Some(i) = &self.interceptor {
-            config.push_interceptor(i.clone());
-        }
-        aws_sdk_eks::Client::from_conf(config.build())
-    }
-
-    fn autoscaling(&self, account: &str) -> aws_sdk_autoscaling::Client {
-        let mut config = aws_sdk_autoscaling::config::Builder::from(&self.config(account));
-        if let Some(i) = &self.interceptor {
-            config.push_interceptor(i.clone());
-        }
-        aws_sdk_autoscaling::Client::from_conf(config.build())
-    }
-
-    fn cloudwatch(&self, account: &str) -> aws_sdk_cloudwatch::Client {
-        let mut config = aws_sdk_cloudwatch::config::Builder::from(&self.config(account));
-        if let Some(i) = &self.interceptor {
-            config.push_interceptor(i.clone());
-        }
-        aws_sdk_cloudwatch::Client::from_conf(config.build())
-    }
-}
-
-/// EKS nodegroups and Auto Scaling groups in member accounts.
-#[derive(Debug, Clone)]
-pub struct MemberGroups(Member);
+pub struct MemberGroups(MemberClients);
 
 impl MemberGroups {
-    pub fn new(base: SdkConfig, sessions: Arc<MemberSessions>) -> Self {
-        MemberGroups(Member { base, sessions, interceptor: None })
-    }
-
-    /// Every client this adapter makes carries `interceptor` (the local runtime records calls).
-    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
-        self.0.interceptor = Some(interceptor);
-        self
+    pub fn new(members: MemberClients) -> Self {
+        MemberGroups(members)
     }
 
     fn eks(&self, account: &str) -> aws_sdk_eks::Client {
-        self.0.eks(account)
+        self.0.client(account)
     }
 
     fn autoscaling(&self, account: &str) -> aws_sdk_autoscaling::Client {
-        self.0.autoscaling(account)
+        self.0.client(account)
     }
 }
 
 /// The pods' reservation of a cluster from Container Insights in its member account.
 #[derive(Debug, Clone)]
-pub struct ContainerInsights(Member);
+pub struct ContainerInsights(MemberClients);
 
 /// The window a reading must fall in: older figures describe a cluster that may have changed.
 const RESERVATION_WINDOW_SECONDS: i64 = 10 * 60;
 
 impl ContainerInsights {
-    pub fn new(base: SdkConfig, sessions: Arc<MemberSessions>) -> Self {
-        ContainerInsights(Member { base, sessions, interceptor: None })
-    }
-
-    /// Every client this adapter makes carries `interceptor` (the local runtime records calls).
-    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
-        self.0.interceptor = Some(interceptor);
-        self
+    pub fn new(members: MemberClients) -> Self {
+        ContainerInsights(members)
     }
 }
 
@@ -294,7 +241,7 @@ impl PodDemand for ContainerInsights {
         // One call for all three figures.
         let out = self
             .0
-            .cloudwatch(account)
+            .client::<aws_sdk_cloudwatch::Client>(account)
             .get_metric_data()
             .start_time(aws_smithy_types::DateTime::from_secs(now.timestamp() - RESERVATION_WINDOW_SECONDS))
             .end_time(aws_smithy_types::DateTime::from_secs(now.timestamp() + 1))

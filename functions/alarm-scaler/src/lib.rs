@@ -9,6 +9,7 @@
 pub mod alarm;
 pub mod aws;
 pub mod demand;
+pub mod function;
 pub mod guardrails;
 pub mod handler;
 pub mod ports;

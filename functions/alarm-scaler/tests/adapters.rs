@@ -12,9 +12,7 @@ use alarm_scaler::ports::{AuditRecord, Claim, Groups, Guard, PodDemand};
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use chrono::{Duration, Utc};
 use emulator::Emulator;
-use platform_core::aws::StsRoleAssumer;
-use platform_core::ports::SystemClock;
-use platform_core::sessions::{MemberSessions, SessionSettings};
+use platform_core::aws::{AwsContext, MemberClients};
 
 const MEMBER: &str = "222222222222";
 
@@ -121,13 +119,16 @@ async fn the_audit_trail_keeps_actions_for_the_guardrails() {
     assert!(history[0].at < history[1].at);
 }
 
-async fn member_groups(emulator: &Emulator) -> (MemberGroups, aws_config::SdkConfig) {
-    let base = emulator.sdk_config();
-    let sts = Arc::new(StsRoleAssumer::new(aws_sdk_sts::Client::new(&base)));
-    let settings = SessionSettings::new("abc-trading-automation", "alarm-scaler", "us-east-1");
-    let sessions = Arc::new(MemberSessions::new(sts, Arc::new(SystemClock), settings));
-    let member = sessions.sdk_config(&base, MEMBER);
-    (MemberGroups::new(base, sessions), member)
+/// The adapter, and a context inside the member account to arrange and check what it does.
+async fn member_groups(emulator: &Emulator) -> (MemberGroups, AwsContext) {
+    let members = members(emulator);
+    let member = members.context(MEMBER);
+    (MemberGroups::new(members), member)
+}
+
+fn members(emulator: &Emulator) -> MemberClients {
+    let ctx = AwsContext::from_config(emulator.sdk_config()).expect("region");
+    ctx.members(ctx.sessions("abc-trading-automation", "alarm-scaler"))
 }
 
 /// GIVEN a nodegroup at 1/2/4 in a member account WHEN resized to 3 THEN the emulator reports it.
@@ -135,7 +136,7 @@ async fn member_groups(emulator: &Emulator) -> (MemberGroups, aws_config::SdkCon
 async fn a_nodegroup_is_resized_through_the_role() {
     let emulator = Emulator::start_for_workspace().expect("emulator");
     let (groups, member) = member_groups(&emulator).await;
-    let eks = aws_sdk_eks::Client::new(&member);
+    let eks = member.client::<aws_sdk_eks::Client>();
     let vpc = aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids("subnet-1").build();
     eks.create_cluster()
         .name("c")
@@ -168,7 +169,7 @@ async fn a_nodegroup_is_resized_through_the_role() {
 async fn an_auto_scaling_group_is_resized_through_the_role() {
     let emulator = Emulator::start_for_workspace().expect("emulator");
     let (groups, member) = member_groups(&emulator).await;
-    let asg = aws_sdk_autoscaling::Client::new(&member);
+    let asg = member.client::<aws_sdk_autoscaling::Client>();
     asg.create_launch_configuration()
         .launch_configuration_name("lc")
         .image_id("ami-12345678")
@@ -204,15 +205,12 @@ async fn an_auto_scaling_group_is_resized_through_the_role() {
 async fn the_pods_reservation_is_read_from_container_insights_through_the_role() {
     use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
     let emulator = Emulator::start_for_workspace().expect("emulator");
-    let base = emulator.sdk_config();
-    let sts = Arc::new(StsRoleAssumer::new(aws_sdk_sts::Client::new(&base)));
-    let settings = SessionSettings::new("abc-trading-automation", "alarm-scaler", "us-east-1");
-    let sessions = Arc::new(MemberSessions::new(sts, Arc::new(SystemClock), settings));
-    let member = sessions.sdk_config(&base, MEMBER);
-    let insights = ContainerInsights::new(base, sessions);
+    let members = members(&emulator);
+    let member = members.context(MEMBER);
+    let insights = ContainerInsights::new(members);
 
     let now = Utc::now();
-    let cw = aws_sdk_cloudwatch::Client::new(&member);
+    let cw = member.client::<aws_sdk_cloudwatch::Client>();
     let datum = |cluster: &str, metric: &str, minutes_ago: i64, value: f64| {
         MetricDatum::builder()
             .metric_name(metric)

@@ -13,6 +13,8 @@ pub mod decode;
 #[cfg(feature = "lambda")]
 pub mod forward;
 #[cfg(feature = "lambda")]
+pub mod function;
+#[cfg(feature = "lambda")]
 pub mod handler;
 pub mod json;
 pub mod metrics;

@@ -14,8 +14,8 @@ use platform_core::aws::AwsContext;
 async fn firehose_delivers_records_to_its_bucket() {
     let emulator = emulator::Emulator::start_for_workspace().expect("emulator");
     emulator.create_bucket("abc-trading-dev-logs").expect("bucket");
-    let ctx = AwsContext::from_config(emulator.sdk_config());
-    let firehose = ctx.client(aws_sdk_firehose::Client::new);
+    let ctx = AwsContext::from_config(emulator.sdk_config()).expect("region");
+    let firehose = ctx.client::<aws_sdk_firehose::Client>();
     firehose
         .create_delivery_stream()
         .delivery_stream_name("abc-trading-dev-logs")
@@ -38,7 +38,7 @@ async fn firehose_delivers_records_to_its_bucket() {
     assert_eq!(keys.len(), 1, "one delivery object: {keys:?}");
     assert!(keys[0].contains("abc-trading-dev-logs-"), "{keys:?}");
 
-    let missing = FirehoseSink::new(ctx.client(aws_sdk_firehose::Client::new), "no-such-stream");
+    let missing = FirehoseSink::new(ctx.client::<aws_sdk_firehose::Client>(), "no-such-stream");
     let err = missing.put_record_batch(&records).await.expect_err("missing stream");
     assert_eq!(err.class, platform_core::ErrorClass::NotFound, "{err}");
 }
@@ -46,8 +46,8 @@ async fn firehose_delivers_records_to_its_bucket() {
 #[tokio::test]
 async fn eventbridge_reports_refused_entries_by_position() {
     let emulator = emulator::Emulator::start_for_workspace().expect("emulator");
-    let ctx = AwsContext::from_config(emulator.sdk_config());
-    let events = ctx.client(aws_sdk_eventbridge::Client::new);
+    let ctx = AwsContext::from_config(emulator.sdk_config()).expect("region");
+    let events = ctx.client::<aws_sdk_eventbridge::Client>();
     events.create_event_bus().name("abc-trading-dev").send().await.expect("bus");
     let bus = EventBridgeBus::new(events, "abc-trading-dev");
     let entry = |detail: &str| EventEntry {

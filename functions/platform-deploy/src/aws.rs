@@ -5,10 +5,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
+use platform_core::aws::MemberClients;
 use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
-use platform_core::sessions::MemberSessions;
 
 use crate::cluster::{ApplyError, ClusterAccess, Clusters, WorkloadApplier};
 use crate::kube::KubeApplier;
@@ -18,20 +17,13 @@ use crate::token::eks_token;
 /// automation role.
 #[derive(Debug, Clone)]
 pub struct EksClusters {
-    base: SdkConfig,
-    sessions: Arc<MemberSessions>,
+    members: MemberClients,
     name_prefix: String,
-    role_name: String,
 }
 
 impl EksClusters {
-    pub fn new(
-        base: SdkConfig,
-        sessions: Arc<MemberSessions>,
-        name_prefix: impl Into<String>,
-        role_name: impl Into<String>,
-    ) -> Self {
-        EksClusters { base, sessions, name_prefix: name_prefix.into(), role_name: role_name.into() }
+    pub fn new(members: MemberClients, name_prefix: impl Into<String>) -> Self {
+        EksClusters { members, name_prefix: name_prefix.into() }
     }
 }
 
@@ -175,15 +167,11 @@ impl Clusters for EksClusters {
     async fn ensure_access(&self, account: &str, environment: &str, region: &str) -> Result<ClusterAccess, ApplyError> {
         let name = format!("{}-{environment}", self.name_prefix);
         // The cluster lives in the environment's primary region, whatever region this runs in.
-        let eks = aws_sdk_eks::Client::from_conf(
-            aws_sdk_eks::config::Builder::from(&self.sessions.sdk_config(&self.base, account))
-                .region(aws_sdk_eks::config::Region::new(region.to_string()))
-                .build(),
-        );
+        let eks: aws_sdk_eks::Client = self.members.client_in(account, region);
         let facts = describe_cluster(&eks, &name).await?;
         let partition = facts.arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
         // Sessions of an assumed role authenticate as the role itself: its ARN is the principal.
-        let principal = format!("arn:{partition}:iam::{account}:role/{}", self.role_name);
+        let principal = format!("arn:{partition}:iam::{account}:role/{}", self.members.sessions().settings().role_name);
         let changed = ensure_access_entry(&eks, &name, &principal, partition).await?;
         Ok(ClusterAccess {
             name,
@@ -196,16 +184,16 @@ impl Clusters for EksClusters {
     }
 
     async fn cluster(&self, account: &str, access: &ClusterAccess) -> Result<Arc<dyn WorkloadApplier>, ApplyError> {
-        let config = self.sessions.sdk_config(&self.base, account);
+        let member = self.members.context(account);
         // The token is the automation role's: its access entry is what the cluster authorises.
-        let credentials = config
+        let credentials = member
+            .config()
             .credentials_provider()
             .ok_or_else(|| ApplyError::Forbidden(format!("no credentials for account {account}")))?
             .provide_credentials()
             .await
             .map_err(|e| ApplyError::Forbidden(format!("credentials for account {account}: {e}")))?;
-        let region = config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
-        let token = eks_token(&credentials, &region, &access.name, SystemTime::now()).map_err(|e| {
+        let token = eks_token(&credentials, member.region(), &access.name, SystemTime::now()).map_err(|e| {
             ApplyError::Invalid { kind: "Token".into(), name: access.name.clone(), message: e.to_string() }
         })?;
         Ok(Arc::new(KubeApplier::for_eks(&access.endpoint, access.certificate_authority.as_deref(), token)?))

@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod cluster;
+pub mod function;
 pub mod handler;
 pub mod infra;
 pub mod kube;

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod drift;
+pub mod function;
 pub mod handler;
 pub mod inventory;
 pub mod off_hours;

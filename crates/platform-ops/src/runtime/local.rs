@@ -38,7 +38,7 @@ pub async fn start(root: &Path, endpoint: Option<&str>) -> Result<Local, Box<dyn
     };
     eprintln!("  .. emulator at {}", remote.endpoint_url());
     let sdk = remote.sdk_config();
-    let ctx = AwsContext::from_config(sdk.clone());
+    let ctx = AwsContext::from_config(sdk.clone())?;
     eprintln!("  .. seeding the world from config/");
     world::seed(&ctx, &tree).await?;
     let world = world::snapshot(&ctx, &tree).await?;

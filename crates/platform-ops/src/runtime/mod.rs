@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
+use platform_core::aws::AwsContext;
 use serde_json::{Value, json};
 
 use asl::{Failure, Resolver, Start, StateMachine, TaskContext, TaskOutput, TaskRequest};
@@ -41,6 +42,8 @@ pub enum RuntimeError {
     Template(#[from] template::TemplateError),
     #[error(transparent)]
     Function(#[from] functions::FunctionError),
+    #[error(transparent)]
+    Init(#[from] platform_core::lambda::InitError),
     #[error("no function `{0}` in the template")]
     NoFunction(String),
     #[error("no state machine `{0}` in the template, and no such file")]
@@ -96,7 +99,10 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Runtime {
     root: PathBuf,
-    sdk: SdkConfig,
+    /// The runtime's own clients (provisioning, inspection): not recorded.
+    ctx: AwsContext,
+    /// What functions and service integrations call through: every call recorded in `calls`.
+    recorded: AwsContext,
     template: Template,
     functions: BTreeMap<String, Arc<dyn LocalFunction>>,
     buses: Vec<String>,
@@ -118,13 +124,18 @@ impl Runtime {
     ) -> Result<Runtime, RuntimeError> {
         let template = Template::load(&root.join("template.yaml"), &parameters)?;
         let calls = calls::CallLog::default();
+        let ctx = AwsContext::from_config(sdk)?;
+        let recorded = ctx.clone().with_interceptor(calls.clone());
         let mut functions = BTreeMap::new();
         for f in template.functions.values() {
-            functions.insert(f.id.clone(), functions::build(&f.binary, &f.environment, &sdk, &calls, root)?);
+            functions.insert(f.id.clone(), functions::build(&f.binary, &f.environment, &recorded).await?);
         }
+        // Cold starts (the published config read at init) belong to no dispatch's calls.
+        calls.take();
         let mut runtime = Runtime {
             root: root.to_path_buf(),
-            sdk,
+            ctx,
+            recorded,
             template,
             functions,
             buses: Vec::new(),
@@ -145,9 +156,9 @@ impl Runtime {
     /// Event buses, delivery streams and their buckets, log groups: what the functions call.
     /// Each is created only when missing, so a second start changes nothing.
     async fn provision(&mut self) -> Result<(), RuntimeError> {
-        let events = aws_sdk_eventbridge::Client::new(&self.sdk);
-        let logs = aws_sdk_cloudwatchlogs::Client::new(&self.sdk);
-        let firehose = aws_sdk_firehose::Client::new(&self.sdk);
+        let events = self.ctx.client::<aws_sdk_eventbridge::Client>();
+        let logs = self.ctx.client::<aws_sdk_cloudwatchlogs::Client>();
+        let firehose = self.ctx.client::<aws_sdk_firehose::Client>();
         let mut buses = vec!["default".to_string()];
         let mut log_groups = Vec::new();
         for (id, kind) in &self.template.resources {
@@ -171,7 +182,8 @@ impl Runtime {
                 "AWS::SNS::Topic" => {
                     let name = text("TopicName").unwrap_or_else(|| format!("{}-{id}", template::STACK));
                     // CreateTopic is idempotent for an existing name.
-                    aws_sdk_sns::Client::new(&self.sdk)
+                    self.ctx
+                        .client::<aws_sdk_sns::Client>()
                         .create_topic()
                         .name(&name)
                         .send()
@@ -184,7 +196,7 @@ impl Runtime {
                 }
                 "AWS::S3::Bucket" => {
                     if let Some(bucket) = text("BucketName") {
-                        let emulator = emulator_for(&self.sdk)?;
+                        let emulator = emulator_for(&self.ctx)?;
                         emulator.create_bucket(&bucket).map_err(|e| aws_error("CreateBucket")(context(&e)))?;
                     }
                 }
@@ -194,7 +206,7 @@ impl Runtime {
                     let bucket_arn =
                         destination.get("BucketARN").and_then(Value::as_str).unwrap_or_default().to_string();
                     let bucket = bucket_arn.trim_start_matches("arn:aws:s3:::").to_string();
-                    let emulator = emulator_for(&self.sdk)?;
+                    let emulator = emulator_for(&self.ctx)?;
                     emulator.create_bucket(&bucket).map_err(|e| aws_error("CreateBucket")(context(&e)))?;
                     let s3 = aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
                         .bucket_arn(&bucket_arn)
@@ -235,7 +247,7 @@ impl Runtime {
             }
         }
         // The tap: every event on each bus is copied to a queue the runtime reads back.
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let sqs = self.ctx.client::<aws_sdk_sqs::Client>();
         for bus in &buses {
             let queue = format!("{TAP_PREFIX}{bus}");
             let url = sqs
@@ -280,7 +292,7 @@ impl Runtime {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
         };
-        let client = aws_sdk_dynamodb::Client::new(&self.sdk);
+        let client = self.ctx.client::<aws_sdk_dynamodb::Client>();
         if client.describe_table().table_name(name).send().await.is_ok() {
             return Ok(());
         }
@@ -517,7 +529,7 @@ impl Runtime {
         stream: &str,
         lines: &[String],
     ) -> Result<Vec<Dispatch>, RuntimeError> {
-        let logs = aws_sdk_cloudwatchlogs::Client::new(&self.sdk);
+        let logs = self.ctx.client::<aws_sdk_cloudwatchlogs::Client>();
         let now = chrono::Utc::now().timestamp_millis();
         let _ = logs.create_log_stream().log_group_name(log_group).log_stream_name(stream).send().await;
         let events: Vec<_> = lines
@@ -571,7 +583,7 @@ impl Runtime {
     }
 
     async fn published_events(&self) -> Result<Vec<(String, Value)>, RuntimeError> {
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let sqs = self.ctx.client::<aws_sdk_sqs::Client>();
         let mut out = Vec::new();
         for (bus, url) in &self.taps {
             loop {
@@ -608,12 +620,12 @@ impl Runtime {
 
     /// Objects in a bucket: what Firehose delivered.
     pub fn bucket_keys(&self, bucket: &str) -> Result<Vec<String>, RuntimeError> {
-        emulator_for(&self.sdk)?.bucket_keys(bucket).map_err(|e| aws_error("ListObjects")(context(&e)))
+        emulator_for(&self.ctx)?.bucket_keys(bucket).map_err(|e| aws_error("ListObjects")(context(&e)))
     }
 
     /// An object's text (a report the functions wrote).
     pub async fn object_text(&self, bucket: &str, key: &str) -> Result<String, RuntimeError> {
-        crate::schedule::read_text(&aws_sdk_s3::Client::new(&self.sdk), bucket, key)
+        crate::schedule::read_text(&self.ctx.client::<aws_sdk_s3::Client>(), bucket, key)
             .await
             .map_err(|e| aws_error("GetObject")(e.to_string()))
     }
@@ -621,14 +633,14 @@ impl Runtime {
     /// How many parameters the central account holds under `path` (for scenario checks).
     pub async fn parameters_under(&self, path: &str) -> Result<usize, RuntimeError> {
         use platform_core::ports::ParameterStore;
-        let store = platform_core::aws::SsmParameterStore::new(aws_sdk_ssm::Client::new(&self.sdk));
+        let store = platform_core::aws::SsmParameterStore::new(self.ctx.client::<aws_sdk_ssm::Client>());
         store.get_by_path(path).await.map(|p| p.len()).map_err(|e| aws_error("GetParametersByPath")(e.to_string()))
     }
 
     /// The organisation's accounts with this e-mail, each with the name of its OU (`None` for
     /// the root), for scenario checks.
     pub async fn accounts_by_email(&self, email: &str) -> Result<Vec<(String, Option<String>)>, RuntimeError> {
-        let org = aws_sdk_organizations::Client::new(&self.sdk);
+        let org = self.ctx.client::<aws_sdk_organizations::Client>();
         let accounts = org.list_accounts().send().await.map_err(|e| aws_error("ListAccounts")(context(&e)))?;
         let mut out = Vec::new();
         for a in accounts.accounts().iter().filter(|a| a.email().is_some_and(|e| e.eq_ignore_ascii_case(email))) {
@@ -688,7 +700,7 @@ impl Resolver for LocalTasks {
                 }
             }
             TaskRequest::Service { service, action, parameters } => {
-                let value = services::call(&runtime.sdk, &runtime.calls, &service, &action, &parameters).await?;
+                let value = services::call(&runtime.recorded, &service, &action, &parameters).await?;
                 // An event put on a bus is routed like any other once the execution is done.
                 Ok(TaskOutput::now(value))
             }
@@ -773,8 +785,8 @@ pub fn subscription_payload(log_group: &str, stream: &str, filter: &str, lines: 
 }
 
 /// The emulator behind an SDK config (the runtime only ever talks to a loopback emulator).
-fn emulator_for(sdk: &SdkConfig) -> Result<emulator::Remote, RuntimeError> {
+fn emulator_for(ctx: &AwsContext) -> Result<emulator::Remote, RuntimeError> {
     let endpoint =
-        sdk.endpoint_url().ok_or_else(|| RuntimeError::Invalid("the runtime needs an emulator endpoint".into()))?;
+        ctx.endpoint_url().ok_or_else(|| RuntimeError::Invalid("the runtime needs an emulator endpoint".into()))?;
     emulator::Remote::new(endpoint).map_err(|e| RuntimeError::Invalid(e.to_string()))
 }

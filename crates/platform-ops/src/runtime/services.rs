@@ -6,14 +6,13 @@
 
 use std::collections::HashMap;
 
-use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value, json};
 
 use asl::Failure;
 
-use super::calls::CallLog;
+use platform_core::aws::AwsContext;
 
 /// The integrations the runtime carries out.
 pub const SUPPORTED: &[&str] =
@@ -55,36 +54,13 @@ fn with_metadata(mut v: Value) -> Value {
     v
 }
 
-/// Carries out `service:action`; the clients record their calls in `calls`.
-pub async fn call(sdk: &SdkConfig, calls: &CallLog, service: &str, action: &str, p: &Value) -> Result<Value, Failure> {
+/// Carries out `service:action` with `ctx`'s clients (the runtime's recorded ones).
+pub async fn call(ctx: &AwsContext, service: &str, action: &str, p: &Value) -> Result<Value, Failure> {
     match (service, action) {
-        ("events", "putEvents") => {
-            put_events(
-                aws_sdk_eventbridge::Client::from_conf(
-                    aws_sdk_eventbridge::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-                ),
-                p,
-            )
-            .await
-        }
-        ("sns", "publish") => {
-            publish(
-                aws_sdk_sns::Client::from_conf(
-                    aws_sdk_sns::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-                ),
-                p,
-            )
-            .await
-        }
+        ("events", "putEvents") => put_events(ctx.client::<aws_sdk_eventbridge::Client>(), p).await,
+        ("sns", "publish") => publish(ctx.client::<aws_sdk_sns::Client>(), p).await,
         ("dynamodb", "putItem" | "getItem" | "updateItem") => {
-            dynamodb(
-                aws_sdk_dynamodb::Client::from_conf(
-                    aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(calls.clone()).build(),
-                ),
-                action,
-                p,
-            )
-            .await
+            dynamodb(ctx.client::<aws_sdk_dynamodb::Client>(), action, p).await
         }
         _ => Err(Failure::new(
             "States.Runtime",

@@ -1,0 +1,72 @@
+//! The function's wiring: its environment, the dependencies built once per container, and its handler.
+
+use std::sync::Arc;
+
+use lambda_runtime::Diagnostic;
+use platform_core::aws::{AwsContext, CloudFormationStackSets, SsmParameterStore};
+use platform_core::lambda::{self, Function, InitError};
+use serde::Deserialize;
+
+use crate::aws::{GuardLedger, MemberSsm, Organizations};
+use crate::handler::{self, Central, Deps, Request, VendingError};
+
+/// The variables `template.yaml` gives the function.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Env {
+    pub automation_account_id: String,
+    pub organization_id: String,
+    pub event_bus_arn: String,
+    pub log_destination_name: String,
+    pub automation_role_name: String,
+    pub organizations_role_name: String,
+    pub management_account_id: String,
+    pub parameter_prefix: String,
+    pub guard_table_name: String,
+}
+
+/// Account vending, as Lambda and the local runtime run it.
+#[derive(Debug)]
+pub struct AccountVending;
+
+impl Function for AccountVending {
+    const NAME: &'static str = "account-vending";
+    type Env = Env;
+    type Deps = Deps;
+    type Request = Request;
+    type Response = serde_json::Value;
+    type Error = VendingError;
+
+    async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
+        // Organizations and the self-managed baseline StackSet live in the management account: new
+        // accounts trust it (OrganizationAccountAccessRole) before they trust anything else.
+        let management =
+            ctx.in_account(&ctx.sessions(env.organizations_role_name, Self::NAME), &env.management_account_id);
+        Ok(Deps {
+            directory: Arc::new(Organizations::new(management.client())),
+            stack_sets: Arc::new(CloudFormationStackSets::new(management.client())),
+            member_parameters: Arc::new(MemberSsm::new(
+                ctx.members(ctx.sessions(env.automation_role_name, Self::NAME)),
+            )),
+            ledger: Arc::new(GuardLedger::new(ctx.client(), env.guard_table_name)),
+            parameters: Arc::new(SsmParameterStore::new(ctx.client())),
+            parameter_prefix: env.parameter_prefix,
+            central: Central {
+                automation_account_id: env.automation_account_id,
+                organization_id: env.organization_id,
+                event_bus_arn: env.event_bus_arn,
+                log_destination_name: env.log_destination_name,
+            },
+            config: Default::default(),
+        })
+    }
+
+    async fn handle(request: Request, deps: &Deps) -> Result<serde_json::Value, VendingError> {
+        handler::handle(request, deps).await
+    }
+}
+
+impl From<VendingError> for Diagnostic {
+    fn from(e: VendingError) -> Self {
+        lambda::diagnostic(e.error_type(), &e)
+    }
+}

@@ -1,0 +1,55 @@
+//! The function's wiring: its environment, the dependencies built once per container, and its handler.
+
+use std::sync::Arc;
+
+use lambda_runtime::Diagnostic;
+use platform_core::aws::{AwsContext, SsmParameterStore};
+use platform_core::lambda::{self, Function, InitError};
+use serde::Deserialize;
+
+use crate::aws::{ContainerInsights, GuardTable, MemberGroups};
+use crate::handler::{self, Deps, HandlerError, Request};
+
+/// The variables `template.yaml` gives the function.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Env {
+    pub guard_table_name: String,
+    pub automation_role_name: String,
+    pub parameter_prefix: String,
+}
+
+/// The alarm scaler, as Lambda and the local runtime run it.
+#[derive(Debug)]
+pub struct AlarmScaler;
+
+impl Function for AlarmScaler {
+    const NAME: &'static str = "alarm-scaler";
+    type Env = Env;
+    type Deps = Deps;
+    type Request = Request;
+    type Response = serde_json::Value;
+    type Error = HandlerError;
+
+    async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
+        let members = ctx.members(ctx.sessions(env.automation_role_name, Self::NAME));
+        Ok(Deps {
+            groups: Arc::new(MemberGroups::new(members.clone())),
+            demand: Arc::new(ContainerInsights::new(members)),
+            guard: Arc::new(GuardTable::new(ctx.client(), env.guard_table_name)),
+            parameters: Arc::new(SsmParameterStore::new(ctx.client())),
+            parameter_prefix: env.parameter_prefix,
+            metrics: ctx.metrics(),
+            config: Default::default(),
+        })
+    }
+
+    async fn handle(request: Request, deps: &Deps) -> Result<serde_json::Value, HandlerError> {
+        handler::handle(request, deps).await
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        lambda::diagnostic(e.error_type(), &e)
+    }
+}

@@ -1,0 +1,64 @@
+//! The function's wiring: its environment, the dependencies built once per container, and its handler.
+
+use std::sync::Arc;
+
+use lambda_runtime::Diagnostic;
+use platform_core::aws::{AwsContext, CloudFormationStackSets, SsmParameterStore};
+use platform_core::lambda::{self, Function, InitError};
+use serde::Deserialize;
+
+use crate::aws::EksClusters;
+use crate::handler::{self, DeployError, Deps, Request};
+use crate::ledger::SsmReleaseLedger;
+
+/// The variables `template.yaml` gives the function.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Env {
+    pub automation_role_name: String,
+    pub parameter_prefix: String,
+    pub management_account_id: String,
+    pub platform_stackset_role_name: String,
+}
+
+/// Platform deploy, as Lambda and the local runtime run it.
+#[derive(Debug)]
+pub struct PlatformDeploy;
+
+impl Function for PlatformDeploy {
+    const NAME: &'static str = "platform-deploy";
+    type Env = Env;
+    type Deps = Deps;
+    type Request = Request;
+    type Response = serde_json::Value;
+    type Error = DeployError;
+
+    async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
+        let store = Arc::new(SsmParameterStore::new(ctx.client()));
+        // The catalogue and environments as published: read once, at start, or fail fast.
+        let tree = platform_core::config::published_tree(store.as_ref(), &env.parameter_prefix).await.map_err(|e| {
+            InitError::dependency(format!("reading the published config under {}", env.parameter_prefix), e)
+        })?;
+        // The platform StackSet is self-managed from the management account, like the baseline.
+        let management =
+            ctx.in_account(&ctx.sessions(env.platform_stackset_role_name, Self::NAME), &env.management_account_id);
+        Ok(Deps {
+            clusters: Arc::new(EksClusters::new(
+                ctx.members(ctx.sessions(env.automation_role_name, Self::NAME)),
+                tree.organization.name_prefix.clone(),
+            )),
+            stack_sets: Arc::new(CloudFormationStackSets::new(management.client())),
+            ledger: Arc::new(SsmReleaseLedger::new(store, env.parameter_prefix)),
+            tree,
+        })
+    }
+
+    async fn handle(request: Request, deps: &Deps) -> Result<serde_json::Value, DeployError> {
+        handler::handle(request, deps).await
+    }
+}
+
+impl From<DeployError> for Diagnostic {
+    fn from(e: DeployError) -> Self {
+        lambda::diagnostic(e.error_type(), &e)
+    }
+}

@@ -1,0 +1,71 @@
+//! The function's wiring: its environment, the dependencies built once per container, and its handler.
+
+use std::sync::Arc;
+
+use alarm_scaler::aws::{GuardTable, MemberGroups};
+use lambda_runtime::Diagnostic;
+use platform_core::aws::{AwsContext, CloudFormationStackSets, SsmParameterStore};
+use platform_core::lambda::{self, Function, InitError};
+use serde::Deserialize;
+
+use crate::aws::{Organizations, S3Reports};
+use crate::handler::{self, Deps, Request, ScheduleError};
+
+/// The variables `template.yaml` gives the function.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Env {
+    pub automation_role_name: String,
+    pub schedules_management_role_name: String,
+    pub management_account_id: String,
+    pub parameter_prefix: String,
+    pub guard_table_name: String,
+    pub report_bucket_name: String,
+}
+
+/// The scheduled operations, as Lambda and the local runtime run them.
+#[derive(Debug)]
+pub struct ScheduledOps;
+
+impl Function for ScheduledOps {
+    const NAME: &'static str = "scheduled-ops";
+    type Env = Env;
+    type Deps = Deps;
+    type Request = Request;
+    type Response = serde_json::Value;
+    type Error = ScheduleError;
+
+    async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
+        let store = Arc::new(SsmParameterStore::new(ctx.client()));
+        // The catalogue and environments as published: read once, at start, or fail fast.
+        let tree = platform_core::config::published_tree(store.as_ref(), &env.parameter_prefix).await.map_err(|e| {
+            InitError::dependency(format!("reading the published config under {}", env.parameter_prefix), e)
+        })?;
+        // Organizations and both StackSets are read (and drifted instances re-applied) from the
+        // management account, through a role that may do only that.
+        let management =
+            ctx.in_account(&ctx.sessions(env.schedules_management_role_name, Self::NAME), &env.management_account_id);
+        let stack_sets = Arc::new(CloudFormationStackSets::new(management.client()));
+        Ok(Deps {
+            tree,
+            directory: Arc::new(Organizations::new(management.client())),
+            stack_sets: stack_sets.clone(),
+            drift: stack_sets,
+            groups: Arc::new(MemberGroups::new(ctx.members(ctx.sessions(env.automation_role_name, Self::NAME)))),
+            guard: Arc::new(GuardTable::new(ctx.client(), env.guard_table_name)),
+            parameters: store,
+            reports: Arc::new(S3Reports::new(ctx.client(), env.report_bucket_name)),
+            metrics: ctx.metrics(),
+            inventory_prefix: crate::inventory::PREFIX.into(),
+        })
+    }
+
+    async fn handle(request: Request, deps: &Deps) -> Result<serde_json::Value, ScheduleError> {
+        handler::handle(request, deps).await
+    }
+}
+
+impl From<ScheduleError> for Diagnostic {
+    fn from(e: ScheduleError) -> Self {
+        lambda::diagnostic(e.error_type(), &e)
+    }
+}
