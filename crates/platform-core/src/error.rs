@@ -1,7 +1,6 @@
 //! Stable error classes: every AWS SDK error is classified once, here, keeping the SDK error as source.
 
 use std::error::Error as StdError;
-use std::fmt;
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
@@ -9,7 +8,21 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// The error classes the state machines name in `Retry` and `Catch`. Their names are an API:
 /// renaming one breaks every ASL definition that names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
+    strum::Display,
+)]
 pub enum ErrorClass {
     /// The service asked us to slow down; retry with backoff.
     Throttled,
@@ -31,35 +44,13 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 11] = [
-        ErrorClass::Throttled,
-        ErrorClass::Transient,
-        ErrorClass::OperationInProgress,
-        ErrorClass::ConcurrentModification,
-        ErrorClass::NotFound,
-        ErrorClass::AlreadyExists,
-        ErrorClass::ConditionFailed,
-        ErrorClass::AccessDenied,
-        ErrorClass::InvalidRequest,
-        ErrorClass::LimitExceeded,
-        ErrorClass::Unclassified,
-    ];
+    pub const ALL: &'static [ErrorClass] = <ErrorClass as strum::VariantArray>::VARIANTS;
+    /// Every class's name, as the state machines may name it.
+    pub const NAMES: &'static [&'static str] = <ErrorClass as strum::VariantNames>::VARIANTS;
 
     /// The PascalCase name a Lambda reports as `errorType` and ASL matches in `ErrorEquals`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorClass::Throttled => "Throttled",
-            ErrorClass::Transient => "Transient",
-            ErrorClass::OperationInProgress => "OperationInProgress",
-            ErrorClass::ConcurrentModification => "ConcurrentModification",
-            ErrorClass::NotFound => "NotFound",
-            ErrorClass::AlreadyExists => "AlreadyExists",
-            ErrorClass::ConditionFailed => "ConditionFailed",
-            ErrorClass::AccessDenied => "AccessDenied",
-            ErrorClass::InvalidRequest => "InvalidRequest",
-            ErrorClass::LimitExceeded => "LimitExceeded",
-            ErrorClass::Unclassified => "Unclassified",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     /// Whether retrying the same call later can succeed without changing anything.
@@ -224,12 +215,6 @@ impl ErrorClass {
     }
 }
 
-impl fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A failed AWS call, classified, with the SDK error kept as the source.
 #[derive(Debug, thiserror::Error)]
 #[error("{operation} failed ({class}{}): {message}", code.as_deref().map(|c| format!(", code {c}")).unwrap_or_default())]
@@ -280,17 +265,17 @@ where
             } else {
                 ErrorClass::Transient
             });
-            (class, None, format!("request could not be sent: {}", source_chain(&err)))
+            (class, None, "request could not be sent".to_string())
         }
         SdkError::ResponseError(ctx) => (
             ErrorClass::from_status(ctx.raw().status().as_u16()).max_transient(),
             None,
-            format!("response could not be read: {}", source_chain(&err)),
+            "response could not be read".to_string(),
         ),
         SdkError::ConstructionFailure(_) => {
-            (ErrorClass::InvalidRequest, None, format!("request could not be built: {}", source_chain(&err)))
+            (ErrorClass::InvalidRequest, None, "request could not be built".to_string())
         }
-        _ => (ErrorClass::Unclassified, None, source_chain(&err)),
+        _ => (ErrorClass::Unclassified, None, "the SDK failed in an unrecognised way".to_string()),
     };
     AwsError { class, operation, code, message, source: Some(Box::new(err)) }
 }
@@ -326,16 +311,6 @@ impl ErrorClass {
     fn max_transient(self) -> ErrorClass {
         if self == ErrorClass::Unclassified { ErrorClass::Transient } else { self }
     }
-}
-
-fn source_chain(err: &dyn StdError) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut next = err.source();
-    while let Some(e) = next {
-        parts.push(e.to_string());
-        next = e.source();
-    }
-    parts.join(": ")
 }
 
 /// `.classify("Operation")` on any SDK call result.

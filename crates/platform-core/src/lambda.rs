@@ -49,6 +49,13 @@ pub trait Function: 'static {
     /// Converted into the `errorType` the state machines name in `Retry` and `Catch`.
     type Error: Into<Diagnostic> + std::fmt::Debug + Send;
 
+    /// The `action` names the request accepts (`Payload.action` in the state machines), derived
+    /// from the request enum; empty for a function its event source invokes with its own shape.
+    const ACTIONS: &'static [&'static str] = &[];
+
+    /// Every `errorType` the function reports: what `Retry` and `Catch` may name for its tasks.
+    fn error_names() -> Vec<&'static str>;
+
     fn deps(env: Self::Env, ctx: &AwsContext) -> impl Future<Output = Result<Self::Deps, InitError>> + Send;
 
     fn handle(

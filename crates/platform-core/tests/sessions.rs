@@ -202,8 +202,19 @@ async fn a_refused_assume_role_is_access_denied_for_the_member_client() {
     let ssm = aws_sdk_ssm::Client::new(&sessions.sdk_config(&base, DEV));
     let err = ssm.get_parameter().name("/x").send().await.classify("GetParameter").expect_err("no credentials");
     assert_eq!(err.class, ErrorClass::AccessDenied, "{err}");
+    // The message is the AWS error's own; why it happened is in its sources, kept, not copied in.
+    let mut chain = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = next {
+        chain.push(e.to_string());
+        next = e.source();
+    }
+    assert_eq!(chain[0], "GetParameter failed (AccessDenied): request could not be sent");
     assert!(
-        err.message.contains("not authorized to assume arn:aws:iam::111111111111:role/abc-trading-automation"),
-        "{err}"
+        chain
+            .iter()
+            .any(|c| c.contains("not authorized to assume arn:aws:iam::111111111111:role/abc-trading-automation")),
+        "{chain:?}"
     );
+    assert!(chain.iter().skip(1).all(|c| !c.contains("GetParameter failed")), "each cause once: {chain:?}");
 }

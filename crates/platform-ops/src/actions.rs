@@ -1,11 +1,13 @@
-//! The catalogue of typed Lambda actions, from the function crates linked into this binary.
+//! The contract with the state machines: each linked function's actions and error names.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Function (its binary name, as `template.yaml` builds it) to the actions its handler accepts.
+/// Function (its binary name, as `template.yaml` builds it) to the actions its handler accepts
+/// and the error names it reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActionCatalogue {
     functions: BTreeMap<String, BTreeSet<String>>,
+    errors: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl ActionCatalogue {
@@ -18,9 +20,28 @@ impl ActionCatalogue {
         self
     }
 
+    pub fn with_errors<I, S>(mut self, function: &str, errors: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.errors.entry(function.to_string()).or_default().extend(errors.into_iter().map(Into::into));
+        self
+    }
+
     /// The actions of `function`, or `None` when no linked crate provides that function.
     pub fn actions(&self, function: &str) -> Option<&BTreeSet<String>> {
         self.functions.get(function)
+    }
+
+    /// The error names `function` reports, or `None` when no linked crate provides it.
+    pub fn errors(&self, function: &str) -> Option<&BTreeSet<String>> {
+        self.errors.get(function)
+    }
+
+    /// Every error name any linked function reports.
+    pub fn all_errors(&self) -> BTreeSet<&str> {
+        self.errors.values().flatten().map(String::as_str).collect()
     }
 
     pub fn functions(&self) -> impl Iterator<Item = &str> {
@@ -28,12 +49,7 @@ impl ActionCatalogue {
     }
 }
 
-/// The catalogue of this build. Each function crate, once it exists, registers its action enum's
-/// variant names here, so validation compares definitions against the code that will run them.
+/// The catalogue of this build, from the function crates' own request and error enums.
 pub fn linked() -> ActionCatalogue {
-    ActionCatalogue::default()
-        .with_function("alarm-scaler", alarm_scaler::handler::ACTIONS.iter().copied())
-        .with_function("account-vending", account_vending::handler::ACTIONS.iter().copied())
-        .with_function("platform-deploy", platform_deploy::handler::ACTIONS.iter().copied())
-        .with_function("scheduled-ops", scheduled_ops::handler::ACTIONS.iter().copied())
+    crate::runtime::functions::catalogue()
 }

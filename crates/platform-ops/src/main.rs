@@ -278,7 +278,7 @@ fn succeeded(d: &runtime::Dispatch) -> bool {
     match &d.outcome {
         runtime::Outcome::Invoked { .. } => true,
         runtime::Outcome::InvokeFailed { .. } => false,
-        runtime::Outcome::Execution { status, .. } => status == "SUCCEEDED",
+        runtime::Outcome::Execution { status, .. } => *status == asl::Status::Succeeded,
     }
 }
 

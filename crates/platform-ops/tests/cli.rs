@@ -62,7 +62,7 @@ fn world_seed_without_a_local_endpoint_fails_with_a_clear_error() {
 fn validate_exits_zero_on_the_repository_and_one_on_a_broken_config() {
     let ok = platform_ops(&["validate", "--as-of", "2026-11-24"], None);
     assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
-    assert!(stdout(&ok).contains("validate: 8 checks, 0 finding(s)"), "{}", stdout(&ok));
+    assert!(stdout(&ok).contains("validate: 9 checks, 0 finding(s)"), "{}", stdout(&ok));
 
     let broken = tempfile::tempdir().expect("tmp");
     let config = broken.path().join("config");

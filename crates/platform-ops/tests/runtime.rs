@@ -52,7 +52,21 @@ Resources:
             InputTransformer:
               InputPathsMap: {service: "$.detail.service", signature: "$.detail.signature"}
               InputTemplate: '{"service": "<service>", "signature": "<signature>"}'
+  Slow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: !Sub "abc-trading-${Environment}-slow"
+      DefinitionUri: state-machines/slow.asl.json
+      Events:
+        Requested:
+          Type: EventBridgeRule
+          Properties:
+            EventBusName: !Ref Bus
+            Pattern: {source: [abc.platform], detail-type: [SlowRequested]}
 "#;
+
+const SLOW: &str =
+    r#"{"TimeoutSeconds": 5, "StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 60, "End": true}}}"#;
 
 const TRIAGE: &str = r#"{"StartAt": "Page", "States": {"Page": {"Type": "Pass",
     "Parameters": {"page.$": "States.Format('${Environment}: {} on {}', $.signature, $.service)"}, "End": true}}}"#;
@@ -67,6 +81,7 @@ async fn a_published_detection_is_routed_to_a_state_machine() {
     std::fs::write(dir.path().join("template.yaml"), TEMPLATE).expect("template");
     std::fs::create_dir(dir.path().join("state-machines")).expect("dir");
     std::fs::write(dir.path().join("state-machines/triage.asl.json"), TRIAGE).expect("definition");
+    std::fs::write(dir.path().join("state-machines/slow.asl.json"), SLOW).expect("definition");
 
     let runtime = Arc::new(Runtime::new(dir.path(), emulator.sdk_config(), BTreeMap::new()).await.expect("runtime"));
     let lines = vec![
@@ -83,7 +98,7 @@ async fn a_published_detection_is_routed_to_a_state_machine() {
     assert_eq!(executions.len(), 1, "only the critical detection matches: {dispatches:?}");
     match &executions[0].outcome {
         Outcome::Execution { status, output, .. } => {
-            assert_eq!(status, "SUCCEEDED");
+            assert_eq!(*status, asl::Status::Succeeded);
             assert_eq!(output.as_ref().expect("output")["page"], "dev: DatabaseUnreachable on audit");
         }
         other => panic!("{other:?}"),
@@ -106,6 +121,14 @@ async fn a_published_detection_is_routed_to_a_state_machine() {
         matches!(&sent[0].outcome, Outcome::Execution { output: Some(o), .. } if o["page"] == "dev: OOMKilled on cache"),
         "{sent:?}"
     );
+
+    // An execution past its TimeoutSeconds is TIMED_OUT, spelt as Step Functions spells it.
+    let slow = again
+        .send_event("abc-trading-dev", json!({"Source": "abc.platform", "DetailType": "SlowRequested", "Detail": {}}))
+        .await
+        .expect("routed");
+    assert!(matches!(&slow[0].outcome, Outcome::Execution { status: asl::Status::TimedOut, .. }), "{slow:?}");
+    assert_eq!(serde_json::to_value(&slow[0].outcome).expect("json")["status"], "TIMED_OUT");
 }
 
 /// GIVEN the project template WHEN a state machine uses the DynamoDB, SNS and EventBridge
@@ -168,7 +191,7 @@ async fn service_integrations_reach_the_emulator() {
         runtime.dispatch_with_follow("test", machine.to_str().expect("path"), json!({})).await.expect("runs");
     match &dispatches[0].outcome {
         Outcome::Execution { status, output, error, .. } => {
-            assert_eq!(status, "SUCCEEDED", "{error:?}");
+            assert_eq!(*status, asl::Status::Succeeded, "{error:?}");
             let out = output.as_ref().expect("output");
             assert_eq!(out["held"]["Error"], "DynamoDB.ConditionalCheckFailedException");
             assert_eq!(out["read"]["n"], "1");

@@ -29,7 +29,9 @@ fn today() -> chrono::NaiveDate {
 }
 
 fn vending() -> ActionCatalogue {
-    ActionCatalogue::default().with_function("account-vending", ["CreateAccount", "AwaitAccount", "PlaceInOu"])
+    ActionCatalogue::default()
+        .with_function("account-vending", ["CreateAccount", "AwaitAccount", "PlaceInOu"])
+        .with_errors("account-vending", platform_core::ErrorClass::NAMES.iter().copied())
 }
 
 fn messages(report: &Report, check: &str) -> Vec<String> {
@@ -69,7 +71,7 @@ fn the_repository_validates_clean() {
 fn the_good_fixture_passes_every_check() {
     let report = run_with(&fixture("good"), &vending());
     assert!(report.passed(), "{report}");
-    assert_eq!(report.checks.len(), 8);
+    assert_eq!(report.checks.len(), 9);
 }
 
 #[test]
@@ -127,6 +129,23 @@ fn an_action_missing_from_the_function_enum_is_reported() {
             "States/CreateAccount action `Teleport` is not in account-vending's action enum (AwaitAccount, CreateAccount, PlaceInOu)",
         ],
     );
+}
+
+/// A misspelt error name would never match: the retry it configures would never happen.
+#[test]
+fn a_misspelt_error_name_is_reported() {
+    let report = run_with(&fixture("broken-errors"), &vending());
+    assert_only(
+        &report,
+        "errors",
+        &[
+            "States/CreateAccount/Retry[0] `Throttld` is raised by nothing this state runs",
+            "States/CreateAccount/Catch[0] `Lambda.TooManyRequests` is raised by nothing this state runs",
+            "States/Notify/Catch[0] `SNS` is raised by nothing this state runs",
+        ],
+    );
+    let found = messages(&report, "errors");
+    assert_eq!(found.len(), 3, "States.Timeout, SNS.AuthorizationErrorException and the classes are fine: {found:?}");
 }
 
 #[test]

@@ -116,3 +116,24 @@ async fn an_unknown_binary_lists_the_known_ones() {
     let err = functions::build("billing", &BTreeMap::new(), &unreachable_context()).await.expect_err("unknown");
     assert!(err.to_string().contains("log-processor, alarm-scaler, account-vending"), "{err}");
 }
+
+/// The action names derived from each request enum are the ones serde accepts: strum and serde
+/// agree on every variant's spelling, and a name outside the enum is refused as unknown.
+#[test]
+fn derived_action_names_are_the_accepted_ones() {
+    fn check<F: Function>() {
+        assert!(!F::ACTIONS.is_empty(), "{} has no actions", F::NAME);
+        for action in F::ACTIONS.iter().chain(["teleport"].iter()) {
+            let err = serde_json::from_value::<F::Request>(serde_json::json!({ "action": action }))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert_eq!(err.contains("unknown variant"), *action == "teleport", "{} `{action}`: {err}", F::NAME);
+        }
+        assert!(F::error_names().iter().all(|n| !n.is_empty() && !n.contains(' ')), "{}", F::NAME);
+    }
+    check::<alarm_scaler::function::AlarmScaler>();
+    check::<account_vending::function::AccountVending>();
+    check::<platform_deploy::function::PlatformDeploy>();
+    check::<scheduled_ops::function::ScheduledOps>();
+}

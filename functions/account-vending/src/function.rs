@@ -35,6 +35,15 @@ impl Function for AccountVending {
     type Request = Request;
     type Response = serde_json::Value;
     type Error = VendingError;
+    const ACTIONS: &'static [&'static str] = <Request as strum::VariantNames>::VARIANTS;
+
+    fn error_names() -> Vec<&'static str> {
+        <crate::handler::ErrorName as strum::VariantNames>::VARIANTS
+            .iter()
+            .chain(platform_core::ErrorClass::NAMES.iter())
+            .copied()
+            .collect()
+    }
 
     async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
         // Organizations and the self-managed baseline StackSet live in the management account: new

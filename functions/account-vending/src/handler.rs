@@ -16,29 +16,16 @@ use crate::ports::{
 };
 use crate::request::{AccountRequest, Origin, RequestError};
 
-/// The `action` names the state machine may send (`platform-ops validate` checks them).
-pub const ACTIONS: &[&str] = &[
-    "validate",
-    "claim",
-    "acquire-slot",
-    "find-or-create",
-    "await-account",
-    "place",
-    "baseline",
-    "await-baseline",
-    "publish-facts",
-    "release-slot",
-    "finish",
-    "quarantine",
-];
-
 /// The state machine's `TimeoutSeconds`: no execution runs longer, so no claim or slot is held
 /// longer than this and a margin (a test checks the definition agrees).
 pub const EXECUTION_TIMEOUT_SECONDS: i64 = 6 * 3600;
 const LEASE_MARGIN_SECONDS: i64 = 300;
 
-#[derive(Debug, Clone, Deserialize)]
+/// One request per `action` the state machine sends; the action names are derived from the
+/// variants (`platform-ops validate` checks the definitions against them).
+#[derive(Debug, Clone, Deserialize, strum::VariantNames)]
 #[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Request {
     /// The event (AccountRequested, or CreateAccountResult) to a validated vending.
     Validate {
@@ -160,26 +147,42 @@ pub enum VendingError {
     NoSlot { vending: String, max: u32 },
 }
 
+/// The names [`VendingError::error_type`] reports besides the AWS error classes: with those, every
+/// name the state machine may catch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantNames)]
+pub enum ErrorName {
+    InvalidRequest,
+    ConfigMissing,
+    EmailAlreadyExists,
+    AccountLimitExceeded,
+    ConcurrentAccountModification,
+    Transient,
+    AccountCreationFailed,
+    BaselineFailed,
+    NoSlot,
+}
+
 impl VendingError {
     /// The stable names the state machine's Retry and Catch use.
     pub fn error_type(&self) -> &'static str {
-        match self {
-            VendingError::Request(_) | VendingError::NotOurs { .. } | VendingError::NotActive { .. } => {
-                "InvalidRequest"
-            }
-            VendingError::Aws(e) => e.error_type(),
-            VendingError::Config(_) | VendingError::NoSuchOu(_) => "ConfigMissing",
+        let name = match self {
+            VendingError::Aws(e) => return e.error_type(),
+            VendingError::Request(_)
+            | VendingError::NotOurs { .. }
+            | VendingError::NotActive { .. }
+            | VendingError::NoAccountYet(_) => ErrorName::InvalidRequest,
+            VendingError::Config(_) | VendingError::NoSuchOu(_) => ErrorName::ConfigMissing,
             VendingError::CreationFailed { reason, .. } => match reason.as_str() {
-                "EMAIL_ALREADY_EXISTS" => "EmailAlreadyExists",
-                "ACCOUNT_LIMIT_EXCEEDED" => "AccountLimitExceeded",
-                "CONCURRENT_ACCOUNT_MODIFICATION" => "ConcurrentAccountModification",
-                "INTERNAL_FAILURE" => "Transient",
-                _ => "AccountCreationFailed",
+                "EMAIL_ALREADY_EXISTS" => ErrorName::EmailAlreadyExists,
+                "ACCOUNT_LIMIT_EXCEEDED" => ErrorName::AccountLimitExceeded,
+                "CONCURRENT_ACCOUNT_MODIFICATION" => ErrorName::ConcurrentAccountModification,
+                "INTERNAL_FAILURE" => ErrorName::Transient,
+                _ => ErrorName::AccountCreationFailed,
             },
-            VendingError::BaselineFailed { .. } => "BaselineFailed",
-            VendingError::NoAccountYet(_) => "InvalidRequest",
-            VendingError::NoSlot { .. } => "NoSlot",
-        }
+            VendingError::BaselineFailed { .. } => ErrorName::BaselineFailed,
+            VendingError::NoSlot { .. } => ErrorName::NoSlot,
+        };
+        name.into()
     }
 }
 

@@ -29,6 +29,15 @@ impl Function for AlarmScaler {
     type Request = Request;
     type Response = serde_json::Value;
     type Error = HandlerError;
+    const ACTIONS: &'static [&'static str] = <Request as strum::VariantNames>::VARIANTS;
+
+    fn error_names() -> Vec<&'static str> {
+        <crate::handler::ErrorName as strum::VariantNames>::VARIANTS
+            .iter()
+            .chain(platform_core::ErrorClass::NAMES.iter())
+            .copied()
+            .collect()
+    }
 
     async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
         let members = ctx.members(ctx.sessions(env.automation_role_name, Self::NAME));

@@ -18,13 +18,11 @@ use crate::ports::{AuditRecord, Claim, Groups, Guard, MetricsSink, PodDemand};
 /// How long a target stays locked while it is resized and verified.
 const LOCK_SECONDS: i64 = 15 * 60;
 
-/// The `action` names the state machine may send (the variants of [`Request`]); `platform-ops
-/// validate` checks every Task of the definitions against them.
-pub const ACTIONS: &[&str] = &["decide", "explain", "act", "verify", "record"];
-
-/// One request from the state machine (or `platform-ops scaling explain`).
-#[derive(Debug, Clone, Deserialize)]
+/// One request per `action` the state machine (or `platform-ops scaling explain`) sends; the action
+/// names are derived from the variants (`platform-ops validate` checks the definitions against them).
+#[derive(Debug, Clone, Deserialize, strum::VariantNames)]
 #[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Request {
     /// Resolve, claim, gather, decide; lock the target when the decision is to act.
     Decide {
@@ -95,15 +93,24 @@ pub enum HandlerError {
     NothingToDo(String),
 }
 
+/// The names [`HandlerError::error_type`] reports besides the AWS error classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantNames)]
+pub enum ErrorName {
+    InvalidAlarm,
+    ConfigMissing,
+    NothingToDo,
+}
+
 impl HandlerError {
     /// The stable error names the state machine's Retry and Catch use.
     pub fn error_type(&self) -> &'static str {
-        match self {
-            HandlerError::Alarm(_) => "InvalidAlarm",
-            HandlerError::Aws(e) => e.error_type(),
-            HandlerError::Config(_) => "ConfigMissing",
-            HandlerError::NothingToDo(_) => "NothingToDo",
-        }
+        let name = match self {
+            HandlerError::Aws(e) => return e.error_type(),
+            HandlerError::Alarm(_) => ErrorName::InvalidAlarm,
+            HandlerError::Config(_) => ErrorName::ConfigMissing,
+            HandlerError::NothingToDo(_) => ErrorName::NothingToDo,
+        };
+        name.into()
     }
 }
 

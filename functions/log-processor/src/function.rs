@@ -31,6 +31,10 @@ impl Function for LogProcessor {
     type Response = Output;
     type Error = HandlerError;
 
+    fn error_names() -> Vec<&'static str> {
+        <crate::handler::ErrorName as strum::VariantNames>::VARIANTS.to_vec()
+    }
+
     async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
         let pipeline = Pipeline::new(env.environment.clone())
             .map_err(|e| InitError::dependency(format!("building the pipeline for `{}`", env.environment), e))?;

@@ -49,18 +49,26 @@ pub enum HandlerError {
     EventsUndelivered { count: usize, last: String },
 }
 
+/// The names [`HandlerError::error_type`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantNames)]
+pub enum ErrorName {
+    RecordsUndelivered,
+    EventsUndelivered,
+}
+
 impl HandlerError {
     pub fn error_type(&self) -> &'static str {
-        match self {
-            HandlerError::RecordsUndelivered { .. } => "RecordsUndelivered",
-            HandlerError::EventsUndelivered { .. } => "EventsUndelivered",
-        }
+        let name = match self {
+            HandlerError::RecordsUndelivered { .. } => ErrorName::RecordsUndelivered,
+            HandlerError::EventsUndelivered { .. } => ErrorName::EventsUndelivered,
+        };
+        name.into()
     }
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
     fn from(e: HandlerError) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.error_type().to_string(), error_message: e.to_string() }
+        platform_core::lambda::diagnostic(e.error_type(), &e)
     }
 }
 

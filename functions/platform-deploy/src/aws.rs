@@ -148,18 +148,10 @@ pub async fn ensure_access_entry(
     Ok(changed)
 }
 
-/// An AWS error in the deploy's terms, its class kept (denied is not worth retrying).
+/// An AWS error in the deploy's terms: its class kept (denied is not worth retrying, throttled
+/// and in-progress are), its source kept.
 pub(crate) fn from_aws(e: AwsError) -> ApplyError {
-    match e.class {
-        ErrorClass::AccessDenied => ApplyError::Forbidden(e.to_string()),
-        ErrorClass::NotFound => {
-            ApplyError::NotFound { kind: "Cluster".into(), namespace: String::new(), name: e.message }
-        }
-        ErrorClass::InvalidRequest | ErrorClass::Unclassified => {
-            ApplyError::Invalid { kind: "Cluster".into(), name: e.operation.into(), message: e.to_string() }
-        }
-        _ => ApplyError::Transient(e.to_string()),
-    }
+    ApplyError::Aws(e)
 }
 
 #[async_trait]

@@ -9,29 +9,52 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use platform_core::{AwsError, ErrorClass};
+
 use crate::render::Manifest;
 use crate::rollout::RolloutStatus;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error("the API server is unreachable or busy: {0}")]
     Transient(String),
+    /// The Kubernetes client failed before the API server answered (connection, TLS, timeout).
+    #[error("{operation} {kind} {name}: the API server could not be reached")]
+    Unreachable {
+        operation: &'static str,
+        kind: String,
+        name: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("the API server refused {kind} {name}: {message}")]
     Invalid { kind: String, name: String, message: String },
     #[error("{kind} {namespace}/{name} does not exist")]
     NotFound { kind: String, namespace: String, name: String },
+    /// An AWS call (EKS, the ledger's Parameter Store) failed: its class is the error's name, so
+    /// the state machine still tells throttling from an operation in progress.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// A ledger entry that is not the JSON the deploy wrote.
+    #[error("ledger entry {name} is not a readable record")]
+    Ledger {
+        name: String,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl ApplyError {
     /// The stable names the state machine's Retry and Catch use.
     pub fn error_type(&self) -> &'static str {
         match self {
-            ApplyError::Transient(_) => "Transient",
-            ApplyError::Forbidden(_) => "AccessDenied",
-            ApplyError::Invalid { .. } => "InvalidRequest",
-            ApplyError::NotFound { .. } => "NotFound",
+            ApplyError::Transient(_) | ApplyError::Unreachable { .. } => ErrorClass::Transient.as_str(),
+            ApplyError::Forbidden(_) => ErrorClass::AccessDenied.as_str(),
+            ApplyError::Invalid { .. } | ApplyError::Ledger { .. } => ErrorClass::InvalidRequest.as_str(),
+            ApplyError::NotFound { .. } => ErrorClass::NotFound.as_str(),
+            ApplyError::Aws(e) => e.error_type(),
         }
     }
 }

@@ -31,6 +31,15 @@ impl Function for PlatformDeploy {
     type Request = Request;
     type Response = serde_json::Value;
     type Error = DeployError;
+    const ACTIONS: &'static [&'static str] = <Request as strum::VariantNames>::VARIANTS;
+
+    fn error_names() -> Vec<&'static str> {
+        <crate::handler::ErrorName as strum::VariantNames>::VARIANTS
+            .iter()
+            .chain(platform_core::ErrorClass::NAMES.iter())
+            .copied()
+            .collect()
+    }
 
     async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
         let store = Arc::new(SsmParameterStore::new(ctx.client()));

@@ -18,22 +18,6 @@ use crate::release::{Release, ReleaseError, ResolvedRelease};
 use crate::render::{Manifest, Registry, RenderError, namespace_of, render, workload_kind};
 use crate::rollout::{Health, tier_health};
 
-/// The `action` names the state machine may send.
-pub const ACTIONS: &[&str] = &[
-    "targets",
-    "plan",
-    "ensure-infrastructure",
-    "infrastructure-status",
-    "ensure-access",
-    "apply-tier",
-    "tier-health",
-    "advance",
-    "verify",
-    "record",
-    "rollback",
-    "rollback-health",
-];
-
 /// Where releases are published (by CI) and an account's current release is recorded (SSM on AWS).
 #[async_trait]
 pub trait ReleaseLedger: Send + Sync + std::fmt::Debug {
@@ -48,8 +32,11 @@ pub trait ReleaseLedger: Send + Sync + std::fmt::Debug {
     async fn accounts(&self, environment: &str) -> Result<Vec<String>, ApplyError>;
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// One request per `action` the state machine sends; the action names are derived from the
+/// variants (`platform-ops validate` checks the definitions against them).
+#[derive(Debug, Clone, Deserialize, strum::VariantNames)]
 #[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Request {
     Targets { request: ReleaseRequested },
     Plan { request: DeployRequest },
@@ -145,19 +132,32 @@ pub enum DeployError {
     OutOfOrder { action: &'static str, needs: &'static str },
 }
 
+/// The names [`DeployError::error_type`] reports besides the AWS error classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantNames)]
+pub enum ErrorName {
+    InvalidRelease,
+    ConfigMissing,
+    VerifyFailed,
+    SmokeFailed,
+    InvalidRequest,
+    InvalidState,
+}
+
 impl DeployError {
+    /// The stable names the state machine's Retry and Catch use.
     pub fn error_type(&self) -> &'static str {
-        match self {
-            DeployError::Release(_) => "InvalidRelease",
-            DeployError::Render(_) => "ConfigMissing",
-            DeployError::Cluster(e) => e.error_type(),
-            DeployError::ServicesMissing(_) => "VerifyFailed",
-            DeployError::SmokeFailed(_) => "SmokeFailed",
+        let name = match self {
+            DeployError::Cluster(e) => return e.error_type(),
+            DeployError::Release(_) => ErrorName::InvalidRelease,
+            DeployError::Render(_) => ErrorName::ConfigMissing,
+            DeployError::ServicesMissing(_) => ErrorName::VerifyFailed,
+            DeployError::SmokeFailed(_) => ErrorName::SmokeFailed,
             DeployError::UnknownEnvironment(_) | DeployError::NoRelease(_) | DeployError::NoAccounts(_) => {
-                "InvalidRequest"
+                ErrorName::InvalidRequest
             }
-            DeployError::OutOfOrder { .. } | DeployError::NoReleaseToApply(_) => "InvalidState",
-        }
+            DeployError::OutOfOrder { .. } | DeployError::NoReleaseToApply(_) => ErrorName::InvalidState,
+        };
+        name.into()
     }
 }
 

@@ -103,7 +103,12 @@ fn classify(e: kube::Error, kind: &str, namespace: &str, name: &str) -> ApplyErr
             }
         }
         // Connection refused, timeouts, TLS: the API server may be back in a moment.
-        other => ApplyError::Transient(other.to_string()),
+        other => ApplyError::Unreachable {
+            operation: "reaching",
+            kind: kind.into(),
+            name: format!("{namespace}/{name}"),
+            source: Box::new(other),
+        },
     }
 }
 
@@ -231,11 +236,12 @@ impl WorkloadApplier for KubeApplier {
         // Sent raw: the service's own answer (a 503 from a DOWN actuator) is the result, not an error.
         let response = self.client.send(request).await.map_err(|e| classify(e, "Service", namespace, service))?;
         let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect_bytes()
-            .await
-            .map_err(|e| ApplyError::Transient(format!("reading {uri}: {e}")))?;
+        let body = response.into_body().collect_bytes().await.map_err(|e| ApplyError::Unreachable {
+            operation: "reading the answer of",
+            kind: "Service".into(),
+            name: format!("{namespace}/{service}"),
+            source: Box::new(e),
+        })?;
         if matches!(status, 401 | 403) {
             return Err(ApplyError::Forbidden(format!("{uri}: {}", String::from_utf8_lossy(&body))));
         }

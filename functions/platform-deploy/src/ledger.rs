@@ -33,13 +33,7 @@ impl SsmReleaseLedger {
         let found = self.store.get_many(std::slice::from_ref(&name)).await.map_err(from_aws)?;
         found
             .get(&name)
-            .map(|text| {
-                serde_json::from_str(text).map_err(|e| ApplyError::Invalid {
-                    kind: "Parameter".into(),
-                    name: name.clone(),
-                    message: e.to_string(),
-                })
-            })
+            .map(|text| serde_json::from_str(text).map_err(|source| ApplyError::Ledger { name: name.clone(), source }))
             .transpose()
     }
 }
@@ -56,11 +50,8 @@ impl ReleaseLedger for SsmReleaseLedger {
 
     async fn record(&self, environment: &str, account: &str, release: &ResolvedRelease) -> Result<(), ApplyError> {
         let name = format!("{}/accounts/{environment}/{account}/release", self.prefix);
-        let text = serde_json::to_string(release).map_err(|e| ApplyError::Invalid {
-            kind: "Parameter".into(),
-            name: name.clone(),
-            message: e.to_string(),
-        })?;
+        let text =
+            serde_json::to_string(release).map_err(|source| ApplyError::Ledger { name: name.clone(), source })?;
         self.store.put(&name, &text, true).await.map_err(from_aws)?;
         // Written after the account's: a new account gets a release some account runs.
         self.store.put(&self.environment_release_name(environment), &release.name, true).await.map_err(from_aws)

@@ -33,6 +33,11 @@ impl Function for ScheduledOps {
     type Request = Request;
     type Response = serde_json::Value;
     type Error = ScheduleError;
+    const ACTIONS: &'static [&'static str] = <Request as strum::VariantNames>::VARIANTS;
+
+    fn error_names() -> Vec<&'static str> {
+        platform_core::ErrorClass::NAMES.to_vec()
+    }
 
     async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
         let store = Arc::new(SsmParameterStore::new(ctx.client()));

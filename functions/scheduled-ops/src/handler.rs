@@ -17,11 +17,11 @@ use crate::inventory;
 use crate::off_hours;
 use crate::ports::{Directory, ReportStore};
 
-/// The `action` names the schedules and the drift state machine send.
-pub const ACTIONS: &[&str] = &["drift-start", "drift-status", "drift-report", "off-hours", "inventory"];
-
-#[derive(Debug, Clone, Deserialize)]
+/// One request per `action` the state machine sends; the action names are derived from the
+/// variants (`platform-ops validate` checks the definitions against them).
+#[derive(Debug, Clone, Deserialize, strum::VariantNames)]
 #[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Request {
     DriftStart {
         execution: String,
@@ -54,7 +54,7 @@ impl ScheduleError {
     /// The stable names the state machine's Retry and Catch use.
     pub fn error_type(&self) -> &'static str {
         match self {
-            ScheduleError::Aws(e) => e.class.as_str(),
+            ScheduleError::Aws(e) => e.error_type(),
         }
     }
 }

@@ -57,6 +57,21 @@ macro_rules! registry {
             )*
             Err(FunctionError::Unknown { name: binary.to_string() })
         }
+
+        /// Each function's actions (derived from its request enum) and error names.
+        pub fn catalogue() -> crate::actions::ActionCatalogue {
+            let mut catalogue = crate::actions::ActionCatalogue::default();
+            $(
+                if !<$function as Function>::ACTIONS.is_empty() {
+                    catalogue = catalogue.with_function(
+                        <$function as Function>::NAME,
+                        <$function as Function>::ACTIONS.iter().copied(),
+                    );
+                }
+                catalogue = catalogue.with_errors(<$function as Function>::NAME, <$function>::error_names());
+            )*
+            catalogue
+        }
     };
 }
 

@@ -92,7 +92,7 @@ pub struct Dispatch {
 pub enum Outcome {
     Invoked { output: Value, metrics: Vec<Value> },
     InvokeFailed { error: String, cause: String },
-    Execution { status: String, output: Option<Value>, error: Option<String>, transitions: u64, duration_s: f64 },
+    Execution { status: asl::Status, output: Option<Value>, error: Option<String>, transitions: u64, duration_s: f64 },
 }
 
 /// The runtime for one repository against one emulator.
@@ -467,7 +467,7 @@ impl Runtime {
             let e = self.execute_at(resource, input, at).await?;
             states = Some(Entry::execution(2, &e));
             Outcome::Execution {
-                status: format!("{:?}", e.status).to_uppercase(),
+                status: e.status,
                 output: e.output,
                 error: e.error,
                 transitions: e.transitions,

@@ -181,7 +181,7 @@ async fn check(
                 let (kind, value) = match &d.outcome {
                     Outcome::Invoked { output, .. } => ("invoked".to_string(), Some(output)),
                     Outcome::InvokeFailed { error, .. } => (format!("failed:{error}"), None),
-                    Outcome::Execution { status, output, .. } => (status.clone(), output.as_ref()),
+                    Outcome::Execution { status, output, .. } => (status.to_string(), output.as_ref()),
                 };
                 let kind_ok = kind == *outcome || kind.starts_with(&format!("{outcome}:"));
                 kind_ok && output.as_ref().is_none_or(|want| value.is_some_and(|v| contains(v, want)))
