@@ -13,12 +13,7 @@ use crate::{actions, validate, world};
 /// second seeding changes nothing, validates the repository, then replays `scenarios/<name>`
 /// through the local runtime and prints its timeline. Exit 1 when validation finds anything, the
 /// seeding is not idempotent or an expected outcome is not met.
-pub async fn run(
-    root: &Path,
-    name: &str,
-    endpoint: Option<&str>,
-    json: bool,
-) -> Result<ExitCode, Box<dyn std::error::Error>> {
+pub async fn run(root: &Path, name: &str, endpoint: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     let (dir, scenario) = scenario::load(root, name)?;
     let up = local::start(root, endpoint).await?;
     let ctx = AwsContext::from_config(emulator::Remote::new(&up.endpoint)?.sdk_config())?;

@@ -220,10 +220,11 @@ fn run_send_event_and_invoke_against_a_running_emulator() {
     assert!(stdout(&sent).contains("no rule on `abc-trading-dev` matches"), "{}", stdout(&sent));
 
     let fixture = root().join("tests/fixtures/events/cloudwatch-logs-subscription.json");
+    // The crate's name, as a newcomer would type it, reaches the same function as its logical id.
     let invoked = platform_ops(
         &[
             "invoke",
-            "LogProcessorFunction",
+            "log-processor",
             "--event",
             fixture.to_str().expect("path"),
             "--endpoint",
@@ -238,6 +239,14 @@ fn run_send_event_and_invoke_against_a_running_emulator() {
     assert_eq!(result["dispatches"][0]["outcome"]["kind"], "invoked");
     assert!(result["dispatches"][0]["outcome"]["output"]["records"].as_u64().is_some_and(|n| n > 0), "{result}");
     assert!(!result["dispatches"][0]["outcome"]["metrics"].as_array().expect("metrics").is_empty(), "EMF captured");
+    assert_eq!(result["dispatches"][0]["target"], "LogProcessorFunction");
+
+    let unknown =
+        platform_ops(&["invoke", "billing", "--event", fixture.to_str().expect("path"), "--endpoint", &endpoint], None);
+    assert_eq!(unknown.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(err.contains("no function `billing` in template.yaml (known: "), "{err}");
+    assert!(err.contains("log-processor (LogProcessorFunction, abc-trading-dev-log-processor)"), "{err}");
 
     let remote = platform_ops(
         &[

@@ -26,7 +26,7 @@ pub struct Local {
 
 /// Starts (or, with `endpoint`, reaches) the emulator, seeds the world and loads the template
 /// with the world's parameters.
-pub async fn start(root: &Path, endpoint: Option<&str>) -> Result<Local, Box<dyn std::error::Error>> {
+pub async fn start(root: &Path, endpoint: Option<&str>) -> anyhow::Result<Local> {
     let tree = config::load(&root.join("config"))?;
     let (emulator, remote) = match endpoint {
         Some(e) => (None, Remote::new(e)?),
@@ -44,7 +44,7 @@ pub async fn start(root: &Path, endpoint: Option<&str>) -> Result<Local, Box<dyn
     let world = world::snapshot(&ctx, &tree).await?;
     let env = tree
         .environment(LOCAL_ENVIRONMENT)
-        .ok_or_else(|| format!("config/ has no `{LOCAL_ENVIRONMENT}` environment for the local runtime"))?;
+        .ok_or_else(|| anyhow::anyhow!("config/ has no `{LOCAL_ENVIRONMENT}` environment for the local runtime"))?;
     let parameters: BTreeMap<String, String> = [
         ("Environment", LOCAL_ENVIRONMENT.to_string()),
         ("OrganizationId", world.organization_id.clone()),
@@ -71,7 +71,7 @@ async fn ensure_baseline_stack_set(
     tree: &ConfigTree,
     env: &config::Environment,
     world: &World,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> anyhow::Result<()> {
     use aws_sdk_cloudformation::types::{Capability, Parameter};
     let name = &tree.organization.vending.baseline_stack_set;
     let template = std::fs::read_to_string(root.join(crate::templates::BASELINE_TEMPLATE))?;

@@ -44,8 +44,8 @@ pub enum RuntimeError {
     Function(#[from] functions::FunctionError),
     #[error(transparent)]
     Init(#[from] platform_core::lambda::InitError),
-    #[error("no function `{0}` in the template")]
-    NoFunction(String),
+    #[error("no function `{name}` in the template (known: {known})")]
+    NoFunction { name: String, known: String },
     #[error("no state machine `{0}` in the template, and no such file")]
     NoMachine(String),
     #[error("state machine `{name}`: {source}")]
@@ -321,8 +321,9 @@ impl Runtime {
 
     /// Invokes one function in process, as `sam local invoke` would.
     pub async fn invoke(&self, function: &str, event: Value) -> Result<Result<Invocation, Failure>, RuntimeError> {
-        let f = self.template.function(function).ok_or_else(|| RuntimeError::NoFunction(function.to_string()))?;
-        let handler = self.functions.get(&f.id).ok_or_else(|| RuntimeError::NoFunction(function.to_string()))?;
+        let unknown = || RuntimeError::NoFunction { name: function.to_string(), known: self.template.function_names() };
+        let f = self.template.function(function).ok_or_else(unknown)?;
+        let handler = self.functions.get(&f.id).ok_or_else(unknown)?;
         Ok(handler.invoke(event).await)
     }
 
@@ -475,7 +476,9 @@ impl Runtime {
             }
         } else {
             return Err(RuntimeError::Invalid(format!(
-                "{via}: `{resource}` is not a function or state machine of the template"
+                "{via}: `{resource}` is not a function or state machine of the template (functions: {}; state machines: {})",
+                self.template.function_names(),
+                self.template.machines.keys().cloned().collect::<Vec<_>>().join(", ")
             )));
         };
         let calls = self.calls.take();

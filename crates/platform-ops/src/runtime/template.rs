@@ -584,9 +584,16 @@ impl Template {
     }
 
     /// The function a name, logical id or ARN designates.
+    /// A function by its logical id (`LogProcessorFunction`), its name
+    /// (`abc-trading-dev-log-processor`), its ARN, or its crate (`log-processor`).
     pub fn function(&self, name: &str) -> Option<&Function> {
         let name = name.rsplit(':').next().unwrap_or(name);
-        self.functions.get(name).or_else(|| self.functions.values().find(|f| f.name == name))
+        self.functions.get(name).or_else(|| self.functions.values().find(|f| f.name == name || f.binary == name))
+    }
+
+    /// Every name [`Template::function`] resolves, one line per function, for an error message.
+    pub fn function_names(&self) -> String {
+        self.functions.values().map(|f| format!("{} ({}, {})", f.binary, f.id, f.name)).collect::<Vec<_>>().join("; ")
     }
 
     pub fn machine(&self, name: &str) -> Option<&Machine> {
@@ -806,6 +813,19 @@ Resources:
 
     fn template() -> Template {
         Template::from_yaml(&serde_norway::from_str(TEMPLATE).expect("yaml"), &BTreeMap::new()).expect("loads")
+    }
+
+    /// The names a newcomer would type all reach the same function; others list the known ones.
+    #[test]
+    fn a_function_resolves_by_crate_logical_id_name_and_arn() {
+        let t = template();
+        let f = t.function("alarm-scaler").expect("by crate name");
+        let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}", f.name);
+        for name in [f.id.as_str(), f.name.as_str(), arn.as_str()] {
+            assert_eq!(t.function(name).map(|g| &g.id), Some(&f.id), "{name}");
+        }
+        assert!(t.function("billing").is_none());
+        assert!(t.function_names().contains(&format!("alarm-scaler ({}, abc-trading-dev-alarm-scaler)", f.id)));
     }
 
     #[test]

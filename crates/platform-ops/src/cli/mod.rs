@@ -1,0 +1,148 @@
+//! The command line: each subcommand a struct with its own `run`, errors mapped to exit code 2 once.
+
+mod account;
+mod local;
+mod release;
+mod repo;
+mod schedule;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use platform_ops::runtime;
+
+#[derive(Debug, Parser)]
+#[command(name = "platform-ops", version, about = "ABC Limited's trading-platform operations control plane")]
+pub struct Cli {
+    /// The repository root (holds config/, template.yaml, state-machines/, stacksets/).
+    #[arg(long, global = true, default_value = ".", env = "PLATFORM_OPS_ROOT")]
+    pub root: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check config, templates and state machines; exit 1 on any finding.
+    Validate(repo::Validate),
+    /// Work with the config tree.
+    #[command(subcommand)]
+    Config(repo::ConfigCommand),
+    /// The local world in the AWS emulator (AWS_ENDPOINT_URL must be a loopback address).
+    #[command(subcommand)]
+    World(repo::WorldCommand),
+    /// Run the AWS emulator in the foreground and print the variables that point at it.
+    Emulator(repo::EmulatorCommand),
+    /// The embedded default: start the emulator, seed the world, validate, replay a scenario
+    /// through the local runtime and print its timeline; exit 1 if an expected outcome is not met.
+    Demo(local::Demo),
+    /// Run a state machine (from the template, or any .asl.json file) in the local engine.
+    Run(local::Run),
+    /// Route an EventBridge event as the template's rules would, and run what it reaches.
+    SendEvent(local::SendEvent),
+    /// The scaling decision for an alarm event and each guardrail's verdict, without acting.
+    #[command(subcommand)]
+    Scaling(local::ScalingCommand),
+    /// Write the Kubernetes manifests a deploy of `--release` to `--env` would apply, tier by
+    /// tier in rollout order (a YAML stream).
+    Render(release::Render),
+    /// Deploy a release to an environment's account: a ReleaseRequested event (the release
+    /// checked here first), run by the local runtime, or with `--aws` put on the platform bus.
+    Deploy(release::Deploy),
+    /// Request an account (account vending) or report where one stands.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    /// Run a schedule by hand, as EventBridge Scheduler would: in the local runtime, or with
+    /// `--aws` on the deployment (drift starts its state machine, the others invoke scheduled-ops).
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
+    /// The inventory report (Markdown): locally, the inventory is run and its report printed;
+    /// with `--aws`, the latest report in the deployment's report bucket (`--refresh` runs it first).
+    Inventory(schedule::Inventory),
+    /// Invoke one function in process against the emulator, as `sam local invoke` would.
+    Invoke(local::Invoke),
+}
+
+impl Command {
+    pub async fn run(self, root: &Path) -> anyhow::Result<ExitCode> {
+        match self {
+            Command::Validate(c) => c.run(root),
+            Command::Config(c) => c.run(root).await,
+            Command::World(c) => c.run(root).await,
+            Command::Emulator(c) => c.run(root).await,
+            Command::Demo(c) => c.run(root).await,
+            Command::Run(c) => c.run(root).await,
+            Command::SendEvent(c) => c.run(root).await,
+            Command::Scaling(c) => c.run(root).await,
+            Command::Render(c) => c.run(root),
+            Command::Deploy(c) => c.run(root).await,
+            Command::Account(c) => c.run(root).await,
+            Command::Schedule(c) => c.run(root).await,
+            Command::Inventory(c) => c.run(root).await,
+            Command::Invoke(c) => c.run(root).await,
+        }
+    }
+}
+
+/// Where a command acts: the local runtime (default) or a deployment on AWS.
+#[derive(Debug, clap::Args)]
+pub struct AccountTarget {
+    /// Real AWS (credentials from the environment) instead of the local runtime.
+    #[arg(long)]
+    pub aws: bool,
+    /// The platform-ops deployment (its bus `abc-trading-<d>` and guard table `abc-trading-<d>-guard`).
+    #[arg(long, default_value = "dev")]
+    pub deployment: String,
+    #[command(flatten)]
+    pub local: LocalArgs,
+}
+
+/// Options of the commands that run the local runtime.
+#[derive(Debug, clap::Args)]
+pub struct LocalArgs {
+    /// An emulator already running (e.g. from `platform-ops emulator`) instead of starting one.
+    #[arg(long, env = "PLATFORM_OPS_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// `text` for people, `json` for machines.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+pub fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+/// A dispatch that did what it was sent for: an invocation without error, an execution that succeeded.
+pub fn succeeded(d: &runtime::Dispatch) -> bool {
+    match &d.outcome {
+        runtime::Outcome::Invoked { .. } => true,
+        runtime::Outcome::InvokeFailed { .. } => false,
+        runtime::Outcome::Execution { status, .. } => *status == asl::Status::Succeeded,
+    }
+}
+
+pub fn print_runtime(
+    runtime: &runtime::Runtime,
+    dispatches: &[runtime::Dispatch],
+    output: Output,
+) -> anyhow::Result<()> {
+    if output == Output::Json {
+        let entries = runtime.timeline.entries();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"dispatches": dispatches, "timeline": entries}))?
+        );
+    } else {
+        print!("{}", runtime::timeline::Rendered(&runtime.timeline.entries()));
+    }
+    Ok(())
+}
