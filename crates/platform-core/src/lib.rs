@@ -1,9 +1,12 @@
 //! Shared core of platform-ops: config model, ports, AWS adapters, error classes and sessions.
 
 pub mod aws;
+pub mod capacity;
 pub mod config;
 pub mod error;
 pub mod fakes;
+#[cfg(feature = "dynamodb")]
+pub mod guard;
 pub mod lambda;
 pub mod ports;
 pub mod sessions;

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use platform_core::capacity::{Direction, Target};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AlarmError {
     #[error("not a CloudWatch alarm state change: source `{event_source}`, detail-type `{detail_type}`")]
@@ -43,51 +45,6 @@ pub struct AlarmChange {
     /// When the alarm entered `state`.
     pub since: DateTime<Utc>,
     pub dimensions: BTreeMap<String, String>,
-}
-
-/// What a remediation alarm asks for, by the naming convention (`...-high` / `...-low`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Direction {
-    Out,
-    In,
-}
-
-/// The group an alarm is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Target {
-    Nodegroup { cluster: String, nodegroup: String },
-    AutoScalingGroup { name: String },
-}
-
-impl Target {
-    /// A stable key for the guard table: one per group per account.
-    pub fn key(&self, account: &str) -> String {
-        match self {
-            Target::Nodegroup { cluster, nodegroup } => format!("{account}/eks/{cluster}/{nodegroup}"),
-            Target::AutoScalingGroup { name } => format!("{account}/asg/{name}"),
-        }
-    }
-}
-
-impl Target {
-    /// The group's own name (what `dry_run_targets` lists).
-    pub fn name(&self) -> &str {
-        match self {
-            Target::Nodegroup { nodegroup, .. } => nodegroup,
-            Target::AutoScalingGroup { name } => name,
-        }
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Nodegroup { cluster, nodegroup } => write!(f, "nodegroup {cluster}/{nodegroup}"),
-            Target::AutoScalingGroup { name } => write!(f, "auto scaling group {name}"),
-        }
-    }
 }
 
 #[derive(Deserialize)]

@@ -5,33 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use platform_core::config::{Scaling, TradingHours};
 use serde::{Deserialize, Serialize};
 
 use crate::alarm::{AlarmState, Direction};
 
-/// Tags by which another autoscaler claims a group; the scaler keeps its hands off.
-pub const AUTOSCALER_TAGS: &[(&str, &str)] = &[
-    ("k8s.io/cluster-autoscaler/enabled", "Cluster Autoscaler"),
-    ("karpenter.sh/discovery", "Karpenter"),
-    ("karpenter.sh/nodepool", "Karpenter"),
-    ("karpenter.sh/managed-by", "Karpenter"),
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capacity {
-    pub min: u32,
-    pub desired: u32,
-    pub max: u32,
-}
-
-/// A past action on the target, from the guard table's audit trail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PastAction {
-    pub at: DateTime<Utc>,
-    pub direction: Direction,
-}
+pub use platform_core::capacity::{AUTOSCALER_TAGS, Capacity, PastAction, in_trading_hours};
 
 /// Everything the decision needs, gathered before it is taken.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,12 +85,6 @@ impl Trail {
         self.0.push(Verdict { guardrail, passed: false, detail: reason.clone() });
         Decision { outcome: Outcome::Refuse { guardrail, reason, escalate }, verdicts: self.0 }
     }
-}
-
-/// Whether `at` falls inside the trading session (in the market's own time zone).
-pub fn in_trading_hours(hours: &TradingHours, at: DateTime<Utc>) -> bool {
-    let local = at.with_timezone(&hours.time_zone);
-    hours.days.contains(&local.weekday()) && local.time() >= hours.open && local.time() < hours.close
 }
 
 /// Direction changes among the actions inside the window ending at `now`.

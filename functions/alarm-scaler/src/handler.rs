@@ -343,30 +343,23 @@ async fn record(plan: &Plan, deps: &Deps) -> Result<AuditRecord, HandlerError> {
 /// low-cardinality dimensions), and the time from the alarm to the action.
 pub fn metrics(plan: &Plan, guardrail: Option<&str>) -> Vec<Value> {
     let timestamp = plan.decided_at.timestamp_millis();
-    let directive = |dimensions: Value, metrics: Value| serde_json::json!({"Timestamp": timestamp, "CloudWatchMetrics": [{"Namespace": "ABC/Trading", "Dimensions": [dimensions], "Metrics": metrics}]});
-    let mut outcome = serde_json::json!({
-        "_aws": directive(serde_json::json!(["Environment", "Outcome"]), serde_json::json!([{"Name": "Remediations", "Unit": "Count"}])),
-        "Environment": plan.environment,
-        "Outcome": plan.kind,
-        "Remediations": 1,
-        "Alarm": plan.alarm,
-        "Target": plan.target.to_string(),
-    });
+    let mut outcome = emf::Document::new(timestamp)
+        .dimension("Environment", &plan.environment)
+        .dimension("Outcome", &plan.kind)
+        .metric("Remediations", "Count", 1)
+        .property("Alarm", plan.alarm.as_str())
+        .property("Target", plan.target.to_string());
     if plan.kind == "scale" {
         let seconds = (plan.decided_at - plan.alarm_since).num_milliseconds() as f64 / 1000.0;
-        outcome["_aws"]["CloudWatchMetrics"][0]["Metrics"] = serde_json::json!([
-            {"Name": "Remediations", "Unit": "Count"}, {"Name": "TimeToActionSeconds", "Unit": "Seconds"}
-        ]);
-        outcome["TimeToActionSeconds"] = serde_json::json!(seconds.max(0.0));
+        outcome = outcome.metric("TimeToActionSeconds", "Seconds", seconds.max(0.0));
     }
-    let mut docs = vec![outcome];
+    let mut docs = vec![outcome.to_value()];
     if let Some(g) = guardrail.filter(|_| plan.kind == "refuse") {
-        docs.push(serde_json::json!({
-            "_aws": directive(serde_json::json!(["Environment", "Guardrail"]), serde_json::json!([{"Name": "Refusals", "Unit": "Count"}])),
-            "Environment": plan.environment,
-            "Guardrail": g,
-            "Refusals": 1,
-        }));
+        let refusal = emf::Document::new(timestamp)
+            .dimension("Environment", &plan.environment)
+            .dimension("Guardrail", g)
+            .metric("Refusals", "Count", 1);
+        docs.push(refusal.to_value());
     }
     docs
 }

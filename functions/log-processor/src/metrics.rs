@@ -1,11 +1,8 @@
 //! Per-service counters for one invocation, written as CloudWatch Embedded Metric Format documents.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
-use serde_json::{Map, Value, json};
-
-pub const NAMESPACE: &str = "ABC/Trading";
+pub use emf::NAMESPACE;
 
 /// Counters for one service in one invocation.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -102,28 +99,17 @@ impl Metrics {
     }
 }
 
-fn document(environment: &str, service: Option<&str>, timestamp_ms: i64, values: &[(String, &str, f64)]) -> String {
-    let dimensions: Vec<&str> = if service.is_some() { vec!["Environment", "Service"] } else { vec!["Environment"] };
-    let metrics: Vec<Value> = values.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect();
-    let mut doc = Map::new();
-    doc.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [dimensions], "Metrics": metrics}]
-        }),
-    );
-    doc.insert("Environment".into(), json!(environment));
+fn document(
+    environment: &str,
+    service: Option<&str>,
+    timestamp_ms: i64,
+    values: &[(String, &'static str, f64)],
+) -> String {
+    let mut doc = emf::Document::new(timestamp_ms).dimension("Environment", environment);
     if let Some(s) = service {
-        doc.insert("Service".into(), json!(s));
+        doc = doc.dimension("Service", s);
     }
-    for (name, _, v) in values {
-        doc.insert(name.clone(), json!(v));
-    }
-    let mut line = String::new();
-    // Writing JSON into a String cannot fail.
-    let _ = write!(line, "{}", Value::Object(doc));
-    line
+    values.iter().fold(doc, |d, (name, unit, v)| d.metric(name.clone(), unit, *v)).to_line()
 }
 
 /// Nearest-rank percentile (`p` in 0..=1) of unsorted samples.
@@ -140,6 +126,7 @@ pub fn percentile(samples: &[f64], p: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
 
     #[test]
     fn percentiles_by_nearest_rank() {

@@ -153,13 +153,10 @@ pub fn metrics(report: &DriftReport, at: chrono::DateTime<chrono::Utc>) -> Vec<s
         .by_stack_set
         .iter()
         .map(|(set, n)| {
-            serde_json::json!({
-                "_aws": {"Timestamp": at.timestamp_millis(), "CloudWatchMetrics": [{
-                    "Namespace": "ABC/Trading", "Dimensions": [["StackSet"]],
-                    "Metrics": [{"Name": "DriftedInstances", "Unit": "Count"}]}]},
-                "StackSet": set,
-                "DriftedInstances": n,
-            })
+            emf::Document::new(at.timestamp_millis())
+                .dimension("StackSet", set)
+                .metric("DriftedInstances", "Count", *n)
+                .to_value()
         })
         .collect()
 }

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use alarm_scaler::aws::{GuardTable, MemberGroups};
 use lambda_runtime::Diagnostic;
 use platform_core::aws::{AwsContext, CloudFormationStackSets, SsmParameterStore};
+use platform_core::capacity::MemberGroups;
+use platform_core::guard::GuardTable;
 use platform_core::lambda::{self, Function, InitError};
 use serde::Deserialize;
 

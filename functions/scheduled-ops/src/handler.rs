@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use alarm_scaler::ports::{Groups, Guard};
 use chrono::{DateTime, Utc};
+use platform_core::capacity::{Groups, Guard};
 use platform_core::config::ConfigTree;
 use platform_core::error::AwsError;
 use platform_core::ports::ParameterStore;

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use alarm_scaler::alarm::Target;
-use alarm_scaler::guardrails::Capacity;
-use alarm_scaler::ports::Groups;
 use chrono::{DateTime, Utc};
+use platform_core::capacity::Capacity;
+use platform_core::capacity::Groups;
+use platform_core::capacity::Target;
 use platform_core::config::ConfigTree;
 use platform_core::error::AwsError;
 use platform_core::ports::ParameterStore;

@@ -2,10 +2,10 @@
 //! hours and back before the session opens, through the alarm scaler's ports, guard table and
 //! audit (the same lock, the same autoscaler and trading-hours rules, the same trail).
 
-use alarm_scaler::alarm::{Direction, Target};
-use alarm_scaler::guardrails::{AUTOSCALER_TAGS, Capacity, in_trading_hours};
-use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use platform_core::capacity::{AUTOSCALER_TAGS, Capacity, in_trading_hours};
+use platform_core::capacity::{AuditRecord, Claim, GroupState, Groups, Guard};
+use platform_core::capacity::{Direction, Target};
 use platform_core::config::{ConfigTree, Environment, TradingHours};
 use platform_core::error::AwsError;
 use serde::{Deserialize, Serialize};

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use alarm_scaler::guardrails::{Capacity, PastAction};
-use alarm_scaler::ports::GroupState;
 use chrono::{DateTime, Utc};
+use platform_core::capacity::GroupState;
+use platform_core::capacity::{Capacity, PastAction};
 use platform_core::config;
 use platform_core::fakes::MemoryStackSets;
 use platform_core::stacksets::{Preferences, ResourceDrift, StackSets};
@@ -141,7 +141,7 @@ async fn off_hours_scales_down_and_back_through_the_guard_and_its_audit() {
     f.history
         .lock()
         .expect("lock")
-        .push(PastAction { at: at("2026-11-26T20:00:00Z"), direction: alarm_scaler::alarm::Direction::Out });
+        .push(PastAction { at: at("2026-11-26T20:00:00Z"), direction: platform_core::capacity::Direction::Out });
     let actions = off_hours::run(&tree, &accounts, &f, &f, at("2026-11-26T20:05:00Z"), "test").await;
     let a = actions.iter().find(|a| a.account == "111111111111").expect("dev");
     assert_eq!((a.outcome.as_str(), a.guardrail.as_deref()), ("refuse", Some("cooldown")));

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use alarm_scaler::alarm::Target;
-use alarm_scaler::guardrails::{Capacity, PastAction};
-use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use platform_core::capacity::Target;
+use platform_core::capacity::{AuditRecord, Claim, GroupState, Groups, Guard};
+use platform_core::capacity::{Capacity, PastAction};
 use platform_core::error::AwsError;
 
 #[derive(Debug, Default)]

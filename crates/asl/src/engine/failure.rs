@@ -1,0 +1,66 @@
+//! The failures an execution reports, and the ways the engine raises them.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{MAX_PAYLOAD_BYTES, errors};
+use crate::template::FillError;
+
+/// A failure as Step Functions reports it: an error name and a cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{error}: {cause}")]
+pub struct Failure {
+    pub error: String,
+    pub cause: String,
+}
+
+impl Failure {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Failure {
+        Failure { error: error.into(), cause: cause.into() }
+    }
+
+    /// A Lambda function's error: its name is the `errorType`, its cause the error document.
+    pub fn lambda(error_type: &str, message: &str) -> Failure {
+        Failure::new(error_type, json!({"errorMessage": message, "errorType": error_type}).to_string())
+    }
+
+    pub(super) fn as_output(&self) -> Value {
+        json!({"Error": self.error, "Cause": self.cause})
+    }
+
+    /// Whether a retrier or catcher naming `names` handles this failure. `States.ALL` takes every
+    /// error but `States.Runtime` (never retried or caught) and `States.DataLimitExceeded` (only
+    /// when named).
+    pub(super) fn matches(&self, names: &[String]) -> bool {
+        if self.error == errors::RUNTIME {
+            return false;
+        }
+        names.iter().any(|n| {
+            n == &self.error
+                || (n == errors::ALL && self.error != errors::DATA_LIMIT)
+                || (n == errors::TASK_FAILED && self.error != errors::TIMEOUT && self.error != errors::DATA_LIMIT)
+        })
+    }
+}
+
+pub(super) fn check_size(value: &Value, what: &str) -> Result<(), Failure> {
+    let size = value.to_string().len();
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(Failure::new(
+            errors::DATA_LIMIT,
+            format!("the {what} of {size} bytes exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn runtime(cause: impl Into<String>) -> Failure {
+    Failure::new(errors::RUNTIME, cause)
+}
+
+pub(super) fn fill_failure(e: FillError) -> Failure {
+    match e {
+        FillError::Missing { .. } => Failure::new(errors::RUNTIME, e.to_string()),
+        FillError::Intrinsic(i) => Failure::new(errors::INTRINSIC, i.to_string()),
+    }
+}

@@ -1,0 +1,147 @@
+//! Runs a state machine: data flow, retries and catches, Parallel and Map, on a virtual clock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::definition::StateMachine;
+
+mod execution;
+mod failure;
+mod map;
+mod retry;
+mod state;
+mod task;
+
+pub use execution::{Event, Execution, Start, Status};
+pub use failure::Failure;
+pub use task::{NoTasks, Resolver, TaskContext, TaskOutput, TaskRequest};
+
+use failure::check_size;
+use state::run_machine;
+
+/// Step Functions refuses state input and output above 256 KiB.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// The predefined error names.
+pub mod errors {
+    pub const ALL: &str = "States.ALL";
+    pub const TASK_FAILED: &str = "States.TaskFailed";
+    pub const TIMEOUT: &str = "States.Timeout";
+    pub const RUNTIME: &str = "States.Runtime";
+    pub const DATA_LIMIT: &str = "States.DataLimitExceeded";
+    pub const INTRINSIC: &str = "States.IntrinsicFailure";
+    pub const BRANCH_FAILED: &str = "States.BranchFailed";
+    pub const NO_CHOICE: &str = "States.NoChoiceMatched";
+    pub const PARAMETER_PATH: &str = "States.ParameterPathFailure";
+    pub const RESULT_PATH: &str = "States.ResultPathMatchFailure";
+    pub const TOLERATED_FAILURE: &str = "States.ExceedToleratedFailureThreshold";
+    pub const PERMISSIONS: &str = "States.Permissions";
+}
+
+#[derive(Debug)]
+struct Run {
+    resolver: Arc<dyn Resolver>,
+    start: Start,
+    input: Value,
+    history: Mutex<Vec<Event>>,
+    transitions: AtomicU64,
+    deadline: Option<Duration>,
+}
+
+/// Where a state machine (or a branch, or a Map iteration) left off.
+type Flow = Result<(Value, Duration), (Failure, Duration)>;
+
+/// Runs `machine` on `input` to the end. Failures of the machine are an `Execution` with status
+/// FAILED, not an `Err`: the caller reads status, error and cause as Step Functions reports them.
+pub async fn execute(machine: &StateMachine, input: Value, start: Start, resolver: Arc<dyn Resolver>) -> Execution {
+    let run = Arc::new(Run {
+        resolver,
+        deadline: machine.timeout_seconds.map(Duration::from_secs),
+        start: start.clone(),
+        input: input.clone(),
+        history: Mutex::new(Vec::new()),
+        transitions: AtomicU64::new(0),
+    });
+    run.event("ExecutionStarted", Duration::ZERO, None, json!({"input": input.to_string()}));
+    let outcome = if let Err(f) = check_size(&input, "execution input") {
+        Err((f, Duration::ZERO))
+    } else {
+        run_machine(run.clone(), machine.clone(), input, Duration::ZERO, None).await
+    };
+    let (status, output, error, cause, end) = match outcome {
+        Ok((output, end)) => {
+            run.event("ExecutionSucceeded", end, None, json!({"output": output.to_string()}));
+            (Status::Succeeded, Some(output), None, None, end)
+        }
+        Err((f, end)) if f.error == errors::TIMEOUT && run.deadline.is_some_and(|d| end >= d) => {
+            run.event("ExecutionTimedOut", end, None, json!({"error": f.error, "cause": f.cause}));
+            (Status::TimedOut, None, Some(f.error), Some(f.cause), end)
+        }
+        Err((f, end)) => {
+            run.event("ExecutionFailed", end, None, json!({"error": f.error, "cause": f.cause}));
+            // A Fail state without Error or Cause leaves them out, as Step Functions does.
+            let present = |s: String| (!s.is_empty()).then_some(s);
+            (Status::Failed, None, present(f.error), present(f.cause), end)
+        }
+    };
+    let history = std::mem::take(&mut *run.history.lock().unwrap_or_else(|e| e.into_inner()));
+    Execution {
+        name: start.name,
+        status,
+        output,
+        error,
+        cause,
+        started: start.started,
+        duration: end,
+        transitions: run.transitions.load(Ordering::Relaxed),
+        history,
+    }
+}
+
+impl Run {
+    fn event(&self, kind: &str, at: Duration, state: Option<&str>, details: Value) {
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let id = history.len() as u64 + 1;
+        history.push(Event {
+            id,
+            kind: kind.to_string(),
+            timestamp: self.at(at),
+            state: state.map(str::to_string),
+            details,
+        });
+    }
+
+    fn at(&self, offset: Duration) -> DateTime<Utc> {
+        self.start.started + chrono::Duration::from_std(offset).unwrap_or(chrono::Duration::MAX)
+    }
+
+    fn context(&self, state: &str, entered: Duration, retry: u32, item: Option<&(usize, Value)>) -> Value {
+        let mut c = json!({
+            "Execution": {
+                "Id": format!("{}:{}", self.start.state_machine_arn.replace(":stateMachine:", ":execution:"), self.start.name),
+                "Input": self.input,
+                "Name": self.start.name,
+                "RoleArn": "arn:aws:iam::123456789012:role/local-step-functions",
+                "StartTime": self.start.started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "RedriveCount": 0,
+            },
+            "State": {
+                "EnteredTime": self.at(entered).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "Name": state,
+                "RetryCount": retry,
+            },
+            "StateMachine": {
+                "Id": self.start.state_machine_arn,
+                "Name": self.start.state_machine_arn.rsplit(':').next().unwrap_or_default(),
+            },
+        });
+        if let Some((index, value)) = item {
+            c["Map"] = json!({"Item": {"Index": index, "Value": value}});
+        }
+        c
+    }
+}

@@ -1,0 +1,16 @@
+//! The rules the config tree must satisfy; each problem names its file and key.
+
+mod alarms;
+mod environments;
+mod names;
+mod org;
+mod placeholder;
+mod services;
+
+pub(crate) use alarms::remediation_alarms;
+pub use environments::SUPPORTED_KUBERNETES_VERSIONS;
+pub(crate) use environments::{across_environments, dry_run_targets, environment};
+pub(crate) use org::organization;
+pub use placeholder::find_placeholder;
+pub(crate) use placeholder::placeholders;
+pub(crate) use services::catalog;

@@ -1,0 +1,425 @@
+//! Running targets: invoking functions, executing state machines, routing events and schedules to them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use asl::{Failure, Resolver, Start, StateMachine, TaskContext, TaskOutput, TaskRequest};
+
+use super::functions::Invocation;
+use super::timeline::Entry;
+use super::{Dispatch, Outcome, Runtime, RuntimeError, aws_error, context, services, template};
+
+/// How many rounds of "a function published an event that a rule routes to a function" are
+/// followed before the runtime stops (a loop in the rules would otherwise never end).
+const MAX_ROUTING_ROUNDS: usize = 8;
+
+impl Runtime {
+    /// Invokes one function in process, as `sam local invoke` would.
+    pub async fn invoke(&self, function: &str, event: Value) -> Result<Result<Invocation, Failure>, RuntimeError> {
+        let unknown = || RuntimeError::NoFunction { name: function.to_string(), known: self.template.function_names() };
+        let f = self.template.function(function).ok_or_else(unknown)?;
+        let handler = self.functions.get(&f.id).ok_or_else(unknown)?;
+        Ok(handler.invoke(event).await)
+    }
+
+    /// A state machine from the template (logical id, name or ARN) or a definition file.
+    pub fn machine(&self, name_or_file: &str) -> Result<(String, StateMachine), RuntimeError> {
+        if let Some(m) = self.template.machine(name_or_file) {
+            let text = match (&m.definition, &m.definition_uri) {
+                (Some(inline), _) => inline.clone(),
+                (None, Some(uri)) => read(&self.root.join(uri))?,
+                (None, None) => return Err(RuntimeError::NoMachine(name_or_file.into())),
+            };
+            let text = substitute(&text, &m.substitutions);
+            let machine = StateMachine::parse(&text)
+                .map_err(|source| RuntimeError::Definition { name: m.name.clone(), source })?;
+            return Ok((m.arn.clone(), machine));
+        }
+        let path = Path::new(name_or_file);
+        if path.exists() {
+            let text = read(path)?;
+            let machine = StateMachine::parse(&text)
+                .map_err(|source| RuntimeError::Definition { name: name_or_file.into(), source })?;
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("local").trim_end_matches(".asl.json");
+            return Ok((
+                format!("arn:aws:states:{}:{}:stateMachine:{name}", template::REGION, template::ACCOUNT),
+                machine,
+            ));
+        }
+        Err(RuntimeError::NoMachine(name_or_file.to_string()))
+    }
+
+    /// Runs a state machine to the end; its Lambda tasks call the in-process functions.
+    pub async fn execute(self: &Arc<Self>, name_or_file: &str, input: Value) -> Result<asl::Execution, RuntimeError> {
+        self.execute_at(name_or_file, input, None).await
+    }
+
+    /// As [`Runtime::execute`], with the virtual clock starting at `started` (an event's time,
+    /// so a replayed event is decided at the moment it describes).
+    pub async fn execute_at(
+        self: &Arc<Self>,
+        name_or_file: &str,
+        input: Value,
+        started: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<asl::Execution, RuntimeError> {
+        let (arn, machine) = self.machine(name_or_file)?;
+        let execution_name = format!("local-{}", uuid_like());
+        let mut start = Start::named(execution_name);
+        start.state_machine_arn = arn;
+        if let Some(t) = started {
+            start.started = t;
+        }
+        let resolver: Arc<dyn Resolver> = Arc::new(LocalTasks { runtime: Arc::downgrade(self) });
+        Ok(asl::execute(&machine, input, start, resolver).await)
+    }
+
+    /// Routes an event on `bus` through the template's rules and runs every target; then follows
+    /// the events those targets published.
+    pub async fn send_event(self: &Arc<Self>, bus: &str, event: Value) -> Result<Vec<Dispatch>, RuntimeError> {
+        let event = envelope(bus, event);
+        self.timeline.push(Entry::event(bus, &event));
+        let mut out = self.route(bus, &event).await?;
+        out.extend(self.follow_published().await?);
+        Ok(out)
+    }
+
+    /// Fires the template's schedule named `name` (its event's logical id, or the end of it:
+    /// `OffHours`) as EventBridge Scheduler would at `at`: the Input with the scheduler's
+    /// context attributes filled in, to the schedule's target.
+    pub async fn fire_schedule(
+        self: &Arc<Self>,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Dispatch>, RuntimeError> {
+        let rule = self
+            .template
+            .rules
+            .iter()
+            .filter(|r| r.schedule.is_some())
+            .find(|r| r.id == name || r.id.ends_with(name))
+            .cloned()
+            .ok_or_else(|| {
+                let known: Vec<&str> =
+                    self.template.rules.iter().filter(|r| r.schedule.is_some()).map(|r| r.id.as_str()).collect();
+                RuntimeError::Invalid(format!("no schedule `{name}` in the template (schedules: {})", known.join(", ")))
+            })?;
+        let when = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        self.timeline.push(Entry::note(
+            0,
+            format!("schedule {} ({}) fires at {when}", rule.id, rule.schedule.clone().unwrap_or_default()),
+        ));
+        let mut out = Vec::new();
+        for target in &rule.targets {
+            let input = match &target.input {
+                template::TargetInput::Constant(v) => scheduler_context(v.clone(), &when),
+                // A schedule without Input sends `{}`, as EventBridge Scheduler does.
+                _ => json!({}),
+            };
+            out.push(self.dispatch_at(&format!("schedule {}", rule.id), &target.resource, input, Some(at)).await?);
+        }
+        out.extend(self.follow_published().await?);
+        Ok(out)
+    }
+
+    async fn route(self: &Arc<Self>, bus: &str, event: &Value) -> Result<Vec<Dispatch>, RuntimeError> {
+        let routes = self.template.route(bus, event);
+        if routes.is_empty() {
+            self.timeline.push(Entry::note(1, format!("no rule on `{bus}` matches")));
+        }
+        let mut out = Vec::new();
+        // An execution an event starts begins at the event's time on the virtual clock.
+        let at = event
+            .get("time")
+            .and_then(Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        for (rule, target, input) in routes {
+            let via = format!("rule {}", rule.id);
+            out.push(self.dispatch_at(&via, &target.resource, input, at).await?);
+        }
+        Ok(out)
+    }
+
+    /// Runs a target (a function or state machine by logical id, name or ARN, or a definition
+    /// file) with `input`, recording it in the timeline.
+    async fn dispatch(self: &Arc<Self>, via: &str, resource: &str, input: Value) -> Result<Dispatch, RuntimeError> {
+        self.dispatch_at(via, resource, input, None).await
+    }
+
+    async fn dispatch_at(
+        self: &Arc<Self>,
+        via: &str,
+        resource: &str,
+        input: Value,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Dispatch, RuntimeError> {
+        let mut states = None;
+        let outcome = if let Some(f) = self.template.function(resource) {
+            match self.invoke(&f.id, input).await? {
+                Ok(inv) => Outcome::Invoked { output: inv.output, metrics: inv.metrics },
+                Err(f) => Outcome::InvokeFailed { error: f.error, cause: f.cause },
+            }
+        } else if self.template.machine(resource).is_some() || Path::new(resource).exists() {
+            let e = self.execute_at(resource, input, at).await?;
+            states = Some(Entry::execution(2, &e));
+            Outcome::Execution {
+                status: e.status,
+                output: e.output,
+                error: e.error,
+                transitions: e.transitions,
+                duration_s: e.duration.as_secs_f64(),
+            }
+        } else {
+            return Err(RuntimeError::Invalid(format!(
+                "{via}: `{resource}` is not a function or state machine of the template (functions: {}; state machines: {})",
+                self.template.function_names(),
+                self.template.machines.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        };
+        let calls = self.calls.take();
+        let dispatch = Dispatch {
+            via: via.to_string(),
+            target: resource.to_string(),
+            outcome,
+            aws_changes: calls.changes,
+            aws_reads: calls.reads,
+        };
+        self.timeline.push(Entry::dispatch(&dispatch));
+        if let Some(states) = states {
+            self.timeline.push(states);
+        }
+        Ok(dispatch)
+    }
+
+    /// A dispatch started by hand (`invoke`, `run`, a scenario step), then the events it published.
+    pub async fn dispatch_with_follow(
+        self: &Arc<Self>,
+        via: &str,
+        resource: &str,
+        input: Value,
+    ) -> Result<Vec<Dispatch>, RuntimeError> {
+        self.timeline.push(Entry::note(0, via.to_string()));
+        let mut out = vec![self.dispatch(via, resource, input).await?];
+        out.extend(self.follow_published().await?);
+        Ok(out)
+    }
+
+    /// Writes `lines` to `log_group` in the emulator and delivers them, as the template's
+    /// subscription filters would, to their functions (a CloudWatch Logs subscription payload).
+    pub async fn write_logs(
+        self: &Arc<Self>,
+        log_group: &str,
+        stream: &str,
+        lines: &[String],
+    ) -> Result<Vec<Dispatch>, RuntimeError> {
+        let logs = self.ctx.client::<aws_sdk_cloudwatchlogs::Client>();
+        let now = chrono::Utc::now().timestamp_millis();
+        let _ = logs.create_log_stream().log_group_name(log_group).log_stream_name(stream).send().await;
+        let events: Vec<_> = lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(now + i as i64)
+                    .message(l)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        logs.put_log_events()
+            .log_group_name(log_group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .map_err(|e| aws_error("PutLogEvents")(context(&e)))?;
+        self.timeline.push(Entry::logs(log_group, lines.len()));
+        let mut out = Vec::new();
+        let subscribers: Vec<_> = self.template.subscribers(log_group).cloned().collect();
+        if subscribers.is_empty() {
+            self.timeline.push(Entry::note(1, format!("no subscription filter on `{log_group}`")));
+        }
+        for sub in subscribers {
+            let payload = subscription_payload(log_group, stream, &sub.id, lines, now);
+            out.push(self.dispatch(&format!("subscription {}", sub.id), &sub.target, payload).await?);
+        }
+        out.extend(self.follow_published().await?);
+        Ok(out)
+    }
+
+    /// Reads the events functions published (from the tap log groups) and routes the new ones.
+    async fn follow_published(self: &Arc<Self>) -> Result<Vec<Dispatch>, RuntimeError> {
+        let mut out = Vec::new();
+        for _ in 0..MAX_ROUTING_ROUNDS {
+            let published = self.published_events().await?;
+            if published.is_empty() {
+                return Ok(out);
+            }
+            for (bus, event) in published {
+                self.timeline.push(Entry::published(&bus, &event));
+                self.published.lock().unwrap_or_else(|e| e.into_inner()).push((bus.clone(), event.clone()));
+                out.extend(Box::pin(self.route(&bus, &event)).await?);
+            }
+        }
+        self.timeline.push(Entry::note(0, format!("stopped following events after {MAX_ROUTING_ROUNDS} rounds")));
+        Ok(out)
+    }
+
+    async fn published_events(&self) -> Result<Vec<(String, Value)>, RuntimeError> {
+        let sqs = self.ctx.client::<aws_sdk_sqs::Client>();
+        let mut out = Vec::new();
+        for (bus, url) in &self.taps {
+            loop {
+                let page = sqs
+                    .receive_message()
+                    .queue_url(url)
+                    .max_number_of_messages(10)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("ReceiveMessage")(context(&e)))?;
+                if page.messages().is_empty() {
+                    break;
+                }
+                for m in page.messages() {
+                    if let Some(receipt) = m.receipt_handle() {
+                        sqs.delete_message()
+                            .queue_url(url)
+                            .receipt_handle(receipt)
+                            .send()
+                            .await
+                            .map_err(|e| aws_error("DeleteMessage")(context(&e)))?;
+                    }
+                    let Some(body) = m.body() else { continue };
+                    let Ok(event) = serde_json::from_str::<Value>(body) else { continue };
+                    let id = event.get("id").and_then(Value::as_str).unwrap_or(body).to_string();
+                    if self.seen_events.lock().unwrap_or_else(|p| p.into_inner()).insert(id) {
+                        out.push((bus.clone(), event));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Step Functions' Lambda tasks, carried out by the in-process functions.
+#[derive(Debug)]
+struct LocalTasks {
+    runtime: std::sync::Weak<Runtime>,
+}
+
+#[async_trait]
+impl Resolver for LocalTasks {
+    async fn run(&self, request: TaskRequest, _context: &TaskContext) -> Result<TaskOutput, Failure> {
+        let runtime =
+            self.runtime.upgrade().ok_or_else(|| Failure::new("States.Runtime", "the runtime has stopped"))?;
+        match request {
+            TaskRequest::Lambda { function, payload } => match runtime.invoke(&function, payload).await {
+                Ok(Ok(inv)) => Ok(TaskOutput::now(inv.output)),
+                Ok(Err(f)) => Err(f),
+                Err(e) => Err(Failure::new("Lambda.ResourceNotFoundException", e.to_string())),
+            },
+            TaskRequest::StartExecution { state_machine_arn, input, sync, .. } => {
+                let e = Box::pin(runtime.execute(&state_machine_arn, input))
+                    .await
+                    .map_err(|e| Failure::new("StepFunctions.StateMachineDoesNotExistException", e.to_string()))?;
+                if !sync {
+                    return Ok(TaskOutput::now(
+                        json!({"ExecutionArn": e.name, "StartDate": e.started.timestamp_millis()}),
+                    ));
+                }
+                match e.status {
+                    asl::Status::Succeeded => {
+                        Ok(TaskOutput { value: e.output.unwrap_or(Value::Null), duration: e.duration })
+                    }
+                    _ => Err(Failure::new("States.TaskFailed", e.cause.unwrap_or_default())),
+                }
+            }
+            TaskRequest::Service { service, action, parameters } => {
+                let value = services::call(&runtime.recorded, &service, &action, &parameters).await?;
+                // An event put on a bus is routed like any other once the execution is done.
+                Ok(TaskOutput::now(value))
+            }
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, RuntimeError> {
+    std::fs::read_to_string(path).map_err(|source| RuntimeError::Read { path: path.display().to_string(), source })
+}
+
+/// `${Name}` replaced from DefinitionSubstitutions, as Step Functions does at deploy time.
+fn substitute(text: &str, substitutions: &BTreeMap<String, String>) -> String {
+    let mut out = text.to_string();
+    for (k, v) in substitutions {
+        out = out.replace(&format!("${{{k}}}"), v);
+    }
+    out
+}
+
+/// An EventBridge envelope around `event` (kept as is when it already is one).
+fn envelope(bus: &str, event: Value) -> Value {
+    if event.get("detail-type").is_some() && event.get("source").is_some() {
+        let mut e = event;
+        if e.get("id").is_none() {
+            e["id"] = json!(uuid_like());
+        }
+        return e;
+    }
+    json!({
+        "version": "0",
+        "id": uuid_like(),
+        "detail-type": event.get("DetailType").cloned().unwrap_or(json!("Local Event")),
+        "source": event.get("Source").cloned().unwrap_or(json!("platform-ops.local")),
+        "account": template::ACCOUNT,
+        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": template::REGION,
+        "resources": [],
+        "detail": event.get("Detail").cloned().unwrap_or(event),
+        "event-bus-name": bus,
+    })
+}
+
+/// EventBridge Scheduler's context attributes in a schedule's Input.
+fn scheduler_context(v: Value, scheduled_time: &str) -> Value {
+    match v {
+        Value::String(s) => Value::String(
+            s.replace("<aws.scheduler.scheduled-time>", scheduled_time)
+                .replace("<aws.scheduler.execution-id>", &uuid_like())
+                .replace("<aws.scheduler.attempt-number>", "1"),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(|x| scheduler_context(x, scheduled_time)).collect()),
+        Value::Object(m) => {
+            Value::Object(m.into_iter().map(|(k, x)| (k, scheduler_context(x, scheduled_time))).collect())
+        }
+        other => other,
+    }
+}
+
+fn uuid_like() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The payload CloudWatch Logs hands a subscribed function: base64(gzip(batch JSON)).
+pub fn subscription_payload(log_group: &str, stream: &str, filter: &str, lines: &[String], first_ms: i64) -> Value {
+    use std::io::Write;
+    let batch = json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": template::ACCOUNT,
+        "logGroup": log_group,
+        "logStream": stream,
+        "subscriptionFilters": [filter],
+        "logEvents": lines.iter().enumerate().map(|(i, l)| json!({
+            "id": format!("{:056}", i), "timestamp": first_ms + i as i64, "message": l
+        })).collect::<Vec<_>>(),
+    });
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = gz.write_all(batch.to_string().as_bytes());
+    let data = base64_simd::STANDARD.encode_to_string(gz.finish().unwrap_or_default());
+    json!({"awslogs": {"data": data}})
+}

@@ -1,0 +1,170 @@
+//! The local world: the organisation and the dev environment as they exist before automation, seeded into the emulator.
+
+mod alarms;
+mod member;
+mod organisation;
+mod snapshot;
+
+use std::collections::BTreeMap;
+
+use platform_core::aws::{AwsContext, SsmParameterStore};
+use platform_core::config::{self, ConfigTree, PublishReport};
+use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
+use serde::Serialize;
+
+use member::{Member, ensure_automation_role};
+use organisation::Org;
+
+pub use alarms::{SeededAlarm, seeded_alarms};
+pub use snapshot::{AccountFacts, MemberResources, World, snapshot};
+
+/// Role Organizations creates in every new account, trusted by the management account.
+const BOOTSTRAP_ROLE: &str = "OrganizationAccountAccessRole";
+/// The environment whose member account exists before automation (the seed's hand-built dev).
+pub const SEEDED_ENVIRONMENT: &str = "dev";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(
+        "world seeding only runs against a local emulator; endpoint is {0:?} (set AWS_ENDPOINT_URL to a loopback address)"
+    )]
+    NotLocal(Option<String>),
+    #[error("config has no environment `{0}`")]
+    MissingEnvironment(String),
+    #[error("unexpected emulator response: {0}")]
+    Unexpected(String),
+}
+
+/// What seeding did to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Created,
+    Exists,
+    Updated,
+}
+
+/// One line of the seeding log: a resource and what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub resource: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct SeedReport {
+    pub steps: Vec<Step>,
+    pub config: PublishReport,
+}
+
+impl SeedReport {
+    fn record(&mut self, resource: impl Into<String>, outcome: Outcome) {
+        let resource = resource.into();
+        tracing::info!(%resource, ?outcome, "seed");
+        self.steps.push(Step { resource, outcome });
+    }
+
+    pub fn created(&self) -> usize {
+        self.steps.iter().filter(|s| s.outcome == Outcome::Created).count()
+    }
+}
+
+/// The email the seeded member account of `env` is registered with.
+pub fn member_email(tree: &ConfigTree, env: &str) -> String {
+    format!("{}-{env}@accounts.{}", tree.organization.name_prefix, "abc-limited.example")
+}
+
+/// Refuses anything but a loopback endpoint: seeding must never touch a real organisation.
+/// Per-service endpoint variables (`AWS_ENDPOINT_URL_IAM`, ...) would redirect single clients
+/// past this check, so their presence is refused too.
+pub fn ensure_local(endpoint: Option<&str>) -> Result<(), WorldError> {
+    let endpoint = endpoint.map(str::to_string);
+    if let Some((var, _)) = std::env::vars().find(|(k, _)| k.starts_with("AWS_ENDPOINT_URL_")) {
+        return Err(WorldError::NotLocal(Some(format!("{endpoint:?}, but {var} is set"))));
+    }
+    if endpoint.as_deref().is_some_and(is_loopback_url) { Ok(()) } else { Err(WorldError::NotLocal(endpoint)) }
+}
+
+/// `http://127.0.0.1:5000`, `http://localhost:5000/`, `http://[::1]:5000`; not `http://127.0.0.1@host/`.
+fn is_loopback_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Seeds the world from `tree`. Every step looks before it creates, so seeding twice changes nothing.
+pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, WorldError> {
+    ensure_local(ctx.endpoint_url())?;
+    let env = tree
+        .environment(SEEDED_ENVIRONMENT)
+        .ok_or_else(|| WorldError::MissingEnvironment(SEEDED_ENVIRONMENT.into()))?;
+    let mut report = SeedReport::default();
+    let org = Org { client: ctx.client::<aws_sdk_organizations::Client>() };
+
+    org.ensure_organization(&mut report).await?;
+    let root = org.root_id().await?;
+    let mut ous = BTreeMap::new();
+    let ou_names = tree
+        .environments
+        .values()
+        .map(|e| e.organizational_unit.clone())
+        .chain([tree.organization.quarantine_ou.clone()]);
+    for name in ou_names {
+        let id = org.ensure_ou(&root, &name, &mut report).await?;
+        ous.insert(name, id);
+    }
+    let email = member_email(tree, &env.name);
+    let account_name = tree.resource_prefix(&env.name);
+    let account_id = org.ensure_account(&account_name, &email, &env.name, &mut report).await?;
+    org.ensure_parent(&account_id, &root, &ous[&env.organizational_unit], &mut report).await?;
+
+    let member_admin = ctx.in_account(&ctx.sessions(BOOTSTRAP_ROLE, "world-seed"), &account_id);
+    let management_account = caller_account(ctx).await?;
+    ensure_automation_role(&member_admin, tree, &management_account, &mut report).await?;
+
+    // From here on the seed uses the automation role, as every flow will.
+    let automation = ctx.sessions(tree.organization.automation_role.clone(), "world-seed");
+    let member = Member { ctx: ctx.in_account(&automation, &account_id), tree, env, report: &mut report };
+    member.seed().await?;
+
+    let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
+    report.config = config::publish(tree, &store, false).await?;
+    Ok(report)
+}
+
+async fn caller_account(ctx: &AwsContext) -> Result<String, AwsError> {
+    let sts = ctx.client::<aws_sdk_sts::Client>();
+    let who = sts.get_caller_identity().send().await.classify("GetCallerIdentity")?;
+    who.account.ok_or_else(|| AwsError::new(ErrorClass::Unclassified, "GetCallerIdentity", "no account in response"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_url;
+
+    #[test]
+    fn only_loopback_endpoints_pass() {
+        for ok in ["http://127.0.0.1:5000", "http://localhost:4566/", "http://[::1]:5000", "http://127.1.2.3:80"] {
+            assert!(is_loopback_url(ok), "{ok}");
+        }
+        for bad in [
+            "http://127.0.0.1@evil.example/",
+            "https://127.attacker.example",
+            "https://organizations.us-east-1.amazonaws.com",
+            "http://10.0.0.5:5000",
+            "127.0.0.1:5000",
+            "http://localhost.evil.example",
+        ] {
+            assert!(!is_loopback_url(bad), "{bad}");
+        }
+    }
+}
