@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::capacity::{AuditRecord, Claim, Direction, Guard, PastAction};
+use crate::capacity::{AuditDecision, AuditRecord, Claim, Direction, Guard, PastAction};
 use crate::error::{AwsError, ClassifyExt, ErrorClass};
 
 /// How long a transition claim is kept: far longer than any redelivery window.
@@ -46,7 +46,7 @@ struct AuditItem {
     alarm: String,
     account: String,
     target: String,
-    decision: String,
+    decision: AuditDecision,
     #[serde(skip_serializing_if = "Option::is_none")]
     direction: Option<Direction>,
     from: u32,
@@ -188,7 +188,10 @@ impl Guard for GuardTable {
 
     async fn record(&self, target_key: &str, r: &AuditRecord) -> Result<(), AwsError> {
         // Refusals go to the audit trail too, but only actions count for cooldowns and flapping.
-        let kind = if r.decision == "scale" { "action" } else { "audit" };
+        let kind = match r.decision {
+            AuditDecision::Scale => "action",
+            AuditDecision::DryRun | AuditDecision::Refuse => "audit",
+        };
         let audit = AuditItem {
             pk: format!("target#{target_key}"),
             sk: format!("{kind}#{}", r.at.to_rfc3339()),
@@ -196,7 +199,7 @@ impl Guard for GuardTable {
             alarm: r.alarm.clone(),
             account: r.account.clone(),
             target: r.target.to_string(),
-            decision: r.decision.clone(),
+            decision: r.decision,
             direction: r.direction,
             from: r.from,
             to: r.to,

@@ -4,10 +4,12 @@ pub mod aws;
 pub mod capacity;
 pub mod config;
 pub mod error;
+#[cfg(feature = "fakes")]
 pub mod fakes;
 #[cfg(feature = "dynamodb")]
 pub mod guard;
 pub mod lambda;
+pub mod organization;
 pub mod ports;
 pub mod sessions;
 pub mod stacksets;

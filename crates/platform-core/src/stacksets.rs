@@ -1,5 +1,4 @@
-//! The StackSet port: instances of a StackSet in one account, added or re-applied under an
-//! operation id, and the operations followed (baseline and platform StackSets alike).
+//! The StackSet port: instances in one account added or re-applied under an operation id, operations followed.
 
 use std::collections::BTreeMap;
 

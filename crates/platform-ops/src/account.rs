@@ -1,5 +1,4 @@
-//! `platform-ops account` and `deploy`: the events that start vending and deploys, and where an
-//! account stands.
+//! `platform-ops account` and `deploy`: the events that start vending and deploys, and where an account stands.
 
 use std::collections::BTreeMap;
 

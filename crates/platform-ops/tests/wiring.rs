@@ -137,3 +137,24 @@ fn derived_action_names_are_the_accepted_ones() {
     check::<platform_deploy::function::PlatformDeploy>();
     check::<scheduled_ops::function::ScheduledOps>();
 }
+
+/// The fakes stay out of the Lambda binaries: no function crate's normal dependencies enable a
+/// `fakes` feature (tests enable them as dev-dependencies; the local runtime in platform-ops).
+#[test]
+fn no_lambda_binary_carries_the_fakes() {
+    for name in NAMES {
+        let path = root().join("functions").join(name).join("Cargo.toml");
+        let manifest: toml::Table = std::fs::read_to_string(&path).expect("manifest").parse().expect("toml");
+        let deps = manifest.get("dependencies").and_then(|d| d.as_table()).expect("dependencies");
+        for (dep, spec) in deps {
+            let features = spec.get("features").and_then(|f| f.as_array()).cloned().unwrap_or_default();
+            assert!(
+                !features.iter().any(|f| f.as_str().is_some_and(|f| f == "fakes" || f.ends_with("/fakes"))),
+                "{}: {dep} enables fakes",
+                path.display()
+            );
+        }
+        let default = manifest.get("features").and_then(|f| f.get("default")).and_then(|d| d.as_array());
+        assert!(default.is_none_or(|d| !d.iter().any(|f| f.as_str() == Some("fakes"))), "{name} defaults to fakes");
+    }
+}

@@ -8,7 +8,7 @@ use platform_core::lambda::{self, Function, InitError};
 use serde::Deserialize;
 
 use crate::aws::{GuardLedger, MemberSsm, Organizations};
-use crate::handler::{self, Central, Deps, Request, VendingError};
+use crate::handler::{self, Central, Deps, Request, Response, VendingError};
 
 /// The variables `template.yaml` gives the function.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,7 +33,7 @@ impl Function for AccountVending {
     type Env = Env;
     type Deps = Deps;
     type Request = Request;
-    type Response = serde_json::Value;
+    type Response = Response;
     type Error = VendingError;
     const ACTIONS: &'static [&'static str] = <Request as strum::VariantNames>::VARIANTS;
 
@@ -69,7 +69,7 @@ impl Function for AccountVending {
         })
     }
 
-    async fn handle(request: Request, deps: &Deps) -> Result<serde_json::Value, VendingError> {
+    async fn handle(request: Request, deps: &Deps) -> Result<Response, VendingError> {
         handler::handle(request, deps).await
     }
 }

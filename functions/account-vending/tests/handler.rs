@@ -3,10 +3,27 @@
 
 mod common;
 
-use account_vending::handler::{Request, Vending, VendingError, handle};
-use account_vending::ports::{Account, Creation, Instance};
+use account_vending::handler::{
+    Claimed, PublishedFacts, Quarantine, Released, Request, Response, Slot, Vending, VendingError, handle,
+};
+use account_vending::ports::{Account, Creation, Finish, Instance};
 use common::{ROOT, fakes, request};
 use serde_json::json;
+
+/// The vending an action moved on; anything else fails the test, naming what came back.
+fn vending(out: Response) -> Vending {
+    match out {
+        Response::Vending(v) => v,
+        other => panic!("not a vending: {other:?}"),
+    }
+}
+
+fn facts(out: Response) -> PublishedFacts {
+    match out {
+        Response::Facts(f) => f,
+        other => panic!("not facts: {other:?}"),
+    }
+}
 
 fn created_elsewhere(account: &str) -> serde_json::Value {
     json!({"source": "aws.organizations", "detail-type": "AWS Service Event via CloudTrail",
@@ -24,7 +41,8 @@ async fn an_account_made_elsewhere_is_adopted_only_with_our_tags() {
                 id: id.into(),
                 name: "made-by-hand".into(),
                 email: format!("{id}@abc-trading.com"),
-                status: "ACTIVE".into(),
+                state: "ACTIVE".into(),
+                ou: None,
             });
             org.parents.insert(id.into(), ROOT.into());
         }
@@ -34,10 +52,9 @@ async fn an_account_made_elsewhere_is_adopted_only_with_our_tags() {
                 .tags();
         org.tags.insert("222233334444".into(), ours);
     }
-    let v: Vending = serde_json::from_value(
+    let v = vending(
         handle(Request::Validate { event: created_elsewhere("222233334444") }, &f.deps).await.expect("adopted"),
-    )
-    .expect("vending");
+    );
     assert_eq!((v.account_id.as_deref(), v.reused, v.done), (Some("222233334444"), true, true));
     assert_eq!(v.request.email, "222233334444@abc-trading.com", "the e-mail Organizations holds");
     let foreign = handle(Request::Validate { event: created_elsewhere("555566667777") }, &f.deps).await;
@@ -48,10 +65,7 @@ async fn an_account_made_elsewhere_is_adopted_only_with_our_tags() {
 #[tokio::test]
 async fn a_baseline_not_current_everywhere_names_each_region() {
     let f = fakes().await;
-    let v: Vending =
-        serde_json::from_value(handle(Request::Validate { event: request("acme") }, &f.deps).await.expect("v"))
-            .expect("v");
-    let mut v = v;
+    let mut v = vending(handle(Request::Validate { event: request("acme") }, &f.deps).await.expect("v"));
     v.account_id = Some("100000000001".into());
     f.stack_sets.0.lock().expect("lock").instances.insert(
         "100000000001".into(),
@@ -82,18 +96,16 @@ async fn a_baseline_not_current_everywhere_names_each_region() {
 #[tokio::test]
 async fn facts_are_written_once_and_read_once_per_region() {
     let f = fakes().await;
-    let mut v: Vending =
-        serde_json::from_value(handle(Request::Validate { event: request("acme") }, &f.deps).await.expect("v"))
-            .expect("v");
+    let mut v = vending(handle(Request::Validate { event: request("acme") }, &f.deps).await.expect("v"));
     v.account_id = Some("100000000001".into());
     v.ou_id = Some("ou-development".into());
-    let first = handle(Request::PublishFacts { vending: v.clone() }, &f.deps).await.expect("facts");
+    let first = facts(handle(Request::PublishFacts { vending: v.clone() }, &f.deps).await.expect("facts"));
     let root = "/abc-trading/accounts/dev/100000000001";
-    assert_eq!(first["facts"][format!("{root}/hosted-zone-id")], "Z123", "global facts once, from the home region");
-    assert_eq!(first["facts"][format!("{root}/us-west-2/vpc-id")], "vpc-100000000001-us-west-2");
-    assert_eq!(first["written"], 10, "id, name, client, regions, ou; two per region; the hosted zone");
-    let again = handle(Request::PublishFacts { vending: v }, &f.deps).await.expect("facts");
-    assert_eq!(again["written"], 0, "a re-run writes nothing");
+    assert_eq!(first.facts[&format!("{root}/hosted-zone-id")], "Z123", "global facts once, from the home region");
+    assert_eq!(first.facts[&format!("{root}/us-west-2/vpc-id")], "vpc-100000000001-us-west-2");
+    assert_eq!(first.written, 10, "id, name, client, regions, ou; two per region; the hosted zone");
+    let again = facts(handle(Request::PublishFacts { vending: v }, &f.deps).await.expect("facts"));
+    assert_eq!(again.written, 0, "a re-run writes nothing");
     assert_eq!(*f.member.reads.lock().expect("lock"), 4, "one read per region per run");
 }
 
@@ -103,14 +115,15 @@ fn hand_built(f: &common::Fakes, id: &str, email: &str, tags: &[(&str, &str)]) {
         id: id.into(),
         name: "hand-built".into(),
         email: email.into(),
-        status: "ACTIVE".into(),
+        state: "ACTIVE".into(),
+        ou: None,
     });
     org.parents.insert(id.into(), ROOT.into());
     org.tags.insert(id.into(), tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
 }
 
 async fn validated(f: &common::Fakes, client: &str) -> Vending {
-    serde_json::from_value(handle(Request::Validate { event: request(client) }, &f.deps).await.expect("v")).expect("v")
+    vending(handle(Request::Validate { event: request(client) }, &f.deps).await.expect("v"))
 }
 
 /// Reuse by e-mail never takes someone else's account: an untagged (hand-built) account is
@@ -130,7 +143,7 @@ async fn an_account_found_by_email_is_reused_only_when_it_is_ours() {
         let out = handle(Request::FindOrCreate { vending: v }, &f.deps).await;
         match ours {
             true => {
-                let v: Vending = serde_json::from_value(out.expect("reused")).expect("v");
+                let v = vending(out.expect("reused"));
                 assert_eq!((v.account_id.as_deref(), v.reused), (Some("222233334444"), true), "{tags:?}");
             }
             false => {
@@ -147,13 +160,10 @@ async fn a_lost_create_account_response_is_followed_not_repeated() {
     let f = fakes().await;
     let v = validated(&f, "acme").await;
     f.directory.0.lock().expect("lock").creation_script = [Creation::InProgress].into();
-    let first: Vending =
-        serde_json::from_value(handle(Request::FindOrCreate { vending: v.clone() }, &f.deps).await.expect("create"))
-            .expect("v");
+    let first = vending(handle(Request::FindOrCreate { vending: v.clone() }, &f.deps).await.expect("create"));
     // The task is retried (its response lost): the request in progress is followed.
     let _ = handle(Request::AwaitAccount { vending: first.clone() }, &f.deps).await.expect("poll");
-    let again: Vending =
-        serde_json::from_value(handle(Request::FindOrCreate { vending: v }, &f.deps).await.expect("retry")).expect("v");
+    let again = vending(handle(Request::FindOrCreate { vending: v }, &f.deps).await.expect("retry"));
     assert_eq!(again.creation_request_id, first.creation_request_id);
     assert_eq!(f.directory.calls().iter().filter(|c| *c == "CreateAccount").count(), 1);
 }
@@ -168,9 +178,7 @@ async fn email_already_exists_finds_the_account_and_internal_failure_asks_again(
     f.directory.0.lock().expect("lock").creation_script =
         [Creation::Failed { reason: "EMAIL_ALREADY_EXISTS".into() }].into();
     hand_built(&f, "222233334444", "aws+acme-dev@abc-trading.com", &[("managed-by", "platform-ops")]);
-    let v: Vending =
-        serde_json::from_value(handle(Request::AwaitAccount { vending: v }, &f.deps).await.expect("reused"))
-            .expect("v");
+    let v = vending(handle(Request::AwaitAccount { vending: v }, &f.deps).await.expect("reused"));
     assert_eq!((v.account_id.as_deref(), v.done), (Some("222233334444"), true));
 
     // INTERNAL_FAILURE: CreateAccount again, three requests in all, then the named failure.
@@ -178,12 +186,9 @@ async fn email_already_exists_finds_the_account_and_internal_failure_asks_again(
     f.directory.0.lock().expect("lock").creation_script =
         [Creation::Failed { reason: "INTERNAL_FAILURE".into() }].into();
     let v = validated(&f, "acme").await;
-    let mut v: Vending =
-        serde_json::from_value(handle(Request::FindOrCreate { vending: v }, &f.deps).await.expect("create"))
-            .expect("v");
+    let mut v = vending(handle(Request::FindOrCreate { vending: v }, &f.deps).await.expect("create"));
     for _ in 0..2 {
-        v = serde_json::from_value(handle(Request::AwaitAccount { vending: v }, &f.deps).await.expect("asked again"))
-            .expect("v");
+        v = vending(handle(Request::AwaitAccount { vending: v }, &f.deps).await.expect("asked again"));
         assert!(!v.done);
     }
     let err = handle(Request::AwaitAccount { vending: v }, &f.deps).await.expect_err("gave up");
@@ -196,8 +201,7 @@ async fn a_resumed_account_loses_its_quarantine_tag() {
     let f = fakes().await;
     hand_built(&f, "222233334444", "aws+acme-dev@abc-trading.com", &[("quarantined-at-step", "Baseline")]);
     let v = validated(&f, "acme").await;
-    let v: Vending =
-        serde_json::from_value(handle(Request::FindOrCreate { vending: v }, &f.deps).await.expect("found")).expect("v");
+    let v = vending(handle(Request::FindOrCreate { vending: v }, &f.deps).await.expect("found"));
     handle(Request::Place { vending: v }, &f.deps).await.expect("placed");
     let org = f.directory.0.lock().expect("lock");
     assert!(!org.tags["222233334444"].contains_key("quarantined-at-step"), "{:?}", org.tags);
@@ -210,4 +214,53 @@ fn leases_cover_the_state_machines_timeout() {
     let definition: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json");
     assert_eq!(definition["TimeoutSeconds"].as_i64(), Some(account_vending::handler::EXECUTION_TIMEOUT_SECONDS));
+}
+
+/// The typed responses are the JSON the actions answered before they were typed: the state
+/// machine's `$.Payload.claimed`, `.written`, `.quarantined` and the vending's own fields.
+#[tokio::test]
+async fn responses_serialise_to_the_json_the_state_machine_reads() {
+    let f = fakes().await;
+    let v = validated(&f, "acme").await;
+    let wire = |r: Response| serde_json::to_value(r).expect("serialises");
+    assert_eq!(wire(Response::Vending(v.clone())), serde_json::to_value(&v).expect("vending"), "the vending, bare");
+    assert_eq!(wire(Response::Claimed(Claimed { claimed: true })), json!({"claimed": true}));
+    assert_eq!(wire(Response::Claimed(Claimed { claimed: false })), json!({"claimed": false}));
+    assert_eq!(wire(Response::Slot(Slot { slot: true })), json!({"slot": true}));
+    assert_eq!(wire(Response::Released(Released { released: true })), json!({"released": true}));
+    assert_eq!(
+        wire(Response::Finished(Finish::Done { account_id: "100000000001".into() })),
+        json!({"outcome": "done", "account_id": "100000000001"})
+    );
+    assert_eq!(
+        wire(Response::Finished(Finish::Failed { step: "Baseline".into() })),
+        json!({"outcome": "failed", "step": "Baseline"})
+    );
+    assert_eq!(
+        wire(Response::Quarantine(Quarantine::moved("100000000001", "ou-quarantine", "Baseline", "boom"))),
+        json!({"quarantined": true, "account": "100000000001", "ou": "ou-quarantine", "step": "Baseline",
+            "cause": "boom"})
+    );
+    assert_eq!(
+        wire(Response::Quarantine(Quarantine::no_account("Validate", "bad"))),
+        json!({"quarantined": false, "step": "Validate", "cause": "bad",
+            "reason": "no account was created: nothing to quarantine"})
+    );
+    let published = PublishedFacts {
+        vending: v.clone(),
+        facts: [("/abc-trading/accounts/dev/1/id".to_string(), "1".to_string())].into(),
+        written: 1,
+    };
+    assert_eq!(
+        wire(Response::Facts(published)),
+        json!({"vending": v, "facts": {"/abc-trading/accounts/dev/1/id": "1"}, "written": 1})
+    );
+
+    // And as the handler answers them.
+    let claimed = handle(Request::Claim { vending: v.clone(), execution: "e-1".into() }, &f.deps).await.expect("claim");
+    assert_eq!(wire(claimed), json!({"claimed": true}));
+    let slot = handle(Request::AcquireSlot { vending: v.clone() }, &f.deps).await.expect("slot");
+    assert_eq!(wire(slot), json!({"slot": true}));
+    let quarantine = Request::Quarantine { vending: v, step: "Claim".into(), cause: "x".into() };
+    assert_eq!(wire(handle(quarantine, &f.deps).await.expect("quarantine"))["quarantined"], false);
 }

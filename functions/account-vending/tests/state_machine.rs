@@ -75,7 +75,7 @@ impl Resolver for World {
                     serde_json::from_value(payload).map_err(|e| Failure::new("InvalidRequest", e.to_string()))?;
                 handle(request, &self.fakes.deps)
                     .await
-                    .map(TaskOutput::now)
+                    .map(|r| TaskOutput::now(serde_json::to_value(r).expect("a response serialises")))
                     .map_err(|e| Failure::new(e.error_type(), e.to_string()))
             }
             TaskRequest::Service { service, action, parameters } => match (service.as_str(), action.as_str()) {

@@ -8,7 +8,7 @@ use platform_core::lambda::{self, Function, InitError};
 use serde::Deserialize;
 
 use crate::aws::{ContainerInsights, GuardTable, MemberGroups};
-use crate::handler::{self, Deps, HandlerError, Request};
+use crate::handler::{self, Deps, HandlerError, Request, Response};
 
 /// The variables `template.yaml` gives the function.
 #[derive(Debug, Clone, Deserialize)]
@@ -27,7 +27,7 @@ impl Function for AlarmScaler {
     type Env = Env;
     type Deps = Deps;
     type Request = Request;
-    type Response = serde_json::Value;
+    type Response = Response;
     type Error = HandlerError;
     const ACTIONS: &'static [&'static str] = <Request as strum::VariantNames>::VARIANTS;
 
@@ -52,7 +52,7 @@ impl Function for AlarmScaler {
         })
     }
 
-    async fn handle(request: Request, deps: &Deps) -> Result<serde_json::Value, HandlerError> {
+    async fn handle(request: Request, deps: &Deps) -> Result<Response, HandlerError> {
         handler::handle(request, deps).await
     }
 }

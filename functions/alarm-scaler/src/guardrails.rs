@@ -1,7 +1,7 @@
 //! The scaling decision: every guardrail a pure function of the situation, each with its verdict.
-//!
-//! De-duplication and concurrency are not here: they are one conditional write in the guard table
-//! (a transition claimed once, a target locked once), which no read-then-decide can replace.
+
+// De-duplication and concurrency are not here: they are one conditional write in the guard table
+// (a transition claimed once, a target locked once), which no read-then-decide can replace.
 
 use std::collections::BTreeMap;
 

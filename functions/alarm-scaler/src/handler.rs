@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use platform_core::capacity::AuditDecision;
 use platform_core::config::{Environment, Organization, PublishedConfig, PublishedError};
 use platform_core::error::AwsError;
 use platform_core::ports::ParameterStore;
@@ -50,11 +51,44 @@ pub enum Request {
     },
 }
 
+/// What a plan says to do; the state machine routes on it (`$.plan.kind`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display, strum::IntoStaticStr, strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum PlanKind {
+    /// Resize the group (the target is locked for it).
+    Scale,
+    /// It would be resized, but the environment or the group is in dry run.
+    DryRun,
+    /// A guardrail says no.
+    Refuse,
+    /// Not yet: decide again at `until`.
+    Defer,
+    /// This transition was already handled by an earlier delivery.
+    Duplicate,
+    /// Another alarm holds the target's lock.
+    Busy,
+}
+
+impl PlanKind {
+    /// What the audit trail records for a plan of this kind; `None` for the plans the state
+    /// machine ends (or decides again) without recording.
+    pub fn audit_decision(self) -> Option<AuditDecision> {
+        match self {
+            PlanKind::Scale => Some(AuditDecision::Scale),
+            PlanKind::DryRun => Some(AuditDecision::DryRun),
+            PlanKind::Refuse => Some(AuditDecision::Refuse),
+            PlanKind::Defer | PlanKind::Duplicate | PlanKind::Busy => None,
+        }
+    }
+}
+
 /// What `decide` settled on, carried through the state machine to the later actions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
-    /// `scale`, `dry-run`, `refuse`, `defer`, `duplicate`, `busy`.
-    pub kind: String,
+    pub kind: PlanKind,
     pub transition: String,
     pub owner: String,
     pub account: String,
@@ -71,6 +105,26 @@ pub struct Plan {
     /// For `defer`: when to look again.
     pub until: Option<DateTime<Utc>>,
     pub summary: String,
+}
+
+/// The result of `act`: the state machine keeps `update_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Acted {
+    /// The service's update id, when it gives one (`null` for an Auto Scaling group).
+    pub update_id: Option<String>,
+    pub requested: Capacity,
+}
+
+/// What each action answers; untagged, so each serialises as its own shape (the state machine
+/// reads `$.Payload.kind`, `$.Payload.update_id`, `$.Payload.settled`, `$.Payload.decision`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    /// `decide` and `explain` (boxed: a plan carries the decision's verdicts).
+    Plan(Box<Plan>),
+    Acted(Acted),
+    Verified(Verification),
+    Recorded(AuditRecord),
 }
 
 /// The result of `verify`.
@@ -90,7 +144,7 @@ pub enum HandlerError {
     #[error("config: {0}")]
     Config(String),
     #[error("the plan is `{0}`: there is nothing to act on")]
-    NothingToDo(String),
+    NothingToDo(PlanKind),
 }
 
 /// The names [`HandlerError::error_type`] reports besides the AWS error classes.
@@ -145,19 +199,18 @@ fn environment_of(alarm: &str, organization: &Organization) -> Option<String> {
     Some(env.to_string())
 }
 
-pub async fn handle(request: Request, deps: &Deps) -> Result<Value, HandlerError> {
-    let value = match request {
+pub async fn handle(request: Request, deps: &Deps) -> Result<Response, HandlerError> {
+    Ok(match request {
         Request::Decide { event, now, retry_of } => {
-            serde_json::to_value(decide(&event, now.unwrap_or_else(Utc::now), retry_of, deps, true).await?)
+            Response::Plan(Box::new(decide(&event, now.unwrap_or_else(Utc::now), retry_of, deps, true).await?))
         }
         Request::Explain { event, now } => {
-            serde_json::to_value(decide(&event, now.unwrap_or_else(Utc::now), None, deps, false).await?)
+            Response::Plan(Box::new(decide(&event, now.unwrap_or_else(Utc::now), None, deps, false).await?))
         }
-        Request::Act { plan } => serde_json::to_value(act(&plan, deps).await?),
-        Request::Verify { plan } => serde_json::to_value(verify(&plan, deps).await?),
-        Request::Record { plan } => serde_json::to_value(record(&plan, deps).await?),
-    };
-    Ok(value.unwrap_or(Value::Null))
+        Request::Act { plan } => Response::Acted(act(&plan, deps).await?),
+        Request::Verify { plan } => Response::Verified(verify(&plan, deps).await?),
+        Request::Record { plan } => Response::Recorded(record(&plan, deps).await?),
+    })
 }
 
 async fn decide(
@@ -181,32 +234,31 @@ async fn decide(
     let transition = format!("{}#{}#{:?}#{}", alarm.account, alarm.alarm, alarm.state, alarm.since.to_rfc3339());
     let owner = retry_of.clone().unwrap_or_else(|| format!("{}@{}", alarm.event_id, now.timestamp_millis()));
     let target_key = target.key(&alarm.account);
-    let mut plan = Plan {
-        kind: String::new(),
+    // A plan is built once its kind is known; what is not known by then stays empty.
+    let plan = |kind, before, summary| Plan {
+        kind,
         transition: transition.clone(),
         owner: owner.clone(),
         account: alarm.account.clone(),
         alarm: alarm.alarm.clone(),
-        environment: env_name,
+        environment: env_name.clone(),
         target: target.clone(),
         target_key: target_key.clone(),
-        before: Capacity { min: 0, desired: 0, max: 0 },
+        before,
         after: None,
         decision: None,
         decided_at: now,
         alarm_since: alarm.since,
         until: None,
-        summary: String::new(),
+        summary,
     };
     // The same transition delivered twice acts once (a deferred decision's second look is the
     // same delivery, already holding the claim).
     if claim && retry_of.is_none() && deps.guard.claim_transition(&transition, &owner, now).await? == Claim::Taken {
-        plan.kind = "duplicate".into();
-        plan.summary = format!("{} {:?} at {} was already handled", alarm.alarm, alarm.state, alarm.since);
-        return Ok(plan);
+        let summary = format!("{} {:?} at {} was already handled", alarm.alarm, alarm.state, alarm.since);
+        return Ok(plan(PlanKind::Duplicate, Capacity { min: 0, desired: 0, max: 0 }, summary));
     }
     let group = deps.groups.describe(&alarm.account, &target).await?;
-    plan.before = group.capacity;
     let mut situation = Situation {
         now,
         state: alarm.state,
@@ -234,33 +286,28 @@ async fn decide(
         situation.pods_need = pods_need(deps, &alarm.account, cluster, group.capacity.desired, now).await?;
         decision = guardrails::decide(&situation);
     }
-    match &decision.outcome {
+    let (kind, after, until, summary) = match &decision.outcome {
         Outcome::Scale { from, to, dry_run, direction } => {
             let after = Capacity { min: group.capacity.min.min(*to), desired: *to, max: group.capacity.max.max(*to) };
-            plan.after = Some(after);
-            plan.summary = format!("{target}: {from} -> {to} ({direction:?})").to_lowercase();
-            plan.kind = if *dry_run { "dry-run".into() } else { "scale".into() };
-            // Two alarms for the same target at once: the lock makes one of them act.
-            if claim
-                && !dry_run
-                && deps.guard.lock_target(&target_key, &owner, now, LOCK_SECONDS).await? == Claim::Taken
-            {
-                plan.kind = "busy".into();
-                plan.summary = format!("{target} is being resized by another alarm: not acting twice");
-            }
+            // Two alarms for the same target at once: the lock makes one of them act (a dry run
+            // and an explanation take no lock).
+            let kind = if *dry_run {
+                PlanKind::DryRun
+            } else if claim && deps.guard.lock_target(&target_key, &owner, now, LOCK_SECONDS).await? == Claim::Taken {
+                PlanKind::Busy
+            } else {
+                PlanKind::Scale
+            };
+            let summary = match kind {
+                PlanKind::Busy => format!("{target} is being resized by another alarm: not acting twice"),
+                _ => format!("{target}: {from} -> {to} ({direction:?})").to_lowercase(),
+            };
+            (kind, Some(after), None, summary)
         }
-        Outcome::Refuse { reason, .. } => {
-            plan.kind = "refuse".into();
-            plan.summary = reason.clone();
-        }
-        Outcome::Defer { reason, until, .. } => {
-            plan.kind = "defer".into();
-            plan.until = Some(*until);
-            plan.summary = reason.clone();
-        }
-    }
-    plan.decision = Some(decision);
-    Ok(plan)
+        Outcome::Refuse { reason, .. } => (PlanKind::Refuse, None, None, reason.clone()),
+        Outcome::Defer { reason, until, .. } => (PlanKind::Defer, None, Some(*until), reason.clone()),
+    };
+    Ok(Plan { after, until, decision: Some(decision), ..plan(kind, group.capacity, summary) })
 }
 
 /// Nodes the pods need in a nodegroup of `desired` nodes, when Container Insights reports it.
@@ -286,19 +333,19 @@ async fn pods_need(
     }
 }
 
-async fn act(plan: &Plan, deps: &Deps) -> Result<Value, HandlerError> {
-    let after = match (plan.kind.as_str(), plan.after) {
-        ("scale", Some(after)) => after,
-        (kind, _) => return Err(HandlerError::NothingToDo(kind.to_string())),
+async fn act(plan: &Plan, deps: &Deps) -> Result<Acted, HandlerError> {
+    let after = match (plan.kind, plan.after) {
+        (PlanKind::Scale, Some(after)) => after,
+        (kind, _) => return Err(HandlerError::NothingToDo(kind)),
     };
     // The transition id makes a retried call the same call (EKS clientRequestToken, max 64).
     let token: String = plan.owner.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(64).collect();
-    let update = deps.groups.resize(&plan.account, &plan.target, after, &token).await?;
-    Ok(serde_json::json!({"update_id": update, "requested": after}))
+    let update_id = deps.groups.resize(&plan.account, &plan.target, after, &token).await?;
+    Ok(Acted { update_id, requested: after })
 }
 
 async fn verify(plan: &Plan, deps: &Deps) -> Result<Verification, HandlerError> {
-    let after = plan.after.ok_or_else(|| HandlerError::NothingToDo(plan.kind.clone()))?;
+    let after = plan.after.ok_or(HandlerError::NothingToDo(plan.kind))?;
     let state = deps.groups.describe(&plan.account, &plan.target).await?;
     Ok(Verification {
         settled: state.status == "ACTIVE" && state.capacity.desired == after.desired,
@@ -308,6 +355,9 @@ async fn verify(plan: &Plan, deps: &Deps) -> Result<Verification, HandlerError> 
 }
 
 async fn record(plan: &Plan, deps: &Deps) -> Result<AuditRecord, HandlerError> {
+    // The state machine never records a deferral, a duplicate or a busy plan; the audit trail
+    // has no place for them either.
+    let decision = plan.kind.audit_decision().ok_or(HandlerError::NothingToDo(plan.kind))?;
     let (direction, guardrail) = match plan.decision.as_ref().map(|d| &d.outcome) {
         Some(Outcome::Scale { direction, .. }) => (Some(*direction), None),
         Some(Outcome::Refuse { guardrail, .. } | Outcome::Defer { guardrail, .. }) => {
@@ -322,7 +372,7 @@ async fn record(plan: &Plan, deps: &Deps) -> Result<AuditRecord, HandlerError> {
         alarm: plan.alarm.clone(),
         account: plan.account.clone(),
         target: plan.target.clone(),
-        decision: plan.kind.clone(),
+        decision,
         direction,
         from: plan.before.desired,
         to: plan.after.map_or(plan.before.desired, |a| a.desired),
@@ -330,7 +380,7 @@ async fn record(plan: &Plan, deps: &Deps) -> Result<AuditRecord, HandlerError> {
         reason: plan.summary.clone(),
     };
     deps.guard.record(&plan.target_key, &audit).await?;
-    if plan.kind == "scale" {
+    if decision == AuditDecision::Scale {
         deps.guard.unlock_target(&plan.target_key, &plan.owner).await?;
     }
     for doc in metrics(plan, audit.guardrail.as_deref()) {
@@ -345,16 +395,16 @@ pub fn metrics(plan: &Plan, guardrail: Option<&str>) -> Vec<Value> {
     let timestamp = plan.decided_at.timestamp_millis();
     let mut outcome = emf::Document::new(timestamp)
         .dimension("Environment", &plan.environment)
-        .dimension("Outcome", &plan.kind)
+        .dimension("Outcome", <&'static str>::from(plan.kind))
         .metric("Remediations", "Count", 1)
         .property("Alarm", plan.alarm.as_str())
         .property("Target", plan.target.to_string());
-    if plan.kind == "scale" {
+    if plan.kind == PlanKind::Scale {
         let seconds = (plan.decided_at - plan.alarm_since).num_milliseconds() as f64 / 1000.0;
         outcome = outcome.metric("TimeToActionSeconds", "Seconds", seconds.max(0.0));
     }
     let mut docs = vec![outcome.to_value()];
-    if let Some(g) = guardrail.filter(|_| plan.kind == "refuse") {
+    if let Some(g) = guardrail.filter(|_| plan.kind == PlanKind::Refuse) {
         let refusal = emf::Document::new(timestamp)
             .dimension("Environment", &plan.environment)
             .dimension("Guardrail", g)

@@ -1,6 +1,7 @@
-//! The adapters against the emulator: the guard table's conditional writes (exactly one winner),
-//! resizing a nodegroup and an Auto Scaling group, and reading Container Insights, in a member
-//! account through the role.
+//! The scaler's adapters against the emulator: guard table, nodegroup and ASG resizes, Container Insights.
+
+// The guard table's conditional writes (exactly one winner), resizing a nodegroup and an Auto Scaling
+// group, and reading Container Insights, in a member account through the role.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement
 use chrono::{Duration, Utc};
 use emulator::Emulator;
 use platform_core::aws::{AwsContext, MemberClients};
+use platform_core::capacity::AuditDecision;
 
 const MEMBER: &str = "222222222222";
 
@@ -95,21 +97,21 @@ async fn the_audit_trail_keeps_actions_for_the_guardrails() {
     let guard = guard_table(&emulator).await;
     let target = Target::AutoScalingGroup { name: "w".into() };
     let t0 = Utc::now() - Duration::minutes(30);
-    let record = |minutes: i64, decision: &str, direction| AuditRecord {
+    let record = |minutes: i64, decision, direction| AuditRecord {
         at: t0 + Duration::minutes(minutes),
         alarm: "a".into(),
         account: MEMBER.into(),
         target: target.clone(),
-        decision: decision.into(),
+        decision,
         direction,
         from: 2,
         to: 3,
         guardrail: None,
         reason: "test".into(),
     };
-    guard.record("k", &record(0, "scale", Some(Direction::Out))).await.expect("record");
-    guard.record("k", &record(5, "refuse", Some(Direction::In))).await.expect("record");
-    guard.record("k", &record(10, "scale", Some(Direction::In))).await.expect("record");
+    guard.record("k", &record(0, AuditDecision::Scale, Some(Direction::Out))).await.expect("record");
+    guard.record("k", &record(5, AuditDecision::Refuse, Some(Direction::In))).await.expect("record");
+    guard.record("k", &record(10, AuditDecision::Scale, Some(Direction::In))).await.expect("record");
     let history = guard.history("k").await.expect("history");
     assert_eq!(
         history.iter().map(|a| a.direction).collect::<Vec<_>>(),

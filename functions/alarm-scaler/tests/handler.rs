@@ -3,91 +3,17 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use alarm_scaler::alarm::{Direction, Target};
+use alarm_scaler::alarm::Direction;
 use alarm_scaler::demand::Reservation;
-use alarm_scaler::guardrails::{Capacity, PastAction};
-use alarm_scaler::handler::{Deps, Plan, Request, Verification, handle};
-use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard, MetricsSink, PodDemand};
+use alarm_scaler::guardrails::Capacity;
+use alarm_scaler::handler::{Deps, Plan, PlanKind, Request, Response, handle};
+use alarm_scaler::ports::{GroupState, MetricsSink, PodDemand};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_core::config::{self, config_parameters};
 use platform_core::error::AwsError;
-use platform_core::fakes::FakeParameterStore;
+use platform_core::fakes::{FakeParameterStore, MemoryGroups, MemoryGuard};
 use serde_json::{Value, json};
-
-#[derive(Debug, Default)]
-struct MemoryGuard {
-    claims: Mutex<BTreeMap<String, String>>,
-    locks: Mutex<BTreeMap<String, (String, i64)>>,
-    records: Mutex<Vec<AuditRecord>>,
-}
-
-#[async_trait]
-impl Guard for MemoryGuard {
-    async fn claim_transition(&self, transition: &str, owner: &str, _now: DateTime<Utc>) -> Result<Claim, AwsError> {
-        let mut claims = self.claims.lock().expect("lock");
-        if claims.contains_key(transition) {
-            return Ok(Claim::Taken);
-        }
-        claims.insert(transition.into(), owner.into());
-        Ok(Claim::Won)
-    }
-    async fn lock_target(&self, key: &str, owner: &str, now: DateTime<Utc>, seconds: i64) -> Result<Claim, AwsError> {
-        let mut locks = self.locks.lock().expect("lock");
-        match locks.get(key) {
-            Some((_, until)) if *until >= now.timestamp() => Ok(Claim::Taken),
-            _ => {
-                locks.insert(key.into(), (owner.into(), now.timestamp() + seconds));
-                Ok(Claim::Won)
-            }
-        }
-    }
-    async fn unlock_target(&self, key: &str, owner: &str) -> Result<(), AwsError> {
-        let mut locks = self.locks.lock().expect("lock");
-        if locks.get(key).is_some_and(|(o, _)| o == owner) {
-            locks.remove(key);
-        }
-        Ok(())
-    }
-    async fn history(&self, _key: &str) -> Result<Vec<PastAction>, AwsError> {
-        Ok(self
-            .records
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|r| r.decision == "scale")
-            .filter_map(|r| r.direction.map(|direction| PastAction { at: r.at, direction }))
-            .collect())
-    }
-    async fn record(&self, _key: &str, record: &AuditRecord) -> Result<(), AwsError> {
-        self.records.lock().expect("lock").push(record.clone());
-        Ok(())
-    }
-}
-
-#[derive(Debug)]
-struct FakeGroups {
-    state: Mutex<GroupState>,
-    resizes: Mutex<Vec<(Capacity, String)>>,
-}
-
-#[async_trait]
-impl Groups for FakeGroups {
-    async fn describe(&self, _account: &str, _target: &Target) -> Result<GroupState, AwsError> {
-        Ok(self.state.lock().expect("lock").clone())
-    }
-    async fn resize(
-        &self,
-        _account: &str,
-        _target: &Target,
-        to: Capacity,
-        token: &str,
-    ) -> Result<Option<String>, AwsError> {
-        self.resizes.lock().expect("lock").push((to, token.to_string()));
-        self.state.lock().expect("lock").capacity = to;
-        Ok(Some("update-1".into()))
-    }
-}
 
 /// Container Insights as a fixed reading, counting how often it is asked.
 #[derive(Debug, Default)]
@@ -119,30 +45,33 @@ impl MetricsSink for Metrics {
     }
 }
 
-fn deps() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>) {
+/// The member account of the alarm events below.
+const ACCOUNT: &str = "222222222222";
+
+fn deps() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>) {
     let (deps, groups, guard, _) = deps_with_metrics();
     (deps, groups, guard)
 }
 
-fn deps_with_metrics() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>, Arc<Metrics>) {
+fn deps_with_metrics() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<Metrics>) {
     let (deps, groups, guard, metrics, _) = deps_with_demand();
     (deps, groups, guard, metrics)
 }
 
-fn deps_with_demand() -> (Deps, Arc<FakeGroups>, Arc<MemoryGuard>, Arc<Metrics>, Arc<FakeDemand>) {
+fn deps_with_demand() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<Metrics>, Arc<FakeDemand>) {
     let tree = config::load(&platform_core::config::repository_config_dir()).expect("config");
     let params = FakeParameterStore::default();
     for (name, value) in config_parameters(&tree) {
         params.insert(&name, &value);
     }
-    let groups = Arc::new(FakeGroups {
-        state: Mutex::new(GroupState {
+    let groups = Arc::new(MemoryGroups::with(
+        ACCOUNT,
+        GroupState {
             capacity: Capacity { min: 1, desired: 2, max: 4 },
             tags: BTreeMap::new(),
             status: "ACTIVE".into(),
-        }),
-        resizes: Mutex::new(Vec::new()),
-    });
+        },
+    ));
     let guard = Arc::new(MemoryGuard::default());
     let metrics = Arc::new(Metrics::default());
     let demand = Arc::new(FakeDemand::default());
@@ -177,8 +106,10 @@ fn at(t: &str) -> Option<DateTime<Utc>> {
 }
 
 async fn decide(deps: &Deps, event: Value, now: &str) -> Plan {
-    let out = handle(Request::Decide { event, now: at(now), retry_of: None }, deps).await.expect("decides");
-    serde_json::from_value(out).expect("plan")
+    match handle(Request::Decide { event, now: at(now), retry_of: None }, deps).await.expect("decides") {
+        Response::Plan(plan) => *plan,
+        other => panic!("decide answers a plan: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -186,17 +117,17 @@ async fn an_alarm_scales_once_acts_verifies_and_records() {
     let (deps, groups, guard) = deps();
     let high = alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z");
     let plan = decide(&deps, high.clone(), "2026-11-24T20:00:05Z").await;
-    assert_eq!((plan.kind.as_str(), plan.environment.as_str()), ("scale", "dev"), "{plan:?}");
+    assert_eq!((plan.kind, plan.environment.as_str()), (PlanKind::Scale, "dev"), "{plan:?}");
     assert_eq!(plan.after.map(|a| a.desired), Some(3));
 
     let again = decide(&deps, high, "2026-11-24T20:00:06Z").await;
-    assert_eq!(again.kind, "duplicate", "the same transition delivered twice acts once");
+    assert_eq!(again.kind, PlanKind::Duplicate, "the same transition delivered twice acts once");
 
     handle(Request::Act { plan: plan.clone() }, &deps).await.expect("acts");
-    assert_eq!(groups.resizes.lock().expect("lock").len(), 1);
-    let v: Verification =
-        serde_json::from_value(handle(Request::Verify { plan: plan.clone() }, &deps).await.expect("verifies"))
-            .expect("v");
+    assert_eq!(groups.resizes().len(), 1);
+    let Response::Verified(v) = handle(Request::Verify { plan: plan.clone() }, &deps).await.expect("verifies") else {
+        panic!("verify answers a verification");
+    };
     assert!(v.settled && v.capacity.desired == 3, "{v:?}");
     handle(Request::Record { plan: plan.clone() }, &deps).await.expect("records");
     let records = guard.records.lock().expect("lock").clone();
@@ -219,7 +150,7 @@ async fn two_alarms_on_one_target_produce_one_action() {
         "2026-11-24T20:00:05Z",
     )
     .await;
-    let mut kinds = [cpu.kind, mem.kind];
+    let mut kinds = [cpu.kind.to_string(), mem.kind.to_string()];
     kinds.sort();
     assert_eq!(kinds, ["busy", "scale"]);
 }
@@ -227,10 +158,10 @@ async fn two_alarms_on_one_target_produce_one_action() {
 #[tokio::test]
 async fn scale_in_inside_trading_hours_is_refused_with_the_reason() {
     let (deps, groups, _) = deps();
-    groups.state.lock().expect("lock").capacity = Capacity { min: 1, desired: 3, max: 4 };
+    groups.set_capacity(ACCOUNT, Capacity { min: 1, desired: 3, max: 4 });
     let low = alarm("abc-trading-dev-remediate-nodes-cpu-low", "ALARM", "2026-11-24T09:00:00Z");
     let plan = decide(&deps, low, "2026-11-24T10:00:00Z").await;
-    assert_eq!(plan.kind, "refuse");
+    assert_eq!(plan.kind, PlanKind::Refuse);
     assert!(plan.summary.contains("inside trading hours"), "{}", plan.summary);
     assert!(handle(Request::Act { plan }, &deps).await.is_err(), "a refusal cannot be acted on");
 }
@@ -243,6 +174,7 @@ async fn explain_decides_without_claiming() {
         let out = handle(Request::Explain { event: event.clone(), now: at("2026-11-24T20:00:05Z") }, &deps)
             .await
             .expect("explains");
+        let out = serde_json::to_value(out).expect("json");
         assert_eq!(out["kind"], "scale");
         assert!(out["decision"]["verdicts"].as_array().is_some_and(|v| v.len() >= 5), "{out}");
     }
@@ -279,7 +211,7 @@ async fn records_emit_outcomes_refusals_and_time_to_action() {
     )
     .await;
     handle(Request::Record { plan }, &deps).await.expect("records");
-    groups.state.lock().expect("lock").capacity = Capacity { min: 1, desired: 3, max: 4 };
+    groups.set_capacity(ACCOUNT, Capacity { min: 1, desired: 3, max: 4 });
     let low = decide(
         &deps,
         alarm("abc-trading-dev-remediate-nodes-cpu-low", "ALARM", "2026-11-24T09:00:00Z"),
@@ -315,10 +247,10 @@ async fn a_group_in_dry_run_is_decided_but_not_locked_or_acted_on() {
         "2026-11-24T20:00:05Z",
     )
     .await;
-    assert_eq!((plan.kind.as_str(), plan.after.map(|a| a.desired)), ("dry-run", Some(3)));
+    assert_eq!((plan.kind, plan.after.map(|a| a.desired)), (PlanKind::DryRun, Some(3)));
     assert!(guard.locks.lock().expect("lock").is_empty());
     assert!(handle(Request::Act { plan }, &deps).await.is_err(), "a dry run is never acted on");
-    assert!(groups.resizes.lock().expect("lock").is_empty());
+    assert!(groups.resizes().is_empty());
 }
 
 /// The audit record carries the decision's time, so a later alarm's cooldown is measured on the
@@ -339,7 +271,7 @@ async fn cooldowns_count_on_the_decision_clock() {
         "2026-12-01T20:01:05Z",
     )
     .await;
-    assert_eq!(soon.kind, "refuse", "{soon:?}");
+    assert_eq!(soon.kind, PlanKind::Refuse, "{soon:?}");
     assert!(soon.summary.contains("cooldown"), "{}", soon.summary);
     let later = decide(
         &deps,
@@ -347,7 +279,7 @@ async fn cooldowns_count_on_the_decision_clock() {
         "2026-12-01T20:10:05Z",
     )
     .await;
-    assert_eq!(later.kind, "scale", "{later:?}");
+    assert_eq!(later.kind, PlanKind::Scale, "{later:?}");
 }
 
 /// A scale-in the other guardrails allow reads the pods' reservation once, and never goes below
@@ -358,24 +290,24 @@ async fn scale_in_reads_the_pods_needs_and_stays_above_them() {
     // A Tuesday evening in London, outside trading hours; the low alarm has been in ALARM for 15
     // minutes (past the 10-minute stabilisation).
     let low = |n: u32| alarm("abc-trading-dev-remediate-nodes-cpu-low", "ALARM", &format!("2026-11-24T2{n}:00:00Z"));
-    let cases: [(Option<Reservation>, &str, Option<u32>, &str); 4] = [
-        (Some(reading(80.0, 20.0)), "refuse", None, "the pods need 4 node(s); 4 running"),
-        (Some(reading(20.0, 30.0)), "scale", Some(3), "pods need 2"),
-        (None, "scale", Some(3), "pods' needs not reported"),
+    let cases: [(Option<Reservation>, PlanKind, Option<u32>, &str); 4] = [
+        (Some(reading(80.0, 20.0)), PlanKind::Refuse, None, "the pods need 4 node(s); 4 running"),
+        (Some(reading(20.0, 30.0)), PlanKind::Scale, Some(3), "pods need 2"),
+        (None, PlanKind::Scale, Some(3), "pods' needs not reported"),
         // A reading from before the group grew says nothing about it.
         (
             Some(Reservation { cpu_percent: 90.0, memory_percent: 90.0, cluster_nodes: 2.0 }),
-            "scale",
+            PlanKind::Scale,
             Some(3),
             "not reported",
         ),
     ];
     for (i, (reading, kind, to, detail)) in cases.into_iter().enumerate() {
         let (deps, groups, _, _, demand) = deps_with_demand();
-        groups.state.lock().expect("lock").capacity = Capacity { min: 1, desired: 4, max: 4 };
+        groups.set_capacity(ACCOUNT, Capacity { min: 1, desired: 4, max: 4 });
         *demand.reading.lock().expect("lock") = reading;
         let plan = decide(&deps, low(i as u32), &format!("2026-11-24T2{i}:15:00Z")).await;
-        assert_eq!((plan.kind.as_str(), plan.after.map(|a| a.desired)), (kind, to), "case {i}: {plan:?}");
+        assert_eq!((plan.kind, plan.after.map(|a| a.desired)), (kind, to), "case {i}: {plan:?}");
         let verdicts = &plan.decision.as_ref().expect("decision").verdicts;
         let pods = verdicts.iter().find(|v| v.guardrail == alarm_scaler::guardrails::Guardrail::PodsNeed);
         assert!(pods.is_some_and(|v| v.detail.contains(detail)), "case {i}: {verdicts:?}");
@@ -390,13 +322,80 @@ async fn scale_in_reads_the_pods_needs_and_stays_above_them() {
         "2026-11-24T20:00:05Z",
     )
     .await;
-    assert_eq!(out.kind, "scale");
+    assert_eq!(out.kind, PlanKind::Scale);
     let refused = decide(
         &deps,
         alarm("abc-trading-dev-remediate-nodes-cpu-low", "ALARM", "2026-11-24T09:00:00Z"),
         "2026-11-24T10:00:00Z",
     )
     .await;
-    assert_eq!(refused.kind, "refuse");
+    assert_eq!(refused.kind, PlanKind::Refuse);
     assert_eq!(*demand.reads.lock().expect("lock"), 0);
+}
+
+/// The state machine routes on and reads these fields: the typed answers serialise as the JSON
+/// objects they replaced, and a plan comes back in as it went out.
+#[tokio::test]
+async fn answers_keep_the_shape_the_state_machine_reads() {
+    use std::collections::BTreeSet;
+    use strum::VariantArray;
+
+    let (deps, _, _) = deps();
+    let wire = |r: Response| serde_json::to_value(r).expect("json");
+    let keys = |v: &Value| v.as_object().expect("an object").keys().cloned().collect::<BTreeSet<_>>();
+    let high = alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z");
+    let decided =
+        handle(Request::Decide { event: high.clone(), now: at("2026-11-24T20:00:05Z"), retry_of: None }, &deps)
+            .await
+            .expect("decides");
+    let plan = wire(decided);
+    let expected = [
+        "kind",
+        "transition",
+        "owner",
+        "account",
+        "alarm",
+        "environment",
+        "target",
+        "target_key",
+        "before",
+        "after",
+        "decision",
+        "decided_at",
+        "alarm_since",
+        "until",
+        "summary",
+    ];
+    assert_eq!(keys(&plan), expected.iter().map(|k| k.to_string()).collect(), "{plan}");
+    assert_eq!((&plan["kind"], &plan["after"]["desired"], &plan["until"]), (&json!("scale"), &json!(3), &Value::Null));
+    assert_eq!(plan["decision"]["outcome"]["decision"], "scale");
+
+    let act: Request = serde_json::from_value(json!({"action": "act", "plan": plan})).expect("the plan reads back");
+    let acted = wire(handle(act, &deps).await.expect("acts"));
+    assert_eq!(acted, json!({"update_id": "update-1", "requested": {"min": 1, "desired": 3, "max": 4}}));
+    let typed: Plan = serde_json::from_value(plan.clone()).expect("plan");
+    let verified = wire(handle(Request::Verify { plan: typed.clone() }, &deps).await.expect("verifies"));
+    assert_eq!(verified, json!({"settled": true, "status": "ACTIVE", "capacity": {"min": 1, "desired": 3, "max": 4}}));
+    let recorded = wire(handle(Request::Record { plan: typed }, &deps).await.expect("records"));
+    assert_eq!((&recorded["decision"], &recorded["from"], &recorded["to"]), (&json!("scale"), &json!(2), &json!(3)));
+    assert_eq!(
+        keys(&recorded),
+        ["at", "alarm", "account", "target", "decision", "direction", "from", "to", "guardrail", "reason"]
+            .iter()
+            .map(|k| k.to_string())
+            .collect()
+    );
+
+    // A duplicate ends without a record: there is nothing to audit.
+    let duplicate = decide(&deps, high, "2026-11-24T20:00:06Z").await;
+    assert_eq!(serde_json::to_value(&duplicate).expect("json")["kind"], "duplicate");
+    let err = handle(Request::Record { plan: duplicate }, &deps).await.expect_err("not recorded");
+    assert_eq!(err.error_type(), "NothingToDo");
+
+    // Every kind, spelt as the Route state and the metrics' `Outcome` dimension spell it.
+    let spelt = ["scale", "dry-run", "refuse", "defer", "duplicate", "busy"];
+    assert_eq!(PlanKind::VARIANTS.len(), spelt.len());
+    for (kind, text) in PlanKind::VARIANTS.iter().zip(spelt) {
+        assert_eq!((serde_json::to_value(kind).expect("json"), kind.to_string()), (json!(text), text.to_string()));
+    }
 }

@@ -1,5 +1,6 @@
-//! `state-machines/alarm-remediation.asl.json` through the `asl` engine, path by path, with the
-//! scaler's actions scripted: act, refuse, defer, dry run, throttled act, verify timeout, failure.
+//! `state-machines/alarm-remediation.asl.json` through the `asl` engine, path by path, the scaler scripted.
+
+// The paths: act, refuse, defer, dry run, throttled act, verify timeout, failure.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! Output records written as JSON by hand: a string that needs no escaping is copied whole.
-//!
-//! serde_json escapes byte by byte; almost every log message needs no escaping at all, so a
-//! branch-free check (which the compiler vectorises) followed by one copy is several times faster.
+
+// serde_json escapes byte by byte; almost every log message needs no escaping at all, so a
+// branch-free check (which the compiler vectorises) followed by one copy is several times faster.
 
 /// Newline-terminated JSON records in one buffer: one growing allocation per invocation instead
 /// of one per record.

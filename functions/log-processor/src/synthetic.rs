@@ -1,8 +1,8 @@
 //! A realistic, deterministic subscription payload for benchmarks and comparisons.
-//!
-//! 20 services, ~300-byte lines in the three shapes the platform writes (service JSON, Fluent Bit
-//! envelope, plain text), about 7% errors, some secrets and failure signatures, encoded as
-//! CloudWatch delivers it (JSON batch, gzip, base64).
+
+// 20 services, ~300-byte lines in the three shapes the platform writes (service JSON, Fluent Bit
+// envelope, plain text), about 7% errors, some secrets and failure signatures, encoded as
+// CloudWatch delivers it (JSON batch, gzip, base64).
 
 use std::io::Write;
 

@@ -1,5 +1,4 @@
-//! Adapters: the EKS cluster of a member account, reached through the automation role (its access
-//! entry ensured, a bearer token made from its credentials).
+//! Adapters: a member account's EKS cluster through the automation role (access entry, bearer token).
 
 use std::sync::Arc;
 use std::time::SystemTime;

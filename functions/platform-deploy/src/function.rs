@@ -8,7 +8,7 @@ use platform_core::lambda::{self, Function, InitError};
 use serde::Deserialize;
 
 use crate::aws::EksClusters;
-use crate::handler::{self, DeployError, Deps, Request};
+use crate::handler::{self, DeployError, Deps, Request, Response};
 use crate::ledger::SsmReleaseLedger;
 
 /// The variables `template.yaml` gives the function.
@@ -29,7 +29,7 @@ impl Function for PlatformDeploy {
     type Env = Env;
     type Deps = Deps;
     type Request = Request;
-    type Response = serde_json::Value;
+    type Response = Response;
     type Error = DeployError;
     const ACTIONS: &'static [&'static str] = <Request as strum::VariantNames>::VARIANTS;
 
@@ -61,7 +61,7 @@ impl Function for PlatformDeploy {
         })
     }
 
-    async fn handle(request: Request, deps: &Deps) -> Result<serde_json::Value, DeployError> {
+    async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployError> {
         handler::handle(request, deps).await
     }
 }

@@ -1,6 +1,6 @@
-//! The deploy's typed actions, one per state of `platform-deploy`: find the targets, plan, ensure
-//! the infrastructure and cluster access, apply a tier, judge it, move on, verify, record; on
-//! failure, roll the touched tiers back.
+//! The deploy's typed actions, one per state of `platform-deploy`: tier by tier, and rolled back on failure.
+
+mod response;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +17,8 @@ use crate::infra::{self, Infrastructure};
 use crate::release::{Release, ReleaseError, ResolvedRelease};
 use crate::render::{Manifest, Registry, RenderError, namespace_of, render, workload_kind};
 use crate::rollout::{Health, tier_health};
+
+pub use self::response::{Response, Rollback, SmokeResult, Targets, Verified};
 
 /// Where releases are published (by CI) and an account's current release is recorded (SSM on AWS).
 #[async_trait]
@@ -195,8 +197,8 @@ impl Deps {
     }
 }
 
-pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError> {
-    let value = match request {
+pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployError> {
+    Ok(match request {
         Request::Targets { request } => {
             let ReleaseRequested { environment, account_id, release, versions } = request;
             deps.environment(&environment)?;
@@ -222,7 +224,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
                     versions: versions.clone(),
                 })
                 .collect();
-            Ok(serde_json::json!({"accounts": requests.len(), "requests": requests}))
+            Response::Targets(Targets { accounts: requests.len(), requests })
         }
         Request::Plan { request } => {
             let DeployRequest { environment, account_id, release, versions } = request;
@@ -249,7 +251,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
             };
             let tiers_empty = release.is_none();
             let label = release.as_ref().map(|r| r.name.clone()).unwrap_or_else(|| "infrastructure only".into());
-            serde_json::to_value(Deployment {
+            Response::from(Deployment {
                 environment,
                 account_id,
                 label,
@@ -268,7 +270,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
             let infra =
                 infra::ensure(deps.stack_sets.as_ref(), &deps.tree, env, &deployment.account_id, &execution).await?;
             deployment.infrastructure = Some(infra);
-            serde_json::to_value(deployment)
+            Response::from(deployment)
         }
         Request::InfrastructureStatus { deployment } => {
             let Some(infra) = &deployment.infrastructure else {
@@ -277,13 +279,15 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
                     needs: "ensure-infrastructure",
                 });
             };
-            serde_json::to_value(infra::status(deps.stack_sets.as_ref(), infra, &deployment.account_id).await?)
+            Response::InfrastructureStatus(
+                infra::status(deps.stack_sets.as_ref(), infra, &deployment.account_id).await?,
+            )
         }
         Request::EnsureAccess { mut deployment } => {
             let region = deps.environment(&deployment.environment)?.primary_region().to_string();
             let access = deps.clusters.ensure_access(&deployment.account_id, &deployment.environment, &region).await?;
             deployment.cluster = Some(access);
-            serde_json::to_value(deployment)
+            Response::from(deployment)
         }
         Request::ApplyTier { mut deployment, now } => {
             let tier = current_tier(&deployment, "apply-tier")?.to_string();
@@ -296,16 +300,16 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
             for m in manifests.iter().filter(|m| m.tier == tier) {
                 cluster.apply(m, now).await?;
             }
-            serde_json::to_value(deployment)
+            Response::from(deployment)
         }
         Request::TierHealth { deployment, now } => {
             let tier = current_tier(&deployment, "tier-health")?.to_string();
-            serde_json::to_value(health_of(deps, &deployment, std::slice::from_ref(&tier), now).await?)
+            Response::Health(health_of(deps, &deployment, std::slice::from_ref(&tier), now).await?)
         }
         Request::Advance { mut deployment } => {
             deployment.tier += 1;
             deployment.done = deployment.tier >= deployment.tiers.len();
-            serde_json::to_value(deployment)
+            Response::from(deployment)
         }
         Request::Verify { deployment } => {
             // Every Service the release should have (the seed counted them by hand).
@@ -330,21 +334,16 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
             if !failed.is_empty() {
                 return Err(DeployError::SmokeFailed(failed));
             }
-            Ok(serde_json::json!({
-                "services": expected.iter().filter(|m| m.kind == "Service").count(),
-                "smoke": smoke,
-            }))
+            Response::Verified(Verified { services: expected.iter().filter(|m| m.kind == "Service").count(), smoke })
         }
         Request::Record { deployment } => {
             let release = release_of(&deployment, "record")?;
             deps.ledger.record(&deployment.environment, &deployment.account_id, release).await?;
-            serde_json::to_value(deployment)
+            Response::from(deployment)
         }
         Request::Rollback { deployment, now } => {
             let Some(previous) = deployment.previous.clone() else {
-                return Ok(
-                    serde_json::json!({"rolled_back": false, "reason": "a first deploy: nothing ran before it"}),
-                );
+                return Ok(Response::Rollback(Rollback::first_deploy()));
             };
             let cluster = deps.cluster(&deployment, "rollback").await?;
             let manifests = deps.manifests(&deployment, &previous)?;
@@ -354,13 +353,12 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, DeployError>
                     cluster.apply(m, now).await?;
                 }
             }
-            Ok(serde_json::json!({"rolled_back": true, "to": previous.name, "tiers": deployment.touched}))
+            Response::Rollback(Rollback::to(&previous.name, deployment.touched))
         }
         Request::RollbackHealth { deployment, now } => {
-            serde_json::to_value(health_of(deps, &deployment, &deployment.touched, now).await?)
+            Response::Health(health_of(deps, &deployment, &deployment.touched, now).await?)
         }
-    };
-    Ok(value.unwrap_or(Value::Null))
+    })
 }
 
 /// The tier being rolled out; none left (or none at all: infrastructure only) is out of order.
@@ -383,25 +381,6 @@ async fn health_of(deps: &Deps, d: &Deployment, tiers: &[String], now: DateTime<
         }
     }
     Ok(tier_health(&statuses))
-}
-
-/// One smoke check's outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SmokeResult {
-    pub name: String,
-    /// The proxy path asked.
-    pub path: String,
-    pub status: u16,
-    pub passed: bool,
-    /// The answer's body when the check failed (cut short), for the notification.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub answer: Option<String>,
-}
-
-impl SmokeResult {
-    fn describe(&self) -> String {
-        format!("{} ({}) answered {}: {}", self.name, self.path, self.status, self.answer.as_deref().unwrap_or(""))
-    }
 }
 
 /// The catalogue's smoke checks, each a GET through the API server's service proxy. A check

@@ -1,5 +1,4 @@
-//! The platform's infrastructure: the `platform` StackSet instance of an environment's account,
-//! its parameters from config, created or re-applied only when it differs, and its operation followed.
+//! The platform's infrastructure: an account's `platform` StackSet instance, re-applied only when it differs.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,4 @@
-//! The Kubernetes adapter: server-side apply (field manager `platform-ops`) and rollout status
-//! through the API server, with an EKS bearer token.
+//! The Kubernetes adapter: server-side apply (field manager `platform-ops`) and rollout status, EKS token.
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Pod, Service};

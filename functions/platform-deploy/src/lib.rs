@@ -1,9 +1,9 @@
 //! Platform deploy: a release of the platform's workloads rolled out tier by tier, health-gated.
-//!
-//! Built so far: the release and its validation (`release`), the Kubernetes manifests a deploy
-//! applies (`render`), rollout health (`rollout`), the cluster port with its in-memory cluster
-//! (`cluster`) and Kubernetes adapter (`kube`), the EKS bearer token (`token`), and the deploy's
-//! typed actions (`handler`) that `platform-deploy.asl.json` runs.
+
+// Built so far: the release and its validation (`release`), the Kubernetes manifests a deploy
+// applies (`render`), rollout health (`rollout`), the cluster port with its in-memory cluster
+// (`cluster`) and Kubernetes adapter (`kube`), the EKS bearer token (`token`), and the deploy's
+// typed actions (`handler`) that `platform-deploy.asl.json` runs.
 
 pub mod aws;
 pub mod cluster;

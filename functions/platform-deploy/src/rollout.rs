@@ -1,5 +1,4 @@
-//! Rollout health, judged the way `kubectl rollout status` judges it, and failing fast on pods
-//! that can never start.
+//! Rollout health, judged the way `kubectl rollout status` judges it, and failing fast on pods that can never start.
 
 use serde::{Deserialize, Serialize};
 

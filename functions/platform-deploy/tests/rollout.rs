@@ -115,9 +115,13 @@ async fn releases_are_published_and_recorded_in_parameter_store() {
     use platform_core::fakes::FakeParameterStore;
     use platform_core::ports::ParameterStore;
     use platform_deploy::cluster::MemoryClusters;
-    use platform_deploy::handler::{Deployment, Deps, ReleaseLedger, Request, handle};
+    use platform_deploy::handler::{DeployError, Deployment, Deps, ReleaseLedger, Request};
     use platform_deploy::ledger::SsmReleaseLedger;
     use std::sync::Arc;
+
+    async fn handle(request: Request, deps: &Deps) -> Result<serde_json::Value, DeployError> {
+        Ok(serde_json::to_value(platform_deploy::handler::handle(request, deps).await?).expect("serialises"))
+    }
 
     let store = Arc::new(FakeParameterStore::default());
     store

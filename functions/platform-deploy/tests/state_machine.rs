@@ -15,7 +15,7 @@ use platform_core::config;
 use platform_core::fakes::MemoryStackSets;
 use platform_core::stacksets::StackSets;
 use platform_deploy::cluster::{ApplyError, MemoryCluster, MemoryClusters, WorkloadApplier};
-use platform_deploy::handler::{Deps, ReleaseLedger, Request, handle};
+use platform_deploy::handler::{DeployRequest, Deps, ReleaseLedger, Request, Response, Rollback, Targets, handle};
 use platform_deploy::release::{Release, ResolvedRelease};
 use serde_json::{Value, json};
 
@@ -64,6 +64,8 @@ struct World {
     children: Mutex<Vec<String>>,
     notified: Mutex<Vec<(String, String)>>,
     actions: Mutex<Vec<String>>,
+    /// Each answer as it went on the wire, by action.
+    responses: Mutex<Vec<(String, Value)>>,
 }
 
 impl std::fmt::Debug for World {
@@ -101,13 +103,15 @@ impl Resolver for Runner {
                 }
             }
             TaskRequest::Lambda { payload, .. } => {
-                self.actions.lock().expect("lock").push(payload["action"].as_str().unwrap_or("?").to_string());
+                let action = payload["action"].as_str().unwrap_or("?").to_string();
+                self.actions.lock().expect("lock").push(action.clone());
                 let request: Request =
                     serde_json::from_value(payload).map_err(|e| Failure::new("InvalidRequest", e.to_string()))?;
-                handle(request, &self.deps)
-                    .await
-                    .map(TaskOutput::now)
-                    .map_err(|e| Failure::new(e.error_type(), e.to_string()))
+                let response =
+                    handle(request, &self.deps).await.map_err(|e| Failure::new(e.error_type(), e.to_string()))?;
+                let wire = serde_json::to_value(response).expect("a response serialises");
+                self.responses.lock().expect("lock").push((action, wire.clone()));
+                Ok(TaskOutput::now(wire))
             }
             TaskRequest::Service { service, action, parameters } if service == "sns" && action == "publish" => {
                 let text = |k: &str| parameters[k].as_str().unwrap_or_default().to_string();
@@ -121,8 +125,14 @@ impl Resolver for Runner {
 
 /// A world whose StackSet operations run for `polls` status polls.
 fn world_with(polls: u32) -> Arc<World> {
+    world_on(polls, chrono::Duration::seconds(20))
+}
+
+/// A world whose StackSet operations run for `polls` status polls and whose workloads are ready
+/// `ready_after` they are applied.
+fn world_on(polls: u32, ready_after: chrono::Duration) -> Arc<World> {
     let tree = config::load(&config::repository_config_dir()).expect("config");
-    let cluster = Arc::new(MemoryCluster::new(chrono::Duration::seconds(20), vec!["2026.11.4-broken".into()]));
+    let cluster = Arc::new(MemoryCluster::new(ready_after, vec!["2026.11.4-broken".into()]));
     let ledger = Arc::new(Ledger::default());
     let stack_sets = Arc::new(MemoryStackSets::new(polls));
     Arc::new(World {
@@ -138,6 +148,7 @@ fn world_with(polls: u32) -> Arc<World> {
         children: Mutex::default(),
         notified: Mutex::default(),
         actions: Mutex::default(),
+        responses: Mutex::default(),
     })
 }
 
@@ -440,4 +451,131 @@ async fn an_infrastructure_only_deploy_that_fails_is_notified() {
     let (subject, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
     assert_eq!(subject, "abc-trading release infrastructure only FAILED in dev");
     assert!(message.contains("one AZ") && message.contains("no workload was touched"), "{message}");
+}
+
+/// The typed responses are the JSON the actions answered before they were typed.
+#[test]
+fn responses_serialise_to_the_json_they_replaced() {
+    let wire = |r: Response| serde_json::to_value(r).expect("serialises");
+    let request = DeployRequest {
+        environment: "dev".into(),
+        account_id: "222233334444".into(),
+        release: Some("2026.11.3".into()),
+        versions: BTreeMap::new(),
+    };
+    assert_eq!(
+        wire(Response::Targets(Targets { accounts: 1, requests: vec![request] })),
+        json!({"accounts": 1, "requests": [{"environment": "dev", "accountId": "222233334444",
+            "release": "2026.11.3", "versions": {}}]})
+    );
+    assert_eq!(
+        wire(Response::Rollback(Rollback::to("2026.11.3", vec!["trading-core".into()]))),
+        json!({"rolled_back": true, "to": "2026.11.3", "tiers": ["trading-core"]})
+    );
+    assert_eq!(
+        wire(Response::Rollback(Rollback::first_deploy())),
+        json!({"rolled_back": false, "reason": "a first deploy: nothing ran before it"})
+    );
+}
+
+/// The state machine's (action, path prefix, path inside the action's Payload) for each Lambda
+/// task whose result it keeps: `"ResultSelector": {"health.$": "$.Payload"}, "ResultPath": "$.gate"`
+/// is (`tier-health`, `$.gate.health`, ``).
+fn result_bindings(state: &Value, out: &mut Vec<(String, String, String)>) {
+    match state {
+        Value::Object(o) => {
+            if let Some(action) = o.get("Parameters").and_then(|p| p["Payload"]["action"].as_str()) {
+                let result_path = match o.get("ResultPath") {
+                    None => Some("$"),
+                    Some(p) => p.as_str(),
+                };
+                let selector = o.get("ResultSelector").and_then(Value::as_object);
+                if let (Some(result_path), Some(selector)) = (result_path, selector) {
+                    for (key, from) in selector {
+                        let (Some(name), Some(inside)) =
+                            (key.strip_suffix(".$"), from.as_str().and_then(|f| f.strip_prefix("$.Payload")))
+                        else {
+                            continue;
+                        };
+                        let prefix =
+                            if result_path == "$" { format!("$.{name}") } else { format!("{result_path}.{name}") };
+                        out.push((action.to_string(), prefix, inside.to_string()));
+                    }
+                }
+            }
+            o.values().for_each(|v| result_bindings(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| result_bindings(v, out)),
+        _ => {}
+    }
+}
+
+/// Every `$.`-path in the definition's strings (Choices, Parameters, intrinsics), not `$$.` ones.
+fn paths_read(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => {
+            for (i, _) in s.match_indices("$.") {
+                if s[..i].ends_with('$') {
+                    continue;
+                }
+                let path: String =
+                    s[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || "$._".contains(*c)).collect();
+                out.push(path.trim_end_matches('.').to_string());
+            }
+        }
+        Value::Object(o) => o.values().for_each(|v| paths_read(v, out)),
+        Value::Array(a) => a.iter().for_each(|v| paths_read(v, out)),
+        _ => {}
+    }
+}
+
+/// Every path the definition reads below a task's result is a field some answer of that task
+/// carries: a field renamed in a response type would fail here, not in an execution.
+#[tokio::test]
+async fn every_field_the_definition_reads_is_in_a_response() {
+    // Workloads ready after 45 s: the first gate poll (at 30 s) sees them progressing.
+    let w = world_on(1, chrono::Duration::seconds(45));
+    *w.ledger.1.lock().expect("lock") = vec!["222233334444".into()];
+    let e = run(&w, "env", json!({"environment": "dev", "release": "2026.11.3"})).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    let e = run(&w, "broken", request("2026.11.4", json!({"order-management": "2026.11.4-broken"}))).await;
+    assert_eq!(e.error.as_deref(), Some("ImagePullBackOff"), "{:?}", e.cause);
+    // A failed operation needs an instance to create: a new world.
+    let new = world_with(1);
+    new.stack_sets.fail_region("us-east-1", Some("subnet not found"));
+    let e = run(&new, "infra", request("2026.11.3", json!({}))).await;
+    assert_eq!(e.error.as_deref(), Some("InfrastructureFailed"), "{:?}", e.cause);
+
+    let text = std::fs::read_to_string(emulator::workspace_root().join("state-machines/platform-deploy.asl.json"))
+        .expect("definition");
+    let definition: Value = serde_json::from_str(&text).expect("json");
+    let mut bindings = Vec::new();
+    result_bindings(&definition, &mut bindings);
+    let mut paths = Vec::new();
+    paths_read(&definition, &mut paths);
+    let mut responses = w.responses.lock().expect("lock").clone();
+    responses.extend(new.responses.lock().expect("lock").iter().cloned());
+    let carries = |answer: &Value, field: &str| {
+        field.split('.').filter(|f| !f.is_empty()).try_fold(answer, |v, f| v.get(f)).is_some()
+    };
+    let mut checked = 0;
+    for path in &paths {
+        // Several actions may write one place (`$.deployment`): one of them must carry the field.
+        let writers: Vec<(&str, String)> = bindings
+            .iter()
+            .filter_map(|(action, prefix, inside)| {
+                let rest = path.strip_prefix(prefix.as_str()).filter(|r| r.is_empty() || r.starts_with('.'))?;
+                Some((action.as_str(), format!("{inside}{rest}")))
+            })
+            .collect();
+        if writers.is_empty() {
+            continue;
+        }
+        let carried = writers
+            .iter()
+            .any(|(action, field)| responses.iter().any(|(a, answer)| a == action && carries(answer, field)));
+        assert!(carried, "{path} is in no answer of {writers:?}");
+        checked += 1;
+    }
+    assert!(checked >= 15, "the definition's reads were found: {checked}");
 }

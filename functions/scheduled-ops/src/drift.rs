@@ -1,6 +1,8 @@
-//! Drift detection on the StackSets platform-ops owns: detection started on each, followed to
-//! its end, the drifted instances and their resources reported, and (where the environment says
-//! so) each drifted instance re-applied from its template.
+//! Drift detection on the StackSets platform-ops owns: detected, followed, reported, and re-applied if asked.
+
+// Detection is started on each StackSet and followed to its end; the drifted instances and their
+// resources are reported, and (where the environment says so) each drifted instance is re-applied
+// from its template.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +11,7 @@ use platform_core::error::AwsError;
 use platform_core::stacksets::{OperationStatus, Preferences, ResourceDrift, StackSetDrift, StackSets};
 use serde::{Deserialize, Serialize};
 
-use crate::ports::MemberAccount;
+use crate::ports::Account;
 
 /// One StackSet's detection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +34,12 @@ pub fn operation_id(kind: &str, execution: &str, stack_set: &str) -> String {
     id.chars().take(128).collect()
 }
 
+/// What `drift-start` answers: the detections the state machine polls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Started {
+    pub detections: Vec<Detection>,
+}
+
 pub async fn start(drift: &dyn StackSetDrift, sets: &[String], execution: &str) -> Result<Vec<Detection>, AwsError> {
     let mut out = Vec::new();
     for set in sets {
@@ -52,13 +60,22 @@ pub async fn status(drift: &dyn StackSetDrift, detections: &[Detection]) -> Resu
             other => failed.push(format!("{} ({other:?})", d.stack_set)),
         }
     }
-    let status = if running { "running" } else { "done" };
-    Ok(DetectionStatus { status: status.into(), failed })
+    let status = if running { DetectionState::Running } else { DetectionState::Done };
+    Ok(DetectionStatus { status, failed })
+}
+
+/// Where the detections are; the state machine polls until `done`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display, strum::IntoStaticStr)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum DetectionState {
+    Running,
+    Done,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DetectionStatus {
-    pub status: String,
+    pub status: DetectionState,
     /// Detections that did not succeed.
     pub failed: Vec<String>,
 }
@@ -91,7 +108,7 @@ pub async fn report(
     drift: &dyn StackSetDrift,
     stack_sets: &dyn StackSets,
     tree: &ConfigTree,
-    accounts: &[MemberAccount],
+    accounts: &[Account],
     detections: &[Detection],
     execution: &str,
 ) -> Result<DriftReport, AwsError> {

@@ -10,7 +10,7 @@ use platform_core::lambda::{self, Function, InitError};
 use serde::Deserialize;
 
 use crate::aws::{Organizations, S3Reports};
-use crate::handler::{self, Deps, Request, ScheduleError};
+use crate::handler::{self, Deps, Request, Response, ScheduleError};
 
 /// The variables `template.yaml` gives the function.
 #[derive(Debug, Clone, Deserialize)]
@@ -32,7 +32,7 @@ impl Function for ScheduledOps {
     type Env = Env;
     type Deps = Deps;
     type Request = Request;
-    type Response = serde_json::Value;
+    type Response = Response;
     type Error = ScheduleError;
     const ACTIONS: &'static [&'static str] = <Request as strum::VariantNames>::VARIANTS;
 
@@ -65,7 +65,7 @@ impl Function for ScheduledOps {
         })
     }
 
-    async fn handle(request: Request, deps: &Deps) -> Result<serde_json::Value, ScheduleError> {
+    async fn handle(request: Request, deps: &Deps) -> Result<Response, ScheduleError> {
         handler::handle(request, deps).await
     }
 }

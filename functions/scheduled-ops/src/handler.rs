@@ -9,13 +9,12 @@ use platform_core::error::AwsError;
 use platform_core::ports::ParameterStore;
 use platform_core::stacksets::{StackSetDrift, StackSets};
 use platform_core::telemetry::MetricsSink;
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use crate::drift::{self, Detection};
+use crate::drift::{self, Detection, DetectionStatus, DriftReport};
 use crate::inventory;
 use crate::off_hours;
-use crate::ports::{Directory, ReportStore};
+use crate::ports::{MemberDirectory, ReportStore};
 
 /// One request per `action` the state machine sends; the action names are derived from the
 /// variants (`platform-ops validate` checks the definitions against them).
@@ -61,7 +60,7 @@ impl ScheduleError {
 
 pub struct Deps {
     pub tree: ConfigTree,
-    pub directory: Arc<dyn Directory>,
+    pub directory: Arc<dyn MemberDirectory>,
     pub stack_sets: Arc<dyn StackSets>,
     pub drift: Arc<dyn StackSetDrift>,
     pub groups: Arc<dyn Groups>,
@@ -79,20 +78,29 @@ impl std::fmt::Debug for Deps {
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Value {
-    // Plain data with string keys: serde_json always serialises it.
-    serde_json::to_value(value).unwrap_or(Value::Null)
+/// What each action answers; untagged, so each serialises as its own shape (the state machine
+/// reads `detections`, `status` and `failed`, and the report's `drifted` and `by_stack_set`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    DriftStart(drift::Started),
+    DriftStatus(DetectionStatus),
+    DriftReport(DriftReport),
+    OffHours(off_hours::Run),
+    Inventory(inventory::Written),
 }
 
-pub async fn handle(request: Request, deps: &Deps) -> Result<Value, ScheduleError> {
+pub async fn handle(request: Request, deps: &Deps) -> Result<Response, ScheduleError> {
     Ok(match request {
         Request::DriftStart { execution } => {
             let detections = drift::start(deps.drift.as_ref(), &drift::stack_sets(&deps.tree), &execution).await?;
-            serde_json::json!({"detections": detections})
+            Response::DriftStart(drift::Started { detections })
         }
-        Request::DriftStatus { detections } => json(&drift::status(deps.drift.as_ref(), &detections).await?),
+        Request::DriftStatus { detections } => {
+            Response::DriftStatus(drift::status(deps.drift.as_ref(), &detections).await?)
+        }
         Request::DriftReport { detections, execution, now } => {
-            let accounts = deps.directory.accounts().await?;
+            let accounts = deps.directory.members().await?;
             let report = drift::report(
                 deps.drift.as_ref(),
                 deps.stack_sets.as_ref(),
@@ -106,25 +114,21 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, ScheduleErro
                 deps.metrics.emit(&doc.to_string());
             }
             tracing::info!(drifted = report.drifted, remediated = report.remediated, "drift report");
-            json(&report)
+            Response::DriftReport(report)
         }
         Request::OffHours { now } => {
-            let accounts = deps.directory.accounts().await?;
+            let accounts = deps.directory.members().await?;
             let owner = format!("off-hours@{}", now.timestamp_millis());
             let actions =
                 off_hours::run(&deps.tree, &accounts, deps.groups.as_ref(), deps.guard.as_ref(), now, &owner).await;
-            let count = |o: &str| actions.iter().filter(|a| a.outcome == o).count();
             // Errors are per account and counted, never dropped; the run itself succeeds.
-            for a in actions.iter().filter(|a| a.outcome == "error") {
+            for a in actions.iter().filter(|a| a.outcome == off_hours::Outcome::Error) {
                 tracing::warn!(account = %a.account, environment = %a.environment, reason = %a.reason, "off-hours failed");
             }
-            serde_json::json!({
-                "scaled": count("scale"), "already": count("already"), "refused": count("refuse"),
-                "dry_run": count("dry-run"), "absent": count("absent"), "errors": count("error"), "actions": actions,
-            })
+            Response::OffHours(actions.into())
         }
         Request::Inventory { now } => {
-            let accounts = deps.directory.accounts().await?;
+            let accounts = deps.directory.members().await?;
             let inv = inventory::collect(
                 &deps.tree,
                 &accounts,
@@ -135,8 +139,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Value, ScheduleErro
             )
             .await?;
             let keys = inventory::write(deps.reports.as_ref(), &deps.inventory_prefix, &inv).await?;
-            let unreadable: usize = inv.accounts.iter().map(|a| a.unreadable.len()).sum();
-            serde_json::json!({"accounts": inv.accounts.len(), "unreadable": unreadable, "keys": keys})
+            Response::Inventory(inventory::Written::new(&inv, keys))
         }
     })
 }

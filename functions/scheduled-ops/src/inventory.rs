@@ -1,6 +1,7 @@
-//! The daily inventory: every member account with its OU and environment, the baseline and
-//! platform StackSet instances per region, the release it runs, and its nodegroup's size; as JSON
-//! and as a Markdown report a person reads.
+//! The daily inventory of the member accounts, as JSON and as a Markdown report a person reads.
+
+// Every member account with its OU and environment, the baseline and platform StackSet instances per
+// region, the release it runs, and its nodegroup's size.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,7 +16,7 @@ use platform_core::ports::ParameterStore;
 use platform_core::stacksets::StackSets;
 use serde::{Deserialize, Serialize};
 
-use crate::ports::{MemberAccount, ReportStore};
+use crate::ports::{Account, ReportStore};
 
 /// Where the reports go in the report bucket: `inventory/<date>/` and `inventory/latest.*`.
 pub const PREFIX: &str = "inventory";
@@ -80,7 +81,7 @@ fn entries(
 /// Reads everything the inventory shows; one account's unreadable part does not stop the rest.
 pub async fn collect(
     tree: &ConfigTree,
-    accounts: &[MemberAccount],
+    accounts: &[Account],
     stack_sets: &dyn StackSets,
     groups: &dyn Groups,
     parameters: &dyn ParameterStore,
@@ -210,6 +211,22 @@ pub fn markdown(inv: &Inventory) -> String {
         }
     }
     md
+}
+
+/// What `inventory` answers: how many accounts, how many parts could not be read, and where
+/// the reports went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    pub accounts: usize,
+    pub unreadable: usize,
+    pub keys: Vec<String>,
+}
+
+impl Written {
+    pub fn new(inv: &Inventory, keys: Vec<String>) -> Self {
+        let unreadable = inv.accounts.iter().map(|a| a.unreadable.len()).sum();
+        Written { accounts: inv.accounts.len(), unreadable, keys }
+    }
 }
 
 /// Writes the inventory as `<prefix>/<date>/inventory.{json,md}` and `<prefix>/latest.{json,md}`;

@@ -1,6 +1,6 @@
-//! Scheduled operations: StackSet drift detection (`drift`), off-hours scaling of non-production
-//! nodegroups (`off_hours`) and the daily inventory (`inventory`), as typed actions (`handler`)
-//! that EventBridge Scheduler and `state-machines/drift-detection.asl.json` run.
+//! Scheduled operations: StackSet drift, off-hours scaling of non-production nodegroups, the daily inventory.
+
+// Typed actions (`handler`) that EventBridge Scheduler and `state-machines/drift-detection.asl.json` run.
 
 pub mod aws;
 pub mod drift;

@@ -1,10 +1,11 @@
-//! Off-hours scaling: non-production nodegroups down to their off-hours size outside working
-//! hours and back before the session opens, through the alarm scaler's ports, guard table and
-//! audit (the same lock, the same autoscaler and trading-hours rules, the same trail).
+//! Off-hours scaling: non-production nodegroups down outside working hours, back before the session opens.
+
+// Through the alarm scaler's ports, guard table and audit: the same lock, the same autoscaler and
+// trading-hours rules, the same trail.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use platform_core::capacity::{AUTOSCALER_TAGS, Capacity, in_trading_hours};
-use platform_core::capacity::{AuditRecord, Claim, GroupState, Groups, Guard};
+use platform_core::capacity::{AuditDecision, AuditRecord, Claim, GroupState, Groups, Guard};
 use platform_core::capacity::{Direction, Target};
 use platform_core::config::{ConfigTree, Environment, TradingHours};
 use platform_core::error::AwsError;
@@ -48,6 +49,37 @@ pub fn phase(hours: &TradingHours, wake_minutes_before_open: u32, at: DateTime<U
     if working { Phase::Working } else { Phase::OffHours }
 }
 
+/// How the schedule ended for one group.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display, strum::IntoStaticStr, strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Outcome {
+    /// Resized.
+    Scale,
+    /// Already at the size the phase wants.
+    Already,
+    /// A rule stopped it (the action's `guardrail` says which).
+    Refuse,
+    /// It would have been resized, but the environment or the group is in dry run.
+    DryRun,
+    /// No nodegroup in the account (the platform is not there yet).
+    Absent,
+    /// The account could not be read or changed; counted, never dropped.
+    Error,
+}
+
+impl From<AuditDecision> for Outcome {
+    fn from(decision: AuditDecision) -> Self {
+        match decision {
+            AuditDecision::Scale => Outcome::Scale,
+            AuditDecision::DryRun => Outcome::DryRun,
+            AuditDecision::Refuse => Outcome::Refuse,
+        }
+    }
+}
+
 /// What the schedule did about one group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Action {
@@ -55,8 +87,7 @@ pub struct Action {
     pub account: String,
     pub target: Target,
     pub phase: Phase,
-    /// `scale`, `already`, `refuse`, `dry-run`, `absent` (no nodegroup in the account), `error`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub from: Option<u32>,
     pub to: u32,
     /// The rule that stopped it, when one did (`override`, `autoscaler`, `trading-hours`,
@@ -112,7 +143,7 @@ pub fn refusal(
 /// Runs the schedule for every environment that has an off-hours size, on each of its accounts.
 pub async fn run(
     tree: &ConfigTree,
-    accounts: &[crate::ports::MemberAccount],
+    accounts: &[crate::ports::Account],
     groups: &dyn Groups,
     guard: &dyn Guard,
     at: DateTime<Utc>,
@@ -138,7 +169,7 @@ pub async fn run(
                     account: account.id.clone(),
                     target: target.clone(),
                     phase,
-                    outcome: "absent".into(),
+                    outcome: Outcome::Absent,
                     from: None,
                     to: off,
                     guardrail: None,
@@ -149,7 +180,7 @@ pub async fn run(
                     account: account.id.clone(),
                     target: target.clone(),
                     phase,
-                    outcome: "error".into(),
+                    outcome: Outcome::Error,
                     from: None,
                     to: off,
                     guardrail: None,
@@ -181,7 +212,7 @@ async fn one(
         account: account.to_string(),
         target: target.clone(),
         phase,
-        outcome: "already".into(),
+        outcome: Outcome::Already,
         from: Some(state.capacity.desired),
         to: to.desired,
         guardrail: None,
@@ -193,15 +224,15 @@ async fn one(
     let key = target.key(account);
     let last = guard.history(&key).await?.last().map(|a| a.at);
     let direction = if to.desired > state.capacity.desired { Direction::Out } else { Direction::In };
-    if let Some((guardrail, reason)) = refusal(env, phase, &state, to.desired, last, at) {
-        action.outcome = "refuse".into();
+    let decision = if let Some((guardrail, reason)) = refusal(env, phase, &state, to.desired, last, at) {
         action.guardrail = Some(guardrail.to_string());
         action.reason = reason;
+        AuditDecision::Refuse
     } else if env.scaling.dry_run || env.scaling.dry_run_targets.iter().any(|t| t == target.name()) {
-        action.outcome = "dry-run".into();
         action.reason = format!("would scale {} -> {}", state.capacity.desired, to.desired);
+        AuditDecision::DryRun
     } else if guard.lock_target(&key, owner, at, LOCK_SECONDS).await? == Claim::Taken {
-        action.outcome = "refuse".into();
+        action.outcome = Outcome::Refuse;
         action.guardrail = Some("busy".into());
         action.reason = "another action holds the group's lock".into();
         return Ok(action);
@@ -211,9 +242,10 @@ async fn one(
         let result = groups.resize(account, target, to, &token).await;
         guard.unlock_target(&key, owner).await?;
         result?;
-        action.outcome = "scale".into();
         action.reason = format!("{:?}: {} -> {}", phase, state.capacity.desired, to.desired);
-    }
+        AuditDecision::Scale
+    };
+    action.outcome = decision.into();
     guard
         .record(
             &key,
@@ -222,7 +254,7 @@ async fn one(
                 alarm: AUDIT_SOURCE.into(),
                 account: account.to_string(),
                 target: target.clone(),
-                decision: action.outcome.clone(),
+                decision,
                 direction: Some(direction),
                 from: state.capacity.desired,
                 to: to.desired,
@@ -232,4 +264,31 @@ async fn one(
         )
         .await?;
     Ok(action)
+}
+
+/// One off-hours run: how many groups ended each way, and each group's action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    pub scaled: usize,
+    pub already: usize,
+    pub refused: usize,
+    pub dry_run: usize,
+    pub absent: usize,
+    pub errors: usize,
+    pub actions: Vec<Action>,
+}
+
+impl From<Vec<Action>> for Run {
+    fn from(actions: Vec<Action>) -> Self {
+        let count = |o: Outcome| actions.iter().filter(|a| a.outcome == o).count();
+        Run {
+            scaled: count(Outcome::Scale),
+            already: count(Outcome::Already),
+            refused: count(Outcome::Refuse),
+            dry_run: count(Outcome::DryRun),
+            absent: count(Outcome::Absent),
+            errors: count(Outcome::Error),
+            actions,
+        }
+    }
 }

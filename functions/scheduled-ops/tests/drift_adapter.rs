@@ -1,6 +1,7 @@
-//! The StackSet drift adapter through the real CloudFormation client on scripted answers (the
-//! emulator has no DetectStackSetDrift): a repeated operation id, the DRIFTED filter, resource
-//! drifts across pages.
+//! The StackSet drift adapter through the real CloudFormation client on scripted answers.
+
+// The emulator has no DetectStackSetDrift. Covered: a repeated operation id, the DRIFTED filter,
+// resource drifts across pages.
 
 use aws_sdk_cloudformation::types::{
     PropertyDifference, StackDriftStatus, StackInstanceResourceDriftsSummary, StackInstanceSummary,

@@ -1,5 +1,6 @@
-//! `state-machines/drift-detection.asl.json` through the `asl` engine with the real handler: a
-//! detection polled to its end, drift reported, audited and notified; nothing drifted ends quietly.
+//! `state-machines/drift-detection.asl.json` through the `asl` engine with the real handler.
+
+// A detection polled to its end, drift reported, audited and notified; nothing drifted ends quietly.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,26 +13,14 @@ use platform_core::fakes::{FakeParameterStore, MemoryStackSets};
 use platform_core::stacksets::{Preferences, ResourceDrift, StackSets};
 use platform_core::telemetry::MetricsSink;
 use scheduled_ops::handler::{Deps, Request, handle};
-use scheduled_ops::ports::{Directory, MemberAccount, ReportStore};
+use scheduled_ops::ports::ReportStore;
 
-mod common;
-use common::Fakes;
+use platform_core::fakes::{MemoryGroups, MemoryGuard};
 use serde_json::{Value, json};
 
 #[derive(Debug)]
 struct Nothing;
 
-#[async_trait]
-impl Directory for Nothing {
-    async fn accounts(&self) -> Result<Vec<MemberAccount>, AwsError> {
-        Ok(vec![MemberAccount {
-            id: "111111111111".into(),
-            name: "acme-dev".into(),
-            state: "ACTIVE".into(),
-            ou: Some("Development".into()),
-        }])
-    }
-}
 #[async_trait]
 impl ReportStore for Nothing {
     async fn put(&self, _k: &str, _b: &str, _c: &str) -> Result<(), AwsError> {
@@ -66,10 +55,8 @@ impl Resolver for World {
             TaskRequest::Lambda { payload, .. } => {
                 self.calls.lock().expect("lock").push(payload["action"].as_str().unwrap_or("?").to_string());
                 let r: Request = serde_json::from_value(payload).map_err(|e| Failure::new("Invalid", e.to_string()))?;
-                handle(r, &self.deps)
-                    .await
-                    .map(TaskOutput::now)
-                    .map_err(|e| Failure::new(e.error_type(), e.to_string()))
+                let response = handle(r, &self.deps).await.map_err(|e| Failure::new(e.error_type(), e.to_string()))?;
+                Ok(TaskOutput::now(serde_json::to_value(response).expect("the answer is JSON")))
             }
             TaskRequest::Service { service, action, parameters } => {
                 self.calls.lock().expect("lock").push(format!("{service}:{action}"));
@@ -100,11 +87,15 @@ async fn world() -> Arc<World> {
     Arc::new(World {
         deps: Deps {
             tree: config::load(&config::repository_config_dir()).expect("config"),
-            directory: Arc::new(Nothing),
+            directory: {
+                let org = platform_core::fakes::MemoryOrganization::new();
+                org.add_member("111111111111", "acme-dev", "Development");
+                Arc::new(org)
+            },
             stack_sets: sets.clone(),
             drift: sets.clone(),
-            groups: Arc::new(Fakes::default()),
-            guard: Arc::new(Fakes::default()),
+            groups: Arc::new(MemoryGroups::default()),
+            guard: Arc::new(MemoryGuard::default()),
             parameters: Arc::new(FakeParameterStore::default()),
             reports: Arc::new(Nothing),
             metrics: metrics.clone(),

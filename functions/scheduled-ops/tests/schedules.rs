@@ -1,6 +1,7 @@
-//! The schedules on fakes: drift found, reported and re-applied only where the environment says
-//! so; working hours per environment time zone; off-hours through the scaler's guard and audit;
-//! the inventory's report.
+//! The schedules on fakes: drift, working hours, off-hours through the scaler's guard, the inventory.
+
+// Drift found, reported and re-applied only where the environment says so; working hours per
+// environment time zone; off-hours through the scaler's guard and audit; the inventory's report.
 
 use std::collections::BTreeMap;
 
@@ -11,18 +12,18 @@ use platform_core::config;
 use platform_core::fakes::MemoryStackSets;
 use platform_core::stacksets::{Preferences, ResourceDrift, StackSets};
 
-mod common;
-use common::Fakes;
-use scheduled_ops::drift;
-use scheduled_ops::off_hours::{self, OVERRIDE_TAG, Phase, phase};
-use scheduled_ops::ports::MemberAccount;
+use platform_core::fakes::{MemoryGroups, MemoryGuard};
+use scheduled_ops::drift::{self, DetectionState};
+use scheduled_ops::off_hours::{self, OVERRIDE_TAG, Outcome, Phase, phase};
+use scheduled_ops::ports::Account;
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
 }
 
-fn account(id: &str, ou: &str) -> MemberAccount {
-    MemberAccount { id: id.into(), name: format!("acct-{id}"), state: "ACTIVE".into(), ou: Some(ou.into()) }
+fn account(id: &str, ou: &str) -> Account {
+    let email = format!("acct-{id}@example.com");
+    Account { id: id.into(), name: format!("acct-{id}"), email, state: "ACTIVE".into(), ou: Some(ou.into()) }
 }
 
 #[tokio::test]
@@ -56,8 +57,8 @@ async fn drift_is_reported_and_reapplied_only_where_the_environment_says_so() {
 
     let detections = drift::start(&sets, &drift::stack_sets(&tree), "night-1").await.expect("start");
     assert_eq!(detections.len(), 2, "baseline and platform");
-    assert_eq!(drift::status(&sets, &detections).await.expect("status").status, "running");
-    assert_eq!(drift::status(&sets, &detections).await.expect("status").status, "done");
+    assert_eq!(drift::status(&sets, &detections).await.expect("status").status, DetectionState::Running);
+    assert_eq!(drift::status(&sets, &detections).await.expect("status").status, DetectionState::Done);
     let report = drift::report(&sets, &sets, &tree, &accounts, &detections, "night-1").await.expect("report");
     assert_eq!((report.drifted, report.remediated), (2, 1));
     let dev = report.findings.iter().find(|f| f.account == "111111111111").expect("dev");
@@ -103,9 +104,9 @@ fn group(desired: u32, tags: &[(&str, &str)]) -> GroupState {
 #[tokio::test]
 async fn off_hours_scales_down_and_back_through_the_guard_and_its_audit() {
     let tree = config::load(&config::repository_config_dir()).expect("config");
-    let f = Fakes::default();
-    f.groups.lock().expect("lock").insert("111111111111".into(), group(2, &[]));
-    f.groups.lock().expect("lock").insert("222222222222".into(), group(3, &[(OVERRIDE_TAG, "hold")]));
+    let (groups, guard) = (MemoryGroups::default(), MemoryGuard::default());
+    groups.set("111111111111", group(2, &[]));
+    groups.set("222222222222", group(3, &[(OVERRIDE_TAG, "hold")]));
     let accounts = [
         account("111111111111", "Development"),
         account("222222222222", "Staging"),
@@ -113,38 +114,39 @@ async fn off_hours_scales_down_and_back_through_the_guard_and_its_audit() {
         account("444444444444", "Production"),  // no off-hours size: never touched
     ];
     let night = at("2026-11-25T19:00:00Z");
-    let actions = off_hours::run(&tree, &accounts, &f, &f, night, "test").await;
-    let outcome = |id: &str| actions.iter().find(|a| a.account == id).map(|a| a.outcome.clone());
-    assert_eq!(outcome("111111111111").as_deref(), Some("scale"));
-    assert_eq!(outcome("222222222222").as_deref(), Some("refuse"), "the override tag wins");
-    assert_eq!(outcome("333333333333").as_deref(), Some("absent"));
+    let actions = off_hours::run(&tree, &accounts, &groups, &guard, night, "test").await;
+    let outcome = |id: &str| actions.iter().find(|a| a.account == id).map(|a| a.outcome);
+    assert_eq!(outcome("111111111111"), Some(Outcome::Scale));
+    assert_eq!(outcome("222222222222"), Some(Outcome::Refuse), "the override tag wins");
+    assert_eq!(outcome("333333333333"), Some(Outcome::Absent));
     assert_eq!(outcome("444444444444"), None);
-    let (_, to, token) = f.resized.lock().expect("lock")[0].clone();
+    let (_, to, token) = groups.resizes()[0].clone();
     assert_eq!((to.min, to.desired, to.max), (0, 0, 4), "min lowered with the off-hours size");
     assert_eq!(token, "off-hours-offhours-20261125");
-    let audit = f.audit.lock().expect("lock").clone();
+    let audit = guard.records();
     assert!(audit.iter().all(|r| r.alarm == off_hours::AUDIT_SOURCE), "{audit:?}");
     assert_eq!(audit.len(), 2, "the scale and the refusal are audited");
 
     // The same run again changes nothing.
-    let again = off_hours::run(&tree, &accounts, &f, &f, night, "test").await;
-    assert_eq!(again.iter().find(|a| a.account == "111111111111").map(|a| a.outcome.as_str()), Some("already"));
-    assert_eq!(f.resized.lock().expect("lock").len(), 1);
+    let again = off_hours::run(&tree, &accounts, &groups, &guard, night, "test").await;
+    assert_eq!(again.iter().find(|a| a.account == "111111111111").map(|a| a.outcome), Some(Outcome::Already));
+    assert_eq!(groups.resizes().len(), 1);
 
     // Morning: back to the configured size and floor an hour before the open.
-    let actions = off_hours::run(&tree, &accounts, &f, &f, at("2026-11-26T07:00:00Z"), "test").await;
+    let actions = off_hours::run(&tree, &accounts, &groups, &guard, at("2026-11-26T07:00:00Z"), "test").await;
     assert_eq!(actions.iter().find(|a| a.account == "111111111111").map(|a| a.to), Some(2));
-    let (_, to, _) = f.resized.lock().expect("lock")[1].clone();
+    let (_, to, _) = groups.resizes()[1].clone();
     assert_eq!((to.min, to.desired), (1, 2));
 
     // An alarm's scale-out at 20:00 is not undone at 20:15 (scale-in cooldown).
-    f.history
+    guard
+        .seeded
         .lock()
         .expect("lock")
         .push(PastAction { at: at("2026-11-26T20:00:00Z"), direction: platform_core::capacity::Direction::Out });
-    let actions = off_hours::run(&tree, &accounts, &f, &f, at("2026-11-26T20:05:00Z"), "test").await;
+    let actions = off_hours::run(&tree, &accounts, &groups, &guard, at("2026-11-26T20:05:00Z"), "test").await;
     let a = actions.iter().find(|a| a.account == "111111111111").expect("dev");
-    assert_eq!((a.outcome.as_str(), a.guardrail.as_deref()), ("refuse", Some("cooldown")));
+    assert_eq!((a.outcome, a.guardrail.as_deref()), (Outcome::Refuse, Some("cooldown")));
 }
 
 #[test]

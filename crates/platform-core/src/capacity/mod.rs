@@ -123,6 +123,24 @@ pub enum Claim {
     Taken,
 }
 
+/// What an audit record says was done about a group. Only what reaches the trail: the scaler
+/// records the plans its state machine routes to `Record` (a deferral is decided again, a
+/// duplicate or busy plan ends without a record), and off-hours records its changes, would-be
+/// changes and refusals (not `already`, `absent` or `error`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display, strum::IntoStaticStr, strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum AuditDecision {
+    /// The group was resized: the only decision cooldowns and flapping count.
+    Scale,
+    /// It would have been resized, but the environment or the group is in dry run.
+    DryRun,
+    /// A guardrail stopped the change.
+    Refuse,
+}
+
 /// One record of the audit trail: who, what, why, before and after.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -130,8 +148,7 @@ pub struct AuditRecord {
     pub alarm: String,
     pub account: String,
     pub target: Target,
-    /// `scale`, `refuse`, `defer`, `dry-run`.
-    pub decision: String,
+    pub decision: AuditDecision,
     pub direction: Option<Direction>,
     pub from: u32,
     pub to: u32,
@@ -158,4 +175,21 @@ pub trait Guard: Send + Sync + std::fmt::Debug {
     /// Actions taken on the target, oldest first (at most the last 20).
     async fn history(&self, target_key: &str) -> Result<Vec<PastAction>, AwsError>;
     async fn record(&self, target_key: &str, record: &AuditRecord) -> Result<(), AwsError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use strum::VariantArray;
+
+    use super::AuditDecision;
+
+    /// The guard table and the state machines' `Record` output read these strings.
+    #[test]
+    fn audit_decisions_keep_their_strings() {
+        for (decision, text) in AuditDecision::VARIANTS.iter().zip(["scale", "dry-run", "refuse"]) {
+            assert_eq!(serde_json::to_value(decision).expect("json"), text);
+            assert_eq!(decision.to_string(), text, "Display agrees with serde");
+        }
+        assert_eq!(AuditDecision::VARIANTS.len(), 3);
+    }
 }

@@ -1,10 +1,10 @@
 //! The local runtime: the template's routing, state machines in the `asl` engine, functions in process.
-//!
-//! Events are matched against the template's rules and subscriptions, state machines run in the
-//! `asl` engine on a virtual clock, Lambda tasks call the function crates in this process, and
-//! every AWS call those make goes through the SDK to the emulator. Events the functions publish
-//! are read back from the emulator (a catch-all rule per bus sends them to an SQS queue) and
-//! routed in turn, so a chain of reactions shows up in the timeline as it would on AWS.
+
+// Events are matched against the template's rules and subscriptions, state machines run in the
+// `asl` engine on a virtual clock, Lambda tasks call the function crates in this process, and
+// every AWS call those make goes through the SDK to the emulator. Events the functions publish
+// are read back from the emulator (a catch-all rule per bus sends them to an SQS queue) and
+// routed in turn, so a chain of reactions shows up in the timeline as it would on AWS.
 
 pub mod calls;
 mod dispatch;

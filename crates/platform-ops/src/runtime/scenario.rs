@@ -1,7 +1,7 @@
 //! Scenarios: event files replayed through the runtime, with the outcomes they must produce.
-//!
-//! `scenarios/<name>/scenario.json` lists steps; each step writes log lines, sends an event,
-//! invokes a function or runs a state machine, then checks what it expects.
+
+// `scenarios/<name>/scenario.json` lists steps; each step writes log lines, sends an event,
+// invokes a function or runs a state machine, then checks what it expects.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,8 @@
 //! Step Functions' optimized service integrations, carried out through the SDK against the emulator.
-//!
-//! Parameters and results use the shapes Step Functions uses (the services' API JSON, PascalCase),
-//! and errors are named as Step Functions names them (`DynamoDB.ConditionalCheckFailedException`,
-//! `SNS.NotFoundException`, ...), so Retry and Catch in a definition behave the same locally.
+
+// Parameters and results use the shapes Step Functions uses (the services' API JSON, PascalCase),
+// and errors are named as Step Functions names them (`DynamoDB.ConditionalCheckFailedException`,
+// `SNS.NotFoundException`, ...), so Retry and Catch in a definition behave the same locally.
 
 use std::collections::HashMap;
 

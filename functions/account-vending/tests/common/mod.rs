@@ -7,159 +7,18 @@ use std::sync::{Arc, Mutex};
 
 use account_vending::handler::{Central, Deps};
 use account_vending::ports::{
-    Account, AccountDirectory, Claim, Creation, Finish, Instance, MemberParameters, OperationStatus, Preferences,
-    StackSets, VendingLedger,
+    Claim, Finish, Instance, MemberParameters, OperationStatus, Preferences, StackSets, VendingLedger,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_core::config::{self, config_parameters};
-use platform_core::error::{AwsError, ErrorClass};
+use platform_core::error::AwsError;
 use platform_core::fakes::FakeParameterStore;
 use platform_core::ports::ParameterStore;
 
-pub const ROOT: &str = "r-root";
-
-#[derive(Debug, Default)]
-pub struct Org {
-    pub accounts: Vec<Account>,
-    pub parents: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, BTreeMap<String, String>>,
-    pub ous: BTreeMap<String, String>,
-    /// Answers for DescribeCreateAccountStatus, in order (the last repeats); when empty the
-    /// account is created at the first poll.
-    pub creation_script: VecDeque<Creation>,
-    pub requests: BTreeMap<String, (String, String)>,
-    /// Requests DescribeCreateAccountStatus answered as finished (succeeded or failed).
-    pub finished: std::collections::BTreeSet<String>,
-    pub calls: Vec<String>,
-    /// Errors to return, per operation, in order.
-    pub failures: BTreeMap<&'static str, VecDeque<AwsError>>,
-}
-
-#[derive(Debug, Default)]
-pub struct FakeDirectory(pub Mutex<Org>);
-
-impl FakeDirectory {
-    pub fn new() -> Self {
-        let org = Org {
-            ous: ["Development", "Staging", "Production", "Quarantine"]
-                .iter()
-                .map(|n| (n.to_string(), format!("ou-{}", n.to_lowercase())))
-                .collect(),
-            ..Org::default()
-        };
-        FakeDirectory(Mutex::new(org))
-    }
-
-    fn call(&self, op: &'static str) -> Result<std::sync::MutexGuard<'_, Org>, AwsError> {
-        let mut org = self.0.lock().expect("lock");
-        org.calls.push(op.to_string());
-        if let Some(e) = org.failures.get_mut(op).and_then(VecDeque::pop_front) {
-            return Err(e);
-        }
-        Ok(org)
-    }
-
-    pub fn calls(&self) -> Vec<String> {
-        self.0.lock().expect("lock").calls.clone()
-    }
-}
-
-pub fn throttled(op: &'static str) -> AwsError {
-    AwsError::new(ErrorClass::Throttled, op, "rate exceeded")
-}
-
-#[async_trait]
-impl AccountDirectory for FakeDirectory {
-    async fn find_by_email(&self, email: &str) -> Result<Option<Account>, AwsError> {
-        let org = self.call("ListAccounts")?;
-        Ok(org.accounts.iter().find(|a| a.email.eq_ignore_ascii_case(email)).cloned())
-    }
-    async fn account(&self, id: &str) -> Result<Account, AwsError> {
-        let org = self.call("DescribeAccount")?;
-        org.accounts
-            .iter()
-            .find(|a| a.id == id)
-            .cloned()
-            .ok_or_else(|| AwsError::new(ErrorClass::NotFound, "DescribeAccount", format!("no account {id}")))
-    }
-    async fn create_account(
-        &self,
-        name: &str,
-        email: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<String, AwsError> {
-        let mut org = self.call("CreateAccount")?;
-        let id = format!("car-{}", org.requests.len() + 1);
-        org.requests.insert(id.clone(), (name.to_string(), email.to_string()));
-        let account = format!("{:012}", 100_000_000_000u64 + org.requests.len() as u64);
-        org.tags.insert(account, tags.clone());
-        Ok(id)
-    }
-    async fn creation(&self, request_id: &str) -> Result<Creation, AwsError> {
-        let mut org = self.call("DescribeCreateAccountStatus")?;
-        let scripted = if org.creation_script.len() > 1 {
-            org.creation_script.pop_front()
-        } else {
-            org.creation_script.front().cloned()
-        };
-        org.finished.insert(request_id.to_string());
-        match scripted {
-            Some(Creation::InProgress) => {
-                org.finished.remove(request_id);
-                Ok(Creation::InProgress)
-            }
-            Some(Creation::Succeeded { .. }) | None => {
-                let (name, email) = org.requests[request_id].clone();
-                let n: usize = request_id.trim_start_matches("car-").parse().expect("n");
-                let id = format!("{:012}", 100_000_000_000u64 + n as u64);
-                if !org.accounts.iter().any(|a| a.id == id) {
-                    org.accounts.push(Account { id: id.clone(), name, email, status: "ACTIVE".into() });
-                    org.parents.insert(id.clone(), ROOT.into());
-                }
-                Ok(Creation::Succeeded { account_id: id })
-            }
-            Some(other) => Ok(other),
-        }
-    }
-    async fn creation_in_progress(&self, name: &str) -> Result<Option<String>, AwsError> {
-        let org = self.call("ListCreateAccountStatus")?;
-        Ok(org.requests.iter().find(|(id, (n, _))| n == name && !org.finished.contains(*id)).map(|(id, _)| id.clone()))
-    }
-    async fn ou_id(&self, name: &str) -> Result<Option<String>, AwsError> {
-        let org = self.call("ListOrganizationalUnitsForParent")?;
-        Ok(org.ous.get(name).cloned())
-    }
-    async fn parent(&self, account: &str) -> Result<String, AwsError> {
-        let org = self.call("ListParents")?;
-        Ok(org.parents.get(account).cloned().unwrap_or_else(|| ROOT.into()))
-    }
-    async fn move_account(&self, account: &str, from: &str, to: &str) -> Result<(), AwsError> {
-        let mut org = self.call("MoveAccount")?;
-        let current = org.parents.get(account).cloned().unwrap_or_else(|| ROOT.into());
-        if current != from {
-            return Err(AwsError::new(ErrorClass::NotFound, "MoveAccount", "SourceParentNotFoundException"));
-        }
-        org.parents.insert(account.to_string(), to.to_string());
-        Ok(())
-    }
-    async fn tags(&self, account: &str) -> Result<BTreeMap<String, String>, AwsError> {
-        let org = self.call("ListTagsForResource")?;
-        Ok(org.tags.get(account).cloned().unwrap_or_default())
-    }
-    async fn untag(&self, account: &str, keys: &[String]) -> Result<(), AwsError> {
-        let mut org = self.call("UntagResource")?;
-        if let Some(t) = org.tags.get_mut(account) {
-            t.retain(|k, _| !keys.contains(k));
-        }
-        Ok(())
-    }
-    async fn tag(&self, account: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        let mut org = self.call("TagResource")?;
-        org.tags.entry(account.to_string()).or_default().extend(tags.clone());
-        Ok(())
-    }
-}
+// Each test binary uses a different part of the shared fakes.
+#[allow(unused_imports)]
+pub use platform_core::fakes::{MemoryOrganization, Org, ROOT, throttled};
 
 #[derive(Debug, Default)]
 pub struct Sets {
@@ -364,7 +223,7 @@ impl VendingLedger for FakeLedger {
 
 pub struct Fakes {
     pub deps: Deps,
-    pub directory: Arc<FakeDirectory>,
+    pub directory: Arc<MemoryOrganization>,
     pub stack_sets: Arc<FakeStackSets>,
     pub member: Arc<FakeMemberParameters>,
     pub parameters: Arc<FakeParameterStore>,
@@ -377,7 +236,7 @@ pub async fn fakes() -> Fakes {
     for (name, value) in config_parameters(&tree) {
         parameters.put(&name, &value, true).await.expect("put");
     }
-    let directory = Arc::new(FakeDirectory::new());
+    let directory = Arc::new(MemoryOrganization::new());
     let stack_sets = Arc::new(FakeStackSets::default());
     let member = Arc::new(FakeMemberParameters::default());
     let ledger = Arc::new(FakeLedger::default());

@@ -1,5 +1,11 @@
 //! In-memory fakes of the ports, for unit tests here and in every function crate.
 
+mod capacity;
+mod organization;
+
+pub use capacity::{MemoryGroups, MemoryGuard};
+pub use organization::{MemoryOrganization, Org, ROOT, throttled};
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

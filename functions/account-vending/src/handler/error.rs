@@ -1,0 +1,68 @@
+//! The vending's failures, and the names the state machine's Retry and Catch know them by.
+
+use platform_core::error::AwsError;
+
+use crate::request::RequestError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VendingError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("config: {0}")]
+    Config(String),
+    #[error("account {account} is not ours to vend into: {why}")]
+    NotOurs { account: String, why: String },
+    #[error("account creation for {email} failed: {reason}")]
+    CreationFailed { email: String, reason: String },
+    #[error("account {account} is {status}: not vending into it")]
+    NotActive { account: String, status: String },
+    #[error("organizational unit `{0}` does not exist under the root")]
+    NoSuchOu(String),
+    #[error("baseline of {account} {outcome}: {}", regions.join(", "))]
+    BaselineFailed { account: String, outcome: String, regions: Vec<String> },
+    #[error("`{0}` needs an account id the vending does not have yet")]
+    NoAccountYet(&'static str),
+    #[error("all {max} vending slots are taken: {vending} waits for one")]
+    NoSlot { vending: String, max: u32 },
+}
+
+/// The names [`VendingError::error_type`] reports besides the AWS error classes: with those, every
+/// name the state machine may catch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantNames)]
+pub enum ErrorName {
+    InvalidRequest,
+    ConfigMissing,
+    EmailAlreadyExists,
+    AccountLimitExceeded,
+    ConcurrentAccountModification,
+    Transient,
+    AccountCreationFailed,
+    BaselineFailed,
+    NoSlot,
+}
+
+impl VendingError {
+    /// The stable names the state machine's Retry and Catch use.
+    pub fn error_type(&self) -> &'static str {
+        let name = match self {
+            VendingError::Aws(e) => return e.error_type(),
+            VendingError::Request(_)
+            | VendingError::NotOurs { .. }
+            | VendingError::NotActive { .. }
+            | VendingError::NoAccountYet(_) => ErrorName::InvalidRequest,
+            VendingError::Config(_) | VendingError::NoSuchOu(_) => ErrorName::ConfigMissing,
+            VendingError::CreationFailed { reason, .. } => match reason.as_str() {
+                "EMAIL_ALREADY_EXISTS" => ErrorName::EmailAlreadyExists,
+                "ACCOUNT_LIMIT_EXCEEDED" => ErrorName::AccountLimitExceeded,
+                "CONCURRENT_ACCOUNT_MODIFICATION" => ErrorName::ConcurrentAccountModification,
+                "INTERNAL_FAILURE" => ErrorName::Transient,
+                _ => ErrorName::AccountCreationFailed,
+            },
+            VendingError::BaselineFailed { .. } => ErrorName::BaselineFailed,
+            VendingError::NoSlot { .. } => ErrorName::NoSlot,
+        };
+        name.into()
+    }
+}

@@ -1,0 +1,68 @@
+//! How a vending ends: its account's facts published, or after a failure the account quarantined.
+
+use std::collections::BTreeMap;
+
+use super::{Deps, PublishedFacts, QUARANTINE_TAG, Quarantine, Vending, VendingError};
+
+/// Baseline exports that describe global resources (one per account, not per region).
+const GLOBAL_FACTS: &[&str] = &["hosted-zone-id", "automation-role-arn"];
+
+/// The account's facts under `/abc-trading/accounts/<env>/<account-id>/`, from the baseline
+/// stacks' outputs as they export them. Returns what was published.
+pub(super) async fn publish_facts(v: Vending, deps: &Deps) -> Result<PublishedFacts, VendingError> {
+    let account = v.account_id.clone().ok_or(VendingError::NoAccountYet("publish-facts"))?;
+    let (_, env) = deps.environment(&v.request.environment).await?;
+    let root = format!("{}/accounts/{}/{account}", deps.parameter_prefix, env.name);
+    let mut facts = BTreeMap::from([
+        (format!("{root}/id"), account.clone()),
+        (format!("{root}/name"), v.request.account_name.clone()),
+        (format!("{root}/client"), v.request.client.clone()),
+        (format!("{root}/regions"), v.regions.join(",")),
+    ]);
+    if let Some(ou) = &v.ou_id {
+        facts.insert(format!("{root}/ou"), ou.clone());
+    }
+    // The baseline exports its outputs to the member's Parameter Store, per region: one read each.
+    let exported = format!("{}/{}/baseline", deps.parameter_prefix, env.name);
+    for region in &v.regions {
+        let outputs = deps.member_parameters.get_by_path(&account, region, &exported).await?;
+        for (name, value) in outputs {
+            let Some(key) = name.strip_prefix(&format!("{exported}/")) else { continue };
+            // Global resources (hosted zone, role) exist in the home region's stack only.
+            let fact =
+                if GLOBAL_FACTS.contains(&key) { format!("{root}/{key}") } else { format!("{root}/{region}/{key}") };
+            facts.insert(fact, value);
+        }
+    }
+    // Only what changed is written: a re-run publishes nothing new.
+    let current = deps.parameters.get_by_path(&root).await?;
+    let mut written = 0;
+    for (name, value) in &facts {
+        if current.get(name) != Some(value) {
+            deps.parameters.put(name, value, true).await?;
+            written += 1;
+        }
+    }
+    Ok(PublishedFacts { vending: v, facts, written })
+}
+
+pub(super) async fn quarantine(v: &Vending, step: &str, cause: &str, deps: &Deps) -> Result<Quarantine, VendingError> {
+    let Some(account) = &v.account_id else {
+        return Ok(Quarantine::no_account(step, cause));
+    };
+    let (org, _) = deps.config().await?;
+    let ou = deps
+        .directory
+        .ou_id(&org.quarantine_ou)
+        .await?
+        .ok_or_else(|| VendingError::NoSuchOu(org.quarantine_ou.clone()))?;
+    let parent = deps.directory.parent(account).await?;
+    if parent != ou {
+        deps.directory.move_account(account, &parent, &ou).await?;
+    }
+    // Never deleted: the account waits in Quarantine for people, and a re-run resumes with it.
+    let mut tags = v.request.tags();
+    tags.insert(QUARANTINE_TAG.into(), step.chars().take(256).collect());
+    deps.directory.tag(account, &tags).await?;
+    Ok(Quarantine::moved(account, &ou, step, cause))
+}
