@@ -2,6 +2,7 @@
 
 pub mod aws;
 pub mod capacity;
+pub mod claims;
 pub mod config;
 pub mod error;
 #[cfg(feature = "fakes")]

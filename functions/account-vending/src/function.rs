@@ -7,7 +7,9 @@ use platform_core::aws::{AwsContext, CloudFormationStackSets, SsmParameterStore}
 use platform_core::lambda::{self, Function, InitError};
 use serde::Deserialize;
 
-use crate::aws::{GuardLedger, MemberSsm, Organizations};
+use platform_core::guard::GuardTable;
+
+use crate::aws::{MemberSsm, Organizations};
 use crate::handler::{self, Central, Deps, Request, Response, VendingError};
 
 /// The variables `template.yaml` gives the function.
@@ -56,7 +58,7 @@ impl Function for AccountVending {
             member_parameters: Arc::new(MemberSsm::new(
                 ctx.members(ctx.sessions(env.automation_role_name, Self::NAME)),
             )),
-            ledger: Arc::new(GuardLedger::new(ctx.client(), env.guard_table_name)),
+            ledger: Arc::new(GuardTable::new(ctx.client(), env.guard_table_name)),
             parameters: Arc::new(SsmParameterStore::new(ctx.client())),
             parameter_prefix: env.parameter_prefix,
             central: Central {

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use account_vending::aws::{CloudFormationStackSets, GuardLedger, MemberSsm, Organizations};
+use account_vending::aws::{CloudFormationStackSets, MemberSsm, Organizations};
 use account_vending::handler::{Central, Deps, Request, Vending, VendingError};
 use aws_sdk_cloudformation::types::{Capability, Parameter};
 use emulator::Emulator;
 use platform_core::aws::{AwsContext, SsmParameterStore};
 use platform_core::config::{self, config_parameters};
+use platform_core::guard::GuardTable;
 use platform_core::ports::ParameterStore;
 use serde_json::{Value, json};
 
@@ -72,7 +73,7 @@ async fn world() -> World {
     World { _emulator: emulator, deps, org, root }
 }
 
-async fn guard_ledger(sdk: &aws_config::SdkConfig) -> GuardLedger {
+async fn guard_ledger(sdk: &aws_config::SdkConfig) -> GuardTable {
     use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
     let client = aws_sdk_dynamodb::Client::new(sdk);
     let attribute = |name: &str| {
@@ -94,7 +95,7 @@ async fn guard_ledger(sdk: &aws_config::SdkConfig) -> GuardLedger {
         .send()
         .await
         .expect("table");
-    GuardLedger::new(client, "guard")
+    GuardTable::new(client, "guard")
 }
 
 /// The ledger's conditional writes against the emulator: one claim per vending (taken over when

@@ -113,15 +113,7 @@ pub trait Groups: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<String>, AwsError>;
 }
 
-/// The outcome of a claim in the guard table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Claim {
-    /// This invocation owns it.
-    Won,
-    /// Someone already did (a duplicate delivery, or a concurrent alarm on the same target).
-    Taken,
-}
+pub use crate::claims::Claim;
 
 /// What an audit record says was done about a group. Only what reaches the trail: the scaler
 /// records the plans its state machine routes to `Record` (a deferral is decided again, a

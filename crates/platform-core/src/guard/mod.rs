@@ -1,4 +1,6 @@
-//! The guard table on DynamoDB: transition claims, target locks and the audit trail, as typed items.
+//! The guard table on DynamoDB: claims, leases, slots, target locks and the audit trail, as typed items.
+
+mod ledger;
 
 use std::collections::HashMap;
 
