@@ -108,7 +108,7 @@ pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, Wor
         .environment(SEEDED_ENVIRONMENT)
         .ok_or_else(|| WorldError::MissingEnvironment(SEEDED_ENVIRONMENT.into()))?;
     let mut report = SeedReport::default();
-    let org = Org { client: ctx.client::<aws_sdk_organizations::Client>() };
+    let org = Org::new(ctx);
 
     org.ensure_organization(&mut report).await?;
     let root = org.root_id().await?;

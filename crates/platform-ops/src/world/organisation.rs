@@ -3,15 +3,24 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use platform_core::error::{AwsError, ClassifyExt, ErrorClass, build_error};
+use platform_core::aws::AwsContext;
+use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
+use platform_core::organization::{AccountDirectory, Creation, Organizations};
 
 use super::{Outcome, SeedReport};
 
+/// What only seeding does (create the organisation and its OUs) on the SDK client; what vending
+/// and the schedules do too (find, create, place and list accounts) through their adapter.
 pub(super) struct Org {
     pub(super) client: aws_sdk_organizations::Client,
+    pub(super) directory: Organizations,
 }
 
 impl Org {
+    pub(super) fn new(ctx: &AwsContext) -> Self {
+        Org { client: ctx.client(), directory: Organizations::new(ctx.client()) }
+    }
+
     pub(super) async fn ensure_organization(&self, report: &mut SeedReport) -> Result<String, AwsError> {
         match self.client.describe_organization().send().await.classify("DescribeOrganization") {
             Ok(out) => {
@@ -74,15 +83,6 @@ impl Org {
             .ok_or_else(|| AwsError::new(ErrorClass::Unclassified, "CreateOrganizationalUnit", "no id returned"))
     }
 
-    pub(super) async fn accounts(&self) -> Result<Vec<aws_sdk_organizations::types::Account>, AwsError> {
-        let mut pages = self.client.list_accounts().into_paginator().send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            out.extend(page.classify("ListAccounts")?.accounts.unwrap_or_default());
-        }
-        Ok(out)
-    }
-
     /// Organizations has no idempotency token for CreateAccount: look the email up first.
     pub(super) async fn ensure_account(
         &self,
@@ -91,68 +91,32 @@ impl Org {
         env: &str,
         report: &mut SeedReport,
     ) -> Result<String, AwsError> {
-        if let Some(id) = self.accounts().await?.into_iter().find(|a| a.email() == Some(email)).and_then(|a| a.id) {
-            report.record(format!("account {name} ({id})"), Outcome::Exists);
-            return Ok(id);
+        if let Some(account) = self.directory.find_by_email(email).await? {
+            report.record(format!("account {name} ({})", account.id), Outcome::Exists);
+            return Ok(account.id);
         }
-        let tag = |k: &str, v: &str| {
-            aws_sdk_organizations::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| build_error("CreateAccount", e))
-        };
-        let out = self
-            .client
-            .create_account()
-            .account_name(name)
-            .email(email)
-            .tags(tag("environment", env)?)
-            .tags(tag("managed-by", "platform-ops")?)
-            .send()
-            .await
-            .classify("CreateAccount")?;
-        let mut status = out.create_account_status;
+        let tags = BTreeMap::from([
+            ("environment".to_string(), env.to_string()),
+            ("managed-by".to_string(), "platform-ops".to_string()),
+        ]);
+        let request = self.directory.create_account(name, email, &tags).await?;
         for _ in 0..30 {
-            use aws_sdk_organizations::types::CreateAccountState;
-            match status.as_ref().and_then(|s| s.state.clone()) {
-                Some(CreateAccountState::Succeeded) => break,
-                Some(CreateAccountState::Failed) => {
-                    let reason = status.and_then(|s| s.failure_reason).map(|r| r.as_str().to_string());
+            match self.directory.creation(&request).await? {
+                Creation::Succeeded { account_id } => {
+                    report.record(format!("account {name} ({account_id})"), Outcome::Created);
+                    return Ok(account_id);
+                }
+                Creation::Failed { reason } => {
                     return Err(AwsError::new(
                         ErrorClass::InvalidRequest,
                         "CreateAccount",
-                        format!("account {name} failed: {}", reason.unwrap_or_default()),
+                        format!("account {name} failed: {reason}"),
                     ));
                 }
-                _ => {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    let id = status.as_ref().and_then(|s| s.id.clone()).unwrap_or_default();
-                    status = self
-                        .client
-                        .describe_create_account_status()
-                        .create_account_request_id(id)
-                        .send()
-                        .await
-                        .classify("DescribeCreateAccountStatus")?
-                        .create_account_status;
-                }
+                Creation::InProgress => tokio::time::sleep(Duration::from_secs(1)).await,
             }
         }
-        let id = status.and_then(|s| s.account_id).ok_or_else(|| {
-            AwsError::new(ErrorClass::Transient, "CreateAccount", format!("account {name} not created in time"))
-        })?;
-        report.record(format!("account {name} ({id})"), Outcome::Created);
-        Ok(id)
-    }
-
-    pub(super) async fn parent(&self, account_id: &str) -> Result<String, AwsError> {
-        let out = self.client.list_parents().child_id(account_id).send().await.classify("ListParents")?;
-        out.parents
-            .unwrap_or_default()
-            .into_iter()
-            .find_map(|p| p.id)
-            .ok_or_else(|| AwsError::new(ErrorClass::NotFound, "ListParents", format!("{account_id} has no parent")))
+        Err(AwsError::new(ErrorClass::Transient, "CreateAccount", format!("account {name} not created in time")))
     }
 
     pub(super) async fn ensure_parent(
@@ -162,20 +126,13 @@ impl Org {
         ou: &str,
         report: &mut SeedReport,
     ) -> Result<(), AwsError> {
-        let current = self.parent(account_id).await?;
+        let current = self.directory.parent(account_id).await?;
         if current == ou {
             report.record(format!("placement {account_id} -> {ou}"), Outcome::Exists);
             return Ok(());
         }
         let source = if current.is_empty() { root.to_string() } else { current };
-        self.client
-            .move_account()
-            .account_id(account_id)
-            .source_parent_id(source)
-            .destination_parent_id(ou)
-            .send()
-            .await
-            .classify("MoveAccount")?;
+        self.directory.move_account(account_id, &source, ou).await?;
         report.record(format!("placement {account_id} -> {ou}"), Outcome::Updated);
         Ok(())
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use platform_core::aws::{AwsContext, SsmParameterStore};
 use platform_core::config::{ConfigTree, Environment};
 use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
+use platform_core::organization::MemberDirectory;
 use serde::Serialize;
 
 use super::organisation::Org;
@@ -52,33 +53,29 @@ pub struct MemberResources {
 /// Reads the world back from the emulator.
 pub async fn snapshot(ctx: &AwsContext, tree: &ConfigTree) -> Result<World, WorldError> {
     ensure_local(ctx.endpoint_url())?;
-    let org = Org { client: ctx.client::<aws_sdk_organizations::Client>() };
+    let org = Org::new(ctx);
     let description = org.client.describe_organization().send().await.classify("DescribeOrganization")?;
     let organization =
         description.organization.unwrap_or_else(|| aws_sdk_organizations::types::Organization::builder().build());
     let root_id = org.root_id().await?;
     let organizational_units = org.ous(&root_id).await?;
-    let ou_names: BTreeMap<&String, &String> = organizational_units.iter().map(|(n, id)| (id, n)).collect();
 
     let sessions = ctx.sessions(tree.organization.automation_role.clone(), "world-show");
 
     let mut accounts = Vec::new();
-    for account in org.accounts().await? {
-        let (Some(id), Some(email)) = (account.id.clone(), account.email.clone()) else { continue };
-        if Some(id.as_str()) == organization.master_account_id() {
-            continue;
-        }
-        let parent = org.parent(&id).await?;
+    for account in MemberDirectory::members(&org.directory).await? {
+        let (id, email) = (account.id.clone(), account.email.clone());
         let environment = tree.environments.keys().find(|env| member_email(tree, env) == email).cloned();
         let resources = match &environment {
             Some(env) => Some(member_resources(&ctx.in_account(&sessions, &id), tree, &tree.environments[env]).await?),
             None => None,
         };
         accounts.push(AccountFacts {
-            name: account.name.unwrap_or_default(),
+            name: account.name,
             id,
             email,
-            organizational_unit: ou_names.get(&parent).map(|s| s.to_string()).unwrap_or(parent),
+            // Directly under the root, an account's place is the root's id.
+            organizational_unit: account.ou.unwrap_or_else(|| root_id.clone()),
             environment,
             resources,
         });
