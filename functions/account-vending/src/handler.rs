@@ -147,7 +147,7 @@ impl Deps {
     async fn config(&self) -> Result<(Organization, BTreeMap<String, Environment>), VendingError> {
         let p = self.config.get(self.parameters.as_ref(), &self.parameter_prefix).await.map_err(|e| match e {
             PublishedError::Aws(e) => VendingError::Aws(e),
-            other => VendingError::Config(other.to_string()),
+            other => VendingError::Published(other),
         })?;
         Ok((p.organization, p.environments))
     }

@@ -143,6 +143,8 @@ pub enum HandlerError {
     Aws(#[from] AwsError),
     #[error("config: {0}")]
     Config(String),
+    #[error("the published config cannot be used")]
+    Published(#[source] PublishedError),
     #[error("the plan is `{0}`: there is nothing to act on")]
     NothingToDo(PlanKind),
 }
@@ -161,7 +163,7 @@ impl HandlerError {
         let name = match self {
             HandlerError::Aws(e) => return e.error_type(),
             HandlerError::Alarm(_) => ErrorName::InvalidAlarm,
-            HandlerError::Config(_) => ErrorName::ConfigMissing,
+            HandlerError::Config(_) | HandlerError::Published(_) => ErrorName::ConfigMissing,
             HandlerError::NothingToDo(_) => ErrorName::NothingToDo,
         };
         name.into()
@@ -186,7 +188,7 @@ impl Deps {
     async fn config(&self) -> Result<(Organization, BTreeMap<String, Environment>), HandlerError> {
         let p = self.config.get(self.parameters.as_ref(), &self.parameter_prefix).await.map_err(|e| match e {
             PublishedError::Aws(e) => HandlerError::Aws(e),
-            other => HandlerError::Config(other.to_string()),
+            other => HandlerError::Published(other),
         })?;
         Ok((p.organization, p.environments))
     }

@@ -7,12 +7,12 @@ use alarm_scaler::alarm::Direction;
 use alarm_scaler::demand::Reservation;
 use alarm_scaler::guardrails::Capacity;
 use alarm_scaler::handler::{Deps, Plan, PlanKind, Request, Response, handle};
-use alarm_scaler::ports::{GroupState, MetricsSink, PodDemand};
+use alarm_scaler::ports::{GroupState, PodDemand};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_core::config::{self, config_parameters};
 use platform_core::error::AwsError;
-use platform_core::fakes::{FakeParameterStore, MemoryGroups, MemoryGuard};
+use platform_core::fakes::{CapturedMetrics, FakeParameterStore, MemoryGroups, MemoryGuard};
 use serde_json::{Value, json};
 
 /// Container Insights as a fixed reading, counting how often it is asked.
@@ -36,15 +36,6 @@ impl PodDemand for FakeDemand {
     }
 }
 
-#[derive(Debug, Default)]
-struct Metrics(Mutex<Vec<Value>>);
-
-impl MetricsSink for Metrics {
-    fn emit(&self, emf: &str) {
-        self.0.lock().expect("lock").push(serde_json::from_str(emf).expect("EMF is JSON"));
-    }
-}
-
 /// The member account of the alarm events below.
 const ACCOUNT: &str = "222222222222";
 
@@ -53,12 +44,12 @@ fn deps() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>) {
     (deps, groups, guard)
 }
 
-fn deps_with_metrics() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<Metrics>) {
+fn deps_with_metrics() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<CapturedMetrics>) {
     let (deps, groups, guard, metrics, _) = deps_with_demand();
     (deps, groups, guard, metrics)
 }
 
-fn deps_with_demand() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<Metrics>, Arc<FakeDemand>) {
+fn deps_with_demand() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<CapturedMetrics>, Arc<FakeDemand>) {
     let tree = config::load(&platform_core::config::repository_config_dir()).expect("config");
     let params = FakeParameterStore::default();
     for (name, value) in config_parameters(&tree) {
@@ -73,7 +64,7 @@ fn deps_with_demand() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<Metrics
         },
     ));
     let guard = Arc::new(MemoryGuard::default());
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(CapturedMetrics::default());
     let demand = Arc::new(FakeDemand::default());
     let deps = Deps {
         groups: groups.clone(),
@@ -219,7 +210,7 @@ async fn records_emit_outcomes_refusals_and_time_to_action() {
     )
     .await;
     handle(Request::Record { plan: low }, &deps).await.expect("records");
-    let docs = metrics.0.lock().expect("lock").clone();
+    let docs = metrics.documents();
     assert_eq!(docs.len(), 3, "{docs:#?}");
     assert_eq!((docs[0]["Outcome"].as_str(), docs[0]["TimeToActionSeconds"].as_f64()), (Some("scale"), Some(4.0)));
     assert_eq!(docs[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], json!(["Environment", "Outcome"]));

@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use log_processor::forward::{EventBus, EventEntry, RecordSink, RetryPolicy};
-use log_processor::handler::{Deps, HandlerError, Input, MetricsSink, Output, handle};
+use log_processor::handler::{Deps, HandlerError, Input, Output, handle};
 use log_processor::pipeline::Pipeline;
 use platform_core::error::AwsError;
+use platform_core::fakes::CapturedMetrics;
 use serde_json::Value;
 
 fn fixture(name: &str) -> Input {
@@ -58,24 +59,15 @@ impl EventBus for Bus {
     }
 }
 
-#[derive(Debug, Default)]
-struct Emf(Mutex<String>);
-
-impl MetricsSink for Emf {
-    fn emit(&self, emf: &str) {
-        self.0.lock().expect("lock").push_str(emf);
-    }
-}
-
 struct World {
     firehose: Arc<Firehose>,
     bus: Arc<Bus>,
-    emf: Arc<Emf>,
+    emf: Arc<CapturedMetrics>,
     deps: Deps,
 }
 
 fn world(firehose: Firehose, bus: Bus) -> World {
-    let (firehose, bus, emf) = (Arc::new(firehose), Arc::new(bus), Arc::new(Emf::default()));
+    let (firehose, bus, emf) = (Arc::new(firehose), Arc::new(bus), Arc::new(CapturedMetrics::default()));
     let deps = Deps {
         pipeline: Pipeline::new("dev").expect("pipeline"),
         sink: firehose.clone(),
@@ -109,7 +101,7 @@ async fn a_direct_subscription_is_forwarded_redacted_with_metrics_and_events() {
     assert_eq!(detail["service"], "trade-execution");
     assert_eq!(detail["severity"], "critical");
 
-    let emf = w.emf.0.lock().expect("lock").clone();
+    let emf = w.emf.text();
     let doc: Value = serde_json::from_str(emf.lines().next().expect("one document")).expect("emf");
     assert_eq!(doc["Service"], "trade-execution");
     assert_eq!(doc["Events"], 3.0);
@@ -133,7 +125,7 @@ async fn kinesis_batches_report_only_the_items_whose_records_failed() {
 
     let events = w.bus.events.lock().expect("lock").clone();
     assert_eq!(events.len(), 1, "CrashLoopBackOff raised once");
-    let emf = w.emf.0.lock().expect("lock").clone();
+    let emf = w.emf.text();
     assert!(emf.contains("\"ControlMessages\":1.0"), "{emf}");
 }
 
@@ -143,7 +135,7 @@ async fn an_undecodable_direct_payload_is_dropped_counted_and_not_retried() {
     let input: Input = serde_json::from_str(r#"{"awslogs":{"data":"H4sI%%%broken"}}"#).expect("event");
     let out = handle(input, &w.deps, 0).await.expect("a poison payload is not retried");
     assert_eq!(out, Output::Logs(log_processor::handler::Summary { records: 0, detections: 0, dropped: 1 }));
-    assert!(w.emf.0.lock().expect("lock").contains("\"Dropped.base64\":1.0"));
+    assert!(w.emf.text().contains("\"Dropped.base64\":1.0"));
 }
 
 #[tokio::test(start_paused = true)]

@@ -11,11 +11,10 @@ use platform_core::config;
 use platform_core::error::AwsError;
 use platform_core::fakes::{FakeParameterStore, MemoryStackSets};
 use platform_core::stacksets::{Preferences, ResourceDrift, StackSets};
-use platform_core::telemetry::MetricsSink;
 use scheduled_ops::handler::{Deps, Request, handle};
 use scheduled_ops::ports::ReportStore;
 
-use platform_core::fakes::{MemoryGroups, MemoryGuard};
+use platform_core::fakes::{CapturedMetrics, MemoryGroups, MemoryGuard};
 use serde_json::{Value, json};
 
 #[derive(Debug)]
@@ -27,18 +26,11 @@ impl ReportStore for Nothing {
         Ok(())
     }
 }
-#[derive(Debug, Default)]
-struct Metrics(Mutex<Vec<String>>);
-impl MetricsSink for Metrics {
-    fn emit(&self, emf: &str) {
-        self.0.lock().expect("lock").push(emf.to_string());
-    }
-}
 
 struct World {
     deps: Deps,
     sets: Arc<MemoryStackSets>,
-    metrics: Arc<Metrics>,
+    metrics: Arc<CapturedMetrics>,
     calls: Mutex<Vec<String>>,
 }
 
@@ -83,7 +75,7 @@ async fn world() -> Arc<World> {
     )
     .await
     .expect("add");
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(CapturedMetrics::default());
     Arc::new(World {
         deps: Deps {
             tree: config::load(&config::repository_config_dir()).expect("config"),
@@ -141,7 +133,7 @@ async fn drift_is_polled_reported_audited_and_notified() {
     let calls = w.calls.lock().expect("lock").clone();
     assert!(calls.contains(&"dynamodb:putItem".to_string()), "audited: {calls:?}");
     assert!(calls.iter().any(|c| c == "abc-trading drift: 1 instance(s) drifted, 1 re-applied"), "{calls:?}");
-    assert!(w.metrics.0.lock().expect("lock").iter().any(|m| m.contains("\"DriftedInstances\":1")));
+    assert!(w.metrics.text().contains("\"DriftedInstances\":1"));
 
     // Re-applied: the next night finds nothing, and says nothing.
     w.calls.lock().expect("lock").clear();

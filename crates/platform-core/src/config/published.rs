@@ -14,8 +14,12 @@ pub enum PublishedError {
     Aws(#[from] AwsError),
     #[error("{0} is not published")]
     Missing(String),
-    #[error("{name}: {message}")]
-    Unreadable { name: String, message: String },
+    #[error("{name} is not readable")]
+    Unreadable {
+        name: String,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// What a function needs of the published config.
@@ -46,13 +50,13 @@ impl PublishedConfig {
             .remove(&org_name)
             .ok_or_else(|| PublishedError::Missing(org_name.clone()))?;
         let organization: Organization = serde_json::from_str(&text)
-            .map_err(|e| PublishedError::Unreadable { name: org_name.clone(), message: e.to_string() })?;
+            .map_err(|e| PublishedError::Unreadable { name: org_name.clone(), source: e })?;
         let env_root = format!("{root}/environments/");
         let mut environments = BTreeMap::new();
         for (name, text) in store.get_by_path(env_root.trim_end_matches('/')).await? {
             if let Some(env) = name.strip_prefix(&env_root) {
                 let parsed: Environment = serde_json::from_str(&text)
-                    .map_err(|e| PublishedError::Unreadable { name: name.clone(), message: e.to_string() })?;
+                    .map_err(|e| PublishedError::Unreadable { name: name.clone(), source: e })?;
                 environments.insert(env.to_string(), parsed);
             }
         }
@@ -68,8 +72,7 @@ pub async fn published_tree(store: &dyn ParameterStore, prefix: &str) -> Result<
     let root = format!("{prefix}/config");
     let params = store.get_by_path(&root).await?;
     fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, PublishedError> {
-        serde_json::from_str(text)
-            .map_err(|e| PublishedError::Unreadable { name: name.to_string(), message: e.to_string() })
+        serde_json::from_str(text).map_err(|e| PublishedError::Unreadable { name: name.to_string(), source: e })
     }
     let get = |leaf: &str| {
         let name = format!("{root}/{leaf}");

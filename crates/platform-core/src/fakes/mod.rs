@@ -4,6 +4,7 @@ mod capacity;
 mod organization;
 
 pub use capacity::{MemoryGroups, MemoryGuard};
+// `CapturedMetrics` is defined below, beside the other small fakes.
 pub use organization::{MemoryOrganization, Org, ROOT, throttled};
 
 use std::collections::BTreeMap;
@@ -429,5 +430,35 @@ impl crate::stacksets::StackSetDrift for MemoryStackSets {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.calls.push("ListStackInstanceResourceDrifts".into());
         Ok(s.edits.get(&(stack_set.to_string(), account.to_string(), region.to_string())).cloned().unwrap_or_default())
+    }
+}
+
+/// EMF documents kept instead of printed: the local runtime's per-invocation capture and the
+/// tests' view of what a function would have logged.
+#[derive(Debug, Default)]
+pub struct CapturedMetrics(Mutex<Vec<String>>);
+
+impl crate::telemetry::MetricsSink for CapturedMetrics {
+    fn emit(&self, emf: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(emf.to_string());
+    }
+}
+
+impl CapturedMetrics {
+    /// Everything emitted so far, as printed (one or more JSON lines per emit).
+    pub fn text(&self) -> String {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).join("\n")
+    }
+
+    /// The documents emitted so far, one per line, parsed (a line that is not JSON is skipped).
+    pub fn documents(&self) -> Vec<serde_json::Value> {
+        let docs = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        docs.iter().flat_map(|d| d.lines()).filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+
+    /// The documents emitted since the last take.
+    pub fn take(&self) -> Vec<serde_json::Value> {
+        let docs = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        docs.iter().flat_map(|d| d.lines()).filter_map(|l| serde_json::from_str(l).ok()).collect()
     }
 }

@@ -1,11 +1,12 @@
 //! The function crates, built in process through their own `deps` from the template's environment.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use lambda_runtime::Diagnostic;
 use platform_core::aws::AwsContext;
+use platform_core::fakes::CapturedMetrics;
 use platform_core::lambda::{Function, InitError, deps_from};
 use serde_json::Value;
 
@@ -109,23 +110,6 @@ async fn start<F: Function>(
     let mut deps = deps_from::<F>(vars, &ctx).await.map_err(init)?;
     overrides(&mut deps);
     Ok(Arc::new(Local::<F> { deps, metrics }))
-}
-
-/// EMF documents kept for the caller instead of printed.
-#[derive(Debug, Default)]
-struct CapturedMetrics(Mutex<Vec<String>>);
-
-impl platform_core::telemetry::MetricsSink for CapturedMetrics {
-    fn emit(&self, emf: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(emf.to_string());
-    }
-}
-
-impl CapturedMetrics {
-    fn take(&self) -> Vec<Value> {
-        let docs = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
-        docs.iter().flat_map(|d| d.lines()).filter_map(|l| serde_json::from_str(l).ok()).collect()
-    }
 }
 
 struct Local<F: Function> {

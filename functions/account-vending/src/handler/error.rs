@@ -12,6 +12,8 @@ pub enum VendingError {
     Aws(#[from] AwsError),
     #[error("config: {0}")]
     Config(String),
+    #[error("the published config cannot be used")]
+    Published(#[source] platform_core::config::PublishedError),
     #[error("account {account} is not ours to vend into: {why}")]
     NotOurs { account: String, why: String },
     #[error("account creation for {email} failed: {reason}")]
@@ -52,7 +54,9 @@ impl VendingError {
             | VendingError::NotOurs { .. }
             | VendingError::NotActive { .. }
             | VendingError::NoAccountYet(_) => ErrorName::InvalidRequest,
-            VendingError::Config(_) | VendingError::NoSuchOu(_) => ErrorName::ConfigMissing,
+            VendingError::Config(_) | VendingError::Published(_) | VendingError::NoSuchOu(_) => {
+                ErrorName::ConfigMissing
+            }
             VendingError::CreationFailed { reason, .. } => match reason.as_str() {
                 "EMAIL_ALREADY_EXISTS" => ErrorName::EmailAlreadyExists,
                 "ACCOUNT_LIMIT_EXCEEDED" => ErrorName::AccountLimitExceeded,
