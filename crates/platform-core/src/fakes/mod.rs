@@ -1,9 +1,11 @@
 //! In-memory fakes of the ports, for unit tests here and in every function crate.
 
 mod capacity;
+mod claims;
 mod organization;
 
 pub use capacity::{MemoryGroups, MemoryGuard};
+pub use claims::{Ledger, MemoryLedger};
 // `CapturedMetrics` is defined below, beside the other small fakes.
 pub use organization::{MemoryOrganization, Org, ROOT, throttled};
 

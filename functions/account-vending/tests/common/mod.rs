@@ -6,11 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use account_vending::handler::{Central, Deps};
-use account_vending::ports::{
-    Claim, Finish, Instance, MemberParameters, OperationStatus, Preferences, StackSets, VendingLedger,
-};
+use account_vending::ports::{Instance, MemberParameters, OperationStatus, Preferences, StackSets};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use platform_core::config::{self, config_parameters};
 use platform_core::error::AwsError;
 use platform_core::fakes::FakeParameterStore;
@@ -18,7 +15,7 @@ use platform_core::ports::ParameterStore;
 
 // Each test binary uses a different part of the shared fakes.
 #[allow(unused_imports)]
-pub use platform_core::fakes::{MemoryOrganization, Org, ROOT, throttled};
+pub use platform_core::fakes::{Ledger, MemoryLedger, MemoryOrganization, Org, ROOT, throttled};
 
 #[derive(Debug, Default)]
 pub struct Sets {
@@ -151,83 +148,13 @@ impl MemberParameters for FakeMemberParameters {
 
 /// The vending ledger in memory, with the same lease rules; the peak of slot holders is measured,
 /// and a refused slot can take real time so that concurrent executions overlap.
-#[derive(Debug, Default)]
-pub struct Ledger {
-    /// vending -> (status, execution, lease)
-    pub claims: BTreeMap<String, (String, String, DateTime<Utc>)>,
-    pub holders: BTreeMap<String, DateTime<Utc>>,
-    pub peak: usize,
-    pub refusal_delay: std::time::Duration,
-}
-
-#[derive(Debug, Default)]
-pub struct FakeLedger(pub Mutex<Ledger>);
-
-#[async_trait]
-impl VendingLedger for FakeLedger {
-    async fn claim(
-        &self,
-        vending: &str,
-        execution: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Claim, AwsError> {
-        let mut l = self.0.lock().expect("lock");
-        if let Some((status, owner, lease)) = l.claims.get(vending)
-            && status != "failed"
-            && owner != execution
-            && *lease >= now
-        {
-            return Ok(Claim::Taken);
-        }
-        l.claims.insert(vending.to_string(), ("running".into(), execution.to_string(), lease_until));
-        Ok(Claim::Won)
-    }
-    async fn finish(&self, vending: &str, execution: &str, finish: &Finish) -> Result<(), AwsError> {
-        let mut l = self.0.lock().expect("lock");
-        if let Some(claim) = l.claims.get_mut(vending)
-            && claim.1 == execution
-        {
-            claim.0 = match finish {
-                Finish::Done { .. } => "done".into(),
-                Finish::Failed { .. } => "failed".into(),
-            };
-        }
-        Ok(())
-    }
-    async fn acquire_slot(
-        &self,
-        vending: &str,
-        max: u32,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Claim, AwsError> {
-        let delay = {
-            let mut l = self.0.lock().expect("lock");
-            l.holders.retain(|_, lease| *lease >= now);
-            if l.holders.contains_key(vending) || l.holders.len() < max as usize {
-                l.holders.insert(vending.to_string(), lease_until);
-                l.peak = l.peak.max(l.holders.len());
-                return Ok(Claim::Won);
-            }
-            l.refusal_delay
-        };
-        tokio::time::sleep(delay).await;
-        Ok(Claim::Taken)
-    }
-    async fn release_slot(&self, vending: &str) -> Result<(), AwsError> {
-        self.0.lock().expect("lock").holders.remove(vending);
-        Ok(())
-    }
-}
-
 pub struct Fakes {
     pub deps: Deps,
     pub directory: Arc<MemoryOrganization>,
     pub stack_sets: Arc<FakeStackSets>,
     pub member: Arc<FakeMemberParameters>,
     pub parameters: Arc<FakeParameterStore>,
-    pub ledger: Arc<FakeLedger>,
+    pub ledger: Arc<MemoryLedger>,
 }
 
 pub async fn fakes() -> Fakes {
@@ -239,7 +166,7 @@ pub async fn fakes() -> Fakes {
     let directory = Arc::new(MemoryOrganization::new());
     let stack_sets = Arc::new(FakeStackSets::default());
     let member = Arc::new(FakeMemberParameters::default());
-    let ledger = Arc::new(FakeLedger::default());
+    let ledger = Arc::new(MemoryLedger::default());
     let deps = Deps {
         directory: directory.clone(),
         stack_sets: stack_sets.clone(),
