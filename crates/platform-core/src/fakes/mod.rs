@@ -454,13 +454,15 @@ impl CapturedMetrics {
 
     /// The documents emitted so far, one per line, parsed (a line that is not JSON is skipped).
     pub fn documents(&self) -> Vec<serde_json::Value> {
-        let docs = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        docs.iter().flat_map(|d| d.lines()).filter_map(|l| serde_json::from_str(l).ok()).collect()
+        parsed(&self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The documents emitted since the last take.
     pub fn take(&self) -> Vec<serde_json::Value> {
-        let docs = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
-        docs.iter().flat_map(|d| d.lines()).filter_map(|l| serde_json::from_str(l).ok()).collect()
+        parsed(&std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner())))
     }
+}
+
+fn parsed(emitted: &[String]) -> Vec<serde_json::Value> {
+    emitted.iter().flat_map(|d| d.lines()).filter_map(|l| serde_json::from_str(l).ok()).collect()
 }
