@@ -233,3 +233,20 @@ fn deploy_profiles_are_checked_against_template_and_config() {
     // prod is a correct profile: nothing about it.
     assert!(!messages(&report, "samconfig").iter().any(|m| m.contains("prod.")), "{report}");
 }
+
+/// The template is read once, by the local runtime's model: what it cannot load (a function that
+/// names no binary), validate reports instead of checking around it.
+#[test]
+fn a_template_the_runtime_cannot_load_is_reported() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let good = root().join("tests/fixtures/validate/good");
+    let template = std::fs::read_to_string(good.join("template.yaml")).expect("template");
+    let broken = template.replace("        Binary: account-vending\n", "");
+    assert_ne!(broken, template, "the fixture names its binary");
+    std::fs::write(dir.path().join("template.yaml"), broken).expect("write");
+    let mut inputs = fixture("good");
+    inputs.template = dir.path().join("template.yaml");
+    let report = run_with(&inputs, &vending());
+    let found = messages(&report, "substitutions").join("\n");
+    assert!(found.contains("template does not load") && found.contains("Binary"), "{found}");
+}

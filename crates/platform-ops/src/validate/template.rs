@@ -18,6 +18,8 @@ pub(super) struct Template {
     pub(super) functions: BTreeMap<String, String>,
 }
 
+/// The template read once, through the local runtime's model (the same reading `platform-ops demo`
+/// runs on): parameters without a default take a placeholder, as validation has no deployment.
 pub(super) fn load_template(path: &Path) -> Template {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -27,42 +29,34 @@ pub(super) fn load_template(path: &Path) -> Template {
         Ok(d) => d,
         Err(e) => return Template { error: Some(format!("template is not YAML: {e}")), ..Template::default() },
     };
-    let mut template = Template::default();
-    let Some(resources) = doc.get("Resources").and_then(Yaml::as_mapping) else {
-        return Template { error: Some("template has no Resources".into()), ..template };
-    };
-    for (id, resource) in resources {
-        let Some(id) = id.as_str() else { continue };
-        let kind = resource.get("Type").and_then(Yaml::as_str).unwrap_or_default();
-        let props = resource.get("Properties");
-        match kind {
-            "AWS::Serverless::StateMachine" => {
-                // An inline `Definition` has no file to check here; cfn-lint reads it in place.
-                let Some(uri) = props.and_then(|p| p.get("DefinitionUri")).and_then(Yaml::as_str) else { continue };
-                let subs = props
-                    .and_then(|p| p.get("DefinitionSubstitutions"))
-                    .and_then(Yaml::as_mapping)
-                    .map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone()))).collect())
-                    .unwrap_or_default();
-                template.machines.insert(id.to_string(), (uri.to_string(), subs));
-            }
-            "AWS::Serverless::Function" => {
-                let binary = resource
-                    .get("Metadata")
-                    .and_then(|m| m.get("BuildProperties"))
-                    .and_then(|b| b.get("Binary"))
-                    .and_then(Yaml::as_str)
-                    .map(str::to_string);
-                let code_dir = props
-                    .and_then(|p| p.get("CodeUri"))
-                    .and_then(Yaml::as_str)
-                    .and_then(|c| Path::new(c).file_name().and_then(|n| n.to_str()).map(str::to_string));
-                template.functions.insert(id.to_string(), binary.or(code_dir).unwrap_or_else(|| id.to_string()));
-            }
-            _ => {}
-        }
+    if doc.get("Resources").and_then(Yaml::as_mapping).is_none() {
+        return Template { error: Some("template has no Resources".into()), ..Template::default() };
     }
-    template
+    let placeholders: BTreeMap<String, String> = doc
+        .get("Parameters")
+        .and_then(Yaml::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter(|(_, p)| p.get("Default").is_none())
+        .filter_map(|(name, p)| {
+            let allowed = p.get("AllowedValues").and_then(Yaml::as_sequence).and_then(|v| v.first()?.as_str());
+            Some((name.as_str()?.to_string(), allowed.unwrap_or("validate").to_string()))
+        })
+        .collect();
+    let model = match crate::runtime::template::Template::from_yaml(&doc, &placeholders) {
+        Ok(m) => m,
+        Err(e) => return Template { error: Some(format!("template does not load: {e}")), ..Template::default() },
+    };
+    Template {
+        error: None,
+        // An inline `Definition` has no file to check here; cfn-lint reads it in place.
+        machines: model
+            .machines
+            .values()
+            .filter_map(|m| Some((m.id.clone(), (m.definition_uri.clone()?, m.raw_substitutions.clone()))))
+            .collect(),
+        functions: model.functions.values().map(|f| (f.id.clone(), f.binary.clone())).collect(),
+    }
 }
 
 /// The logical id a substitution value points at: `!GetAtt X.Arn`, `!Ref X`, or their long forms.

@@ -30,6 +30,8 @@ pub struct Machine {
     pub definition_uri: Option<String>,
     pub definition: Option<String>,
     pub substitutions: BTreeMap<String, String>,
+    /// The substitutions as written (`!GetAtt Fn.Arn`...), for `validate` to follow references.
+    pub raw_substitutions: BTreeMap<String, Yaml>,
 }
 
 #[derive(Debug, Clone)]
@@ -166,6 +168,10 @@ impl Template {
                         },
                         None => BTreeMap::new(),
                     };
+                    let raw_substitutions = prop("DefinitionSubstitutions")
+                        .and_then(Yaml::as_mapping)
+                        .map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone()))).collect())
+                        .unwrap_or_default();
                     let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}");
                     let definition_uri = prop("DefinitionUri").and_then(Yaml::as_str).map(str::to_string);
                     let definition = match (prop("Definition"), prop("DefinitionString")) {
@@ -181,7 +187,15 @@ impl Template {
                     }
                     t.machines.insert(
                         id.clone(),
-                        Machine { id: id.clone(), name, arn, definition_uri, definition, substitutions },
+                        Machine {
+                            id: id.clone(),
+                            name,
+                            arn,
+                            definition_uri,
+                            definition,
+                            substitutions,
+                            raw_substitutions,
+                        },
                     );
                     events(&r, &id, prop("Events"), &at, &mut rules, &mut subscriptions)?;
                 }
