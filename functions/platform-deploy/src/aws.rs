@@ -8,7 +8,7 @@ use aws_credential_types::provider::ProvideCredentials;
 use platform_core::aws::MemberClients;
 use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
 
-use crate::cluster::{ApplyError, ClusterAccess, Clusters, WorkloadApplier};
+use crate::cluster::{AccessChange, ApplyError, ClusterAccess, Clusters, WorkloadApplier};
 use crate::kube::KubeApplier;
 use crate::token::eks_token;
 
@@ -88,7 +88,7 @@ pub async fn ensure_access_entry(
     cluster: &str,
     principal: &str,
     partition: &str,
-) -> Result<Vec<String>, ApplyError> {
+) -> Result<Vec<AccessChange>, ApplyError> {
     use aws_sdk_eks::types::{AccessScope, AccessScopeType};
     let mut changed = Vec::new();
     let entry = eks
@@ -110,7 +110,7 @@ pub async fn ensure_access_entry(
                 .await
                 .classify("CreateAccessEntry");
             match created {
-                Ok(_) => changed.push("created".to_string()),
+                Ok(_) => changed.push(AccessChange::Created),
                 // Another deploy made it between our read and write (EKS says "in use"): it is there.
                 Err(e)
                     if e.code.as_deref() == Some("ResourceInUseException") || e.class == ErrorClass::AlreadyExists => {}
@@ -142,7 +142,7 @@ pub async fn ensure_access_entry(
             .await
             .classify("AssociateAccessPolicy")
             .map_err(from_aws)?;
-        changed.push("associated".to_string());
+        changed.push(AccessChange::Associated);
     }
     Ok(changed)
 }

@@ -58,11 +58,19 @@ pub struct Infrastructure {
     pub differing: Vec<String>,
 }
 
+/// Where an instance's operation is, as the state machine's Choice reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OperationState {
+    Running,
+    Succeeded,
+    Failed,
+}
+
 /// Where the instance's operation stands, for the state machine's loop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InfrastructureStatus {
-    /// `running`, `succeeded` or `failed`.
-    pub status: String,
+    pub status: OperationState,
     pub reason: Option<String>,
 }
 
@@ -148,11 +156,11 @@ pub async fn status(
     account: &str,
 ) -> Result<InfrastructureStatus, ApplyError> {
     let Some(op) = &infra.operation_id else {
-        return Ok(InfrastructureStatus { status: "succeeded".into(), reason: None });
+        return Ok(InfrastructureStatus { status: OperationState::Succeeded, reason: None });
     };
     let status = stack_sets.operation(&infra.stack_set, op).await.map_err(from_aws)?;
     Ok(match status {
-        OperationStatus::Succeeded => InfrastructureStatus { status: "succeeded".into(), reason: None },
+        OperationStatus::Succeeded => InfrastructureStatus { status: OperationState::Succeeded, reason: None },
         OperationStatus::Failed | OperationStatus::Stopped => {
             let instances = stack_sets.instances(&infra.stack_set, account).await.map_err(from_aws)?;
             let reason = instances
@@ -161,10 +169,10 @@ pub async fn status(
                 .and_then(|i| i.reason.clone())
                 .unwrap_or_else(|| format!("operation {op} ended {status:?}"));
             InfrastructureStatus {
-                status: "failed".into(),
+                status: OperationState::Failed,
                 reason: Some(format!("{} in {}: {reason}", infra.stack_set, infra.region)),
             }
         }
-        _ => InfrastructureStatus { status: "running".into(), reason: None },
+        _ => InfrastructureStatus { status: OperationState::Running, reason: None },
     })
 }

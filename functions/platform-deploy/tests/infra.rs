@@ -14,7 +14,8 @@ use platform_core::config;
 use platform_core::fakes::MemoryStackSets;
 use platform_core::stacksets::StackSets;
 use platform_deploy::aws::{DEPLOYER_POLICY, describe_cluster, ensure_access_entry};
-use platform_deploy::infra::{Change, ensure, platform_parameters, status};
+use platform_deploy::cluster::AccessChange;
+use platform_deploy::infra::{Change, OperationState, ensure, platform_parameters, status};
 
 #[test]
 fn the_parameters_are_exactly_those_platform_yaml_declares() {
@@ -46,7 +47,7 @@ async fn settle(
 ) -> platform_deploy::infra::InfrastructureStatus {
     for _ in 0..5 {
         let s = status(sets, infra, account).await.expect("status");
-        if s.status != "running" {
+        if s.status != OperationState::Running {
             return s;
         }
     }
@@ -67,7 +68,7 @@ async fn the_instance_is_created_once_then_reapplied_only_when_it_differs() {
     let retried = ensure(&sets, &tree, &env, account, "exec-1").await.expect("retried");
     assert_eq!((retried.change, retried.operation_id.as_deref()), (Change::Resumed, Some("platform-exec-1")));
     // (The retry's look at the operation was its one RUNNING answer.)
-    assert_eq!(status(&sets, &first, account).await.expect("status").status, "succeeded");
+    assert_eq!(status(&sets, &first, account).await.expect("status").status, OperationState::Succeeded);
 
     let same = ensure(&sets, &tree, &env, account, "exec-2").await.expect("current");
     assert_eq!((same.change, same.operation_id), (Change::Current, None));
@@ -77,7 +78,7 @@ async fn the_instance_is_created_once_then_reapplied_only_when_it_differs() {
     let env = tree.environment("dev").expect("dev").clone();
     let grown = ensure(&sets, &tree, &env, account, "exec-3").await.expect("update");
     assert_eq!((grown.change, grown.differing.clone()), (Change::Updated, vec!["NodeMaxSize".to_string()]));
-    assert_eq!(settle(&sets, &grown, account).await.status, "succeeded");
+    assert_eq!(settle(&sets, &grown, account).await.status, OperationState::Succeeded);
     let overrides = sets.overrides("abc-trading-platform", account, "us-east-1").await.expect("read").expect("there");
     assert_eq!(overrides["NodeMaxSize"], "6");
 
@@ -87,7 +88,7 @@ async fn the_instance_is_created_once_then_reapplied_only_when_it_differs() {
     sets.fail_region("us-east-1", Some("Nodegroup: max size above the account's quota"));
     let failed = ensure(&sets, &tree, &env, account, "exec-4").await.expect("update");
     let verdict = settle(&sets, &failed, account).await;
-    assert_eq!(verdict.status, "failed");
+    assert_eq!(verdict.status, OperationState::Failed);
     assert!(verdict.reason.as_deref().is_some_and(|r| r.contains("quota")), "{verdict:?}");
     sets.fail_region("us-east-1", None);
     let retried = ensure(&sets, &tree, &env, account, "exec-5").await.expect("update");
@@ -163,7 +164,7 @@ async fn access_is_granted_once_and_then_only_read() {
         .then_output(|| AssociateAccessPolicyOutput::builder().build());
     let client = eks(&[&missing, &create, &none, &associate]);
     let changed = ensure_access_entry(&client, "abc-trading-dev", PRINCIPAL, "aws").await.expect("granted");
-    assert_eq!(changed, ["created", "associated"]);
+    assert_eq!(changed, [AccessChange::Created, AccessChange::Associated]);
     assert_eq!((create.num_calls(), associate.num_calls()), (1, 1));
 
     // Next deploy: both there: reads only.

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
-use super::{ApplyError, ClusterAccess, Clusters, ProxyAnswer, WorkloadApplier};
+use super::{AccessChange, ApplyError, ClusterAccess, Clusters, ProxyAnswer, WorkloadApplier};
 use crate::render::Manifest;
 use crate::rollout::RolloutStatus;
 
@@ -35,7 +35,7 @@ impl Clusters for MemoryClusters {
             region: region.to_string(),
             certificate_authority: None,
             principal: format!("arn:aws:iam::{account}:role/abc-trading-automation"),
-            changed: if first { vec!["created".into(), "associated".into()] } else { Vec::new() },
+            changed: if first { vec![AccessChange::Created, AccessChange::Associated] } else { Vec::new() },
             name,
         })
     }

@@ -90,6 +90,16 @@ pub struct ProxyAnswer {
     pub body: String,
 }
 
+/// What `ensure-access` had to do on the cluster (nothing, on every deploy but the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccessChange {
+    /// The deployer's access entry was created.
+    Created,
+    /// The cluster-admin access policy was associated with it.
+    Associated,
+}
+
 /// How the deploy reaches an environment's cluster: found by `ensure_access`, carried in the
 /// deployment so later states do not ask again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,7 +114,7 @@ pub struct ClusterAccess {
     /// The IAM principal the access entry is for (the automation role).
     pub principal: String,
     /// What `ensure_access` had to change: `created`, `associated`, or nothing.
-    pub changed: Vec<String>,
+    pub changed: Vec<AccessChange>,
 }
 
 /// The cluster of an account's environment, and the deployer's way into it.
