@@ -238,6 +238,12 @@ impl AwsError {
     pub fn error_type(&self) -> &'static str {
         self.class.as_str()
     }
+
+    /// The error that caused this one, kept as its source rather than copied into the message.
+    pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
 }
 
 /// Classifies an SDK error once: the service's code first, then what the transport says.

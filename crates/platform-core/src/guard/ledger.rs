@@ -38,7 +38,7 @@ impl GuardTable {
             .classify("GetItem")?;
         let Some(raw) = out.item else { return Ok((BTreeMap::new(), 0)) };
         let slots: Slots = serde_dynamo::from_item(raw).map_err(|e| {
-            AwsError::new(ErrorClass::Unclassified, "GetItem", format!("the slots item does not read: {e}"))
+            AwsError::new(ErrorClass::Unclassified, "GetItem", "the slots item does not read").with_source(e)
         })?;
         Ok((slots.holders, slots.version))
     }

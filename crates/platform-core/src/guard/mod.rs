@@ -68,7 +68,7 @@ struct ActionItem {
 
 fn item<T: Serialize>(value: &T, operation: &'static str) -> Result<HashMap<String, AttributeValue>, AwsError> {
     serde_dynamo::to_item(value)
-        .map_err(|e| AwsError::new(ErrorClass::InvalidRequest, operation, format!("the item does not map: {e}")))
+        .map_err(|e| AwsError::new(ErrorClass::InvalidRequest, operation, "the item does not map").with_source(e))
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
