@@ -7,6 +7,9 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Deserialize;
 
+/// How every marker starts: `[REDACTED:<rule>]`.
+const MARKER: &str = "[REDACTED:";
+
 /// The rules shipped with the function (`config/log-processing.toml`), compiled in so a cold start
 /// reads no file and no parameter.
 pub const DEFAULT_RULES: &str = include_str!("../../../config/log-processing.toml");
@@ -136,7 +139,7 @@ impl Redactor {
                     }
                 }
             }
-            rules.push(Rule { replacement: format!("[REDACTED:{}]", config.name), name: config.name, matcher });
+            rules.push(Rule { replacement: format!("{MARKER}{}]", config.name), name: config.name, matcher });
         }
         let triggers = AhoCorasick::builder()
             .ascii_case_insensitive(true)
@@ -205,7 +208,9 @@ fn replace_secret(re: &Regex, text: &str, replacement: &str) -> (String, u64) {
     let mut n = 0;
     for caps in re.captures_iter(text) {
         let Some(m) = caps.name("secret").or_else(|| caps.get(0)) else { continue };
-        if m.start() < last || m.is_empty() {
+        // A key=value rule after another would take that rule's marker for the value (`token=`
+        // then `[REDACTED:jwt]`), mangle it and count the secret twice.
+        if m.start() < last || m.is_empty() || text[m.start()..].starts_with(MARKER) {
             continue;
         }
         out.push_str(&text[last..m.start()]);

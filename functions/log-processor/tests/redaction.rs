@@ -24,6 +24,48 @@ const SECRETS: &[(&str, &str)] = &[
     ("card-number", "payment card 4111 1111 1111 1111 declined"),
     ("card-number", "pan=5500-0055-5555-5559 tokenised"),
     ("card-number", r#"{"card":"378282246310005"}"#),
+    // Review findings: each line below leaked before its rule was added or fixed.
+    ("aws-secret-access-key", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE+"),
+    ("aws-secret-access-key", r#"{"SecretAccessKey":"Tk9UQVJFQUxLRVlKVVNUQVRFU1RWQUxVRTEyMzQ/"}"#),
+    ("token-pair", "GET /oauth/callback?state=xyz&access_token=ya29.a0AfH6SMBx3vQ&expires_in=3599"),
+    ("token-pair", r#"{"user":"ops","token": "s3cr3t-t0k3n-value"}"#),
+    ("aws-session-token", "AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3Qx exported"),
+    ("aws-session-token", "x-amz-security-token: FwoGZXIvYXdzEJr//////////wEaDGV4YW1wbGVzZXNz"),
+    (
+        "aws-session-token",
+        "GET /key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEAIa%2Fexa%2Bmple&X-Amz-Expires=900",
+    ),
+    // Built with concat! so that secret scanners do not take the fixtures for leaked tokens.
+    ("github-token", concat!("release job authenticated with gh", "p_iK2ZWeqhFWCEPyYngFb51yBMWXaSCrUZoL8g")),
+    ("github-token", concat!("oauth grant gh", "o_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d issued")),
+    ("github-token", concat!("user-to-server gh", "u_KLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR")),
+    ("github-token", concat!("GITHUB_TOKEN=gh", "s_IBXuDL7DxtpYlSXpfKtHF4vUCsMehGAkWvj7")),
+    ("github-token", concat!("refresh gh", "r_FAc9QeWJKY40uvSwMFLZDe1f8rESQedUStPK rotated")),
+    (
+        "github-token",
+        concat!(
+            "pat github",
+            "_pat_R0CsTy4Qwb8DwkNhFdnXsi_Vpzz63FfkCzJr4i0B3JrTAwR4y9ojfljoQoaF1LlqsajAIxNKu8iS2G8NPR"
+        ),
+    ),
+    ("stripe-key", concat!("charging with sk", "_live_VdD53X83RZJzzzzgEOzdmenC")),
+    ("stripe-key", concat!("restricted key rk", "_live_khvMdgaKjIg8xNbe3nNyjOq9 in use")),
+    ("basic-auth", "Authorization: Basic YWRtaW46UzNjcjN0QmFzaWM="),
+    ("basic-auth", r#"{"headers":{"authorization":"basic cmVwb3J0aW5nOlIzcDBydA=="}}"#),
+    ("cookie", "request headers Cookie: SESSIONID=8f14e45fceea167a5a36dedd4bea2543; theme=dark"),
+    ("cookie", "Set-Cookie: sid=c4ca4238a0b923820dcc509a6f75849b; Path=/; HttpOnly; Secure"),
+    (
+        "pem-private-key",
+        "gpg export -----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGVsZWN0cm9uaWNTZWNyZXQ\n=q1Zx\n-----END PGP PRIVATE KEY BLOCK----- done",
+    ),
+    (
+        "sql-password",
+        "2026-11-24 10:00:00 UTC:10.0.1.5(40210):postgres@db_dev:[812]:LOG:  statement: ALTER ROLE app WITH PASSWORD 'hunter2'",
+    ),
+    ("sql-password", "statement: CREATE USER reporting PASSWORD 'R3p0rt!ng, it''s long'"),
+    ("password-spaced", "retrying login with password Spaced-0ut!Pw"),
+    ("password-pair", r#"{"log":"{\"user\":\"ops\",\"password\":\"Esc4ped-S3cret\"}"}"#),
+    ("url-password", "postgres://dbmaster:p@ssW0rd@database-service:5432/db_dev"),
 ];
 
 /// The secret part of each line above, which must not survive.
@@ -44,6 +86,29 @@ const SECRET_VALUES: &[&str] = &[
     "4111 1111 1111 1111",
     "5500-0055-5555-5559",
     "378282246310005",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE",
+    "Tk9UQVJFQUxLRVlKVVNUQVRFU1RWQUxVRTEyMzQ",
+    "ya29.a0AfH6SMBx3vQ",
+    "s3cr3t-t0k3n-value",
+    "IQoJb3JpZ2luX2Vj",
+    "FwoGZXIvYXdzEJr",
+    "iK2ZWeqhFWCEPyYngFb51yBMWXaSCrUZoL8g",
+    "u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d",
+    "KLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR",
+    "IBXuDL7DxtpYlSXpfKtHF4vUCsMehGAkWvj7",
+    "FAc9QeWJKY40uvSwMFLZDe1f8rESQedUStPK",
+    "R0CsTy4Qwb8DwkNhFdnXsi",
+    "VdD53X83RZJzzzzgEOzdmenC",
+    "khvMdgaKjIg8xNbe3nNyjOq9",
+    "YWRtaW46UzNjcjN0QmFzaWM",
+    "cmVwb3J0aW5nOlIzcDBydA",
+    "8f14e45fceea167a5a36dedd4bea2543",
+    "c4ca4238a0b923820dcc509a6f75849b",
+    "lQOYBGVsZWN0cm9uaWNTZWNyZXQ",
+    "R3p0rt!ng",
+    "Spaced-0ut!Pw",
+    "Esc4ped-S3cret",
+    "ssW0rd",
 ];
 
 /// Lines that look like secrets but are not, and must come through unchanged.
@@ -58,6 +123,18 @@ const LOOK_ALIKES: &[&str] = &[
     "the bearer of this message",                     // the word, no token
     "-----BEGIN CERTIFICATE----- is public",          // a certificate, not a key
     "isin US0378331005 priced",                       // an ISIN, letters glued to digits
+    // Review findings: what the new and widened rules must leave alone.
+    "payment instrument tokenised, token_type=card", // token words, no token
+    "max_tokens=4096 for the summariser",            // a count, not a token
+    "Basic configuration loaded",                    // the word, no credentials
+    "cookie policy accepted",                        // the word, no header
+    "password reset requested for user ops",         // the word, then plain words
+    r#"FATAL:  password authentication failed for user "app""#, // the RDS PostgreSQL failure line
+    "ALTER ROLE app WITH PASSWORD NULL",             // no password given
+    "-----BEGIN PGP PUBLIC KEY BLOCK----- is public", // a public key block
+    "ghp_ and github_pat_ prefixes are scanned",     // prefixes alone
+    "sk_live_ keys rotate monthly",                  // prefix alone
+    "connecting to https://market-data:8443/prices?contact=ops@abc.example", // `@` after the host
 ];
 
 #[test]
@@ -92,4 +169,51 @@ fn context_around_a_secret_is_kept() {
     let mut counts = redactor.new_counts();
     let out = redactor.redact("jdbc:postgresql://dbmaster:S3cr3t@database-service:5432/db_dev", &mut counts);
     assert_eq!(out, "jdbc:postgresql://dbmaster:[REDACTED:url-password]@database-service:5432/db_dev");
+}
+
+/// The review's findings, with the exact text that must come out: the context around each secret
+/// stays, and the markers sit where the secrets were.
+#[test]
+fn review_findings_redact_exactly_the_secret() {
+    let cases = [
+        (
+            "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE/",
+            "aws_secret_access_key=[REDACTED:aws-secret-access-key]",
+        ),
+        ("ALTER ROLE app WITH PASSWORD 'hunter2'", "ALTER ROLE app WITH PASSWORD '[REDACTED:sql-password]'"),
+        ("CREATE USER x PASSWORD 'y'", "CREATE USER x PASSWORD '[REDACTED:sql-password]'"),
+        (
+            "CREATE ROLE r LOGIN PASSWORD 'it''s, a secret' VALID UNTIL 'infinity'",
+            "CREATE ROLE r LOGIN PASSWORD '[REDACTED:sql-password]' VALID UNTIL 'infinity'",
+        ),
+        (
+            "CREATE USER 'app'@'%' IDENTIFIED BY 'My5ql!pw'",
+            "CREATE USER 'app'@'%' IDENTIFIED BY '[REDACTED:sql-password]'",
+        ),
+        ("password hunter2", "password [REDACTED:password-spaced]"),
+        (r#"{\"password\":\"x\"}"#, r#"{\"password\":\"[REDACTED:password-pair]\"}"#),
+        ("postgres://user:p@ss@host/db", "postgres://user:[REDACTED:url-password]@host/db"),
+        ("Authorization: Basic dXNlcjpodW50ZXIy", "Authorization: Basic [REDACTED:basic-auth]"),
+        ("Cookie: a=1; b=2", "Cookie: [REDACTED:cookie]"),
+        (r#"{"cookie":"a=1; b=2","host":"x"}"#, r#"{"cookie":"[REDACTED:cookie]","host":"x"}"#),
+        (
+            "X-Amz-Security-Token=IQo%2Fa%2B&X-Amz-Signature=abc",
+            "X-Amz-Security-Token=[REDACTED:aws-session-token]&X-Amz-Signature=abc",
+        ),
+        (r#""token": "abc123""#, r#""token": "[REDACTED:token-pair]""#),
+        (
+            "a -----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOY\n-----END PGP PRIVATE KEY BLOCK----- b",
+            "a [REDACTED:pem-private-key] b",
+        ),
+        // A marker is never redacted again: a later rule keyed on `password=` or `token=` leaves
+        // the JWT rule's marker whole.
+        ("password=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "password=[REDACTED:jwt]"),
+        ("token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln rejected", "token=[REDACTED:jwt] rejected"),
+    ];
+    let redactor = Redactor::with_default_rules().expect("rules");
+    for (line, expected) in cases {
+        let mut counts = redactor.new_counts();
+        assert_eq!(redactor.redact(line, &mut counts), expected, "{line}");
+        assert_eq!(counts.total(), 1, "{line}");
+    }
 }
