@@ -5,6 +5,8 @@
 // handler's typed actions (`handler`), one per state of `state-machines/account-vending.asl.json`.
 
 pub mod aws;
+#[cfg(feature = "fakes")]
+pub mod fakes;
 pub mod function;
 pub mod handler;
 pub mod ports;

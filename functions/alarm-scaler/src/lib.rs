@@ -9,6 +9,8 @@
 pub mod alarm;
 pub mod aws;
 pub mod demand;
+#[cfg(feature = "fakes")]
+pub mod fakes;
 pub mod function;
 pub mod guardrails;
 pub mod handler;

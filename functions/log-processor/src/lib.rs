@@ -10,6 +10,9 @@
 pub mod aws;
 pub mod classify;
 pub mod decode;
+// The ports the fakes stand in for live behind `lambda`.
+#[cfg(all(feature = "fakes", feature = "lambda"))]
+pub mod fakes;
 #[cfg(feature = "lambda")]
 pub mod forward;
 #[cfg(feature = "lambda")]

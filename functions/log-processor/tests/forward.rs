@@ -1,41 +1,8 @@
 //! Delivery: only refused records and entries are retried; what never gets through is reported, not lost.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
-
-use async_trait::async_trait;
-use log_processor::forward::{EventBus, EventEntry, RecordSink, RetryPolicy, send_events, send_records};
+use log_processor::fakes::{Answer, MemoryBus, MemorySink};
+use log_processor::forward::{EventEntry, RetryPolicy, send_events, send_records};
 use log_processor::json::Records;
-use platform_core::error::{AwsError, ErrorClass};
-
-/// Answers each call from a script; each step says which positions of that call to refuse.
-#[derive(Debug, Default)]
-struct ScriptedSink {
-    script: Mutex<VecDeque<Result<Vec<usize>, ()>>>,
-    calls: Mutex<Vec<Vec<Vec<u8>>>>,
-}
-
-impl ScriptedSink {
-    fn new(steps: Vec<Result<Vec<usize>, ()>>) -> Self {
-        ScriptedSink { script: Mutex::new(steps.into()), calls: Mutex::default() }
-    }
-    fn calls(&self) -> Vec<Vec<Vec<u8>>> {
-        self.calls.lock().expect("lock").clone()
-    }
-}
-
-#[async_trait]
-impl RecordSink for ScriptedSink {
-    async fn put_record_batch(&self, records: &[&[u8]]) -> Result<Vec<Option<String>>, AwsError> {
-        self.calls.lock().expect("lock").push(records.iter().map(|r| r.to_vec()).collect());
-        match self.script.lock().expect("lock").pop_front().unwrap_or(Ok(vec![])) {
-            Ok(refuse) => Ok((0..records.len())
-                .map(|k| refuse.contains(&k).then(|| "ServiceUnavailableException".to_string()))
-                .collect()),
-            Err(()) => Err(AwsError::new(ErrorClass::Transient, "PutRecordBatch", "connection reset")),
-        }
-    }
-}
 
 fn records(n: usize) -> Records {
     let mut records = Records::default();
@@ -47,7 +14,7 @@ fn records(n: usize) -> Records {
 
 #[tokio::test(start_paused = true)]
 async fn only_refused_records_are_sent_again() {
-    let sink = ScriptedSink::new(vec![Ok(vec![1, 3]), Ok(vec![])]);
+    let sink = MemorySink::scripted(vec![Answer::Refuse(vec![1, 3]), Answer::Refuse(vec![])]);
     let undelivered = send_records(&sink, &records(5).slices(), RetryPolicy::default()).await;
     assert!(undelivered.is_empty(), "{undelivered:?}");
     let calls = sink.calls();
@@ -57,7 +24,7 @@ async fn only_refused_records_are_sent_again() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_call_resends_its_whole_batch() {
-    let sink = ScriptedSink::new(vec![Err(()), Ok(vec![])]);
+    let sink = MemorySink::scripted(vec![Answer::Fail, Answer::Refuse(vec![])]);
     let undelivered = send_records(&sink, &records(3).slices(), RetryPolicy::default()).await;
     assert!(undelivered.is_empty());
     assert_eq!(sink.calls()[1].len(), 3);
@@ -66,7 +33,7 @@ async fn a_failed_call_resends_its_whole_batch() {
 #[tokio::test(start_paused = true)]
 async fn a_record_that_never_gets_through_is_reported() {
     let policy = RetryPolicy::default();
-    let sink = ScriptedSink::new((0..policy.attempts).map(|_| Ok(vec![0])).collect());
+    let sink = MemorySink::scripted((0..policy.attempts).map(|_| Answer::Refuse(vec![0])).collect());
     let started = tokio::time::Instant::now();
     let undelivered = send_records(&sink, &records(2).slices(), policy).await;
     assert_eq!(undelivered.indices, [0]);
@@ -78,33 +45,16 @@ async fn a_record_that_never_gets_through_is_reported() {
 
 #[tokio::test(start_paused = true)]
 async fn large_volumes_are_split_within_the_limits() {
-    let sink = ScriptedSink::new(vec![]);
+    let sink = MemorySink::default();
     let undelivered = send_records(&sink, &records(1234).slices(), RetryPolicy::default()).await;
     assert!(undelivered.is_empty());
     let sizes: Vec<usize> = sink.calls().iter().map(Vec::len).collect();
     assert_eq!(sizes, [500, 500, 234]);
 }
 
-#[derive(Debug, Default)]
-struct FlakyBus {
-    calls: Mutex<Vec<usize>>,
-    refuse_first_entry_once: Mutex<bool>,
-}
-
-#[async_trait]
-impl EventBus for FlakyBus {
-    async fn put_events(&self, entries: &[EventEntry]) -> Result<Vec<Option<String>>, AwsError> {
-        self.calls.lock().expect("lock").push(entries.len());
-        let mut refuse = self.refuse_first_entry_once.lock().expect("lock");
-        let out = (0..entries.len()).map(|k| (k == 0 && *refuse).then(|| "ThrottlingException".to_string())).collect();
-        *refuse = false;
-        Ok(out)
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn events_go_ten_at_a_time_and_refused_ones_are_retried() {
-    let bus = FlakyBus { refuse_first_entry_once: Mutex::new(true), ..FlakyBus::default() };
+    let bus = MemoryBus::scripted(vec![Answer::Refuse(vec![0])]);
     let entries: Vec<EventEntry> = (0..25)
         .map(|i| EventEntry {
             source: "abc.platform".into(),
@@ -114,5 +64,6 @@ async fn events_go_ten_at_a_time_and_refused_ones_are_retried() {
         .collect();
     let undelivered = send_events(&bus, &entries, RetryPolicy::default()).await;
     assert!(undelivered.is_empty());
-    assert_eq!(*bus.calls.lock().expect("lock"), [10, 10, 5, 1]);
+    let sizes: Vec<usize> = bus.calls().iter().map(Vec::len).collect();
+    assert_eq!(sizes, [10, 10, 5, 1]);
 }

@@ -1,13 +1,12 @@
 //! The handler on real-shaped Lambda events (`tests/fixtures/events/`), with fake Firehose and EventBridge.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use log_processor::forward::{EventBus, EventEntry, RecordSink, RetryPolicy};
+use log_processor::fakes::{MemoryBus, MemorySink};
+use log_processor::forward::RetryPolicy;
 use log_processor::handler::{Deps, HandlerError, Input, Output, handle};
 use log_processor::pipeline::Pipeline;
-use platform_core::error::AwsError;
 use platform_core::fakes::CapturedMetrics;
 use serde_json::Value;
 
@@ -16,57 +15,21 @@ fn fixture(name: &str) -> Input {
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("a Lambda event")
 }
 
-/// Firehose that refuses every record containing `refuse` (when set).
-#[derive(Debug, Default)]
-struct Firehose {
-    delivered: Mutex<Vec<Value>>,
-    refuse: Option<&'static str>,
-}
-
-#[async_trait]
-impl RecordSink for Firehose {
-    async fn put_record_batch(&self, records: &[&[u8]]) -> Result<Vec<Option<String>>, AwsError> {
-        let mut delivered = self.delivered.lock().expect("lock");
-        Ok(records
-            .iter()
-            .map(|r| {
-                let text = String::from_utf8_lossy(r);
-                if self.refuse.is_some_and(|s| text.contains(s)) {
-                    Some("ServiceUnavailableException".to_string())
-                } else {
-                    delivered.push(serde_json::from_slice(r).expect("record json"));
-                    None
-                }
-            })
-            .collect())
-    }
-}
-
-#[derive(Debug, Default)]
-struct Bus {
-    events: Mutex<Vec<EventEntry>>,
-    refuse_all: bool,
-}
-
-#[async_trait]
-impl EventBus for Bus {
-    async fn put_events(&self, entries: &[EventEntry]) -> Result<Vec<Option<String>>, AwsError> {
-        if self.refuse_all {
-            return Ok(entries.iter().map(|_| Some("InternalFailure".to_string())).collect());
-        }
-        self.events.lock().expect("lock").extend_from_slice(entries);
-        Ok(vec![None; entries.len()])
-    }
-}
-
 struct World {
-    firehose: Arc<Firehose>,
-    bus: Arc<Bus>,
+    firehose: Arc<MemorySink>,
+    bus: Arc<MemoryBus>,
     emf: Arc<CapturedMetrics>,
     deps: Deps,
 }
 
-fn world(firehose: Firehose, bus: Bus) -> World {
+impl World {
+    /// The records Firehose took, as JSON.
+    fn delivered(&self) -> Vec<Value> {
+        self.firehose.delivered().iter().map(|r| serde_json::from_slice(r).expect("record json")).collect()
+    }
+}
+
+fn world(firehose: MemorySink, bus: MemoryBus) -> World {
     let (firehose, bus, emf) = (Arc::new(firehose), Arc::new(bus), Arc::new(CapturedMetrics::default()));
     let deps = Deps {
         pipeline: Pipeline::new("dev").expect("pipeline"),
@@ -80,17 +43,17 @@ fn world(firehose: Firehose, bus: Bus) -> World {
 
 #[tokio::test(start_paused = true)]
 async fn a_direct_subscription_is_forwarded_redacted_with_metrics_and_events() {
-    let w = world(Firehose::default(), Bus::default());
+    let w = world(MemorySink::default(), MemoryBus::default());
     let out = handle(fixture("cloudwatch-logs-subscription.json"), &w.deps, 1_763_978_500_000).await.expect("ok");
     let Output::Logs(summary) = out else { panic!("direct subscriptions answer with a summary") };
     assert_eq!((summary.records, summary.detections, summary.dropped), (3, 1, 0));
 
-    let delivered = w.firehose.delivered.lock().expect("lock").clone();
+    let delivered = w.delivered();
     assert_eq!(delivered.len(), 3);
     assert!(delivered.iter().all(|r| r["service"] == "trade-execution" && r["environment"] == "dev"));
     assert!(!serde_json::to_string(&delivered).expect("json").contains("Pr0dPassw0rd"), "password leaked");
 
-    let events = w.bus.events.lock().expect("lock").clone();
+    let events = w.bus.events();
     assert_eq!(events.len(), 1);
     assert_eq!(
         (events[0].source.as_str(), events[0].detail_type.as_str()),
@@ -112,18 +75,18 @@ async fn a_direct_subscription_is_forwarded_redacted_with_metrics_and_events() {
 #[tokio::test(start_paused = true)]
 async fn kinesis_batches_report_only_the_items_whose_records_failed() {
     // Everything from the audit item (the third) is refused by Firehose, every time.
-    let w = world(Firehose { refuse: Some("audit event stored"), ..Firehose::default() }, Bus::default());
+    let w = world(MemorySink::default().refusing("audit event stored"), MemoryBus::default());
     let out = handle(fixture("kinesis-logs-destination.json"), &w.deps, 0).await.expect("ok");
     let Output::Kinesis(response) = out else { panic!("kinesis answers with batch item failures") };
     let failed: Vec<Option<String>> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
     assert_eq!(failed, [Some("495903042347623901884379876509877061246796864500002".to_string())]);
 
-    let delivered = w.firehose.delivered.lock().expect("lock").clone();
+    let delivered = w.delivered();
     assert_eq!(delivered.len(), 2, "the settlement item's two lines got through");
     assert!(delivered.iter().all(|r| r["service"] == "settlement" && r["account"] == "222222222222"));
     assert_eq!(delivered[0]["pod"], "settlement-7c9d8-abcde");
 
-    let events = w.bus.events.lock().expect("lock").clone();
+    let events = w.bus.events();
     assert_eq!(events.len(), 1, "CrashLoopBackOff raised once");
     let emf = w.emf.text();
     assert!(emf.contains("\"ControlMessages\":1.0"), "{emf}");
@@ -131,7 +94,7 @@ async fn kinesis_batches_report_only_the_items_whose_records_failed() {
 
 #[tokio::test(start_paused = true)]
 async fn an_undecodable_direct_payload_is_dropped_counted_and_not_retried() {
-    let w = world(Firehose::default(), Bus::default());
+    let w = world(MemorySink::default(), MemoryBus::default());
     let input: Input = serde_json::from_str(r#"{"awslogs":{"data":"H4sI%%%broken"}}"#).expect("event");
     let out = handle(input, &w.deps, 0).await.expect("a poison payload is not retried");
     assert_eq!(out, Output::Logs(log_processor::handler::Summary { records: 0, detections: 0, dropped: 1 }));
@@ -140,7 +103,7 @@ async fn an_undecodable_direct_payload_is_dropped_counted_and_not_retried() {
 
 #[tokio::test(start_paused = true)]
 async fn records_firehose_never_takes_fail_the_invocation() {
-    let w = world(Firehose { refuse: Some("trade-execution"), ..Firehose::default() }, Bus::default());
+    let w = world(MemorySink::default().refusing("trade-execution"), MemoryBus::default());
     let err = handle(fixture("cloudwatch-logs-subscription.json"), &w.deps, 0).await.expect_err("undelivered");
     assert!(matches!(err, HandlerError::RecordsUndelivered { count: 3, .. }), "{err}");
     assert_eq!(err.error_type(), "RecordsUndelivered");
@@ -150,7 +113,7 @@ async fn records_firehose_never_takes_fail_the_invocation() {
 
 #[tokio::test(start_paused = true)]
 async fn events_eventbridge_never_takes_fail_the_invocation() {
-    let w = world(Firehose::default(), Bus { refuse_all: true, ..Bus::default() });
+    let w = world(MemorySink::default(), MemoryBus::default().refusing(""));
     let err = handle(fixture("cloudwatch-logs-subscription.json"), &w.deps, 0).await.expect_err("undelivered");
     assert_eq!(err.error_type(), "EventsUndelivered");
 }

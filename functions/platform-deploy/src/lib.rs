@@ -7,6 +7,8 @@
 
 pub mod aws;
 pub mod cluster;
+#[cfg(feature = "fakes")]
+pub mod fakes;
 pub mod function;
 pub mod handler;
 pub mod infra;

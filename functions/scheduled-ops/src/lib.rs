@@ -4,6 +4,8 @@
 
 pub mod aws;
 pub mod drift;
+#[cfg(feature = "fakes")]
+pub mod fakes;
 pub mod function;
 pub mod handler;
 pub mod inventory;

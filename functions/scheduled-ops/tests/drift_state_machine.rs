@@ -8,24 +8,13 @@ use std::time::Duration;
 use asl::{Failure, Resolver, Start, StateMachine, Status, TaskContext, TaskOutput, TaskRequest, execute};
 use async_trait::async_trait;
 use platform_core::config;
-use platform_core::error::AwsError;
 use platform_core::fakes::{FakeParameterStore, MemoryStackSets};
 use platform_core::stacksets::{Preferences, ResourceDrift, StackSets};
+use scheduled_ops::fakes::MemoryReports;
 use scheduled_ops::handler::{Deps, Request, handle};
-use scheduled_ops::ports::ReportStore;
 
 use platform_core::fakes::{CapturedMetrics, MemoryGroups, MemoryGuard};
 use serde_json::{Value, json};
-
-#[derive(Debug)]
-struct Nothing;
-
-#[async_trait]
-impl ReportStore for Nothing {
-    async fn put(&self, _k: &str, _b: &str, _c: &str) -> Result<(), AwsError> {
-        Ok(())
-    }
-}
 
 struct World {
     deps: Deps,
@@ -89,7 +78,7 @@ async fn world() -> Arc<World> {
             groups: Arc::new(MemoryGroups::default()),
             guard: Arc::new(MemoryGuard::default()),
             parameters: Arc::new(FakeParameterStore::default()),
-            reports: Arc::new(Nothing),
+            reports: Arc::new(MemoryReports::default()),
             metrics: metrics.clone(),
             inventory_prefix: "inventory".into(),
         },

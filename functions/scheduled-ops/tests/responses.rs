@@ -1,44 +1,23 @@
 //! The handler's typed answers on the wire: the JSON the state machine and the schedules read.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_core::capacity::{Capacity, GroupState};
 use platform_core::config;
-use platform_core::error::AwsError;
 use platform_core::fakes::{FakeParameterStore, MemoryStackSets};
-use platform_core::telemetry::MetricsSink;
 use scheduled_ops::drift::Detection;
+use scheduled_ops::fakes::MemoryReports;
 use scheduled_ops::handler::{Deps, Request, Response, handle};
 use scheduled_ops::off_hours::Outcome;
-use scheduled_ops::ports::ReportStore;
 use serde_json::{Value, json};
 use strum::VariantArray;
 
-use platform_core::fakes::{MemoryGroups, MemoryGuard};
+use platform_core::fakes::{CapturedMetrics, MemoryGroups, MemoryGuard};
 
 /// Two dev accounts: one with the platform's nodegroup, one vended without it yet.
-#[derive(Debug, Default)]
-struct World {
-    reports: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl ReportStore for World {
-    async fn put(&self, key: &str, _body: &str, _content_type: &str) -> Result<(), AwsError> {
-        self.reports.lock().expect("lock").push(key.into());
-        Ok(())
-    }
-}
-
-impl MetricsSink for World {
-    fn emit(&self, _emf: &str) {}
-}
-
 fn deps() -> Deps {
-    let world = Arc::new(World::default());
     let groups = Arc::new(MemoryGroups::with(
         "111111111111",
         GroupState {
@@ -61,8 +40,8 @@ fn deps() -> Deps {
         groups,
         guard: Arc::new(MemoryGuard::default()),
         parameters: Arc::new(FakeParameterStore::default()),
-        reports: world.clone(),
-        metrics: world,
+        reports: Arc::new(MemoryReports::default()),
+        metrics: Arc::new(CapturedMetrics::default()),
         inventory_prefix: "inventory".into(),
     }
 }
