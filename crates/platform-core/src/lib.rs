@@ -15,5 +15,6 @@ pub mod ports;
 pub mod sessions;
 pub mod stacksets;
 pub mod telemetry;
+pub mod trust;
 
 pub use error::{AwsError, ClassifyExt, ErrorClass};

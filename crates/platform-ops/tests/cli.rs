@@ -47,7 +47,8 @@ fn world_seed_and_show_through_the_binary() {
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
     let shown = platform_ops(&["world", "show", "--json"], Some(&emulator));
     let world: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("world json");
-    assert_eq!(world["accounts"][0]["resources"]["nodegroup"], "abc-trading-dev-nodes");
+    let dev = world["accounts"].as_array().expect("accounts").iter().find(|a| a["name"] == "abc-trading-dev");
+    assert_eq!(dev.expect("the dev account")["resources"]["nodegroup"], "abc-trading-dev-nodes");
 }
 
 #[test]
@@ -62,7 +63,7 @@ fn world_seed_without_a_local_endpoint_fails_with_a_clear_error() {
 fn validate_exits_zero_on_the_repository_and_one_on_a_broken_config() {
     let ok = platform_ops(&["validate", "--as-of", "2026-11-24"], None);
     assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
-    assert!(stdout(&ok).contains("validate: 9 checks, 0 finding(s)"), "{}", stdout(&ok));
+    assert!(stdout(&ok).contains("validate: 10 checks, 0 finding(s)"), "{}", stdout(&ok));
 
     let broken = tempfile::tempdir().expect("tmp");
     let config = broken.path().join("config");
@@ -118,7 +119,7 @@ fn demo_replays_the_default_scenario() {
     );
     assert!(
         text.contains(
-            "AWS reads: dynamodb Query x1, eks DescribeNodegroup x2, ssm GetParameters x1, ssm GetParametersByPath x1, sts AssumeRole x1\n"
+            "AWS reads: dynamodb Query x1, eks DescribeNodegroup x2, ssm GetParameters x2, ssm GetParametersByPath x1, sts AssumeRole x1\n"
         ),
         "{text}"
     );
@@ -142,15 +143,15 @@ fn demo_replays_the_default_scenario() {
         text.contains("AccountVendingStateMachine: SUCCEEDED (26 transitions, 2m40s on the virtual clock)"),
         "{text}"
     );
-    // Platform deploy: a clean release (infrastructure, access, five gates, smoke checks), the
-    // same release for the whole environment (one child per account), then a broken image
-    // rolled back.
+    // Platform deploy: a clean release (its sender and environment received, infrastructure,
+    // access, five gates, smoke checks), the same release for the whole environment (one child
+    // per account of the ledger: the dev account and acme's), then a broken image rolled back.
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (53 transitions, 4m30s on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (55 transitions, 4m30s on the virtual clock)"),
         "{text}"
     );
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (5 transitions, 2m30s on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (8 transitions, 5m00s on the virtual clock)"),
         "{text}"
     );
     for state in ["EnsureInfrastructure", "InfrastructureStatus", "EnsureAccess", "Verify", "DeployAccount"] {
@@ -171,6 +172,23 @@ fn demo_replays_a_failing_vending() {
     assert!(text.contains("in OU Quarantine (actual: ") && text.contains(" in Quarantine)"), "{text}");
     for state in ["Quarantine", "ReleaseSlotAfterFailure", "MarkFailed", "AuditFailure", "NotifyFailure"] {
         assert!(text.contains(&format!("      {state} (")), "{state} in the timeline: {text}");
+    }
+}
+
+/// Forged and foreign events: refused at the bus, at the rules, or by the handlers, and nothing
+/// moved, scaled or deployed (issue 16's scenario; each expectation fails if a check regresses).
+#[test]
+fn demo_refuses_forged_events() {
+    let out = platform_ops(&["demo", "--scenario", "forged"], None);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("refused at the bus: no statement of bus `abc-trading-dev`'s policy"), "{text}");
+    assert!(text.contains("refused at the rule: no rule on `abc-trading-dev` matches"), "{text}");
+    assert!(text.contains("is not a vended account of environment `dev`"), "{text}");
+    assert!(text.contains("does not list abc-security@accounts.abc-limited.example for adoption"), "{text}");
+    assert!(text.contains("environment `prod` is not this deployment's (`dev`)"), "{text}");
+    for change in ["organizations MoveAccount", "eks UpdateNodegroupConfig", "CreateStackInstances", "TagResource"] {
+        assert!(!text.contains(change), "{change} made by a forged event: {text}");
     }
 }
 

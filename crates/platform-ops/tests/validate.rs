@@ -71,7 +71,7 @@ fn the_repository_validates_clean() {
 fn the_good_fixture_passes_every_check() {
     let report = run_with(&fixture("good"), &vending());
     assert!(report.passed(), "{report}");
-    assert_eq!(report.checks.len(), 9);
+    assert_eq!(report.checks.len(), 10);
 }
 
 #[test]
@@ -226,6 +226,7 @@ fn deploy_profiles_are_checked_against_template_and_config() {
             "dev.deploy.parameters.parameter_overrides `OrganizationId` is required by the template and not given",
             "MemberRegions=`us-east-1` but config/environments/dev.toml has `us-east-1,us-west-2`",
             "dev.deploy.parameters.stack_name `platform-ops-dev` must be `abc-trading-dev-platform-ops`",
+            "dev.deploy.parameters.s3_prefix `platform-ops` must be `abc-trading-dev-platform-ops`",
             "Environment=`qa` is not one of dev, staging, prod",
             "Environment=`qa` in profile `staging`: they must be the same",
         ],
@@ -249,4 +250,52 @@ fn a_template_the_runtime_cannot_load_is_reported() {
     let report = run_with(&inputs, &vending());
     let found = messages(&report, "substitutions").join("\n");
     assert!(found.contains("template does not load") && found.contains("Binary"), "{found}");
+}
+
+/// Issue 16's rules a template can break: a role without the environment's boundary, a trust by
+/// tag, events published with any detail-type, an execution role that makes unbounded roles.
+#[test]
+fn iam_rules_are_reported_by_resource() {
+    let report = run_with(&fixture("broken-iam"), &vending());
+    assert_only(
+        &report,
+        "iam",
+        &[
+            "Resources/VendingFunction AWS::Serverless::Function has no PermissionsBoundary",
+            "Resources/TaggedTrustRole AWS::IAM::Role has no PermissionsBoundary",
+            "Resources/TaggedTrustRole/AssumeRolePolicyDocument/Statement[0] trusts by aws:PrincipalTag/managed-by",
+            "Resources/TaggedTrustRole/AssumeRolePolicyDocument/Statement[0] trusts every principal of an account",
+            "Resources/VendingFunction/Policies[0] EventBridgePutEventsPolicy grants every detail-type",
+            "Resources/VendingFunction/Policies[1]/Statement[0] allows events:PutEvents without an events:detail-type condition",
+            "Resources/ExecutionRole/Policies[0]/Statement[0] allows iam:CreateRole without an iam:PermissionsBoundary condition",
+            "does not deny iam:DeleteRolePermissionsBoundary",
+            "does not deny iam:PutRolePolicy on roles without the boundary",
+        ],
+    );
+    let found = messages(&report, "iam");
+    assert_eq!(found.len(), 9, "the state machine has its boundary and the bus nothing to say: {found:#?}");
+}
+
+/// The member baseline's trust anchors (its Rules) are what the deploy profiles deploy: an
+/// environment moved to an automation account of its own is moved in both, or validate says so.
+#[test]
+fn trust_anchors_that_disagree_with_the_profiles_are_reported() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("stacksets")).expect("mkdir");
+    std::fs::copy(root().join("stacksets/member-baseline.yaml"), dir.path().join("stacksets/member-baseline.yaml"))
+        .expect("copy");
+    let samconfig = std::fs::read_to_string(root().join("samconfig.toml")).expect("samconfig");
+    let moved = samconfig.replacen("\"Environment=staging\",\n  \"OrganizationId=o-abcltd00000\",\n  \"ManagementAccountId=111111111111\",\n  \"AutomationAccountId=222222222222\"", "\"Environment=staging\",\n  \"OrganizationId=o-abcltd00000\",\n  \"ManagementAccountId=111111111111\",\n  \"AutomationAccountId=444444444444\"", 1);
+    assert_ne!(moved, samconfig, "the staging profile names its automation account");
+    std::fs::write(dir.path().join("samconfig.toml"), moved).expect("write");
+    let mut inputs = fixture("good");
+    inputs.stacksets_dir = dir.path().join("stacksets");
+    inputs.samconfig = dir.path().join("samconfig.toml");
+    let report = run_with(&inputs, &vending());
+    let found = messages(&report, "iam");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].contains("Rules/TrustAnchors gives staging the automation account `222222222222` but samconfig.toml's staging profile has `444444444444`"),
+        "{found:#?}"
+    );
 }

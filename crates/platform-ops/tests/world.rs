@@ -31,8 +31,16 @@ async fn seeding_builds_the_dev_world_and_twice_is_the_same_world() {
     let ous: Vec<&str> = after.organizational_units.keys().map(String::as_str).collect();
     assert_eq!(ous, ["Development", "Production", "Quarantine", "Staging"]);
     assert_eq!(after.management_account_id, emulator::DEFAULT_ACCOUNT_ID);
-    assert_eq!(after.accounts.len(), 1);
-    let dev = &after.accounts[0];
+    // The dev account, and the security account platform-ops must never touch (untagged, under
+    // the root): what scenarios/forged tries to adopt.
+    let names: Vec<&str> = after.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["abc-security", "abc-trading-dev"]);
+    let security = &after.accounts[0];
+    assert_eq!(
+        (security.organizational_unit.as_str(), security.environment.as_deref()),
+        (after.root_id.as_str(), None)
+    );
+    let dev = &after.accounts[1];
     assert_eq!(dev.organizational_unit, "Development");
     assert_eq!(dev.environment.as_deref(), Some("dev"));
     let r = dev.resources.as_ref().expect("dev resources read through the automation role");

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use lambda_runtime::Diagnostic;
 use platform_core::aws::{AwsContext, CloudFormationStackSets, SsmParameterStore};
 use platform_core::lambda::{self, Function, InitError};
+use platform_core::trust::Boundary;
 use serde::Deserialize;
 
 use platform_core::guard::GuardTable;
@@ -15,6 +16,7 @@ use crate::handler::{self, Central, Deps, Request, Response, VendingError};
 /// The variables `template.yaml` gives the function.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Env {
+    pub environment: String,
     pub automation_account_id: String,
     pub organization_id: String,
     pub event_bus_arn: String,
@@ -61,6 +63,11 @@ impl Function for AccountVending {
             ledger: Arc::new(GuardTable::new(ctx.client(), env.guard_table_name)),
             parameters: Arc::new(SsmParameterStore::new(ctx.client())),
             parameter_prefix: env.parameter_prefix,
+            boundary: Boundary {
+                environment: env.environment,
+                automation_account_id: env.automation_account_id.clone(),
+                management_account_id: env.management_account_id.clone(),
+            },
             central: Central {
                 automation_account_id: env.automation_account_id,
                 organization_id: env.organization_id,

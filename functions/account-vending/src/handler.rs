@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use platform_core::config::{Environment, Organization, PublishedConfig, PublishedError};
 use platform_core::ports::ParameterStore;
+use platform_core::trust::Boundary;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -140,6 +141,8 @@ pub struct Deps {
     pub parameters: Arc<dyn ParameterStore>,
     pub parameter_prefix: String,
     pub central: Central,
+    /// The environment and accounts this deployment owns: every request is checked against it.
+    pub boundary: Boundary,
     pub config: PublishedConfig,
 }
 

@@ -67,6 +67,11 @@ async fn world() -> World {
         ledger: Arc::new(ledger),
         parameters: Arc::new(ssm),
         parameter_prefix: "/abc-trading".into(),
+        boundary: platform_core::trust::Boundary {
+            environment: "dev".into(),
+            automation_account_id: "123456789012".into(),
+            management_account_id: "111111111111".into(),
+        },
         central: central(),
         config: Default::default(),
     };
@@ -148,7 +153,7 @@ fn central() -> Central {
 }
 
 fn request(client: &str) -> Value {
-    json!({"source": "abc.platform", "detail-type": "AccountRequested", "detail": {
+    json!({"source": "abc.platform", "detail-type": "AccountRequested", "account": "123456789012", "detail": {
         "accountName": format!("{client}-dev"), "email": format!("aws+{client}-dev@abc-trading.com"),
         "environment": "dev", "client": client, "costCenter": "cc-1042", "owner": "platform-team"}})
 }

@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use account_vending::handler::{Request, handle};
-use account_vending::ports::{Creation, OperationStatus};
+use account_vending::ports::{Creation, Instance, OperationStatus, StackSets as _};
 use asl::{Failure, Resolver, Start, StateMachine, Status, TaskContext, TaskOutput, TaskRequest, execute};
 use async_trait::async_trait;
 use common::{Fakes, fakes, request};
@@ -152,8 +151,8 @@ async fn a_request_becomes_a_placed_baselined_account_handed_over() {
     );
     assert_eq!(published[0]["Detail"]["regions"], json!(["us-east-1", "us-west-2"]));
     {
-        let sets = w.fakes.stack_sets.0.lock().expect("lock");
-        let (_, regions, prefs) = &sets.operations[0];
+        let operations = w.fakes.stack_sets.operations();
+        let (regions, prefs) = (&operations[0].regions, operations[0].preferences);
         assert_eq!(regions, &["us-east-1", "us-west-2"]);
         assert_eq!(
             (prefs.failure_tolerance_count, prefs.max_concurrent_count),
@@ -233,10 +232,7 @@ async fn creation_failures_are_named_notified_and_leave_nothing_to_quarantine() 
 #[tokio::test]
 async fn a_failed_region_quarantines_the_account_and_a_rerun_resumes() {
     let w = world().await;
-    w.fakes.stack_sets.0.lock().expect("lock").failing_regions = BTreeMap::from([(
-        "us-west-2".to_string(),
-        "Resource handler returned message: VPC limit exceeded".to_string(),
-    )]);
+    w.fakes.stack_sets.fail_region("us-west-2", Some("Resource handler returned message: VPC limit exceeded"));
     let e = run(&w, "first", request("acme")).await;
     assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("BaselineFailed")));
     assert!(
@@ -250,13 +246,13 @@ async fn a_failed_region_quarantines_the_account_and_a_rerun_resumes() {
 
     // The cause is fixed; the same request again takes over the failed claim and resumes with
     // the same account: out of quarantine, the OUTDATED region re-applied (not created again).
-    w.fakes.stack_sets.0.lock().expect("lock").failing_regions.clear();
+    w.fakes.stack_sets.fail_region("us-west-2", None);
     let e = run(&w, "rerun", request("acme")).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     assert_eq!(account_of(&e), account);
     assert_eq!(w.fakes.directory.0.lock().expect("lock").parents[&account], "ou-development");
     assert_eq!(w.fakes.directory.0.lock().expect("lock").accounts.len(), 1, "never a second account");
-    let calls = w.fakes.stack_sets.0.lock().expect("lock").calls.clone();
+    let calls = w.fakes.stack_sets.calls();
     assert_eq!(calls.iter().filter(|c| *c == "CreateStackInstances").count(), 1, "{calls:?}");
     assert_eq!(calls.iter().filter(|c| *c == "UpdateStackInstances").count(), 1, "{calls:?}");
 }
@@ -271,20 +267,22 @@ async fn throttling_and_a_busy_stack_set_are_retried() {
         .expect("lock")
         .failures
         .insert("ListAccounts", [common::throttled("ListAccounts"), common::throttled("ListAccounts")].into());
-    w.fakes.stack_sets.0.lock().expect("lock").failures.insert(
+    w.fakes.stack_sets.fail_next(
         "CreateStackInstances",
-        [AwsError::new(ErrorClass::OperationInProgress, "CreateStackInstances", "another operation is in progress")]
-            .into(),
+        AwsError::new(ErrorClass::OperationInProgress, "CreateStackInstances", "another operation is in progress"),
     );
-    w.fakes.stack_sets.0.lock().expect("lock").operation_script =
-        [OperationStatus::Running, OperationStatus::Running, OperationStatus::Succeeded].into();
+    w.fakes.stack_sets.script_operations(vec![
+        OperationStatus::Running,
+        OperationStatus::Running,
+        OperationStatus::Succeeded,
+    ]);
     let e = run(&w, "busy", request("acme")).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     let calls = w.fakes.directory.calls();
     assert_eq!(calls.iter().filter(|c| *c == "ListAccounts").count(), 3, "two throttles, then through");
-    let sets = w.fakes.stack_sets.0.lock().expect("lock");
-    assert_eq!(sets.calls.iter().filter(|c| *c == "CreateStackInstances").count(), 2);
-    assert_eq!(sets.calls.iter().filter(|c| *c == "DescribeStackSetOperation").count(), 3);
+    let calls = w.fakes.stack_sets.calls();
+    assert_eq!(calls.iter().filter(|c| *c == "CreateStackInstances").count(), 2);
+    assert_eq!(calls.iter().filter(|c| *c == "DescribeStackSetOperation").count(), 3);
 }
 
 #[tokio::test]
@@ -337,21 +335,21 @@ async fn outdated_and_missing_regions_take_two_baseline_rounds() {
     let first = run(&w, "first", request("acme")).await;
     assert_eq!(first.status, Status::Succeeded);
     let account = account_of(&first);
-    {
-        let mut sets = w.fakes.stack_sets.0.lock().expect("lock");
-        let list = sets.instances.get_mut(&account).expect("instances");
-        list.retain(|i| i.region == "us-east-1");
-        list[0].status = "OUTDATED".into();
-    }
+    // As an earlier run may leave them: us-east-1 OUTDATED, us-west-2 never created.
+    let sets = &w.fakes.stack_sets;
+    let instances = sets.instances(&w.fakes.baseline, &account).await.expect("instances");
+    let east = instances.into_iter().find(|i| i.region == "us-east-1").expect("us-east-1");
+    sets.remove_instance(&w.fakes.baseline, &account, "us-west-2");
+    sets.seed_instance(&w.fakes.baseline, &account, Instance { status: "OUTDATED".into(), ..east });
     // A failed claim lets the same request run again.
     w.fakes.ledger.0.lock().expect("lock").claims.values_mut().for_each(|c| c.0 = "failed".into());
     let e = run(&w, "again", request("acme")).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
-    let sets = w.fakes.stack_sets.0.lock().expect("lock");
+    let calls = sets.calls();
     let kinds: Vec<&String> =
-        sets.calls.iter().filter(|c| *c == "CreateStackInstances" || *c == "UpdateStackInstances").collect();
+        calls.iter().filter(|c| *c == "CreateStackInstances" || *c == "UpdateStackInstances").collect();
     assert_eq!(kinds, ["CreateStackInstances", "CreateStackInstances", "UpdateStackInstances"]);
-    let regions: Vec<(&str, &str)> =
-        sets.instances[&account].iter().map(|i| (i.region.as_str(), i.status.as_str())).collect();
+    let instances = sets.instances(&w.fakes.baseline, &account).await.expect("instances");
+    let regions: Vec<(&str, &str)> = instances.iter().map(|i| (i.region.as_str(), i.status.as_str())).collect();
     assert_eq!(regions, [("us-east-1", "CURRENT"), ("us-west-2", "CURRENT")]);
 }

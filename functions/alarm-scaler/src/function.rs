@@ -5,6 +5,7 @@ use std::sync::Arc;
 use lambda_runtime::Diagnostic;
 use platform_core::aws::{AwsContext, SsmParameterStore};
 use platform_core::lambda::{self, Function, InitError};
+use platform_core::trust::Boundary;
 use serde::Deserialize;
 
 use crate::aws::{ContainerInsights, GuardTable, MemberGroups};
@@ -13,6 +14,8 @@ use crate::handler::{self, Deps, HandlerError, Request, Response};
 /// The variables `template.yaml` gives the function.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Env {
+    #[serde(flatten)]
+    pub boundary: Boundary,
     pub guard_table_name: String,
     pub automation_role_name: String,
     pub parameter_prefix: String,
@@ -42,6 +45,7 @@ impl Function for AlarmScaler {
     async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
         let members = ctx.members(ctx.sessions(env.automation_role_name, Self::NAME));
         Ok(Deps {
+            boundary: env.boundary,
             groups: Arc::new(MemberGroups::new(members.clone())),
             demand: Arc::new(ContainerInsights::new(members)),
             guard: Arc::new(GuardTable::new(ctx.client(), env.guard_table_name)),
@@ -49,6 +53,7 @@ impl Function for AlarmScaler {
             parameter_prefix: env.parameter_prefix,
             metrics: ctx.metrics(),
             config: Default::default(),
+            vended: Default::default(),
         })
     }
 

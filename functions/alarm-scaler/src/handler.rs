@@ -8,6 +8,7 @@ use platform_core::capacity::AuditDecision;
 use platform_core::config::{Environment, Organization, PublishedConfig, PublishedError};
 use platform_core::error::AwsError;
 use platform_core::ports::ParameterStore;
+use platform_core::trust::{Boundary, Untrusted, VendedCache};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -147,6 +148,8 @@ pub enum HandlerError {
     Published(#[source] PublishedError),
     #[error("the plan is `{0}`: there is nothing to act on")]
     NothingToDo(PlanKind),
+    #[error(transparent)]
+    Untrusted(#[from] Untrusted),
 }
 
 /// The names [`HandlerError::error_type`] reports besides the AWS error classes.
@@ -155,6 +158,8 @@ pub enum ErrorName {
     InvalidAlarm,
     ConfigMissing,
     NothingToDo,
+    /// An alarm from outside this deployment's environment or its vended accounts: never retried.
+    Untrusted,
 }
 
 impl HandlerError {
@@ -165,6 +170,7 @@ impl HandlerError {
             HandlerError::Alarm(_) => ErrorName::InvalidAlarm,
             HandlerError::Config(_) | HandlerError::Published(_) => ErrorName::ConfigMissing,
             HandlerError::NothingToDo(_) => ErrorName::NothingToDo,
+            HandlerError::Untrusted(_) => ErrorName::Untrusted,
         };
         name.into()
     }
@@ -173,6 +179,8 @@ impl HandlerError {
 /// Built once at init.
 #[derive(Debug)]
 pub struct Deps {
+    /// The environment this deployment serves: alarms of any other are refused.
+    pub boundary: Boundary,
     pub groups: Arc<dyn Groups>,
     pub guard: Arc<dyn Guard>,
     /// The pods' reservation of a nodegroup's cluster (read only when a scale-in is decided).
@@ -182,6 +190,8 @@ pub struct Deps {
     pub metrics: Arc<dyn MetricsSink>,
     /// Published config, read once per container.
     pub config: PublishedConfig,
+    /// The environment's accounts found vended, per container.
+    pub vended: VendedCache,
 }
 
 impl Deps {
@@ -191,6 +201,22 @@ impl Deps {
             other => HandlerError::Published(other),
         })?;
         Ok((p.organization, p.environments))
+    }
+
+    /// The alarm's account must be one vending published for the environment
+    /// (`<prefix>/accounts/<env>/<account>/id`): an account of the organisation that merely
+    /// names our alarm convention scales nothing.
+    async fn vended(&self, environment: &str, account: &str) -> Result<(), HandlerError> {
+        if self.vended.fresh(environment, account) {
+            return Ok(());
+        }
+        let name = format!("{}/accounts/{environment}/{account}/id", self.parameter_prefix);
+        let found = self.parameters.get_many(std::slice::from_ref(&name)).await?;
+        if found.get(&name).is_some_and(|id| id == account) {
+            self.vended.remember(environment, account);
+            return Ok(());
+        }
+        Err(Untrusted::NotVended { account: account.to_string(), environment: environment.to_string() }.into())
     }
 }
 
@@ -228,6 +254,8 @@ async fn decide(
     let env_name = environment_of(&alarm.alarm, &organization).ok_or_else(|| {
         HandlerError::Config(format!("alarm `{}` does not follow the remediation naming convention", alarm.alarm))
     })?;
+    deps.boundary.environment(&env_name)?;
+    deps.vended(&env_name, &alarm.account).await?;
     let env = environments.get(&env_name).ok_or_else(|| {
         HandlerError::Config(format!("environment `{env_name}` of alarm `{}` is not published", alarm.alarm))
     })?;

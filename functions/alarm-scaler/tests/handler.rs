@@ -1,40 +1,19 @@
 //! The typed actions on fakes: decide (once per transition, once per target), act, verify, record.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use alarm_scaler::alarm::Direction;
 use alarm_scaler::demand::Reservation;
+use alarm_scaler::fakes::MemoryDemand;
 use alarm_scaler::guardrails::Capacity;
 use alarm_scaler::handler::{Deps, Plan, PlanKind, Request, Response, handle};
-use alarm_scaler::ports::{GroupState, PodDemand};
-use async_trait::async_trait;
+use alarm_scaler::ports::GroupState;
 use chrono::{DateTime, Utc};
 use platform_core::config::{self, config_parameters};
-use platform_core::error::AwsError;
 use platform_core::fakes::{CapturedMetrics, FakeParameterStore, MemoryGroups, MemoryGuard};
+use platform_core::trust::Boundary;
 use serde_json::{Value, json};
-
-/// Container Insights as a fixed reading, counting how often it is asked.
-#[derive(Debug, Default)]
-struct FakeDemand {
-    reading: Mutex<Option<Reservation>>,
-    reads: Mutex<u32>,
-}
-
-#[async_trait]
-impl PodDemand for FakeDemand {
-    async fn reservation(
-        &self,
-        _account: &str,
-        cluster: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<Option<Reservation>, AwsError> {
-        assert_eq!(cluster, "abc-trading-dev", "the cluster of the alarm's nodegroup");
-        *self.reads.lock().expect("lock") += 1;
-        Ok(*self.reading.lock().expect("lock"))
-    }
-}
 
 /// The member account of the alarm events below.
 const ACCOUNT: &str = "222222222222";
@@ -49,12 +28,14 @@ fn deps_with_metrics() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<Captur
     (deps, groups, guard, metrics)
 }
 
-fn deps_with_demand() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<CapturedMetrics>, Arc<FakeDemand>) {
+fn deps_with_demand() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<CapturedMetrics>, Arc<MemoryDemand>) {
     let tree = config::load(&platform_core::config::repository_config_dir()).expect("config");
     let params = FakeParameterStore::default();
     for (name, value) in config_parameters(&tree) {
         params.insert(&name, &value);
     }
+    // The alarms' account, as vending published it for dev.
+    params.insert(&format!("/abc-trading/accounts/dev/{ACCOUNT}/id"), ACCOUNT);
     let groups = Arc::new(MemoryGroups::with(
         ACCOUNT,
         GroupState {
@@ -65,8 +46,13 @@ fn deps_with_demand() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<Capture
     ));
     let guard = Arc::new(MemoryGuard::default());
     let metrics = Arc::new(CapturedMetrics::default());
-    let demand = Arc::new(FakeDemand::default());
+    let demand = Arc::new(MemoryDemand::default());
     let deps = Deps {
+        boundary: Boundary {
+            environment: "dev".into(),
+            automation_account_id: "123456789012".into(),
+            management_account_id: "111111111111".into(),
+        },
         groups: groups.clone(),
         guard: guard.clone(),
         demand: demand.clone(),
@@ -74,6 +60,7 @@ fn deps_with_demand() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<Capture
         parameter_prefix: "/abc-trading".into(),
         metrics: metrics.clone(),
         config: Default::default(),
+        vended: Default::default(),
     };
     (deps, groups, guard, metrics, demand)
 }
@@ -296,13 +283,17 @@ async fn scale_in_reads_the_pods_needs_and_stays_above_them() {
     for (i, (reading, kind, to, detail)) in cases.into_iter().enumerate() {
         let (deps, groups, _, _, demand) = deps_with_demand();
         groups.set_capacity(ACCOUNT, Capacity { min: 1, desired: 4, max: 4 });
-        *demand.reading.lock().expect("lock") = reading;
+        if let Some(reading) = reading {
+            demand.report(ACCOUNT, "abc-trading-dev", reading);
+        }
         let plan = decide(&deps, low(i as u32), &format!("2026-11-24T2{i}:15:00Z")).await;
         assert_eq!((plan.kind, plan.after.map(|a| a.desired)), (kind, to), "case {i}: {plan:?}");
         let verdicts = &plan.decision.as_ref().expect("decision").verdicts;
         let pods = verdicts.iter().find(|v| v.guardrail == alarm_scaler::guardrails::Guardrail::PodsNeed);
         assert!(pods.is_some_and(|v| v.detail.contains(detail)), "case {i}: {verdicts:?}");
-        assert_eq!(*demand.reads.lock().expect("lock"), 1, "case {i}: one read per scale-in decision");
+        let reads = demand.reads();
+        let cluster = [(ACCOUNT.to_string(), "abc-trading-dev".to_string())];
+        assert_eq!(reads, cluster, "case {i}: one read per scale-in decision, of the alarm's nodegroup's cluster");
     }
 
     // A scale-out and a refused scale-in (inside trading hours) never read it.
@@ -321,7 +312,7 @@ async fn scale_in_reads_the_pods_needs_and_stays_above_them() {
     )
     .await;
     assert_eq!(refused.kind, PlanKind::Refuse);
-    assert_eq!(*demand.reads.lock().expect("lock"), 0);
+    assert!(demand.reads().is_empty(), "{:?}", demand.reads());
 }
 
 /// The state machine routes on and reads these fields: the typed answers serialise as the JSON
@@ -389,4 +380,32 @@ async fn answers_keep_the_shape_the_state_machine_reads() {
     for (kind, text) in PlanKind::VARIANTS.iter().zip(spelt) {
         assert_eq!((serde_json::to_value(kind).expect("json"), kind.to_string()), (json!(text), text.to_string()));
     }
+}
+
+/// Issue 16: an alarm of another environment, or from an account vending never published for
+/// this one, is refused before anything is claimed, read or resized.
+#[tokio::test]
+async fn alarms_from_outside_the_environment_are_refused_untouched() {
+    let (deps, groups, guard) = deps();
+    let prod = alarm("abc-trading-prod-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z");
+    let mut stranger = alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z");
+    stranger["account"] = json!("999999999999");
+    for (event, why) in [
+        (prod, "environment `prod` is not this deployment's (`dev`)"),
+        (stranger, "account `999999999999` is not a vended account of environment `dev`"),
+    ] {
+        let request = Request::Decide { event, now: at("2026-11-24T20:00:05Z"), retry_of: None };
+        let e = handle(request, &deps).await.expect_err("refused");
+        assert_eq!((e.error_type(), e.to_string().as_str()), ("Untrusted", why));
+    }
+    assert!(groups.resizes().is_empty(), "nothing resized");
+    assert!(guard.records.lock().expect("lock").is_empty(), "nothing recorded");
+    // The real alarm of the vended account still scales: the check refuses only strangers.
+    let plan = decide(
+        &deps,
+        alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z"),
+        "2026-11-24T20:00:05Z",
+    )
+    .await;
+    assert_eq!(plan.kind, PlanKind::Scale, "{plan:?}");
 }

@@ -1,6 +1,7 @@
 //! Adapters: a member account's EKS cluster through the automation role (access entry, bearer token).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -12,17 +13,33 @@ use crate::cluster::{AccessChange, ApplyError, ClusterAccess, Clusters, Workload
 use crate::kube::KubeApplier;
 use crate::token::eks_token;
 
+/// A cluster by (account, name, region).
+type ClusterKey = (String, String, String);
+
 /// `<name_prefix>-<env>` in each member account, as the platform StackSet names it, reached as the
 /// automation role.
 #[derive(Debug, Clone)]
 pub struct EksClusters {
     members: MemberClients,
     name_prefix: String,
+    /// DescribeCluster's answers by (account, cluster, region): an endpoint does not move while
+    /// the cluster lives, and each state of a deploy needs it.
+    described: Arc<Mutex<HashMap<ClusterKey, ClusterFacts>>>,
 }
 
 impl EksClusters {
     pub fn new(members: MemberClients, name_prefix: impl Into<String>) -> Self {
-        EksClusters { members, name_prefix: name_prefix.into() }
+        EksClusters { members, name_prefix: name_prefix.into(), described: Arc::default() }
+    }
+
+    async fn facts(&self, account: &str, name: &str, region: &str) -> Result<ClusterFacts, ApplyError> {
+        let key = (account.to_string(), name.to_string(), region.to_string());
+        if let Some(f) = self.described.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(f.clone());
+        }
+        let facts = describe_cluster(&self.members.client_in(account, region), name).await?;
+        self.described.lock().unwrap_or_else(|p| p.into_inner()).insert(key, facts.clone());
+        Ok(facts)
     }
 }
 
@@ -160,6 +177,10 @@ impl Clusters for EksClusters {
         // The cluster lives in the environment's primary region, whatever region this runs in.
         let eks: aws_sdk_eks::Client = self.members.client_in(account, region);
         let facts = describe_cluster(&eks, &name).await?;
+        self.described
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((account.to_string(), name.clone(), region.to_string()), facts.clone());
         let partition = facts.arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
         // Sessions of an assumed role authenticate as the role itself: its ARN is the principal.
         let principal = format!("arn:{partition}:iam::{account}:role/{}", self.members.sessions().settings().role_name);
@@ -174,7 +195,14 @@ impl Clusters for EksClusters {
         })
     }
 
-    async fn cluster(&self, account: &str, access: &ClusterAccess) -> Result<Arc<dyn WorkloadApplier>, ApplyError> {
+    async fn cluster(
+        &self,
+        account: &str,
+        environment: &str,
+        region: &str,
+    ) -> Result<Arc<dyn WorkloadApplier>, ApplyError> {
+        let name = format!("{}-{environment}", self.name_prefix);
+        let facts = self.facts(account, &name, region).await?;
         let member = self.members.context(account);
         // The token is the automation role's: its access entry is what the cluster authorises.
         let credentials = member
@@ -184,9 +212,11 @@ impl Clusters for EksClusters {
             .provide_credentials()
             .await
             .map_err(|e| ApplyError::Forbidden(format!("credentials for account {account}: {e}")))?;
-        let token = eks_token(&credentials, member.region(), &access.name, SystemTime::now()).map_err(|e| {
-            ApplyError::Invalid { kind: "Token".into(), name: access.name.clone(), message: e.to_string() }
+        let token = eks_token(&credentials, region, &name, SystemTime::now()).map_err(|e| ApplyError::Invalid {
+            kind: "Token".into(),
+            name: name.clone(),
+            message: e.to_string(),
         })?;
-        Ok(Arc::new(KubeApplier::for_eks(&access.endpoint, access.certificate_authority.as_deref(), token)?))
+        Ok(Arc::new(KubeApplier::for_eks(&facts.endpoint, facts.certificate_authority.as_deref(), token)?))
     }
 }

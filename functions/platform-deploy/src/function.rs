@@ -5,6 +5,7 @@ use std::sync::Arc;
 use lambda_runtime::Diagnostic;
 use platform_core::aws::{AwsContext, CloudFormationStackSets, SsmParameterStore};
 use platform_core::lambda::{self, Function, InitError};
+use platform_core::trust::Boundary;
 use serde::Deserialize;
 
 use crate::aws::EksClusters;
@@ -14,6 +15,8 @@ use crate::ledger::SsmReleaseLedger;
 /// The variables `template.yaml` gives the function.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Env {
+    pub environment: String,
+    pub automation_account_id: String,
     pub automation_role_name: String,
     pub parameter_prefix: String,
     pub management_account_id: String,
@@ -51,6 +54,11 @@ impl Function for PlatformDeploy {
         let management =
             ctx.in_account(&ctx.sessions(env.platform_stackset_role_name, Self::NAME), &env.management_account_id);
         Ok(Deps {
+            boundary: Boundary {
+                environment: env.environment,
+                automation_account_id: env.automation_account_id,
+                management_account_id: env.management_account_id.clone(),
+            },
             clusters: Arc::new(EksClusters::new(
                 ctx.members(ctx.sessions(env.automation_role_name, Self::NAME)),
                 tree.organization.name_prefix.clone(),

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_core::config::{ConfigTree, Environment};
 use platform_core::stacksets::StackSets;
+use platform_core::trust::{Boundary, Sender, Untrusted};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -40,18 +41,51 @@ pub trait ReleaseLedger: Send + Sync + std::fmt::Debug {
 #[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
 #[strum(serialize_all = "kebab-case")]
 pub enum Request {
-    Targets { request: ReleaseRequested },
-    Plan { request: DeployRequest },
-    EnsureInfrastructure { deployment: Deployment, execution: String },
-    InfrastructureStatus { deployment: Deployment },
-    EnsureAccess { deployment: Deployment },
-    ApplyTier { deployment: Deployment, now: DateTime<Utc> },
-    TierHealth { deployment: Deployment, now: DateTime<Utc> },
-    Advance { deployment: Deployment },
-    Verify { deployment: Deployment },
-    Record { deployment: Deployment },
-    Rollback { deployment: Deployment, now: DateTime<Utc> },
-    RollbackHealth { deployment: Deployment, now: DateTime<Utc> },
+    /// A `ReleaseRequested` event as the rule delivers it: its sender and environment checked.
+    Receive {
+        event: Value,
+    },
+    Targets {
+        request: ReleaseRequested,
+    },
+    Plan {
+        request: DeployRequest,
+    },
+    EnsureInfrastructure {
+        deployment: Deployment,
+        execution: String,
+    },
+    InfrastructureStatus {
+        deployment: Deployment,
+    },
+    EnsureAccess {
+        deployment: Deployment,
+    },
+    ApplyTier {
+        deployment: Deployment,
+        now: DateTime<Utc>,
+    },
+    TierHealth {
+        deployment: Deployment,
+        now: DateTime<Utc>,
+    },
+    Advance {
+        deployment: Deployment,
+    },
+    Verify {
+        deployment: Deployment,
+    },
+    Record {
+        deployment: Deployment,
+    },
+    Rollback {
+        deployment: Deployment,
+        now: DateTime<Utc>,
+    },
+    RollbackHealth {
+        deployment: Deployment,
+        now: DateTime<Utc>,
+    },
 }
 
 /// `abc.platform` `ReleaseRequested` as published: the account is optional (absent: every
@@ -60,11 +94,12 @@ pub enum Request {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReleaseRequested {
     pub environment: String,
-    #[serde(default)]
+    // Absent stays absent: the state machine routes on `$.accountId` being present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub versions: BTreeMap<String, String>,
 }
 
@@ -132,6 +167,10 @@ pub enum DeployError {
     NoAccounts(String),
     #[error("`{action}` runs after {needs}: the deployment has not been through it")]
     OutOfOrder { action: &'static str, needs: &'static str },
+    #[error(transparent)]
+    Untrusted(#[from] Untrusted),
+    #[error("not a release request: {0}")]
+    NotARequest(String),
 }
 
 /// The names [`DeployError::error_type`] reports besides the AWS error classes.
@@ -143,6 +182,8 @@ pub enum ErrorName {
     SmokeFailed,
     InvalidRequest,
     InvalidState,
+    /// A sender, environment or account outside this deployment's boundary: never retried.
+    Untrusted,
 }
 
 impl DeployError {
@@ -154,9 +195,11 @@ impl DeployError {
             DeployError::Render(_) => ErrorName::ConfigMissing,
             DeployError::ServicesMissing(_) => ErrorName::VerifyFailed,
             DeployError::SmokeFailed(_) => ErrorName::SmokeFailed,
-            DeployError::UnknownEnvironment(_) | DeployError::NoRelease(_) | DeployError::NoAccounts(_) => {
-                ErrorName::InvalidRequest
-            }
+            DeployError::UnknownEnvironment(_)
+            | DeployError::NoRelease(_)
+            | DeployError::NoAccounts(_)
+            | DeployError::NotARequest(_) => ErrorName::InvalidRequest,
+            DeployError::Untrusted(_) => ErrorName::Untrusted,
             DeployError::OutOfOrder { .. } | DeployError::NoReleaseToApply(_) => ErrorName::InvalidState,
         };
         name.into()
@@ -164,6 +207,8 @@ impl DeployError {
 }
 
 pub struct Deps {
+    /// The environment and accounts this deployment owns: every request is checked against it.
+    pub boundary: Boundary,
     pub tree: ConfigTree,
     pub clusters: Arc<dyn Clusters>,
     pub ledger: Arc<dyn ReleaseLedger>,
@@ -177,14 +222,27 @@ impl std::fmt::Debug for Deps {
 }
 
 impl Deps {
+    /// The environment, which must be this deployment's own (a dev stack never touches prod).
     fn environment(&self, name: &str) -> Result<&Environment, DeployError> {
+        self.boundary.environment(name)?;
         self.tree.environment(name).ok_or_else(|| DeployError::UnknownEnvironment(name.to_string()))
     }
 
-    /// The deployment's cluster, reached as `ensure-access` found it.
+    /// `account` must be one vending published for `environment`: a payload naming any other
+    /// account deploys nothing there.
+    async fn vended(&self, environment: &str, account: &str) -> Result<(), DeployError> {
+        if self.ledger.accounts(environment).await?.iter().any(|a| a == account) {
+            return Ok(());
+        }
+        Err(Untrusted::NotVended { account: account.to_string(), environment: environment.to_string() }.into())
+    }
+
+    /// The deployment's cluster, once `ensure-access` ran; its endpoint found again, not read
+    /// from the payload.
     async fn cluster(&self, d: &Deployment, action: &'static str) -> Result<Arc<dyn WorkloadApplier>, DeployError> {
-        let access = d.cluster.as_ref().ok_or(DeployError::OutOfOrder { action, needs: "ensure-access" })?;
-        Ok(self.clusters.cluster(&d.account_id, access).await?)
+        d.cluster.as_ref().ok_or(DeployError::OutOfOrder { action, needs: "ensure-access" })?;
+        let region = self.environment(&d.environment)?.primary_region().to_string();
+        Ok(self.clusters.cluster(&d.account_id, &d.environment, &region).await?)
     }
 
     fn manifests(&self, d: &Deployment, release: &ResolvedRelease) -> Result<Vec<Manifest>, DeployError> {
@@ -199,11 +257,15 @@ impl Deps {
 
 pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployError> {
     Ok(match request {
+        Request::Receive { event } => Response::Received(receive(&event, deps)?),
         Request::Targets { request } => {
             let ReleaseRequested { environment, account_id, release, versions } = request;
             deps.environment(&environment)?;
             let accounts = match account_id {
-                Some(a) => vec![a],
+                Some(a) => {
+                    deps.vended(&environment, &a).await?;
+                    vec![a]
+                }
                 None => deps.ledger.accounts(&environment).await?,
             };
             if accounts.is_empty() {
@@ -229,6 +291,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
         Request::Plan { request } => {
             let DeployRequest { environment, account_id, release, versions } = request;
             deps.environment(&environment)?;
+            deps.vended(&environment, &account_id).await?;
             let name = match release {
                 Some(r) => Some(r),
                 None => deps.ledger.environment_release(&environment).await?,
@@ -359,6 +422,24 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
             Response::Health(health_of(deps, &deployment, &deployment.touched, now).await?)
         }
     })
+}
+
+/// A `ReleaseRequested` event to the request it carries, once its sender (the envelope's
+/// `account`, which EventBridge sets) is the automation account and its environment ours.
+fn receive(event: &Value, deps: &Deps) -> Result<ReleaseRequested, DeployError> {
+    let field = |name: &str| event.get(name).and_then(Value::as_str).unwrap_or_default();
+    if field("source") != "abc.platform" || field("detail-type") != "ReleaseRequested" {
+        return Err(DeployError::NotARequest(format!(
+            "source `{}`, detail-type `{}`",
+            field("source"),
+            field("detail-type")
+        )));
+    }
+    deps.boundary.sent_by(event, "ReleaseRequested", Sender::Automation)?;
+    let request: ReleaseRequested = serde_json::from_value(event.get("detail").cloned().unwrap_or(Value::Null))
+        .map_err(|e| DeployError::NotARequest(format!("its detail: {e}")))?;
+    deps.environment(&request.environment)?;
+    Ok(request)
 }
 
 /// The tier being rolled out; none left (or none at all: infrastructure only) is out of order.

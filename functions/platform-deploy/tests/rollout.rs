@@ -132,8 +132,15 @@ async fn releases_are_published_and_recorded_in_parameter_store() {
         )
         .await
         .expect("publish");
+    // Vending published the account for dev: the deploy plans only for such accounts.
+    store.put("/abc-trading/accounts/dev/222233334444/id", "222233334444", true).await.expect("vended");
     let ledger = Arc::new(SsmReleaseLedger::new(store.clone(), "/abc-trading"));
     let deps = Deps {
+        boundary: platform_core::trust::Boundary {
+            environment: "dev".into(),
+            automation_account_id: "123456789012".into(),
+            management_account_id: "111111111111".into(),
+        },
         tree: config::load(&config::repository_config_dir()).expect("config"),
         clusters: Arc::new(MemoryClusters::new(Arc::new(MemoryCluster::new(Duration::seconds(1), vec![])))),
         ledger: ledger.clone(),

@@ -14,9 +14,10 @@ use async_trait::async_trait;
 use platform_core::config;
 use platform_core::fakes::MemoryStackSets;
 use platform_core::stacksets::StackSets;
-use platform_deploy::cluster::{ApplyError, MemoryCluster, MemoryClusters, WorkloadApplier};
-use platform_deploy::handler::{DeployRequest, Deps, ReleaseLedger, Request, Response, Rollback, Targets, handle};
-use platform_deploy::release::{Release, ResolvedRelease};
+use platform_core::trust::Boundary;
+use platform_deploy::cluster::{MemoryCluster, MemoryClusters, WorkloadApplier};
+use platform_deploy::fakes::MemoryReleaseLedger;
+use platform_deploy::handler::{DeployRequest, Deps, Request, Response, Rollback, Targets, handle};
 use serde_json::{Value, json};
 
 fn machine() -> StateMachine {
@@ -31,35 +32,10 @@ fn machine() -> StateMachine {
     StateMachine::parse(&text).expect("the definition loads in the engine")
 }
 
-#[derive(Debug, Default)]
-struct Ledger(Mutex<BTreeMap<String, ResolvedRelease>>, Mutex<Vec<String>>);
-
-#[async_trait]
-impl ReleaseLedger for Ledger {
-    async fn published(&self, _environment: &str, _name: &str) -> Result<Option<Release>, ApplyError> {
-        Ok(None)
-    }
-    async fn current(&self, environment: &str, account: &str) -> Result<Option<ResolvedRelease>, ApplyError> {
-        Ok(self.0.lock().expect("lock").get(&format!("{environment}/{account}")).cloned())
-    }
-    async fn record(&self, environment: &str, account: &str, release: &ResolvedRelease) -> Result<(), ApplyError> {
-        let mut l = self.0.lock().expect("lock");
-        l.insert(format!("{environment}/{account}"), release.clone());
-        l.insert(environment.to_string(), release.clone());
-        Ok(())
-    }
-    async fn environment_release(&self, environment: &str) -> Result<Option<String>, ApplyError> {
-        Ok(self.0.lock().expect("lock").get(environment).map(|r| r.name.clone()))
-    }
-    async fn accounts(&self, _environment: &str) -> Result<Vec<String>, ApplyError> {
-        Ok(self.1.lock().expect("lock").clone())
-    }
-}
-
 struct World {
     deps: Deps,
     cluster: Arc<MemoryCluster>,
-    ledger: Arc<Ledger>,
+    ledger: Arc<MemoryReleaseLedger>,
     stack_sets: Arc<MemoryStackSets>,
     children: Mutex<Vec<String>>,
     notified: Mutex<Vec<(String, String)>>,
@@ -133,10 +109,15 @@ fn world_with(polls: u32) -> Arc<World> {
 fn world_on(polls: u32, ready_after: chrono::Duration) -> Arc<World> {
     let tree = config::load(&config::repository_config_dir()).expect("config");
     let cluster = Arc::new(MemoryCluster::new(ready_after, vec!["2026.11.4-broken".into()]));
-    let ledger = Arc::new(Ledger::default());
+    let ledger = Arc::new(MemoryReleaseLedger::default());
     let stack_sets = Arc::new(MemoryStackSets::new(polls));
     Arc::new(World {
         deps: Deps {
+            boundary: Boundary {
+                environment: "dev".into(),
+                automation_account_id: "123456789012".into(),
+                management_account_id: "111111111111".into(),
+            },
             tree,
             clusters: Arc::new(MemoryClusters::new(cluster.clone())),
             ledger: ledger.clone(),
@@ -152,6 +133,12 @@ fn world_on(polls: u32, ready_after: chrono::Duration) -> Arc<World> {
     })
 }
 
+/// The release the ledger holds as the account's current one in dev; none fails the test.
+fn current(w: &World, account: &str) -> String {
+    let recorded = w.ledger.recorded();
+    recorded.get(&("dev".to_string(), account.to_string())).map(|r| r.name.clone()).expect("a release recorded")
+}
+
 fn world() -> Arc<World> {
     world_with(0)
 }
@@ -160,13 +147,23 @@ fn request(release: &str, versions: Value) -> Value {
     json!({"environment": "dev", "accountId": "222233334444", "release": release, "versions": versions})
 }
 
+/// The account a request names was vended (its facts published) before it is deployed to:
+/// the deploy refuses any other (tests/trust.rs).
+fn vended(w: &World, input: &Value) {
+    if let (Some(env), Some(account)) = (input["environment"].as_str(), input["accountId"].as_str()) {
+        w.ledger.add_account(env, account);
+    }
+}
+
 /// An execution that starts when `before` ended on the virtual clock.
 async fn run_after(w: &Arc<World>, name: &str, input: Value, before: &asl::Execution) -> asl::Execution {
+    vended(w, &input);
     let started = before.started + chrono::Duration::from_std(before.duration).expect("duration");
     execute(&machine(), input, Start { started, ..Start::named(name) }, Arc::new(Runner(w.clone()))).await
 }
 
 async fn run(w: &Arc<World>, name: &str, input: Value) -> asl::Execution {
+    vended(w, &input);
     execute(&machine(), input, Start::named(name), Arc::new(Runner(w.clone()))).await
 }
 
@@ -211,7 +208,7 @@ async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
         .map(|h| h.timestamp.to_rfc3339())
         .collect();
     assert_eq!(applied.len(), 5, "five tiers");
-    assert_eq!(w.ledger.0.lock().expect("lock")["dev/222233334444"].name, "2026.11.3", "recorded as current");
+    assert_eq!(current(&w, "222233334444"), "2026.11.3", "recorded as current");
     assert!(image_of(&w, "trading-business", "trade-execution").ends_with("abc-trading/trade-execution:2026.11.3"));
     let notified = w.notified.lock().expect("lock").clone();
     assert_eq!(notified[0].0, "abc-trading release 2026.11.3 deployed to dev");
@@ -257,7 +254,7 @@ async fn a_failed_infrastructure_operation_touches_no_workload_and_says_why() {
     let (subject, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
     assert_eq!(subject, "abc-trading release 2026.11.3 FAILED in dev");
     assert!(message.contains("no workload was touched") && message.contains("subnet not found"), "{message}");
-    assert!(w.ledger.0.lock().expect("lock").is_empty(), "nothing recorded");
+    assert!(w.ledger.recorded().is_empty(), "nothing recorded");
 
     // Fixed (the subnet exists again), the same request re-applies the OUTDATED instance.
     w.stack_sets.fail_region("us-east-1", None);
@@ -283,13 +280,14 @@ async fn a_failed_smoke_check_rolls_the_release_back() {
         e.cause
     );
     assert!(image_of(&w, "trading-edge", "backend-services").ends_with(":2026.11.3"), "every tier went back");
-    assert_eq!(w.ledger.0.lock().expect("lock")["dev/222233334444"].name, "2026.11.3");
+    assert_eq!(current(&w, "222233334444"), "2026.11.3");
 }
 
 #[tokio::test]
 async fn a_release_for_an_environment_deploys_each_account_in_turn() {
     let w = world();
-    *w.ledger.1.lock().expect("lock") = vec!["222233334444".into(), "333344445555".into()];
+    w.ledger.add_account("dev", "222233334444");
+    w.ledger.add_account("dev", "333344445555");
     let e = run(&w, "env", json!({"environment": "dev", "release": "2026.11.3"})).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     assert_eq!(
@@ -307,7 +305,7 @@ async fn a_release_for_an_environment_deploys_each_account_in_turn() {
     let (subject, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
     assert_eq!(subject, "abc-trading release STOPPED in dev");
     assert!(message.contains("were not touched"), "{message}");
-    assert_eq!(w.ledger.0.lock().expect("lock")["dev/333344445555"].name, "2026.11.3");
+    assert_eq!(current(&w, "333344445555"), "2026.11.3");
     // A new account asks without a release: it gets the environment's latest.
     let e = run(&w, "new-account", json!({"environment": "dev", "accountId": "444455556666"})).await;
     assert_eq!(e.status, Status::Succeeded, "{:?}", e.cause);
@@ -331,7 +329,7 @@ async fn a_release_for_an_environment_deploys_each_account_in_turn() {
         w.notified.lock().expect("lock").last().expect("notified").0,
         "abc-trading platform infrastructure ready in dev"
     );
-    assert!(w.ledger.0.lock().expect("lock").is_empty(), "nothing recorded");
+    assert!(w.ledger.recorded().is_empty(), "nothing recorded");
     assert!(w.cluster.is_empty());
 }
 
@@ -354,11 +352,7 @@ async fn a_broken_image_fails_its_tier_and_the_touched_tiers_roll_back() {
         .is_some_and(|i| i.ends_with(":2026.11.3")), "the edge tier was never touched");
     let actions = w.actions.lock().expect("lock").clone();
     assert!(actions.ends_with(&["rollback".to_string(), "rollback-health".to_string()]), "{actions:?}");
-    assert_eq!(
-        w.ledger.0.lock().expect("lock")["dev/222233334444"].name,
-        "2026.11.3",
-        "the failed release is not recorded"
-    );
+    assert_eq!(current(&w, "222233334444"), "2026.11.3", "the failed release is not recorded");
     let (subject, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
     assert_eq!(subject, "abc-trading release 2026.11.4 FAILED in dev");
     assert!(
@@ -418,7 +412,7 @@ async fn a_deploy_that_died_half_way_is_resumed_by_asking_again() {
     let output = e.output.expect("output");
     assert_eq!(output["previous"]["name"], "2026.11.3", "the rollback target is the last good release");
     assert!(image_of(&w, "trading-business", "settlement").ends_with(":2026.11.4"));
-    assert_eq!(w.ledger.0.lock().expect("lock")["dev/222233334444"].name, "2026.11.4");
+    assert_eq!(current(&w, "222233334444"), "2026.11.4");
     // Re-applying the tiers the crash had applied changed nothing: their generation is still 2.
     let status = w.cluster.rollout("Deployment", "trading-core", "authentication", now).await.expect("status");
     assert_eq!(status.generation, 2);
@@ -428,6 +422,7 @@ async fn a_deploy_that_died_half_way_is_resumed_by_asking_again() {
 #[tokio::test]
 async fn an_action_out_of_order_is_refused() {
     let w = world();
+    w.ledger.add_account("dev", "222233334444");
     let plan: Request =
         serde_json::from_value(json!({"action": "plan", "request": request("2026.11.3", json!({}))})).expect("plan");
     let deployment = handle(plan, &w.deps).await.expect("plan");
@@ -535,7 +530,7 @@ fn paths_read(value: &Value, out: &mut Vec<String>) {
 async fn every_field_the_definition_reads_is_in_a_response() {
     // Workloads ready after 45 s: the first gate poll (at 30 s) sees them progressing.
     let w = world_on(1, chrono::Duration::seconds(45));
-    *w.ledger.1.lock().expect("lock") = vec!["222233334444".into()];
+    w.ledger.add_account("dev", "222233334444");
     let e = run(&w, "env", json!({"environment": "dev", "release": "2026.11.3"})).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     let e = run(&w, "broken", request("2026.11.4", json!({"order-management": "2026.11.4-broken"}))).await;

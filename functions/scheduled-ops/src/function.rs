@@ -15,6 +15,8 @@ use crate::handler::{self, Deps, Request, Response, ScheduleError};
 /// The variables `template.yaml` gives the function.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Env {
+    /// The environment this stack serves: its schedules read, resize and re-apply nothing else.
+    pub environment: String,
     pub automation_role_name: String,
     pub schedules_management_role_name: String,
     pub management_account_id: String,
@@ -43,9 +45,19 @@ impl Function for ScheduledOps {
     async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
         let store = Arc::new(SsmParameterStore::new(ctx.client()));
         // The catalogue and environments as published: read once, at start, or fail fast.
-        let tree = platform_core::config::published_tree(store.as_ref(), &env.parameter_prefix).await.map_err(|e| {
-            InitError::dependency(format!("reading the published config under {}", env.parameter_prefix), e)
-        })?;
+        let mut tree =
+            platform_core::config::published_tree(store.as_ref(), &env.parameter_prefix).await.map_err(|e| {
+                InitError::dependency(format!("reading the published config under {}", env.parameter_prefix), e)
+            })?;
+        // Each environment's stack sees only its own environment: its roles are trusted by that
+        // environment's accounts alone, and a dev schedule must never resize or re-apply prod.
+        tree.environments.retain(|name, _| name == &env.environment);
+        if tree.environments.is_empty() {
+            return Err(InitError::BadVariable {
+                name: "ENVIRONMENT".into(),
+                message: format!("environment `{}` is not in the published config", env.environment),
+            });
+        }
         // Organizations and both StackSets are read (and drifted instances re-applied) from the
         // management account, through a role that may do only that.
         let management =

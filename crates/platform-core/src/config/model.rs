@@ -251,6 +251,11 @@ pub struct Environment {
     pub trading_hours: TradingHours,
     #[serde(default)]
     pub schedules: Schedules,
+    /// Accounts without platform-ops tags that vending may adopt into this environment (their
+    /// root e-mails, listed by hand after review): any other untagged account is refused, so a
+    /// request naming, say, the security account's e-mail moves nothing.
+    #[serde(default)]
+    pub adopt: Vec<String>,
 }
 
 /// The environment's scheduled operations (`[schedules]`); absent: none of the optional ones.

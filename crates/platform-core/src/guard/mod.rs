@@ -14,8 +14,9 @@ use crate::error::{AwsError, ClassifyExt, ErrorClass};
 
 /// How long a transition claim is kept: far longer than any redelivery window.
 const CLAIM_TTL_SECONDS: i64 = 7 * 24 * 3600;
-/// How long the audit trail of a target is kept.
-const AUDIT_TTL_SECONDS: i64 = 90 * 24 * 3600;
+/// How long the audit trail of a target is kept: the seven years a regulated firm keeps its
+/// records (the archive copy, through the table's stream, is under Object Lock for as long).
+const AUDIT_TTL_SECONDS: i64 = 7 * 366 * 24 * 3600;
 /// Actions read back for cooldowns and flapping.
 const HISTORY_LIMIT: i32 = 20;
 

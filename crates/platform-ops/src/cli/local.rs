@@ -69,6 +69,10 @@ pub struct SendEvent {
     /// The bus it is put on.
     #[arg(long, default_value = "default")]
     bus: String,
+    /// The account that puts it (default: the event's `account`): EventBridge writes it into the
+    /// event and applies the bus's resource policy to it.
+    #[arg(long, value_name = "ACCOUNT")]
+    from: Option<String>,
     #[command(flatten)]
     local: LocalArgs,
 }
@@ -77,9 +81,12 @@ impl SendEvent {
     pub async fn run(self, root: &Path) -> anyhow::Result<ExitCode> {
         let event = read_json(&self.file)?;
         let up = runtime::local::start(root, self.local.endpoint.as_deref()).await?;
-        let dispatches = up.runtime.send_event(&self.bus, event).await?;
+        let before = up.runtime.refusals().len();
+        let dispatches = up.runtime.send_event_from(&self.bus, event, self.from.as_deref()).await?;
         print_runtime(&up.runtime, &dispatches, self.local.output)?;
-        Ok(ExitCode::SUCCESS)
+        // A refused event is an outcome, not an error: say why, and exit non-zero.
+        let refused = up.runtime.refusals().into_iter().skip(before).any(|r| r.at == runtime::admission::Stop::Bus);
+        Ok(if refused { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     }
 }
 

@@ -11,7 +11,7 @@ use asl::{Failure, Resolver, Start, StateMachine, TaskContext, TaskOutput, TaskR
 
 use super::functions::Invocation;
 use super::timeline::Entry;
-use super::{Dispatch, Outcome, Runtime, RuntimeError, aws_error, context, services, template};
+use super::{Dispatch, Outcome, Runtime, RuntimeError, admission, aws_error, context, services, template};
 
 /// How many rounds of "a function published an event that a rule routes to a function" are
 /// followed before the runtime stops (a loop in the rules would otherwise never end).
@@ -80,11 +80,68 @@ impl Runtime {
     /// Routes an event on `bus` through the template's rules and runs every target; then follows
     /// the events those targets published.
     pub async fn send_event(self: &Arc<Self>, bus: &str, event: Value) -> Result<Vec<Dispatch>, RuntimeError> {
-        let event = envelope(bus, event);
+        self.send_event_from(bus, event, None).await
+    }
+
+    /// [`Runtime::send_event`] as put by account `sender` (default: the event's `account`, else
+    /// this account). EventBridge writes the sender into the envelope's `account`, whatever the
+    /// event said, and applies the bus's resource policy to another account's put: a refused
+    /// event reaches no rule, and the refusal is recorded with its reason.
+    pub async fn send_event_from(
+        self: &Arc<Self>,
+        bus: &str,
+        event: Value,
+        sender: Option<&str>,
+    ) -> Result<Vec<Dispatch>, RuntimeError> {
+        let mut event = envelope(bus, event);
+        let sender = sender
+            .map(str::to_string)
+            .or_else(|| event.get("account").and_then(Value::as_str).filter(|a| !a.is_empty()).map(str::to_string))
+            .unwrap_or_else(|| template::ACCOUNT.to_string());
+        event["account"] = json!(sender);
         self.timeline.push(Entry::event(bus, &event));
+        let principal =
+            admission::Principal { organization_id: self.organization_of(&sender).await?, account: sender.clone() };
+        if let Err(reason) = admission::admit(&self.template, bus, &event, &principal) {
+            self.refuse(admission::Stop::Bus, bus, &event, reason);
+            return Ok(Vec::new());
+        }
         let mut out = self.route(bus, &event).await?;
         out.extend(self.follow_published().await?);
         Ok(out)
+    }
+
+    /// The organisation `account` belongs to, as Organizations says.
+    async fn organization_of(&self, account: &str) -> Result<Option<String>, RuntimeError> {
+        let org = self.ctx.client::<aws_sdk_organizations::Client>();
+        let Ok(described) = org.describe_organization().send().await else { return Ok(None) };
+        let Some(id) = described.organization().and_then(|o| o.id()).map(str::to_string) else { return Ok(None) };
+        let mut pages = org.list_accounts().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("ListAccounts")(context(&e)))?;
+            if page.accounts().iter().any(|a| a.id() == Some(account)) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    fn refuse(&self, at: admission::Stop, bus: &str, event: &Value, reason: String) {
+        let field = |name: &str| event.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+        let refusal = admission::Refusal {
+            at,
+            bus: bus.to_string(),
+            sender: field("account"),
+            detail_type: field("detail-type"),
+            reason,
+        };
+        self.timeline.push(Entry::note(1, format!("refused at the {at}: {}", refusal.reason)));
+        self.refusals.lock().unwrap_or_else(|p| p.into_inner()).push(refusal);
+    }
+
+    /// Every event refused so far, at the bus or for want of a matching rule.
+    pub fn refusals(&self) -> Vec<admission::Refusal> {
+        self.refusals.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Fires the template's schedule named `name` (its event's logical id, or the end of it:
@@ -128,7 +185,7 @@ impl Runtime {
     async fn route(self: &Arc<Self>, bus: &str, event: &Value) -> Result<Vec<Dispatch>, RuntimeError> {
         let routes = self.template.route(bus, event);
         if routes.is_empty() {
-            self.timeline.push(Entry::note(1, format!("no rule on `{bus}` matches")));
+            self.refuse(admission::Stop::Rule, bus, event, format!("no rule on `{bus}` matches"));
         }
         let mut out = Vec::new();
         // An execution an event starts begins at the event's time on the virtual clock.

@@ -6,6 +6,7 @@
 // are read back from the emulator (a catch-all rule per bus sends them to an SQS queue) and
 // routed in turn, so a chain of reactions shows up in the timeline as it would on AWS.
 
+pub mod admission;
 pub mod calls;
 mod dispatch;
 pub mod functions;
@@ -106,6 +107,8 @@ pub struct Runtime {
     taps: Vec<(String, String)>,
     seen_events: Mutex<BTreeSet<String>>,
     published: Mutex<Vec<(String, Value)>>,
+    /// Events that reached no target: refused by a bus policy, or matched by no rule.
+    refusals: Mutex<Vec<admission::Refusal>>,
     calls: calls::CallLog,
     pub timeline: Timeline,
 }
@@ -138,6 +141,7 @@ impl Runtime {
             taps: Vec::new(),
             seen_events: Mutex::new(BTreeSet::new()),
             published: Mutex::new(Vec::new()),
+            refusals: Mutex::new(Vec::new()),
             calls,
             timeline: Timeline::default(),
         };

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::admission::{Refusal, Stop};
 use super::{Dispatch, Outcome, Runtime, RuntimeError};
 
 #[derive(Debug, Deserialize)]
@@ -34,8 +35,14 @@ pub struct Step {
 pub enum Action {
     /// Lines written to a log group (one per line of `file`), delivered to its subscribers.
     Logs { group: String, stream: String, file: String },
-    /// An event (file) sent to a bus and routed by the template's rules.
-    Event { bus: String, file: String },
+    /// An event (file) sent to a bus and routed by the template's rules; put by account `from`
+    /// (default: the event's `account`), to which the bus's resource policy applies.
+    Event {
+        bus: String,
+        file: String,
+        #[serde(default)]
+        from: Option<String>,
+    },
     /// One function invoked with an event file.
     Invoke { function: String, file: String },
     /// A state machine (template name or definition file) run on an input file.
@@ -60,10 +67,19 @@ pub enum Expectation {
     Bucket { name: String, min_objects: usize },
     /// Parameters under a path (recursively), at least this many.
     Parameters { path: String, min: usize },
-    /// Exactly one account of the organisation has this e-mail, and it sits in the OU named `ou`.
+    /// Exactly one account of the organisation has this e-mail, and it sits in the OU named `ou`
+    /// (`root`: directly under the root).
     Account { email: String, ou: String },
-    /// The step's dispatches made these changing calls (`sns Publish`), among others.
-    Changes { include: Vec<String> },
+    /// The step's dispatches made these changing calls (`sns Publish`), among others; with
+    /// `only`, these and no other.
+    Changes {
+        include: Vec<String>,
+        #[serde(default)]
+        only: bool,
+    },
+    /// The step's event of this detail-type was refused `at` the bus (its resource policy) or the
+    /// rules (none matched), and no target ran: no dispatch, no AWS change.
+    Refused { at: Stop, detail_type: String },
 }
 
 /// One checked expectation.
@@ -126,6 +142,7 @@ pub async fn replay(
     for (i, step) in scenario.steps.iter().enumerate() {
         eprintln!("  .. step {}/{}: {}", i + 1, scenario.steps.len(), step.name);
         let published_before = runtime.published().len();
+        let refused_before = runtime.refusals().len();
         let dispatches: Vec<Dispatch> = match &step.action {
             Action::Logs { group, stream, file } => {
                 let path = dir.join(file);
@@ -134,7 +151,10 @@ pub async fn replay(
                 let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
                 runtime.write_logs(group, stream, &lines).await?
             }
-            Action::Event { bus, file } => runtime.send_event(bus, read_json(dir, file, facts)?).await?,
+            Action::Event { bus, file, from } => {
+                let from = from.as_deref().map(|f| fill(f, facts)).transpose()?;
+                runtime.send_event_from(bus, read_json(dir, file, facts)?, from.as_deref()).await?
+            }
             Action::Invoke { function, file } => {
                 let event = read_json(dir, file, facts)?;
                 runtime.dispatch_with_follow(&format!("invoke {function}"), function, event).await?
@@ -149,20 +169,24 @@ pub async fn replay(
             Action::Schedule { name, at } => runtime.fire_schedule(name, *at).await?,
         };
         let published: Vec<Value> = runtime.published().into_iter().skip(published_before).map(|(_, e)| e).collect();
+        let refused: Vec<Refusal> = runtime.refusals().into_iter().skip(refused_before).collect();
+        let seen = Seen { dispatches: &dispatches, published: &published, refused: &refused };
         for expectation in &step.expect {
-            checks.push(check(runtime, &step.name, expectation, &dispatches, &published).await);
+            checks.push(check(runtime, &step.name, expectation, &seen).await);
         }
     }
     Ok(Report { scenario: name.to_string(), checks })
 }
 
-async fn check(
-    runtime: &Runtime,
-    step: &str,
-    expectation: &Expectation,
-    dispatches: &[Dispatch],
-    published: &[Value],
-) -> Check {
+/// What one step led to.
+struct Seen<'a> {
+    dispatches: &'a [Dispatch],
+    published: &'a [Value],
+    refused: &'a [Refusal],
+}
+
+async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &Seen<'_>) -> Check {
+    let Seen { dispatches, published, refused } = *seen;
     let (text, met, actual) = match expectation {
         Expectation::Dispatch { target, outcome, output } => {
             let found = dispatches
@@ -213,7 +237,7 @@ async fn check(
             let text = format!("one account {email}, in OU {ou}");
             match runtime.accounts_by_email(email).await {
                 Ok(found) => {
-                    let met = found.len() == 1 && found[0].1.as_deref() == Some(ou.as_str());
+                    let met = found.len() == 1 && found[0].1.as_deref().unwrap_or("root") == ou.as_str();
                     let actual = found
                         .iter()
                         .map(|(id, ou)| format!("{id} in {}", ou.as_deref().unwrap_or("the root")))
@@ -224,17 +248,41 @@ async fn check(
                 Err(e) => (text, false, e.to_string()),
             }
         }
-        Expectation::Changes { include } => {
+        Expectation::Changes { include, only } => {
             let made: Vec<&String> = dispatches.iter().flat_map(|d| &d.aws_changes).collect();
-            let met = include.iter().all(|want| made.iter().any(|m| m.starts_with(want.as_str())));
-            (
-                format!("AWS changes include {}", include.join(", ")),
-                met,
-                made.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "),
-            )
+            let wanted = |m: &&String| include.iter().any(|want| m.starts_with(want.as_str()));
+            let met = include.iter().all(|want| made.iter().any(|m| m.starts_with(want.as_str())))
+                && (!*only || made.iter().all(wanted));
+            let what = match (*only, include.is_empty()) {
+                (true, true) => "no AWS change".to_string(),
+                (true, false) => format!("AWS changes are only {}", include.join(", ")),
+                _ => format!("AWS changes include {}", include.join(", ")),
+            };
+            (what, met, made.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))
+        }
+        Expectation::Refused { at, detail_type } => {
+            let found = refused.iter().find(|r| &r.detail_type == detail_type);
+            let met = found.is_some_and(|r| r.at == *at) && dispatches.is_empty();
+            let actual = match found {
+                Some(r) => format!("refused at the {} ({}); {} dispatch(es)", r.at, r.reason, dispatches.len()),
+                None => format!("not refused; {} dispatch(es)", dispatches.len()),
+            };
+            (format!("{detail_type} refused at the {at}, nothing dispatched"), met, actual)
         }
     };
     Check { step: step.to_string(), expectation: text, met, actual }
+}
+
+/// `{{name}}` placeholders of a scenario field filled from the world's facts.
+fn fill(text: &str, facts: &BTreeMap<String, String>) -> Result<String, RuntimeError> {
+    let mut out = text.to_string();
+    for (name, value) in facts {
+        out = out.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    match out.find("{{") {
+        Some(_) => Err(RuntimeError::Invalid(format!("unknown placeholder in `{text}`"))),
+        None => Ok(out),
+    }
 }
 
 /// Whether `actual` holds everything in `want` (objects by key, recursively; the rest equal).

@@ -100,7 +100,18 @@ impl Entry {
                 }
             } else if h.kind.ends_with("Failed") && h.kind != "ExecutionFailed" {
                 let error = h.details.get("error").and_then(Value::as_str).unwrap_or_default();
-                details.push(format!("  {} {state}: {error}", h.kind));
+                // The cause says which value was refused: worth a line of its own to people.
+                let cause = h.details.get("cause").and_then(Value::as_str).filter(|c| !c.is_empty()).map(|c| {
+                    // A Lambda's cause is its error document: its message is what people read.
+                    serde_json::from_str::<Value>(c)
+                        .ok()
+                        .and_then(|d| d.get("errorMessage").and_then(Value::as_str).map(str::to_string))
+                        .unwrap_or_else(|| c.to_string())
+                });
+                match cause {
+                    Some(cause) => details.push(format!("  {} {state}: {error}: {}", h.kind, truncate(&cause, 200))),
+                    None => details.push(format!("  {} {state}: {error}", h.kind)),
+                }
             }
         }
         Entry { depth, kind: "execution", text: format!("execution {} ({:?})", e.name, e.status), details }

@@ -3,6 +3,7 @@
 mod config;
 mod contract;
 mod errors;
+mod iam;
 mod samconfig;
 mod suppressions;
 mod template;
@@ -144,6 +145,7 @@ pub fn run_with(inputs: &Inputs, catalogue: &ActionCatalogue) -> Report {
             errors::check_errors(inputs, &template, &machines, catalogue),
             check_suppressions(inputs, &templates),
             check_samconfig(inputs, tree.as_ref().ok()),
+            iam::check_iam(inputs, &templates),
         ],
     }
 }

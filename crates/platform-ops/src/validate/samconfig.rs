@@ -28,7 +28,7 @@ fn template_parameters(path: &Path) -> Option<BTreeMap<String, (bool, Vec<String
 
 /// `KEY=VALUE` pairs of a samconfig `parameter_overrides`: a list of pairs, or one string of
 /// space-separated pairs whose values may be double-quoted.
-fn parameter_overrides(value: &toml::Value) -> Result<Vec<(String, String)>, String> {
+pub(super) fn parameter_overrides(value: &toml::Value) -> Result<Vec<(String, String)>, String> {
     let items: Vec<String> = match value {
         toml::Value::Array(items) => items
             .iter()
@@ -148,6 +148,16 @@ pub(super) fn check_samconfig(inputs: &Inputs, tree: Option<&ConfigTree>) -> Che
                 format!("{at}.stack_name"),
                 format!(
                     "`{}` must be `{stack}` (the pipeline roles may change only that stack)",
+                    other.unwrap_or_default()
+                ),
+            ),
+        }
+        match deploy.get("s3_prefix").and_then(toml::Value::as_str) {
+            Some(prefix) if prefix == stack => {}
+            other => finding(
+                format!("{at}.s3_prefix"),
+                format!(
+                    "`{}` must be `{stack}` (the pipeline roles read and write artifacts only there)",
                     other.unwrap_or_default()
                 ),
             ),

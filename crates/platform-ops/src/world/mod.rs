@@ -124,8 +124,15 @@ pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, Wor
     }
     let email = member_email(tree, &env.name);
     let account_name = tree.resource_prefix(&env.name);
-    let account_id = org.ensure_account(&account_name, &email, &env.name, &mut report).await?;
+    let tags = BTreeMap::from([
+        ("environment".to_string(), env.name.clone()),
+        ("managed-by".to_string(), "platform-ops".to_string()),
+    ]);
+    let account_id = org.ensure_account(&account_name, &email, &tags, &mut report).await?;
     org.ensure_parent(&account_id, &root, &ous[&env.organizational_unit], &mut report).await?;
+    // Every organisation has accounts platform-ops must never touch: the security account, under
+    // the root and untagged, is what a forged request would try to adopt.
+    org.ensure_account(SECURITY_ACCOUNT, &security_email(), &BTreeMap::new(), &mut report).await?;
 
     let member_admin = ctx.in_account(&ctx.sessions(BOOTSTRAP_ROLE, "world-seed"), &account_id);
     let management_account = caller_account(ctx).await?;
@@ -138,7 +145,41 @@ pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, Wor
 
     let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
     report.config = config::publish(tree, &store, false).await?;
+    register_vended(&store, tree, &env.name, &account_id, &account_name, &mut report).await?;
     Ok(report)
+}
+
+/// The seeded account as vending's ledger knows it (`<prefix>/accounts/<env>/<id>/...`): the
+/// environment's account platform-ops took over, which the scaler and deploy act on. Vending
+/// adds the rest of its facts when it runs for it.
+async fn register_vended(
+    store: &SsmParameterStore,
+    tree: &ConfigTree,
+    env: &str,
+    account_id: &str,
+    account_name: &str,
+    report: &mut SeedReport,
+) -> Result<(), AwsError> {
+    use platform_core::ports::ParameterStore;
+    let root = format!("{}/accounts/{env}/{account_id}", tree.organization.parameter_prefix);
+    let facts = [(format!("{root}/id"), account_id.to_string()), (format!("{root}/name"), account_name.to_string())];
+    let current = store.get_by_path(&root).await?;
+    for (name, value) in facts {
+        if current.get(&name) == Some(&value) {
+            report.record(format!("parameter {name}"), Outcome::Exists);
+        } else {
+            store.put(&name, &value, true).await?;
+            report.record(format!("parameter {name}"), Outcome::Created);
+        }
+    }
+    Ok(())
+}
+
+/// The organisation's security account: untagged, never platform-ops'.
+pub const SECURITY_ACCOUNT: &str = "abc-security";
+
+pub fn security_email() -> String {
+    format!("{SECURITY_ACCOUNT}@accounts.abc-limited.example")
 }
 
 async fn caller_account(ctx: &AwsContext) -> Result<String, AwsError> {

@@ -88,18 +88,14 @@ impl Org {
         &self,
         name: &str,
         email: &str,
-        env: &str,
+        tags: &BTreeMap<String, String>,
         report: &mut SeedReport,
     ) -> Result<String, AwsError> {
         if let Some(account) = self.directory.find_by_email(email).await? {
             report.record(format!("account {name} ({})", account.id), Outcome::Exists);
             return Ok(account.id);
         }
-        let tags = BTreeMap::from([
-            ("environment".to_string(), env.to_string()),
-            ("managed-by".to_string(), "platform-ops".to_string()),
-        ]);
-        let request = self.directory.create_account(name, email, &tags).await?;
+        let request = self.directory.create_account(name, email, tags).await?;
         for _ in 0..30 {
             match self.directory.creation(&request).await? {
                 Creation::Succeeded { account_id } => {

@@ -10,6 +10,8 @@ pub enum VendingError {
     Request(#[from] RequestError),
     #[error(transparent)]
     Aws(#[from] AwsError),
+    #[error(transparent)]
+    Untrusted(#[from] platform_core::trust::Untrusted),
     #[error("config: {0}")]
     Config(String),
     #[error("the published config cannot be used")]
@@ -43,6 +45,8 @@ pub enum ErrorName {
     AccountCreationFailed,
     BaselineFailed,
     NoSlot,
+    /// A sender, environment or target outside this deployment's boundary: never retried.
+    Untrusted,
 }
 
 impl VendingError {
@@ -66,6 +70,7 @@ impl VendingError {
             },
             VendingError::BaselineFailed { .. } => ErrorName::BaselineFailed,
             VendingError::NoSlot { .. } => ErrorName::NoSlot,
+            VendingError::Untrusted(_) => ErrorName::Untrusted,
         };
         name.into()
     }

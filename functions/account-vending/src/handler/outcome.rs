@@ -47,9 +47,10 @@ pub(super) async fn publish_facts(v: Vending, deps: &Deps) -> Result<PublishedFa
 }
 
 pub(super) async fn quarantine(v: &Vending, step: &str, cause: &str, deps: &Deps) -> Result<Quarantine, VendingError> {
-    let Some(account) = &v.account_id else {
+    if v.account_id.is_none() {
         return Ok(Quarantine::no_account(step, cause));
-    };
+    }
+    let account = &super::account::target(v, deps).await?;
     let (org, _) = deps.config().await?;
     let ou = deps
         .directory

@@ -40,7 +40,17 @@ impl Clusters for MemoryClusters {
         })
     }
 
-    async fn cluster(&self, _account: &str, _access: &ClusterAccess) -> Result<Arc<dyn WorkloadApplier>, ApplyError> {
+    async fn cluster(
+        &self,
+        account: &str,
+        environment: &str,
+        _region: &str,
+    ) -> Result<Arc<dyn WorkloadApplier>, ApplyError> {
+        // As EKS would: a principal without an access entry on that cluster is not let in.
+        let name = format!("abc-trading-{environment}");
+        if !self.granted.lock().unwrap_or_else(|e| e.into_inner()).contains(&format!("{account}/{name}")) {
+            return Err(ApplyError::Forbidden(format!("no access entry on cluster {name} of account {account}")));
+        }
         Ok(self.cluster.clone())
     }
 }

@@ -123,5 +123,12 @@ pub trait Clusters: Send + Sync + std::fmt::Debug {
     /// An access entry for the deployer with cluster-admin associated (created only when missing),
     /// and the cluster's endpoint and certificate authority.
     async fn ensure_access(&self, account: &str, environment: &str, region: &str) -> Result<ClusterAccess, ApplyError>;
-    async fn cluster(&self, account: &str, access: &ClusterAccess) -> Result<Arc<dyn WorkloadApplier>, ApplyError>;
+    /// The deployer's client for the cluster of `environment` in `account`, its endpoint found
+    /// again (never taken from a payload: a bearer token goes to it).
+    async fn cluster(
+        &self,
+        account: &str,
+        environment: &str,
+        region: &str,
+    ) -> Result<Arc<dyn WorkloadApplier>, ApplyError>;
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DeployRequest, Deployment};
+use super::{DeployRequest, Deployment, ReleaseRequested};
 use crate::infra::InfrastructureStatus;
 use crate::rollout::Health;
 
@@ -11,6 +11,8 @@ use crate::rollout::Health;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Response {
+    /// `receive`: the request the event carried, checked.
+    Received(ReleaseRequested),
     Targets(Targets),
     /// plan, ensure-infrastructure, ensure-access, apply-tier, advance, record: the deploy moves on.
     Deployment(Box<Deployment>),

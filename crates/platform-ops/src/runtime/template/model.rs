@@ -68,6 +68,7 @@ pub struct Template {
 /// Resource types whose properties the runtime needs resolved (to provision or to read).
 const PROVISIONED: &[&str] = &[
     "AWS::Events::EventBus",
+    "AWS::Events::EventBusPolicy",
     "AWS::KinesisFirehose::DeliveryStream",
     "AWS::S3::Bucket",
     "AWS::Logs::LogGroup",
@@ -259,5 +260,54 @@ impl Template {
 
     pub fn machine(&self, name: &str) -> Option<&Machine> {
         self.machines.get(name).or_else(|| self.machines.values().find(|m| m.name == name || m.arn == name))
+    }
+}
+
+impl Template {
+    /// The ARN of a bus given by name (or already by ARN).
+    pub fn bus_arn(&self, bus: &str) -> String {
+        if bus.starts_with("arn:") {
+            return bus.to_string();
+        }
+        format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}")
+    }
+
+    /// The statements of `bus`'s resource policy: each `AWS::Events::EventBusPolicy` on it (its
+    /// `Statement` with `StatementId` as Sid, or a whole `Policy`) and the bus's own `Policy`.
+    pub fn bus_statements(&self, bus: &str) -> Vec<Value> {
+        let same_bus = |name: &str| name == bus || name.ends_with(&format!("/{bus}")) || self.bus_arn(bus) == name;
+        let mut out = Vec::new();
+        for (id, kind) in &self.resources {
+            let Some(props) = self.properties.get(id) else { continue };
+            let statements = |policy: &Value| match policy.get("Statement") {
+                Some(Value::Array(list)) => list.clone(),
+                Some(one) => vec![one.clone()],
+                None => Vec::new(),
+            };
+            match kind.as_str() {
+                "AWS::Events::EventBusPolicy" => {
+                    let name = props.get("EventBusName").and_then(Value::as_str).unwrap_or("default");
+                    if !same_bus(name) {
+                        continue;
+                    }
+                    if let Some(policy) = props.get("Policy") {
+                        out.extend(statements(policy));
+                    } else if let Some(mut statement) = props.get("Statement").cloned() {
+                        if let (Some(sid), Some(obj)) = (props.get("StatementId"), statement.as_object_mut()) {
+                            obj.entry("Sid").or_insert_with(|| sid.clone());
+                        }
+                        out.push(statement);
+                    }
+                }
+                "AWS::Events::EventBus" => {
+                    let name = props.get("Name").and_then(Value::as_str).unwrap_or_default();
+                    if let (true, Some(policy)) = (same_bus(name), props.get("Policy")) {
+                        out.extend(statements(policy));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 }
