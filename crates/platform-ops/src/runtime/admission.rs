@@ -78,3 +78,65 @@ pub fn admit(template: &Template, bus: &str, event: &Value, principal: &Principa
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+
+    const ORG: &str = "o-abcdefghij";
+    const MANAGEMENT: &str = "111111111111";
+    const MEMBER: &str = "222233334444";
+
+    fn project_template() -> Template {
+        let parameters = [
+            ("Environment", "dev"),
+            ("OrganizationId", ORG),
+            ("ManagementAccountId", MANAGEMENT),
+            ("AutomationAccountId", template::ACCOUNT),
+            ("MemberRegions", "us-east-1"),
+        ];
+        let overrides: BTreeMap<String, String> =
+            parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Template::load(&emulator::workspace_root().join("template.yaml"), &overrides).expect("template.yaml loads")
+    }
+
+    fn put(t: &Template, account: &str, org: Option<&str>, source: &str, detail_type: &str) -> Result<(), String> {
+        let event = json!({"source": source, "detail-type": detail_type, "account": account, "detail": {}});
+        let principal = Principal { account: account.to_string(), organization_id: org.map(str::to_string) };
+        admit(t, "abc-trading-dev", &event, &principal)
+    }
+
+    /// The platform bus's policy, per sender, as docs/security.md's table states it.
+    #[test]
+    fn the_platform_bus_admits_each_sender_only_its_own_events() {
+        let t = project_template();
+        let alarm = ("aws.cloudwatch", "CloudWatch Alarm State Change");
+        let created = ("aws.organizations", "AWS Service Event via CloudTrail");
+        let requested = ("abc.platform", "AccountRequested");
+        let release = ("abc.platform", "ReleaseRequested");
+        assert_eq!(put(&t, MEMBER, Some(ORG), alarm.0, alarm.1), Ok(()));
+        for (source, detail_type) in [requested, release, created, ("abc.platform", "FailureSignatureDetected")] {
+            let refused = put(&t, MEMBER, Some(ORG), source, detail_type).expect_err("a member sends alarms only");
+            assert!(refused.contains(MEMBER) && refused.contains(detail_type), "{refused}");
+        }
+        assert!(put(&t, MEMBER, None, alarm.0, alarm.1).is_err(), "an account outside the organisation");
+        assert!(put(&t, MEMBER, Some("o-someoneelse"), alarm.0, alarm.1).is_err(), "another organisation");
+        assert_eq!(put(&t, MANAGEMENT, Some(ORG), created.0, created.1), Ok(()));
+        assert!(put(&t, MANAGEMENT, Some(ORG), requested.0, requested.1).is_err(), "not requests from management");
+        // The bus owner's own puts are its identity policies' business, not the bus policy's.
+        assert_eq!(put(&t, template::ACCOUNT, Some(ORG), requested.0, requested.1), Ok(()));
+    }
+
+    #[test]
+    fn a_bus_without_a_policy_takes_only_its_own_accounts_events() {
+        let t = project_template();
+        let event = json!({"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change"});
+        let member = Principal { account: MEMBER.into(), organization_id: Some(ORG.into()) };
+        let refused = admit(&t, "default", &event, &member).expect_err("no policy on the default bus");
+        assert!(refused.contains("has no resource policy"), "{refused}");
+    }
+}
