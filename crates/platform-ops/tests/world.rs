@@ -56,6 +56,29 @@ async fn seeding_builds_the_dev_world_and_twice_is_the_same_world() {
     assert_eq!(r.log_groups.len(), 23);
     assert!(r.log_groups.contains(&"/abc-trading/dev/trade-execution".to_string()));
     assert_eq!(after.config_parameters.len(), 30);
+
+    // Every member role a function of the template assumes exists in the seeded account (the
+    // emulator would hand out credentials for a role no account has; AWS would not).
+    let parameters = [
+        ("Environment", "dev"),
+        ("OrganizationId", after.organization_id.as_str()),
+        ("ManagementAccountId", emulator::DEFAULT_ACCOUNT_ID),
+        ("AutomationAccountId", emulator::DEFAULT_ACCOUNT_ID),
+        ("MemberRegions", "us-east-1"),
+    ];
+    let overrides = parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let template =
+        platform_ops::runtime::template::Template::load(&emulator::workspace_root().join("template.yaml"), &overrides)
+            .expect("template");
+    let seeded: Vec<String> =
+        world::member_roles(&tree.organization.automation_role).into_iter().map(|(r, _)| r).collect();
+    let admin = ctx.in_account(&ctx.sessions("OrganizationAccountAccessRole", "world-test"), &dev.id);
+    let iam = admin.client::<aws_sdk_iam::Client>();
+    for f in template.functions.values() {
+        let Some(role) = f.environment.get("AUTOMATION_ROLE_NAME") else { continue };
+        assert!(seeded.contains(role), "{} assumes {role}, which seeding does not make: {seeded:?}", f.id);
+        iam.get_role().role_name(role).send().await.unwrap_or_else(|e| panic!("{role} in the dev account: {e:?}"));
+    }
 }
 
 #[tokio::test]

@@ -8,7 +8,11 @@ use super::alarms::seeded_alarms;
 use super::snapshot::{describe_stack, log_groups};
 use super::{Outcome, SeedReport, WorldError};
 
-/// The automation role, trusted by the management (automation) account, scoped to what the flows do.
+/// The member roles, as the baseline makes them: the automation role (vending's reads, and what
+/// seeding builds the account with) and one per function (`<automation role>-scaler`, `-deploy`,
+/// `-schedules`, the template's defaults), each trusted by the automation account. The emulator
+/// lets anyone assume any role name, so a function pointed at a role no account has would pass
+/// here and fail on AWS: seeding them keeps the names honest (the world test checks each one).
 pub(super) async fn ensure_automation_role(
     member_admin: &AwsContext,
     tree: &ConfigTree,
@@ -16,7 +20,6 @@ pub(super) async fn ensure_automation_role(
     report: &mut SeedReport,
 ) -> Result<(), AwsError> {
     let iam = member_admin.client::<aws_sdk_iam::Client>();
-    let role = &tree.organization.automation_role;
     let trust = serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -25,31 +28,72 @@ pub(super) async fn ensure_automation_role(
             "Action": "sts:AssumeRole"
         }]
     });
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "PlatformOperations",
-            "Effect": "Allow",
-            "Action": [
-                "eks:Describe*", "eks:List*", "eks:UpdateNodegroupConfig", "eks:CreateAccessEntry",
-                "eks:AssociateAccessPolicy", "autoscaling:Describe*", "autoscaling:SetDesiredCapacity",
-                "autoscaling:UpdateAutoScalingGroup", "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm",
-                "logs:DescribeLogGroups", "logs:CreateLogGroup", "logs:PutSubscriptionFilter",
-                "cloudformation:Describe*", "ssm:GetParameter*", "ssm:PutParameter", "iam:PassRole"
-            ],
-            "Resource": "*"
-        }]
-    });
-    let (outcome, _) = ensure_role(&iam, role, &trust.to_string()).await?;
-    iam.put_role_policy()
-        .role_name(role)
-        .policy_name("platform-operations")
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .classify("PutRolePolicy")?;
-    report.record(format!("role {role}"), outcome);
+    for (role, actions) in member_roles(&tree.organization.automation_role) {
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "PlatformOperations", "Effect": "Allow", "Action": actions, "Resource": "*"}]
+        });
+        let (outcome, _) = ensure_role(&iam, &role, &trust.to_string()).await?;
+        iam.put_role_policy()
+            .role_name(&role)
+            .policy_name("platform-operations")
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .classify("PutRolePolicy")?;
+        report.record(format!("role {role}"), outcome);
+    }
     Ok(())
+}
+
+/// Each member role with what its holder does in the account.
+pub fn member_roles(automation_role: &str) -> Vec<(String, Vec<&'static str>)> {
+    vec![
+        (
+            automation_role.to_string(),
+            vec![
+                "eks:Describe*",
+                "eks:List*",
+                "eks:UpdateNodegroupConfig",
+                "autoscaling:Describe*",
+                "autoscaling:UpdateAutoScalingGroup",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:PutMetricAlarm",
+                "logs:DescribeLogGroups",
+                "logs:CreateLogGroup",
+                "logs:PutSubscriptionFilter",
+                "cloudformation:Describe*",
+                "ssm:GetParameter*",
+                "ssm:PutParameter",
+                "iam:PassRole",
+            ],
+        ),
+        (
+            format!("{automation_role}-scaler"),
+            vec![
+                "eks:DescribeNodegroup",
+                "eks:UpdateNodegroupConfig",
+                "eks:DescribeUpdate",
+                "autoscaling:Describe*",
+                "autoscaling:UpdateAutoScalingGroup",
+                "cloudwatch:GetMetricData",
+            ],
+        ),
+        (
+            format!("{automation_role}-deploy"),
+            vec![
+                "eks:DescribeCluster",
+                "eks:DescribeAccessEntry",
+                "eks:CreateAccessEntry",
+                "eks:ListAssociatedAccessPolicies",
+                "eks:AssociateAccessPolicy",
+            ],
+        ),
+        (
+            format!("{automation_role}-schedules"),
+            vec!["eks:DescribeNodegroup", "eks:UpdateNodegroupConfig", "autoscaling:Describe*"],
+        ),
+    ]
 }
 
 /// The role `name` with `trust`, and its ARN (from the lookup or the create: no second read).

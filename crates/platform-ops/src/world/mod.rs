@@ -12,6 +12,7 @@ use platform_core::config::{self, ConfigTree, PublishReport};
 use platform_core::error::{AwsError, ClassifyExt, ErrorClass};
 use serde::Serialize;
 
+pub use member::member_roles;
 use member::{Member, ensure_automation_role};
 use organisation::Org;
 
