@@ -11,12 +11,25 @@ use crate::error::AwsError;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instance {
     pub region: String,
-    /// `CURRENT`, `OUTDATED`, `INOPERABLE`.
-    pub status: String,
-    /// `SUCCEEDED`, `FAILED`, `PENDING`, `RUNNING`, `CANCELLED`, `INOPERABLE`.
-    pub detailed: Option<String>,
+    pub status: InstanceStatus,
+    pub detailed: Option<DetailedStatus>,
     pub reason: Option<String>,
     pub stack_id: Option<String>,
+}
+
+aws_status! {
+    /// A stack instance's status: CURRENT once the StackSet's latest template is applied there.
+    InstanceStatus { Current, Outdated, Inoperable }
+}
+
+aws_status! {
+    /// What the instance's last operation did there (`StackInstanceStatus.DetailedStatus`).
+    DetailedStatus { Pending, Running, Succeeded, Failed, Cancelled, Inoperable, SkippedSuspendedAccount, FailedImport }
+}
+
+aws_status! {
+    /// Whether an instance's resources match the StackSet's template, as the last detection found.
+    DriftStatus { Drifted, InSync, Unknown, NotChecked }
 }
 
 /// How the StackSet rolls instances out (CloudFormation operation preferences).
@@ -98,8 +111,7 @@ pub trait StackSets: Send + Sync + std::fmt::Debug {
 pub struct DriftedInstance {
     pub account: String,
     pub region: String,
-    /// `DRIFTED`, `IN_SYNC`, `UNKNOWN`, `NOT_CHECKED`.
-    pub drift_status: String,
+    pub drift_status: DriftStatus,
 }
 
 /// One resource of a drifted instance, as drift detection found it.

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use platform_core::error::AwsError;
 
-pub use platform_core::organization::{Account, AccountDirectory, Creation};
-pub use platform_core::stacksets::{Instance, OperationStatus, Preferences, StackSets};
+pub use platform_core::organization::{Account, AccountDirectory, AccountState, Creation};
+pub use platform_core::stacksets::{DetailedStatus, Instance, InstanceStatus, OperationStatus, Preferences, StackSets};
 
 /// Parameter Store in member accounts, read through the automation role: the baseline exports
 /// its outputs there (`/abc-trading/<env>/baseline/...`).

@@ -1,5 +1,4 @@
-//! The adapters on what the emulator never answers: creation in progress then failed, an
-//! operation id already taken, throttling and a busy stack set, through the real clients.
+//! The adapters through the real clients, on what the emulator never answers: failures, retries, unknown statuses.
 
 use account_vending::aws::{CloudFormationStackSets, Organizations};
 use account_vending::ports::{AccountDirectory, Creation, Preferences, StackSets};
@@ -104,4 +103,68 @@ async fn a_retried_operation_id_is_the_same_operation_and_a_busy_stack_set_is_na
     assert_eq!(busy.class, ErrorClass::OperationInProgress, "{busy}");
     let missing = add().await.expect_err("no stack set");
     assert_eq!(missing.class, ErrorClass::NotFound, "{missing}");
+}
+
+#[tokio::test]
+async fn statuses_become_the_ports_enums_and_one_aws_adds_later_is_kept_as_sent() {
+    use account_vending::ports::{AccountState, DetailedStatus, InstanceStatus};
+    use aws_sdk_cloudformation::types::{
+        StackInstanceComprehensiveStatus, StackInstanceDetailedStatus, StackInstanceStatus, StackInstanceSummary,
+    };
+    use aws_sdk_organizations::types::{Account, AccountStatus};
+    let summary = |region: &str, status: StackInstanceStatus, detailed: Option<StackInstanceDetailedStatus>| {
+        StackInstanceSummary::builder()
+            .account("222233334444")
+            .region(region)
+            .status(status)
+            .stack_instance_status(StackInstanceComprehensiveStatus::builder().set_detailed_status(detailed).build())
+            .build()
+    };
+    let listed = mock!(aws_sdk_cloudformation::Client::list_stack_instances).then_output(move || {
+        aws_sdk_cloudformation::operation::list_stack_instances::ListStackInstancesOutput::builder()
+            .summaries(summary("us-east-1", StackInstanceStatus::Current, Some(StackInstanceDetailedStatus::Succeeded)))
+            .summaries(summary("us-west-2", StackInstanceStatus::from("PARTIAL"), Some("PAUSED".into())))
+            .summaries(summary("eu-west-1", StackInstanceStatus::Outdated, None))
+            .build()
+    });
+    let sets = CloudFormationStackSets::new(client!(aws_sdk_cloudformation, listed));
+    let found: Vec<_> = sets
+        .instances("baseline", "222233334444")
+        .await
+        .expect("listed")
+        .into_iter()
+        .map(|i| (i.region, i.status, i.detailed))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("eu-west-1".to_string(), InstanceStatus::Outdated, None),
+            ("us-east-1".to_string(), InstanceStatus::Current, Some(DetailedStatus::Succeeded)),
+            (
+                "us-west-2".to_string(),
+                InstanceStatus::Other("PARTIAL".into()),
+                Some(DetailedStatus::Other("PAUSED".into()))
+            ),
+        ]
+    );
+
+    // `Status` only, as an endpoint older than `State` answers; then neither.
+    let described = mock!(aws_sdk_organizations::Client::describe_account)
+        .sequence()
+        .output(|| {
+            let account = Account::builder().id("222233334444").status(AccountStatus::Suspended).build();
+            aws_sdk_organizations::operation::describe_account::DescribeAccountOutput::builder()
+                .account(account)
+                .build()
+        })
+        .output(|| {
+            let account = Account::builder().id("222233334444").build();
+            aws_sdk_organizations::operation::describe_account::DescribeAccountOutput::builder()
+                .account(account)
+                .build()
+        })
+        .build();
+    let org = Organizations::new(client!(aws_sdk_organizations, described));
+    assert_eq!(org.account("222233334444").await.expect("described").state, AccountState::Suspended);
+    assert_eq!(org.account("222233334444").await.expect("described").state.as_str(), "UNKNOWN");
 }

@@ -271,7 +271,7 @@ async fn a_failed_vending_quarantines_the_account_and_never_deletes_it() {
     let tags = w.deps.directory.tags(&account).await.expect("tags");
     assert_eq!(tags.get("quarantined-at-step").map(String::as_str), Some("Baseline"));
     let listed = w.deps.directory.account(&account).await.expect("still there");
-    assert_eq!(listed.state, "ACTIVE");
+    assert_eq!(listed.state, account_vending::ports::AccountState::Active);
 
     // Re-running the same request resumes with the same account and places it back.
     let (resumed, _) = vend(&w.deps, request("initech")).await;

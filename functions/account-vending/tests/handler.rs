@@ -6,7 +6,7 @@ mod common;
 use account_vending::handler::{
     Claimed, PublishedFacts, Quarantine, Released, Request, Response, Slot, Vending, VendingError, handle,
 };
-use account_vending::ports::{Account, Creation, Finish, Instance};
+use account_vending::ports::{Account, AccountState, Creation, DetailedStatus, Finish, Instance, InstanceStatus};
 use common::{ROOT, fakes, request};
 use serde_json::json;
 
@@ -41,7 +41,7 @@ async fn an_account_made_elsewhere_is_adopted_only_with_our_tags() {
                 id: id.into(),
                 name: "made-by-hand".into(),
                 email: format!("{id}@abc-trading.com"),
-                state: "ACTIVE".into(),
+                state: AccountState::Active,
                 ou: None,
             });
             org.parents.insert(id.into(), ROOT.into());
@@ -70,15 +70,15 @@ async fn a_baseline_not_current_everywhere_names_each_region() {
     let seeded = [
         Instance {
             region: "us-east-1".into(),
-            status: "CURRENT".into(),
-            detailed: Some("SUCCEEDED".into()),
+            status: InstanceStatus::Current,
+            detailed: Some(DetailedStatus::Succeeded),
             reason: None,
             stack_id: None,
         },
         Instance {
             region: "us-west-2".into(),
-            status: "INOPERABLE".into(),
-            detailed: Some("INOPERABLE".into()),
+            status: InstanceStatus::Inoperable,
+            detailed: Some(DetailedStatus::Inoperable),
             reason: Some("stack deleted outside CloudFormation".into()),
             stack_id: None,
         },
@@ -115,7 +115,7 @@ fn hand_built(f: &common::Fakes, id: &str, email: &str, tags: &[(&str, &str)]) {
         id: id.into(),
         name: "hand-built".into(),
         email: email.into(),
-        state: "ACTIVE".into(),
+        state: AccountState::Active,
         ou: None,
     });
     org.parents.insert(id.into(), ROOT.into());

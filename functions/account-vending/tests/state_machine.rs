@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use account_vending::handler::{Request, handle};
-use account_vending::ports::{Creation, Instance, OperationStatus, StackSets as _};
+use account_vending::ports::{Creation, Instance, InstanceStatus, OperationStatus, StackSets as _};
 use asl::{Failure, Resolver, Start, StateMachine, Status, TaskContext, TaskOutput, TaskRequest, execute};
 use async_trait::async_trait;
 use common::{Fakes, fakes, request};
@@ -340,7 +340,7 @@ async fn outdated_and_missing_regions_take_two_baseline_rounds() {
     let instances = sets.instances(&w.fakes.baseline, &account).await.expect("instances");
     let east = instances.into_iter().find(|i| i.region == "us-east-1").expect("us-east-1");
     sets.remove_instance(&w.fakes.baseline, &account, "us-west-2");
-    sets.seed_instance(&w.fakes.baseline, &account, Instance { status: "OUTDATED".into(), ..east });
+    sets.seed_instance(&w.fakes.baseline, &account, Instance { status: InstanceStatus::Outdated, ..east });
     // A failed claim lets the same request run again.
     w.fakes.ledger.0.lock().expect("lock").claims.values_mut().for_each(|c| c.0 = "failed".into());
     let e = run(&w, "again", request("acme")).await;

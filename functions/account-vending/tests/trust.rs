@@ -3,7 +3,7 @@
 mod common;
 
 use account_vending::handler::{Request, Response, Vending, handle};
-use account_vending::ports::Account;
+use account_vending::ports::{Account, AccountState};
 use common::{ROOT, fakes, request};
 use serde_json::{Value, json};
 
@@ -24,7 +24,7 @@ fn account(f: &common::Fakes, id: &str, email: &str, tags: &[(&str, &str)]) {
         id: id.into(),
         name: id.into(),
         email: email.into(),
-        state: "ACTIVE".into(),
+        state: AccountState::Active,
         ou: None,
     });
     org.parents.insert(id.into(), ROOT.into());

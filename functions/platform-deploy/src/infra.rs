@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use platform_core::config::{ConfigTree, Environment};
-use platform_core::stacksets::{OperationStatus, Preferences, StackSets};
+use platform_core::stacksets::{InstanceStatus, OperationStatus, Preferences, StackSets};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::from_aws;
@@ -130,7 +130,7 @@ pub async fn ensure(
                 .map(|(k, _)| k.clone())
                 .chain(current.keys().filter(|k| !wanted.contains_key(*k)).cloned())
                 .collect();
-            if instance.status == "CURRENT" && differing.is_empty() {
+            if instance.status == InstanceStatus::Current && differing.is_empty() {
                 return Ok(Infrastructure {
                     stack_set,
                     region,

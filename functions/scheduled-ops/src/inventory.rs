@@ -12,8 +12,9 @@ use platform_core::capacity::Groups;
 use platform_core::capacity::Target;
 use platform_core::config::ConfigTree;
 use platform_core::error::AwsError;
+use platform_core::organization::AccountState;
 use platform_core::ports::ParameterStore;
-use platform_core::stacksets::StackSets;
+use platform_core::stacksets::{DetailedStatus, InstanceStatus, StackSets};
 use serde::{Deserialize, Serialize};
 
 use crate::ports::{Account, ReportStore};
@@ -25,16 +26,15 @@ pub const PREFIX: &str = "inventory";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceEntry {
     pub region: String,
-    /// `CURRENT` (the StackSet's latest template applied), `OUTDATED`, `INOPERABLE`.
-    pub status: String,
-    pub detailed: Option<String>,
+    pub status: InstanceStatus,
+    pub detailed: Option<DetailedStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountEntry {
     pub id: String,
     pub name: String,
-    pub state: String,
+    pub state: AccountState,
     pub ou: Option<String>,
     pub environment: Option<String>,
     pub baseline: Vec<InstanceEntry>,
@@ -128,7 +128,7 @@ pub async fn collect(
         );
         // A nodegroup only where the platform runs: an account with no platform instance has none.
         let nodegroup = match env {
-            Some(e) if a.state == "ACTIVE" && !platform.is_empty() => {
+            Some(e) if a.state == AccountState::Active && !platform.is_empty() => {
                 let target = Target::Nodegroup {
                     cluster: tree.resource_prefix(&e.name),
                     nodegroup: tree.organization.nodegroup_name(&e.name),

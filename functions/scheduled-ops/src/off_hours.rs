@@ -9,6 +9,7 @@ use platform_core::capacity::{AuditDecision, AuditRecord, Claim, GroupState, Gro
 use platform_core::capacity::{Direction, Target};
 use platform_core::config::{ConfigTree, Environment, TradingHours};
 use platform_core::error::AwsError;
+use platform_core::organization::AccountState;
 use serde::{Deserialize, Serialize};
 
 /// The tag by which a person holds a group's size against the schedule: it wins.
@@ -159,7 +160,7 @@ pub async fn run(
         };
         let members = accounts
             .iter()
-            .filter(|a| a.state == "ACTIVE" && a.ou.as_deref() == Some(env.organizational_unit.as_str()));
+            .filter(|a| a.state == AccountState::Active && a.ou.as_deref() == Some(env.organizational_unit.as_str()));
         for account in members {
             let action = match one(env, phase, off, &account.id, &target, groups, guard, at, owner).await {
                 Ok(a) => a,

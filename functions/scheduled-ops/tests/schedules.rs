@@ -10,7 +10,8 @@ use platform_core::capacity::GroupState;
 use platform_core::capacity::{Capacity, PastAction};
 use platform_core::config;
 use platform_core::fakes::MemoryStackSets;
-use platform_core::stacksets::{Preferences, ResourceDrift, StackSets};
+use platform_core::organization::AccountState;
+use platform_core::stacksets::{InstanceStatus, Preferences, ResourceDrift, StackSets};
 
 use platform_core::fakes::{MemoryGroups, MemoryGuard};
 use scheduled_ops::drift::{self, DetectionState};
@@ -23,7 +24,7 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn account(id: &str, ou: &str) -> Account {
     let email = format!("acct-{id}@example.com");
-    Account { id: id.into(), name: format!("acct-{id}"), email, state: "ACTIVE".into(), ou: Some(ou.into()) }
+    Account { id: id.into(), name: format!("acct-{id}"), email, state: AccountState::Active, ou: Some(ou.into()) }
 }
 
 #[tokio::test]
@@ -163,10 +164,14 @@ fn the_inventory_reads_as_a_table() {
         accounts: vec![AccountEntry {
             id: "111111111111".into(),
             name: "acme-dev".into(),
-            state: "ACTIVE".into(),
+            state: AccountState::Active,
             ou: Some("Development".into()),
             environment: Some("dev".into()),
-            baseline: vec![InstanceEntry { region: "us-east-1".into(), status: "CURRENT".into(), detailed: None }],
+            baseline: vec![InstanceEntry {
+                region: "us-east-1".into(),
+                status: InstanceStatus::Current,
+                detailed: None,
+            }],
             platform: vec![],
             release: Some("2026.11.3".into()),
             nodegroup: Some(Capacity { min: 1, desired: 2, max: 4 }),

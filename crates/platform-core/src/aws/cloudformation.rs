@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_cloudformation::types::{
-    Parameter, RegionConcurrencyType, StackInstanceFilter, StackInstanceFilterName, StackResourceDriftStatus,
-    StackSetOperationPreferences,
+    Parameter, RegionConcurrencyType, StackDriftStatus, StackInstanceDetailedStatus, StackInstanceFilter,
+    StackInstanceFilterName, StackInstanceStatus, StackResourceDriftStatus, StackSetOperationPreferences,
 };
 
 use crate::error::{AwsError, ClassifyExt, ErrorClass};
 use crate::stacksets::{
-    DriftedInstance, Instance, OperationStatus, Preferences, ResourceDrift, StackSetDrift, StackSets,
+    DetailedStatus, DriftStatus, DriftedInstance, Instance, InstanceStatus, OperationStatus, Preferences,
+    ResourceDrift, StackSetDrift, StackSets,
 };
 
 fn missing(operation: &'static str, what: &str) -> AwsError {
@@ -27,6 +28,42 @@ fn operation_preferences(p: Preferences) -> StackSetOperationPreferences {
 
 fn overrides(parameters: &BTreeMap<String, String>) -> Vec<Parameter> {
     parameters.iter().map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build()).collect()
+}
+
+// The SDK's enums are non-exhaustive: a value it does not know (or one added after this code)
+// passes through as its string, into the port's `Other`.
+
+fn instance_status(s: &StackInstanceStatus) -> InstanceStatus {
+    match s {
+        StackInstanceStatus::Current => InstanceStatus::Current,
+        StackInstanceStatus::Outdated => InstanceStatus::Outdated,
+        StackInstanceStatus::Inoperable => InstanceStatus::Inoperable,
+        other => InstanceStatus::from(other.as_str()),
+    }
+}
+
+fn detailed_status(s: &StackInstanceDetailedStatus) -> DetailedStatus {
+    match s {
+        StackInstanceDetailedStatus::Pending => DetailedStatus::Pending,
+        StackInstanceDetailedStatus::Running => DetailedStatus::Running,
+        StackInstanceDetailedStatus::Succeeded => DetailedStatus::Succeeded,
+        StackInstanceDetailedStatus::Failed => DetailedStatus::Failed,
+        StackInstanceDetailedStatus::Cancelled => DetailedStatus::Cancelled,
+        StackInstanceDetailedStatus::Inoperable => DetailedStatus::Inoperable,
+        StackInstanceDetailedStatus::SkippedSuspendedAccount => DetailedStatus::SkippedSuspendedAccount,
+        StackInstanceDetailedStatus::FailedImport => DetailedStatus::FailedImport,
+        other => DetailedStatus::from(other.as_str()),
+    }
+}
+
+fn drift_status(s: &StackDriftStatus) -> DriftStatus {
+    match s {
+        StackDriftStatus::Drifted => DriftStatus::Drifted,
+        StackDriftStatus::InSync => DriftStatus::InSync,
+        StackDriftStatus::UnknownValue => DriftStatus::Unknown,
+        StackDriftStatus::NotChecked => DriftStatus::NotChecked,
+        other => DriftStatus::from(other.as_str()),
+    }
 }
 
 /// A retried call with the same operation id: that operation is the one to follow.
@@ -71,11 +108,9 @@ impl StackSets for CloudFormationStackSets {
             for s in page.classify("ListStackInstances")?.summaries().iter().filter(|s| s.account() == Some(account)) {
                 out.push(Instance {
                     region: s.region().unwrap_or_default().to_string(),
-                    status: s.status().map(|v| v.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into()),
-                    detailed: s
-                        .stack_instance_status()
-                        .and_then(|d| d.detailed_status())
-                        .map(|d| d.as_str().to_string()),
+                    // A summary without a status shows as `UNKNOWN`, as it always has in the reports.
+                    status: s.status().map_or_else(|| InstanceStatus::from("UNKNOWN"), instance_status),
+                    detailed: s.stack_instance_status().and_then(|d| d.detailed_status()).map(detailed_status),
                     reason: s.status_reason().map(str::to_string),
                     stack_id: s.stack_id().map(str::to_string),
                 });
@@ -212,16 +247,18 @@ impl StackSetDrift for CloudFormationStackSets {
     }
 
     async fn drifted_instances(&self, stack_set: &str) -> Result<Vec<DriftedInstance>, AwsError> {
-        let filter =
-            StackInstanceFilter::builder().name(StackInstanceFilterName::DriftStatus).values("DRIFTED").build();
+        let filter = StackInstanceFilter::builder()
+            .name(StackInstanceFilterName::DriftStatus)
+            .values(StackDriftStatus::Drifted.as_str())
+            .build();
         let mut pages =
             self.client.list_stack_instances().stack_set_name(stack_set).filters(filter).into_paginator().send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             for s in page.classify("ListStackInstances")?.summaries() {
-                let drift = s.drift_status().map(|d| d.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into());
+                let drift = s.drift_status().map_or(DriftStatus::Unknown, drift_status);
                 // Filtered again: the filter is a request parameter an implementation may ignore.
-                if drift == "DRIFTED" {
+                if drift == DriftStatus::Drifted {
                     out.push(DriftedInstance {
                         account: s.account().unwrap_or_default().to_string(),
                         region: s.region().unwrap_or_default().to_string(),

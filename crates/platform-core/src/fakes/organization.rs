@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::error::{AwsError, ErrorClass};
-use crate::organization::{Account, AccountDirectory, Creation, MemberDirectory};
+use crate::organization::{Account, AccountDirectory, AccountState, Creation, MemberDirectory};
 
 /// The root's id; accounts without a recorded parent sit here.
 pub const ROOT: &str = "r-root";
@@ -61,7 +61,7 @@ impl MemoryOrganization {
             id: id.into(),
             name: name.into(),
             email: format!("{name}@example.com"),
-            state: "ACTIVE".into(),
+            state: AccountState::Active,
             ou: None,
         });
         org.parents.insert(id.to_string(), ou_id);
@@ -127,7 +127,7 @@ impl AccountDirectory for MemoryOrganization {
                 let n: u64 = request_id.trim_start_matches("car-").parse().unwrap_or_default();
                 let id = format!("{:012}", 100_000_000_000u64 + n);
                 if !org.accounts.iter().any(|a| a.id == id) {
-                    org.accounts.push(Account { id: id.clone(), name, email, state: "ACTIVE".into(), ou: None });
+                    org.accounts.push(Account { id: id.clone(), name, email, state: AccountState::Active, ou: None });
                     org.parents.insert(id.clone(), ROOT.into());
                 }
                 Ok(Creation::Succeeded { account_id: id })

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 
 use crate::error::{AwsError, ErrorClass};
 use crate::stacksets::{
-    DriftedInstance, Instance, OperationStatus, Preferences, ResourceDrift, StackSetDrift, StackSets,
+    DetailedStatus, DriftStatus, DriftedInstance, Instance, InstanceStatus, OperationStatus, Preferences,
+    ResourceDrift, StackSetDrift, StackSets,
 };
 
 /// One instance of [`MemoryStackSets`].
@@ -17,8 +18,8 @@ struct MemoryInstance {
     account: String,
     region: String,
     /// Where the instance ends once its operation does.
-    status: String,
-    detailed: Option<String>,
+    status: InstanceStatus,
+    detailed: Option<DetailedStatus>,
     reason: Option<String>,
     stack_id: Option<String>,
     overrides: BTreeMap<String, String>,
@@ -221,8 +222,8 @@ impl MemoryStackSets {
                 stack_set: stack_set.to_string(),
                 account: account.to_string(),
                 region: region.clone(),
-                status: if reason.is_some() { "OUTDATED" } else { "CURRENT" }.to_string(),
-                detailed: Some(if reason.is_some() { "FAILED" } else { "SUCCEEDED" }.to_string()),
+                status: if reason.is_some() { InstanceStatus::Outdated } else { InstanceStatus::Current },
+                detailed: Some(if reason.is_some() { DetailedStatus::Failed } else { DetailedStatus::Succeeded }),
                 reason,
                 stack_id: previous.as_ref().and_then(|p| p.stack_id.clone()).or_else(|| {
                     Some(format!("arn:aws:cloudformation:{region}:{account}:stack/StackSet-{stack_set}/1"))
@@ -269,8 +270,8 @@ impl StackSets for MemoryStackSets {
                 let running = s.operations.get(&i.operation).is_some_and(|o| o.running_for > 0);
                 Instance {
                     region: i.region.clone(),
-                    status: if running { "OUTDATED".to_string() } else { i.status.clone() },
-                    detailed: if running { Some("RUNNING".to_string()) } else { i.detailed.clone() },
+                    status: if running { InstanceStatus::Outdated } else { i.status.clone() },
+                    detailed: if running { Some(DetailedStatus::Running) } else { i.detailed.clone() },
                     reason: if running { None } else { i.reason.clone() },
                     stack_id: i.stack_id.clone(),
                 }
@@ -376,7 +377,7 @@ impl StackSetDrift for MemoryStackSets {
             .map(|(account, region)| DriftedInstance {
                 account: account.clone(),
                 region: region.clone(),
-                drift_status: "DRIFTED".into(),
+                drift_status: DriftStatus::Drifted,
             })
             .collect())
     }
@@ -459,8 +460,8 @@ mod tests {
         let sets = MemoryStackSets::new(0);
         let inoperable = Instance {
             region: "us-west-2".into(),
-            status: "INOPERABLE".into(),
-            detailed: Some("INOPERABLE".into()),
+            status: InstanceStatus::Inoperable,
+            detailed: Some(DetailedStatus::Inoperable),
             reason: Some("stack deleted outside CloudFormation".into()),
             stack_id: None,
         };

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_organizations::types::Tag;
 
-use super::{Account, AccountDirectory, Creation, MemberDirectory};
+use super::{Account, AccountDirectory, AccountState, Creation, MemberDirectory};
 use crate::error::{AwsError, ClassifyExt, ErrorClass};
 
 fn missing(operation: &'static str, what: &str) -> AwsError {
@@ -33,11 +33,35 @@ fn account_of(a: &aws_sdk_organizations::types::Account, operation: &'static str
         // emulator) may still send only `Status`.
         state: a
             .state()
-            .map(|s| s.as_str().to_string())
-            .or_else(|| a.status().map(|s| s.as_str().to_string()))
-            .unwrap_or_else(|| "UNKNOWN".into()),
+            .map(account_state)
+            .or_else(|| a.status().map(account_status))
+            .unwrap_or_else(|| AccountState::from("UNKNOWN")),
         ou: None,
     })
+}
+
+// The SDK's enums are non-exhaustive: a value it does not know passes through as its string.
+
+fn account_state(s: &aws_sdk_organizations::types::AccountState) -> AccountState {
+    use aws_sdk_organizations::types::AccountState as Sdk;
+    match s {
+        Sdk::PendingActivation => AccountState::PendingActivation,
+        Sdk::Active => AccountState::Active,
+        Sdk::Suspended => AccountState::Suspended,
+        Sdk::PendingClosure => AccountState::PendingClosure,
+        Sdk::Closed => AccountState::Closed,
+        other => AccountState::from(other.as_str()),
+    }
+}
+
+fn account_status(s: &aws_sdk_organizations::types::AccountStatus) -> AccountState {
+    use aws_sdk_organizations::types::AccountStatus as Sdk;
+    match s {
+        Sdk::Active => AccountState::Active,
+        Sdk::Suspended => AccountState::Suspended,
+        Sdk::PendingClosure => AccountState::PendingClosure,
+        other => AccountState::from(other.as_str()),
+    }
 }
 
 #[async_trait]

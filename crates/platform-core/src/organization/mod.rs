@@ -19,12 +19,16 @@ pub struct Account {
     pub id: String,
     pub name: String,
     pub email: String,
-    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`.
-    pub state: String,
+    pub state: AccountState,
     /// The OU's name when the listing asked for it (`MemberDirectory`); `None` directly under
     /// the root, or when not asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ou: Option<String>,
+}
+
+aws_status! {
+    /// An account's state as Organizations reports it (`State`, or the older `Status`).
+    AccountState { PendingActivation, Active, Suspended, PendingClosure, Closed }
 }
 
 /// Where a CreateAccount request stands.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{Deps, QUARANTINE_TAG, Vending, VendingError};
-use platform_core::organization::Account;
+use platform_core::organization::{Account, AccountState};
 use platform_core::trust::{Sender, Untrusted};
 
 use crate::ports::Creation;
@@ -89,7 +89,7 @@ fn check_ours(
 /// The account with the request's e-mail, if the organisation has one that is ours to reuse.
 async fn reusable(v: &Vending, deps: &Deps) -> Result<Option<String>, VendingError> {
     let Some(account) = deps.directory.find_by_email(&v.request.email).await? else { return Ok(None) };
-    if account.state != "ACTIVE" {
+    if account.state != AccountState::Active {
         return Err(VendingError::NotActive { account: account.id, status: account.state });
     }
     let (_, env) = deps.environment(&v.request.environment).await?;

@@ -6,7 +6,7 @@ use ipnet::Ipv4Net;
 use platform_core::config::Environment;
 
 use super::{Central, Deps, Vending, VendingError};
-use crate::ports::{Instance, OperationStatus, Preferences};
+use crate::ports::{DetailedStatus, Instance, InstanceStatus, OperationStatus, Preferences};
 
 /// What an operation does to the instances. Its name goes into the operation id, so it spells
 /// the same as when it was a string: a retry keeps the id of the operation it retries.
@@ -60,8 +60,12 @@ pub(super) async fn baseline(mut v: Vending, execution: &str, deps: &Deps) -> Re
     let instance = |r: &String| existing.iter().find(|i| &i.region == r);
     let missing: Vec<String> = v.regions.iter().filter(|r| instance(r).is_none()).cloned().collect();
     // OUTDATED: a previous run's operation failed there; re-applied, not created again.
-    let outdated: Vec<String> =
-        v.regions.iter().filter(|r| instance(r).is_some_and(|i| i.status == "OUTDATED")).cloned().collect();
+    let outdated: Vec<String> = v
+        .regions
+        .iter()
+        .filter(|r| instance(r).is_some_and(|i| i.status == InstanceStatus::Outdated))
+        .cloned()
+        .collect();
     v.again = false;
     v.done = false;
     let (kind, regions) = match (missing.is_empty(), outdated.is_empty()) {
@@ -115,7 +119,9 @@ pub(super) async fn await_baseline(mut v: Vending, deps: &Deps) -> Result<Vendin
         }
     }
     v.instances = deps.stack_sets.instances(stack_set, &account).await?;
-    let healthy = |i: &Instance| i.status == "CURRENT" && i.detailed.as_deref().is_none_or(|d| d == "SUCCEEDED");
+    let healthy = |i: &Instance| {
+        i.status == InstanceStatus::Current && matches!(i.detailed, None | Some(DetailedStatus::Succeeded))
+    };
     let region_of = |r: &String| v.instances.iter().find(|i| &i.region == r);
     if v.regions.iter().all(|r| region_of(r).is_some_and(healthy)) {
         v.done = true;
@@ -127,7 +133,7 @@ pub(super) async fn await_baseline(mut v: Vending, deps: &Deps) -> Result<Vendin
     let another_round = v.operation_id.is_some()
         && v.regions.iter().all(|r| match region_of(r) {
             Some(i) if healthy(i) => true,
-            Some(i) => i.status == "OUTDATED" && !v.operation_regions.contains(r),
+            Some(i) => i.status == InstanceStatus::Outdated && !v.operation_regions.contains(r),
             None => !v.operation_regions.contains(r),
         });
     if another_round {
@@ -146,7 +152,7 @@ fn baseline_failed(account: &str, outcome: &str, instances: &[Instance]) -> Vend
         regions: instances
             .iter()
             .map(|i| {
-                let detail = i.detailed.as_deref().unwrap_or("-");
+                let detail = i.detailed.as_ref().map_or("-", DetailedStatus::as_str);
                 match &i.reason {
                     Some(r) => format!("{} {} ({detail}): {r}", i.region, i.status),
                     None => format!("{} {} ({detail})", i.region, i.status),

@@ -21,7 +21,7 @@ pub enum VendingError {
     #[error("account creation for {email} failed: {reason}")]
     CreationFailed { email: String, reason: String },
     #[error("account {account} is {status}: not vending into it")]
-    NotActive { account: String, status: String },
+    NotActive { account: String, status: platform_core::organization::AccountState },
     #[error("organizational unit `{0}` does not exist under the root")]
     NoSuchOu(String),
     #[error("baseline of {account} {outcome}: {}", regions.join(", "))]
