@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use platform_core::capacity::AuditDecision;
+use platform_core::capacity::{AuditDecision, GroupStatus};
 use platform_core::config::{Environment, Organization, PublishedConfig, PublishedError};
 use platform_core::error::AwsError;
 use platform_core::ports::ParameterStore;
@@ -132,7 +132,7 @@ pub enum Response {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
     pub settled: bool,
-    pub status: String,
+    pub status: GroupStatus,
     pub capacity: Capacity,
 }
 
@@ -378,7 +378,7 @@ async fn verify(plan: &Plan, deps: &Deps) -> Result<Verification, HandlerError> 
     let after = plan.after.ok_or(HandlerError::NothingToDo(plan.kind))?;
     let state = deps.groups.describe(&plan.account, &plan.target).await?;
     Ok(Verification {
-        settled: state.status == "ACTIVE" && state.capacity.desired == after.desired,
+        settled: state.status == GroupStatus::Active && state.capacity.desired == after.desired,
         status: state.status,
         capacity: state.capacity,
     })

@@ -41,7 +41,7 @@ fn deps_with_demand() -> (Deps, Arc<MemoryGroups>, Arc<MemoryGuard>, Arc<Capture
         GroupState {
             capacity: Capacity { min: 1, desired: 2, max: 4 },
             tags: BTreeMap::new(),
-            status: "ACTIVE".into(),
+            status: platform_core::capacity::GroupStatus::Active,
         },
     ));
     let guard = Arc::new(MemoryGuard::default());

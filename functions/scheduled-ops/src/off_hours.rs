@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use platform_core::capacity::{AUTOSCALER_TAGS, Capacity, in_trading_hours};
 use platform_core::capacity::{AuditDecision, AuditRecord, Claim, GroupState, Groups, Guard};
-use platform_core::capacity::{Direction, Target};
+use platform_core::capacity::{Direction, GroupStatus, Target};
 use platform_core::config::{ConfigTree, Environment, TradingHours};
 use platform_core::error::AwsError;
 use platform_core::organization::AccountState;
@@ -135,7 +135,7 @@ pub fn refusal(
         // A recent remediation (say a scale-out for a night batch) is not undone by the schedule.
         return Some(("cooldown", format!("the group was scaled at {last}, inside the scale-in cooldown")));
     }
-    if state.status != "ACTIVE" {
+    if state.status != GroupStatus::Active {
         return Some(("busy", format!("the group is {}", state.status)));
     }
     None

@@ -23,7 +23,7 @@ fn deps() -> Deps {
         GroupState {
             capacity: Capacity { min: 1, desired: 2, max: 4 },
             tags: Default::default(),
-            status: "ACTIVE".into(),
+            status: platform_core::capacity::GroupStatus::Active,
         },
     ));
     let sets = Arc::new(MemoryStackSets::new(1));

@@ -98,7 +98,7 @@ fn group(desired: u32, tags: &[(&str, &str)]) -> GroupState {
     GroupState {
         capacity: Capacity { min: 1, desired, max: 4 },
         tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        status: "ACTIVE".into(),
+        status: platform_core::capacity::GroupStatus::Active,
     }
 }
 

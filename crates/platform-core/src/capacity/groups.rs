@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use super::{Capacity, GroupState, Groups, Target};
+use super::{Capacity, GroupState, GroupStatus, Groups, Target};
 use crate::aws::MemberClients;
 use crate::error::{AwsError, ClassifyExt, ErrorClass};
 
@@ -50,7 +50,8 @@ impl Groups for MemberGroups {
                 };
                 let tags: BTreeMap<String, String> =
                     ng.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
-                let status = ng.status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into());
+                let status =
+                    ng.status().map_or_else(|| GroupStatus::Other("UNKNOWN".into()), |s| GroupStatus::from(s.as_str()));
                 Ok(GroupState { capacity, tags, status })
             }
             Target::AutoScalingGroup { name } => {
@@ -78,7 +79,7 @@ impl Groups for MemberGroups {
                     .iter()
                     .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
                     .collect();
-                Ok(GroupState { capacity, tags, status: "ACTIVE".into() })
+                Ok(GroupState { capacity, tags, status: GroupStatus::Active })
             }
         }
     }

@@ -94,7 +94,12 @@ pub struct GroupState {
     pub capacity: Capacity,
     pub tags: BTreeMap<String, String>,
     /// `ACTIVE` / `UPDATING` for a nodegroup; the lifecycle of an Auto Scaling group is always `ACTIVE`.
-    pub status: String,
+    pub status: GroupStatus,
+}
+
+aws_status! {
+    /// An EKS nodegroup's status (an Auto Scaling group is always `Active` here).
+    GroupStatus { Creating, Active, Updating, Deleting, CreateFailed, DeleteFailed, Degraded }
 }
 
 /// EKS nodegroups and Auto Scaling groups in member accounts.
