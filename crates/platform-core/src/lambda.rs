@@ -64,6 +64,12 @@ pub trait Function: 'static {
     ) -> impl Future<Output = Result<Self::Response, Self::Error>> + Send;
 }
 
+/// A function's own error names followed by the AWS error classes every adapter reports: what
+/// [`Function::error_names`] answers for a function whose errors carry `AwsError`s.
+pub fn error_names_with(own: &[&'static str]) -> Vec<&'static str> {
+    own.iter().chain(crate::ErrorClass::NAMES.iter()).copied().collect()
+}
+
 /// The typed environment from `vars`: a missing or malformed variable names itself.
 pub fn env_from<E: DeserializeOwned>(vars: impl IntoIterator<Item = (String, String)>) -> Result<E, InitError> {
     envy::from_iter(vars).map_err(|e| match e {

@@ -34,10 +34,10 @@ fn config_publish_uses_the_standard_aws_variables_and_is_idempotent() {
     let first = platform_ops(&["config", "publish"], Some(&emulator));
     assert!(first.status.success(), "{}{}", stdout(&first), String::from_utf8_lossy(&first.stderr));
     assert!(stdout(&first).contains("+ /abc-trading/config/environments/dev (create)"), "{}", stdout(&first));
-    assert!(stdout(&first).contains("30 created, 0 updated, 0 deleted, 0 unchanged"), "{}", stdout(&first));
+    assert!(stdout(&first).contains("31 created, 0 updated, 0 deleted, 0 unchanged"), "{}", stdout(&first));
 
     let second = platform_ops(&["config", "publish"], Some(&emulator));
-    assert!(stdout(&second).contains("0 created, 0 updated, 0 deleted, 30 unchanged"), "{}", stdout(&second));
+    assert!(stdout(&second).contains("0 created, 0 updated, 0 deleted, 31 unchanged"), "{}", stdout(&second));
 }
 
 #[test]
@@ -73,12 +73,16 @@ fn validate_exits_zero_on_the_repository_and_one_on_a_broken_config() {
         "organization.toml",
         "services.toml",
         "remediation-alarms.toml",
+        "log-signatures.toml",
         "environments/dev.toml",
         "environments/staging.toml",
         "environments/prod.toml",
     ] {
         std::fs::copy(fixture.join(f), config.join(f)).expect("copy");
     }
+    // The runbook the signatures' anchors point into.
+    std::fs::create_dir_all(broken.path().join("docs")).expect("mkdir");
+    std::fs::copy(root().join("docs/runbook.md"), broken.path().join("docs/runbook.md")).expect("copy");
     let root_arg = broken.path().to_str().expect("utf-8 path");
     let out = platform_ops(&["--root", root_arg, "validate", "--json", "--as-of", "2026-11-24"], None);
     assert_eq!(out.status.code(), Some(1));
@@ -158,6 +162,19 @@ fn demo_replays_the_default_scenario() {
         assert!(text.contains(&format!("  {state} (")), "{state} in the timeline: {text}");
     }
     assert!(text.contains("PlatformDeployStateMachine: FAILED ImagePullBackOff"), "{text}");
+    // Signal triage: every detection reaches it (only AccountReady, which nothing here consumes,
+    // reaches no rule); a crash-loop in the bake window rolled back and an OOMKilled raised, each
+    // through platform deploy (2m30s of deploy each); the repeat suppressed; a detection from an
+    // account outside dev's ledger refused.
+    assert_eq!(text.matches("refused at the rule").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("SignalTriageStateMachine: SUCCEEDED (5 transitions, 2m30s on the virtual clock)").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(text.matches("      Remediate (2m30s)").count(), 2, "{text}");
+    assert!(text.contains("      Suppressed (0s)"), "{text}");
+    assert!(text.contains("SignalTriageStateMachine: FAILED Untrusted (3 transitions"), "{text}");
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
 }
 

@@ -89,6 +89,24 @@ fn a_broken_config_is_reported_by_file_and_key() {
     );
 }
 
+/// A remediated signature that names no remediation, and a runbook anchor that is no heading of
+/// docs/runbook.md: notifications would send on-call nowhere, remediations would do nothing.
+#[test]
+fn a_signature_without_its_remediation_or_runbook_section_is_reported() {
+    let mut inputs = fixture("good");
+    inputs.config_dir = root().join("tests/fixtures/validate/broken-signatures/config");
+    let report = run_with(&inputs, &vending());
+    assert_only(
+        &report,
+        "config",
+        &[
+            "log-signatures.toml signatures[2].remediation signature `OOMKilled` is remediated but names no remediation (one of rollback, raise-memory)",
+            "log-signatures.toml signatures[1].runbook anchor `signature-crash-loop` of signature `CrashLoopBackOff` is no heading of docs/runbook.md",
+        ],
+    );
+    assert_eq!(messages(&report, "config").len(), 2, "{report}");
+}
+
 #[test]
 fn cfn_lint_findings_name_rule_and_line() {
     let report = run_with(&fixture("broken-template"), &vending());
@@ -179,6 +197,7 @@ fn a_baseline_out_of_date_with_the_alarm_config_is_reported() {
         "organization.toml",
         "services.toml",
         "remediation-alarms.toml",
+        "log-signatures.toml",
         "environments/dev.toml",
         "environments/staging.toml",
         "environments/prod.toml",

@@ -58,6 +58,9 @@ async fn lambda_init(name: &str, vars: &BTreeMap<String, String>) -> Result<(), 
         n if n == scheduled_ops::function::ScheduledOps::NAME => {
             deps_from::<scheduled_ops::function::ScheduledOps>(vars, &ctx).await.map(drop).map_err(text)
         }
+        n if n == signal_triage::function::SignalTriage::NAME => {
+            deps_from::<signal_triage::function::SignalTriage>(vars, &ctx).await.map(drop).map_err(text)
+        }
         other => panic!("no function `{other}`"),
     }
 }
@@ -136,6 +139,7 @@ fn derived_action_names_are_the_accepted_ones() {
     check::<account_vending::function::AccountVending>();
     check::<platform_deploy::function::PlatformDeploy>();
     check::<scheduled_ops::function::ScheduledOps>();
+    check::<signal_triage::function::SignalTriage>();
 }
 
 /// The fakes stay out of the Lambda binaries: no function crate's normal dependencies enable a

@@ -35,11 +35,7 @@ impl Function for AlarmScaler {
     const ACTIONS: &'static [&'static str] = <Request as strum::VariantNames>::VARIANTS;
 
     fn error_names() -> Vec<&'static str> {
-        <crate::handler::ErrorName as strum::VariantNames>::VARIANTS
-            .iter()
-            .chain(platform_core::ErrorClass::NAMES.iter())
-            .copied()
-            .collect()
+        lambda::error_names_with(<crate::handler::ErrorName as strum::VariantNames>::VARIANTS)
     }
 
     async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {

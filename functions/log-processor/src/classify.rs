@@ -37,6 +37,9 @@ pub enum Action {
 #[serde(deny_unknown_fields)]
 struct CatalogueFile {
     signatures: Vec<SignatureConfig>,
+    /// Signal triage's settings, in the same file; validated by the config tree, not used here.
+    #[serde(default, rename = "triage")]
+    _triage: Option<toml::Table>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +51,12 @@ struct SignatureConfig {
     description: String,
     all_of: Vec<Vec<String>>,
     pattern: Option<String>,
+    /// Triage's routing of the detection (runbook anchor, remediation); validated by the config
+    /// tree, carried to people by triage, not by the event.
+    #[serde(default, rename = "runbook")]
+    _runbook: Option<String>,
+    #[serde(default, rename = "remediation")]
+    _remediation: Option<String>,
 }
 
 #[derive(Debug)]

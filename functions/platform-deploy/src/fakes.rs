@@ -62,7 +62,13 @@ impl ReleaseLedger for MemoryReleaseLedger {
         Ok(self.lock().current.get(&(environment.to_string(), account.to_string())).cloned())
     }
 
-    async fn record(&self, environment: &str, account: &str, release: &ResolvedRelease) -> Result<(), ApplyError> {
+    async fn record(
+        &self,
+        environment: &str,
+        account: &str,
+        release: &ResolvedRelease,
+        _at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ApplyError> {
         let mut entries = self.lock();
         entries.current.insert((environment.to_string(), account.to_string()), release.clone());
         entries.latest.insert(environment.to_string(), release.name.clone());

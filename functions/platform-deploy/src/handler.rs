@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::cluster::{ApplyError, ClusterAccess, Clusters, WorkloadApplier};
 use crate::infra::{self, Infrastructure};
-use crate::release::{Release, ReleaseError, ResolvedRelease};
+use crate::release::{Release, ReleaseError, ResolvedRelease, ResourceOverride};
 use crate::render::{Manifest, Registry, RenderError, namespace_of, render, workload_kind};
 use crate::rollout::{Health, tier_health};
 
@@ -27,8 +27,15 @@ pub trait ReleaseLedger: Send + Sync + std::fmt::Debug {
     /// The release CI published for the environment under `name`, if any.
     async fn published(&self, environment: &str, name: &str) -> Result<Option<Release>, ApplyError>;
     async fn current(&self, environment: &str, account: &str) -> Result<Option<ResolvedRelease>, ApplyError>;
-    /// Records the release as the account's current one, and as the environment's latest.
-    async fn record(&self, environment: &str, account: &str, release: &ResolvedRelease) -> Result<(), ApplyError>;
+    /// Records the release as the account's current one (deployed `at`, with the release it
+    /// replaced: what signal triage rolls back to), and as the environment's latest.
+    async fn record(
+        &self,
+        environment: &str,
+        account: &str,
+        release: &ResolvedRelease,
+        at: DateTime<Utc>,
+    ) -> Result<(), ApplyError>;
     /// The name of the release last deployed in the environment (what a new account gets).
     async fn environment_release(&self, environment: &str) -> Result<Option<String>, ApplyError>;
     /// The environment's accounts, as vending published them (`<prefix>/accounts/<env>/<id>/...`).
@@ -77,6 +84,9 @@ pub enum Request {
     },
     Record {
         deployment: Deployment,
+        /// The state machine's clock: when the account's release is recorded as deployed.
+        #[serde(default)]
+        now: Option<DateTime<Utc>>,
     },
     Rollback {
         deployment: Deployment,
@@ -116,6 +126,9 @@ pub struct DeployRequest {
     /// Tags by workload, overriding the published release's.
     #[serde(default)]
     pub versions: BTreeMap<String, String>,
+    /// Resources by workload, overriding the catalogue's (and kept with the account's release).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, ResourceOverride>,
 }
 
 /// A deploy as it moves through the state machine.
@@ -159,7 +172,9 @@ pub enum DeployError {
     SmokeFailed(Vec<String>),
     #[error("environment `{0}` is not in the published config")]
     UnknownEnvironment(String),
-    #[error("versions given without a release name, and environment `{0}` has never had a release deployed")]
+    #[error(
+        "versions or resources given without a release name, and environment `{0}` has never had a release deployed"
+    )]
     NoRelease(String),
     #[error("`{0}` needs a release: this deployment is infrastructure only")]
     NoReleaseToApply(&'static str),
@@ -284,14 +299,16 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
                     account_id,
                     release: release.clone(),
                     versions: versions.clone(),
+                    resources: BTreeMap::new(),
                 })
                 .collect();
             Response::Targets(Targets { accounts: requests.len(), requests })
         }
         Request::Plan { request } => {
-            let DeployRequest { environment, account_id, release, versions } = request;
+            let DeployRequest { environment, account_id, release, versions, resources } = request;
             deps.environment(&environment)?;
             deps.vended(&environment, &account_id).await?;
+            let previous = deps.ledger.current(&environment, &account_id).await?;
             let name = match release {
                 Some(r) => Some(r),
                 None => deps.ledger.environment_release(&environment).await?,
@@ -302,12 +319,19 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
                     let mut plan =
                         deps.ledger.published(&environment, &name).await?.unwrap_or_else(|| Release::uniform(&name));
                     plan.versions.extend(versions);
-                    Some(plan.resolve(&deps.tree.catalog)?)
+                    // The account's overrides are kept, the request's laid over them.
+                    let kept = previous.as_ref().map(|p| p.resources.clone()).unwrap_or_default();
+                    Some(
+                        plan.resolve(&deps.tree.catalog)?
+                            .keeping(kept, &deps.tree.catalog)
+                            .with_resources(resources, &deps.tree.catalog)?,
+                    )
                 }
-                None if !versions.is_empty() => return Err(DeployError::NoRelease(environment)),
+                None if !versions.is_empty() || !resources.is_empty() => {
+                    return Err(DeployError::NoRelease(environment));
+                }
                 None => None,
             };
-            let previous = deps.ledger.current(&environment, &account_id).await?;
             let tiers = match release {
                 Some(_) => deps.tree.catalog.tiers.iter().map(|t| t.name.clone()).collect(),
                 None => Vec::new(),
@@ -399,9 +423,10 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
             }
             Response::Verified(Verified { services: expected.iter().filter(|m| m.kind == "Service").count(), smoke })
         }
-        Request::Record { deployment } => {
+        Request::Record { deployment, now } => {
             let release = release_of(&deployment, "record")?;
-            deps.ledger.record(&deployment.environment, &deployment.account_id, release).await?;
+            let at = now.unwrap_or_else(Utc::now);
+            deps.ledger.record(&deployment.environment, &deployment.account_id, release, at).await?;
             Response::from(deployment)
         }
         Request::Rollback { deployment, now } => {

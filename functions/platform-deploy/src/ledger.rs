@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use platform_core::ports::ParameterStore;
+use serde::{Deserialize, Serialize};
 
 use crate::aws::from_aws;
 use crate::cluster::ApplyError;
@@ -48,10 +50,18 @@ impl ReleaseLedger for SsmReleaseLedger {
         self.read(format!("{}/accounts/{environment}/{account}/release", self.prefix)).await
     }
 
-    async fn record(&self, environment: &str, account: &str, release: &ResolvedRelease) -> Result<(), ApplyError> {
+    async fn record(
+        &self,
+        environment: &str,
+        account: &str,
+        release: &ResolvedRelease,
+        at: DateTime<Utc>,
+    ) -> Result<(), ApplyError> {
         let name = format!("{}/accounts/{environment}/{account}/release", self.prefix);
+        let before: Option<Lineage> = self.read(name.clone()).await?;
+        let record = Recorded { release, recorded_at: at, previous: previous(before, &release.name) };
         let text =
-            serde_json::to_string(release).map_err(|source| ApplyError::Ledger { name: name.clone(), source })?;
+            serde_json::to_string(&record).map_err(|source| ApplyError::Ledger { name: name.clone(), source })?;
         self.store.put(&name, &text, true).await.map_err(from_aws)?;
         // Written after the account's: a new account gets a release some account runs.
         self.store.put(&self.environment_release_name(environment), &release.name, true).await.map_err(from_aws)
@@ -73,5 +83,38 @@ impl ReleaseLedger for SsmReleaseLedger {
                 (id == value).then(|| value.clone())
             })
             .collect())
+    }
+}
+
+/// An account's record as written: the release (read back as a [`ResolvedRelease`], which
+/// ignores the rest), when it was deployed and the release it replaced.
+#[derive(Debug, Serialize)]
+struct Recorded<'a> {
+    #[serde(flatten)]
+    release: &'a ResolvedRelease,
+    recorded_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous: Option<String>,
+}
+
+/// What a record says of the releases before it.
+#[derive(Debug, Deserialize)]
+struct Lineage {
+    name: String,
+    #[serde(default)]
+    previous: Option<String>,
+}
+
+/// The release a newly recorded `name` replaced: the one recorded before it, the same release
+/// again keeps its own; and a return to the release it replaced (a rollback) has none, so the
+/// release rolled back from is never rolled back to.
+fn previous(before: Option<Lineage>, name: &str) -> Option<String> {
+    let before = before?;
+    if before.name == name {
+        before.previous
+    } else if before.previous.as_deref() == Some(name) {
+        None
+    } else {
+        Some(before.name)
     }
 }

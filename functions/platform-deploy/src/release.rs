@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use platform_core::config::ServiceCatalog;
+use platform_core::quantity::mebibytes;
 use serde::{Deserialize, Serialize};
 
 /// A release as CI publishes it (`/abc-trading/<env>/releases/<name>`): a name and the image
@@ -29,6 +30,19 @@ pub enum ReleaseError {
     BadTag { release: String, workload: String, tag: String },
     #[error("release `{release}`: tag `latest` of {workload} is mutable; releases pin immutable tags")]
     Latest { release: String, workload: String },
+    #[error("release `{release}`: resources of `{workload}`: {message}")]
+    BadResources { release: String, workload: String, message: String },
+}
+
+/// One workload's resources as a deploy overrides the catalogue's (`{"memory": "1536Mi"}`):
+/// what signal triage's raise-memory asks for. Kept with the account's release, so a later
+/// deploy (and a rollback) keeps it until the catalogue says as much or more.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceOverride {
+    /// The container's memory limit (the request stays the catalogue's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
 }
 
 /// Every workload's tag, resolved and checked.
@@ -36,6 +50,63 @@ pub enum ReleaseError {
 pub struct ResolvedRelease {
     pub name: String,
     pub tags: BTreeMap<String, String>,
+    /// Per-workload overrides of the catalogue's resources (absent: none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, ResourceOverride>,
+}
+
+impl ResolvedRelease {
+    /// The overrides an account's previous release carried that still raise something: a
+    /// workload gone from the catalogue, or whose catalogue limit has caught up, is the
+    /// catalogue's again (logged, since it changes what the account runs).
+    pub fn keeping(mut self, kept: BTreeMap<String, ResourceOverride>, catalog: &ServiceCatalog) -> ResolvedRelease {
+        for (workload, o) in kept {
+            let catalogue = catalog.services.get(&workload).and_then(|s| mebibytes(&s.resources.memory_limit));
+            let raised = o.memory.as_deref().and_then(mebibytes);
+            match (catalogue, raised) {
+                (Some(limit), Some(memory)) if memory > limit => {
+                    self.resources.insert(workload, o);
+                }
+                _ => tracing::warn!(
+                    release = %self.name,
+                    workload,
+                    memory = ?o.memory,
+                    "a kept resource override no longer raises the catalogue's limit: the catalogue's applies"
+                ),
+            }
+        }
+        self
+    }
+
+    /// The release with `overrides` over the ones it has, each checked against the catalogue:
+    /// a known workload, a memory quantity, and not below the workload's memory request.
+    pub fn with_resources(
+        mut self,
+        overrides: BTreeMap<String, ResourceOverride>,
+        catalog: &ServiceCatalog,
+    ) -> Result<ResolvedRelease, ReleaseError> {
+        for (workload, o) in overrides {
+            let bad = |message: String| ReleaseError::BadResources {
+                release: self.name.clone(),
+                workload: workload.clone(),
+                message,
+            };
+            let service =
+                catalog.services.get(&workload).ok_or_else(|| bad("not a workload of the catalogue".into()))?;
+            if let Some(memory) = &o.memory {
+                let limit = mebibytes(memory).ok_or_else(|| bad(format!("memory `{memory}` is not a quantity")))?;
+                let request = mebibytes(&service.resources.memory_request).unwrap_or(0);
+                if limit < request {
+                    return Err(bad(format!(
+                        "memory `{memory}` is below the request `{}`",
+                        service.resources.memory_request
+                    )));
+                }
+            }
+            self.resources.insert(workload, o);
+        }
+        Ok(self)
+    }
 }
 
 impl Release {
@@ -65,7 +136,7 @@ impl Release {
         if !missing.is_empty() {
             return Err(ReleaseError::Incomplete { release: self.name.clone(), missing });
         }
-        Ok(ResolvedRelease { name: self.name.clone(), tags })
+        Ok(ResolvedRelease { name: self.name.clone(), tags, resources: BTreeMap::new() })
     }
 }
 

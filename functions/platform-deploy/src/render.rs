@@ -116,11 +116,15 @@ pub fn render(
         };
         out.push(manifest(&tier.name, None, "Namespace", None, &ns, &namespace));
         for name in &tier.services {
-            let service = &tree.catalog.services[name];
+            let mut service = tree.catalog.services[name].clone();
+            // The release's override (signal triage's raise-memory) replaces the catalogue's limit.
+            if let Some(memory) = release.resources.get(name).and_then(|o| o.memory.clone()) {
+                service.resources.memory_limit = memory;
+            }
             let tag = release.tags.get(name).ok_or_else(|| RenderError::NoTag(name.clone()))?;
             workload(
                 &mut out,
-                service,
+                &service,
                 &ns,
                 &environment.name,
                 &registry.image(&service.image, tag),

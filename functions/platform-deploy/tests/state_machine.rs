@@ -457,6 +457,7 @@ fn responses_serialise_to_the_json_they_replaced() {
         account_id: "222233334444".into(),
         release: Some("2026.11.3".into()),
         versions: BTreeMap::new(),
+        resources: BTreeMap::new(),
     };
     assert_eq!(
         wire(Response::Targets(Targets { accounts: 1, requests: vec![request] })),

@@ -3,6 +3,7 @@
 mod model;
 mod publish;
 mod published;
+mod signals;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use serde::de::DeserializeOwned;
 pub use model::*;
 pub use publish::{PublishReport, config_parameters, publish};
 pub use published::{Published, PublishedConfig, PublishedError, published_tree};
+pub use signals::{Remediation, Severity, SignalRouting, SignatureAction, SignatureRoute, TriageSettings, is_anchor};
 pub use validate::{SUPPORTED_KUBERNETES_VERSIONS, find_placeholder};
 
 /// Every organisation runs these; others (a client's UAT, say) may be added beside them.
@@ -108,6 +110,10 @@ pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErro
         f.alarms
     });
 
+    let signatures_file = dir.join("log-signatures.toml");
+    let signals = parse_file::<signals::RawSignaturesFile>(&signatures_file, &mut issues)
+        .map(|raw| signals::signal_routing(&signatures_file, raw, &mut issues));
+
     let mut environments = BTreeMap::new();
     let mut env_files = BTreeMap::new();
     for file in environment_files(dir, &mut issues) {
@@ -132,9 +138,9 @@ pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErro
     }
 
     let issues = issues.into_vec();
-    match (organization, catalog, alarms, issues.is_empty()) {
-        (Some(organization), Some(catalog), Some(alarms), true) => {
-            Ok(ConfigTree { organization, catalog, environments, alarms })
+    match (organization, catalog, alarms, signals, issues.is_empty()) {
+        (Some(organization), Some(catalog), Some(alarms), Some(signals), true) => {
+            Ok(ConfigTree { organization, catalog, environments, alarms, signals })
         }
         _ => Err(ConfigErrors { issues }),
     }

@@ -14,6 +14,8 @@ pub struct ConfigTree {
     pub environments: BTreeMap<String, Environment>,
     /// The member-side alarms remediation reacts to (`remediation-alarms.toml`).
     pub alarms: Vec<RemediationAlarm>,
+    /// How each failure signature is routed, and the triage's settings (`log-signatures.toml`).
+    pub signals: super::SignalRouting,
 }
 
 impl ConfigTree {

@@ -18,6 +18,7 @@ pub fn config_parameters(tree: &ConfigTree) -> BTreeMap<String, String> {
     params.insert(format!("{root}/tiers"), json(&tree.catalog.tiers));
     params.insert(format!("{root}/remediation-alarms"), json(&tree.alarms));
     params.insert(format!("{root}/smoke-checks"), json(&tree.catalog.smoke_checks));
+    params.insert(format!("{root}/signals"), json(&tree.signals));
     for (name, service) in &tree.catalog.services {
         params.insert(format!("{root}/services/{name}"), json(service));
     }

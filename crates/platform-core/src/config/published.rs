@@ -89,6 +89,12 @@ pub async fn published_tree(store: &dyn ParameterStore, prefix: &str) -> Result<
         Ok((name, text)) => parse(&name, &text)?,
         Err(_) => Vec::new(),
     };
+    // Optional too: a tree published before signal routing existed routes every signature as
+    // unknown (notified).
+    let signals = match get("signals") {
+        Ok((name, text)) => parse(&name, &text)?,
+        Err(_) => super::SignalRouting::default(),
+    };
     let mut services = BTreeMap::new();
     let mut environments = BTreeMap::new();
     for (name, text) in &params {
@@ -103,5 +109,6 @@ pub async fn published_tree(store: &dyn ParameterStore, prefix: &str) -> Result<
         catalog: super::ServiceCatalog { tiers, services, smoke_checks },
         environments,
         alarms,
+        signals,
     })
 }

@@ -3,12 +3,14 @@
 mod capacity;
 mod claims;
 mod organization;
+mod signals;
 mod stacksets;
 
 pub use capacity::{MemoryGroups, MemoryGuard};
 pub use claims::{Ledger, MemoryLedger};
 // `CapturedMetrics` is defined below, beside the other small fakes.
 pub use organization::{MemoryOrganization, Org, ROOT, throttled};
+pub use signals::MemorySignals;
 pub use stacksets::{MemoryStackSets, StartedOperation};
 
 use std::collections::BTreeMap;

@@ -351,7 +351,12 @@ impl Runtime {
                             .map_err(|e| aws_error("DeleteMessage")(context(&e)))?;
                     }
                     let Some(body) = m.body() else { continue };
-                    let Ok(event) = serde_json::from_str::<Value>(body) else { continue };
+                    let Ok(mut event) = serde_json::from_str::<Value>(body) else { continue };
+                    // moto delivers a put event with an empty envelope `account`; EventBridge
+                    // writes the sender there, which for our functions is this account.
+                    if event.get("account").and_then(Value::as_str).is_none_or(str::is_empty) {
+                        event["account"] = json!(template::ACCOUNT);
+                    }
                     let id = event.get("id").and_then(Value::as_str).unwrap_or(body).to_string();
                     if self.seen_events.lock().unwrap_or_else(|p| p.into_inner()).insert(id) {
                         out.push((bus.clone(), event));

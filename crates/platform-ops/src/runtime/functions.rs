@@ -95,6 +95,7 @@ registry! {
         // edits an instance by hand); the adapter is tested on scripted answers.
         deps.drift = Arc::new(platform_core::fakes::MemoryStackSets::new(0));
     },
+    signal_triage::function::SignalTriage => |_| {},
 }
 
 /// `F` built through its own `deps`, with its EMF documents kept per invocation.

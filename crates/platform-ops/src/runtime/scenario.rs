@@ -174,6 +174,7 @@ pub async fn replay(
         for expectation in &step.expect {
             checks.push(check(runtime, &step.name, expectation, &seen).await);
         }
+        checks.extend(unrouted(&step.name, &step.expect, &refused));
     }
     Ok(Report { scenario: name.to_string(), checks })
 }
@@ -189,9 +190,21 @@ async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &
     let Seen { dispatches, published, refused } = *seen;
     let (text, met, actual) = match expectation {
         Expectation::Dispatch { target, outcome, output } => {
-            let found = dispatches
-                .iter()
-                .find(|d| runtime.same_resource(&d.target, target) || Path::new(&d.target).ends_with(target));
+            let meets = |d: &Dispatch| {
+                let (kind, value) = match &d.outcome {
+                    Outcome::Invoked { output, .. } => ("invoked".to_string(), Some(output)),
+                    Outcome::InvokeFailed { error, .. } => (format!("failed:{error}"), None),
+                    Outcome::Execution { status, output, .. } => (status.to_string(), output.as_ref()),
+                };
+                let kind_ok = kind == *outcome || kind.starts_with(&format!("{outcome}:"));
+                kind_ok && output.as_ref().is_none_or(|want| value.is_some_and(|v| contains(v, want)))
+            };
+            // A step may start the same target several times (a detection per service): the
+            // expectation holds for one of them; the first is shown when none meets it.
+            let to_target =
+                |d: &&Dispatch| runtime.same_resource(&d.target, target) || Path::new(&d.target).ends_with(target);
+            let met_by = dispatches.iter().filter(to_target).find(|d| meets(d));
+            let found = met_by.or_else(|| dispatches.iter().find(to_target));
             let actual = match found.map(|d| &d.outcome) {
                 None => "no dispatch".to_string(),
                 Some(Outcome::Invoked { output, .. }) => format!("invoked, output {output}"),
@@ -201,15 +214,7 @@ async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &
                     None => format!("{status}, error {}", error.as_deref().unwrap_or_default()),
                 },
             };
-            let met = found.is_some_and(|d| {
-                let (kind, value) = match &d.outcome {
-                    Outcome::Invoked { output, .. } => ("invoked".to_string(), Some(output)),
-                    Outcome::InvokeFailed { error, .. } => (format!("failed:{error}"), None),
-                    Outcome::Execution { status, output, .. } => (status.to_string(), output.as_ref()),
-                };
-                let kind_ok = kind == *outcome || kind.starts_with(&format!("{outcome}:"));
-                kind_ok && output.as_ref().is_none_or(|want| value.is_some_and(|v| contains(v, want)))
-            });
+            let met = met_by.is_some();
             let want = output.as_ref().map(|o| format!(" with output containing {o}")).unwrap_or_default();
             (format!("{target} {outcome}{want}"), met, actual)
         }
@@ -273,6 +278,30 @@ async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &
     Check { step: step.to_string(), expectation: text, met, actual }
 }
 
+/// Events published for subscribers outside the control plane: no rule of ours is meant to take
+/// them, so reaching none is not a loss.
+const INFORMATIONAL: &[&str] = &["AccountReady"];
+
+/// A failed check for each event that reached no rule while nothing expected that: a detection
+/// or request nobody acts on is an outcome the demo must fail on, not a line in the timeline.
+fn unrouted(step: &str, expect: &[Expectation], refused: &[Refusal]) -> Vec<Check> {
+    let expected = |r: &Refusal| {
+        expect.iter().any(
+            |e| matches!(e, Expectation::Refused { at, detail_type } if *at == r.at && *detail_type == r.detail_type),
+        )
+    };
+    refused
+        .iter()
+        .filter(|r| r.at == Stop::Rule && !INFORMATIONAL.contains(&r.detail_type.as_str()) && !expected(r))
+        .map(|r| Check {
+            step: step.to_string(),
+            expectation: format!("every {} reaches a rule", r.detail_type),
+            met: false,
+            actual: format!("{} from account {} on `{}`: {}", r.detail_type, r.sender, r.bus, r.reason),
+        })
+        .collect()
+}
+
 /// `{{name}}` placeholders of a scenario field filled from the world's facts.
 fn fill(text: &str, facts: &BTreeMap<String, String>) -> Result<String, RuntimeError> {
     let mut out = text.to_string();
@@ -306,6 +335,25 @@ mod tests {
         assert!(contains(&actual, &json!({"detail": {"b": [1, 2]}})));
         assert!(!contains(&actual, &json!({"detail": {"b": [1]}})));
         assert!(!contains(&actual, &json!({"missing": null})));
+    }
+
+    #[test]
+    fn an_unrouted_event_fails_its_step_unless_expected_or_informational() {
+        let refusal = |detail_type: &str, at: Stop| Refusal {
+            at,
+            bus: "abc-trading-dev".into(),
+            sender: "123456789012".into(),
+            detail_type: detail_type.into(),
+            reason: "no rule on `abc-trading-dev` matches".into(),
+        };
+        let detection = refusal("FailureSignatureDetected", Stop::Rule);
+        let failed = unrouted("logs", &[], std::slice::from_ref(&detection));
+        assert_eq!(failed.len(), 1);
+        assert!(!failed[0].met && failed[0].actual.contains("FailureSignatureDetected"), "{failed:?}");
+        assert!(unrouted("vend", &[], &[refusal("AccountReady", Stop::Rule)]).is_empty(), "informational");
+        assert!(unrouted("forged", &[], &[refusal("AccountRequested", Stop::Bus)]).is_empty(), "the bus's own check");
+        let expected = [Expectation::Refused { at: Stop::Rule, detail_type: "FailureSignatureDetected".into() }];
+        assert!(unrouted("x", &expected, &[detection]).is_empty(), "expected by the step");
     }
 
     #[test]

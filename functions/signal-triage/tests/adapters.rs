@@ -1,0 +1,85 @@
+//! The signal windows in the guard table against the emulator: one claim per window however many race, the rest counted.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use chrono::{Duration, Utc};
+use emulator::Emulator;
+use platform_core::guard::GuardTable;
+use platform_core::signals::{Sighting, SignalLedger};
+
+async fn guard_table(emulator: &Emulator) -> GuardTable {
+    let client = aws_sdk_dynamodb::Client::new(&emulator.sdk_config());
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key");
+    client
+        .create_table()
+        .table_name("guard")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .send()
+        .await
+        .expect("table");
+    GuardTable::new(client, "guard")
+}
+
+/// GIVEN eight detections of one key at once THEN one opens the window and seven are counted,
+/// each with its own count.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_detection_opens_the_window_and_the_racing_ones_are_counted() {
+    let emulator = Emulator::start_for_workspace().expect("emulator");
+    let guard = Arc::new(guard_table(&emulator).await);
+    let now = Utc::now();
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let guard = guard.clone();
+        handles
+            .push(tokio::spawn(async move { guard.sight("222233334444#order-management#OOMKilled", now, 900).await }));
+    }
+    let mut first = 0;
+    let mut counts = Vec::new();
+    for h in handles {
+        match h.await.expect("task").expect("sight") {
+            Sighting::First => first += 1,
+            Sighting::Suppressed { count, since } => {
+                assert_eq!(since.timestamp(), now.timestamp());
+                counts.push(count);
+            }
+        }
+    }
+    counts.sort_unstable();
+    assert_eq!(first, 1);
+    assert_eq!(counts, (1..=7).collect::<Vec<u64>>(), "ADD counts each one once");
+}
+
+/// GIVEN a window THEN another key is its own window, and once the window has passed the next
+/// detection opens a new one (the TTL has not deleted the item yet).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passed_window_is_taken_over() {
+    let emulator = Emulator::start_for_workspace().expect("emulator");
+    let guard = guard_table(&emulator).await;
+    let now = Utc::now();
+    let key = "222233334444#settlement#CrashLoopBackOff";
+    assert_eq!(guard.sight(key, now, 900).await.expect("first"), Sighting::First);
+    assert!(matches!(
+        guard.sight(key, now + Duration::seconds(899), 900).await.expect("in"),
+        Sighting::Suppressed { count: 1, .. }
+    ));
+    assert_eq!(guard.sight("222233334444#settlement#OOMKilled", now, 900).await.expect("other"), Sighting::First);
+    assert_eq!(guard.sight(key, now + Duration::seconds(901), 900).await.expect("after"), Sighting::First);
+    let again = guard.sight(key, now + Duration::seconds(902), 900).await.expect("again");
+    assert_eq!(
+        again,
+        Sighting::Suppressed { count: 1, since: now + Duration::seconds(901) },
+        "a new window, counted from 0"
+    );
+}
