@@ -79,28 +79,7 @@ async fn world() -> World {
 }
 
 async fn guard_ledger(sdk: &aws_config::SdkConfig) -> GuardTable {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-    let client = aws_sdk_dynamodb::Client::new(sdk);
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("attr")
-    };
-    let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key");
-    client
-        .create_table()
-        .table_name("guard")
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .send()
-        .await
-        .expect("table");
-    GuardTable::new(client, "guard")
+    GuardTable::create(aws_sdk_dynamodb::Client::new(sdk), "guard").await.expect("table")
 }
 
 /// The ledger's conditional writes against the emulator: one claim per vending (taken over when

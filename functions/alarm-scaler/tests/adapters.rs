@@ -10,7 +10,6 @@ use alarm_scaler::aws::{ContainerInsights, GuardTable, MemberGroups};
 use alarm_scaler::demand::Reservation;
 use alarm_scaler::guardrails::Capacity;
 use alarm_scaler::ports::{AuditRecord, Claim, Groups, Guard, PodDemand};
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use chrono::{Duration, Utc};
 use emulator::Emulator;
 use platform_core::aws::{AwsContext, MemberClients};
@@ -19,27 +18,7 @@ use platform_core::capacity::AuditDecision;
 const MEMBER: &str = "222222222222";
 
 async fn guard_table(emulator: &Emulator) -> GuardTable {
-    let client = aws_sdk_dynamodb::Client::new(&emulator.sdk_config());
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("attribute")
-    };
-    let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key");
-    client
-        .create_table()
-        .table_name("guard")
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .send()
-        .await
-        .expect("table");
-    GuardTable::new(client, "guard")
+    GuardTable::create(aws_sdk_dynamodb::Client::new(&emulator.sdk_config()), "guard").await.expect("table")
 }
 
 /// GIVEN the same transition delivered eight times at once THEN exactly one delivery wins.

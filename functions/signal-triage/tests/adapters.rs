@@ -2,34 +2,13 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use chrono::{Duration, Utc};
 use emulator::Emulator;
 use platform_core::guard::GuardTable;
 use platform_core::signals::{Sighting, SignalLedger};
 
 async fn guard_table(emulator: &Emulator) -> GuardTable {
-    let client = aws_sdk_dynamodb::Client::new(&emulator.sdk_config());
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("attribute")
-    };
-    let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key");
-    client
-        .create_table()
-        .table_name("guard")
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .send()
-        .await
-        .expect("table");
-    GuardTable::new(client, "guard")
+    GuardTable::create(aws_sdk_dynamodb::Client::new(&emulator.sdk_config()), "guard").await.expect("table")
 }
 
 /// GIVEN eight detections of one key at once THEN one opens the window and seven are counted,

@@ -1,6 +1,7 @@
 //! The guard table on DynamoDB: claims, leases, slots, target locks and the audit trail, as typed items.
 
 mod ledger;
+mod schema;
 mod signals;
 
 use std::collections::HashMap;
