@@ -68,6 +68,11 @@ impl Boundary {
     }
 }
 
+/// The parameter vending writes for each account it vended: its presence is what "vended" means.
+pub fn vended_parameter(prefix: &str, environment: &str, account: &str) -> String {
+    format!("{prefix}/accounts/{environment}/{account}/id")
+}
+
 /// Accounts already found vended, remembered per container: an alarm storm asks the ledger once
 /// per account, not once per alarm (Parameter Store allows 40 reads a second by default). Only
 /// positive answers are kept, and only for `ttl`: a refusal is always asked again.
@@ -84,6 +89,27 @@ impl Default for VendedCache {
 }
 
 impl VendedCache {
+    /// `account` must be one vending published for `environment`
+    /// (`<prefix>/accounts/<env>/<account>/id`, one read, then remembered): the outer error is
+    /// the read's, the inner the refusal.
+    pub async fn check(
+        &self,
+        parameters: &dyn crate::ports::ParameterStore,
+        prefix: &str,
+        environment: &str,
+        account: &str,
+    ) -> Result<Result<(), Untrusted>, crate::AwsError> {
+        if self.fresh(environment, account) {
+            return Ok(Ok(()));
+        }
+        let name = vended_parameter(prefix, environment, account);
+        if parameters.get_many(std::slice::from_ref(&name)).await?.get(&name).is_some_and(|id| id == account) {
+            self.remember(environment, account);
+            return Ok(Ok(()));
+        }
+        Ok(Err(Untrusted::NotVended { account: account.to_string(), environment: environment.to_string() }))
+    }
+
     /// Whether `account` was found vended for `environment` within the ttl.
     pub fn fresh(&self, environment: &str, account: &str) -> bool {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());

@@ -207,16 +207,7 @@ impl Deps {
     /// (`<prefix>/accounts/<env>/<account>/id`): an account of the organisation that merely
     /// names our alarm convention scales nothing.
     async fn vended(&self, environment: &str, account: &str) -> Result<(), HandlerError> {
-        if self.vended.fresh(environment, account) {
-            return Ok(());
-        }
-        let name = format!("{}/accounts/{environment}/{account}/id", self.parameter_prefix);
-        let found = self.parameters.get_many(std::slice::from_ref(&name)).await?;
-        if found.get(&name).is_some_and(|id| id == account) {
-            self.vended.remember(environment, account);
-            return Ok(());
-        }
-        Err(Untrusted::NotVended { account: account.to_string(), environment: environment.to_string() }.into())
+        Ok(self.vended.check(self.parameters.as_ref(), &self.parameter_prefix, environment, account).await??)
     }
 }
 

@@ -79,6 +79,10 @@ impl ReleaseLedger for MemoryReleaseLedger {
         Ok(self.lock().latest.get(environment).cloned())
     }
 
+    async fn vended(&self, environment: &str, account: &str) -> Result<bool, ApplyError> {
+        Ok(self.lock().accounts.get(environment).is_some_and(|a| a.iter().any(|id| id == account)))
+    }
+
     async fn accounts(&self, environment: &str) -> Result<Vec<String>, ApplyError> {
         Ok(self.lock().accounts.get(environment).cloned().unwrap_or_default())
     }

@@ -40,6 +40,9 @@ pub trait ReleaseLedger: Send + Sync + std::fmt::Debug {
     async fn environment_release(&self, environment: &str) -> Result<Option<String>, ApplyError>;
     /// The environment's accounts, as vending published them (`<prefix>/accounts/<env>/<id>/...`).
     async fn accounts(&self, environment: &str) -> Result<Vec<String>, ApplyError>;
+    /// Whether vending published `account` for the environment: one read, not the whole list
+    /// (every child of a fleet release asks).
+    async fn vended(&self, environment: &str, account: &str) -> Result<bool, ApplyError>;
 }
 
 /// One request per `action` the state machine sends; the action names are derived from the
@@ -246,7 +249,7 @@ impl Deps {
     /// `account` must be one vending published for `environment`: a payload naming any other
     /// account deploys nothing there.
     async fn vended(&self, environment: &str, account: &str) -> Result<(), DeployError> {
-        if self.ledger.accounts(environment).await?.iter().any(|a| a == account) {
+        if self.ledger.vended(environment, account).await? {
             return Ok(());
         }
         Err(Untrusted::NotVended { account: account.to_string(), environment: environment.to_string() }.into())

@@ -72,6 +72,12 @@ impl ReleaseLedger for SsmReleaseLedger {
         Ok(self.store.get_many(std::slice::from_ref(&name)).await.map_err(from_aws)?.remove(&name))
     }
 
+    async fn vended(&self, environment: &str, account: &str) -> Result<bool, ApplyError> {
+        let name = platform_core::trust::vended_parameter(&self.prefix, environment, account);
+        let found = self.store.get_many(std::slice::from_ref(&name)).await.map_err(from_aws)?;
+        Ok(found.get(&name).is_some_and(|id| id == account))
+    }
+
     async fn accounts(&self, environment: &str) -> Result<Vec<String>, ApplyError> {
         let root = format!("{}/accounts/{environment}/", self.prefix);
         let facts = self.store.get_by_path(root.trim_end_matches('/')).await.map_err(from_aws)?;

@@ -187,4 +187,6 @@ async fn releases_are_published_and_recorded_in_parameter_store() {
         store.put(name, value, true).await.expect("put");
     }
     assert_eq!(ledger.accounts("dev").await.expect("accounts"), ["222233334444", "333344445555"]);
+    assert!(ledger.vended("dev", "333344445555").await.expect("read"), "one read of its id");
+    assert!(!ledger.vended("dev", "444455556666").await.expect("read"), "staging's account is not dev's");
 }

@@ -124,16 +124,8 @@ impl Deps {
         if account == self.boundary.automation_account_id {
             return Ok(true);
         }
-        if self.vended.fresh(environment, account) {
-            return Ok(false);
-        }
-        let name = format!("{}/accounts/{environment}/{account}/id", self.parameter_prefix);
-        let found = self.parameters.get_many(std::slice::from_ref(&name)).await?;
-        if found.get(&name).is_some_and(|id| id == account) {
-            self.vended.remember(environment, account);
-            return Ok(false);
-        }
-        Err(Untrusted::NotVended { account: account.to_string(), environment: environment.to_string() }.into())
+        self.vended.check(self.parameters.as_ref(), &self.parameter_prefix, environment, account).await??;
+        Ok(false)
     }
 }
 
