@@ -99,8 +99,8 @@ async fn reusable(v: &Vending, deps: &Deps) -> Result<Option<String>, VendingErr
 
 /// The account a vending may change, re-derived rather than taken from the payload: the one with
 /// the request's e-mail (the vending's key), and ours. A payload naming another account (a direct
-/// invocation, a tampered execution input) moves nothing.
-pub(super) async fn target(v: &Vending, deps: &Deps) -> Result<String, VendingError> {
+/// invocation, a tampered execution input) moves nothing. Returns the account with its tags.
+pub(super) async fn target(v: &Vending, deps: &Deps) -> Result<(String, BTreeMap<String, String>), VendingError> {
     let named = v.account_id.clone().ok_or(VendingError::NoAccountYet("place"))?;
     deps.boundary.environment(&v.request.environment)?;
     let account = deps.directory.account(&named).await?;
@@ -112,8 +112,9 @@ pub(super) async fn target(v: &Vending, deps: &Deps) -> Result<String, VendingEr
         return Err(Untrusted::WrongTarget { account: named, expected }.into());
     }
     let (_, env) = deps.environment(&v.request.environment).await?;
-    check_ours(&account, &deps.directory.tags(&named).await?, &v.request, &env.adopt)?;
-    Ok(named)
+    let tags = deps.directory.tags(&named).await?;
+    check_ours(&account, &tags, &v.request, &env.adopt)?;
+    Ok((named, tags))
 }
 
 pub(super) async fn find_or_create(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
@@ -183,7 +184,7 @@ pub(super) async fn await_account(mut v: Vending, deps: &Deps) -> Result<Vending
 }
 
 pub(super) async fn place(mut v: Vending, deps: &Deps) -> Result<Vending, VendingError> {
-    let account = target(&v, deps).await?;
+    let (account, current) = target(&v, deps).await?;
     let (_, env) = deps.environment(&v.request.environment).await?;
     let ou = deps
         .directory
@@ -196,7 +197,7 @@ pub(super) async fn place(mut v: Vending, deps: &Deps) -> Result<Vending, Vendin
     }
     // Tags are re-asserted when they differ (TagResource overwrites the same keys); a resumed
     // vending takes the account out of quarantine, so its quarantine tag goes.
-    let current = deps.directory.tags(&account).await?;
+    // The tags `target` read: moving an account does not change them.
     let wanted = v.request.tags();
     if wanted.iter().any(|(k, val)| current.get(k) != Some(val)) {
         deps.directory.tag(&account, &wanted).await?;

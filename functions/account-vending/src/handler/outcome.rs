@@ -50,7 +50,7 @@ pub(super) async fn quarantine(v: &Vending, step: &str, cause: &str, deps: &Deps
     if v.account_id.is_none() {
         return Ok(Quarantine::no_account(step, cause));
     }
-    let account = &super::account::target(v, deps).await?;
+    let account = &super::account::target(v, deps).await?.0;
     let (org, _) = deps.config().await?;
     let ou = deps
         .directory
