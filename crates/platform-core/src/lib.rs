@@ -40,6 +40,7 @@ pub mod fakes;
 #[cfg(feature = "dynamodb")]
 pub mod guard;
 pub mod lambda;
+pub mod monitoring;
 pub mod organization;
 pub mod ports;
 pub mod quantity;

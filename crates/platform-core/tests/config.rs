@@ -359,8 +359,8 @@ fn publishing_parameters_cover_every_entity() {
     let params = config::config_parameters(&tree);
     assert_eq!(
         params.len(),
-        1 + 1 + 1 + 1 + 1 + 23 + 3,
-        "organization, tiers, remediation alarms, smoke checks, signals, services, environments"
+        1 + 1 + 1 + 1 + 1 + 2 + tree.monitoring.health.len() + 23 + 3,
+        "organization, tiers, remediation alarms, smoke checks, signals, paging and slo, health alarms, services, environments"
     );
     assert!(params.keys().all(|k| k.starts_with("/abc-trading/config/")));
     assert!(params.values().all(|v| v.len() <= 4096), "every parameter fits the standard tier");

@@ -10,15 +10,21 @@ fn tree() -> ConfigTree {
     config::load_as_of(&repository_config_dir(), NaiveDate::from_ymd_opt(2026, 11, 24).expect("date")).expect("valid")
 }
 
+/// One parameter per entity: 31 before monitoring, plus paging, the SLOs and one per health alarm.
+fn expected() -> usize {
+    let tree = tree();
+    31 + 2 + tree.monitoring.health.len()
+}
+
 #[tokio::test]
 async fn a_second_publish_writes_nothing() {
     let store = FakeParameterStore::default();
     let first = config::publish(&tree(), &store, false).await.expect("publish");
-    assert_eq!(first.created.len(), 31);
+    assert_eq!(first.created.len(), expected());
     let writes = store.writes();
     let second = config::publish(&tree(), &store, false).await.expect("publish again");
     assert!(!second.changed(), "{second}");
-    assert_eq!(second.unchanged, 31);
+    assert_eq!(second.unchanged, expected());
     assert_eq!(store.writes(), writes, "unchanged parameters are not rewritten");
 }
 
@@ -46,7 +52,7 @@ async fn only_the_changed_entity_is_updated_and_stale_ones_are_removed() {
 async fn a_dry_run_reports_without_writing() {
     let store = FakeParameterStore::default();
     let report = config::publish(&tree(), &store, true).await.expect("dry run");
-    assert_eq!(report.created.len(), 31);
+    assert_eq!(report.created.len(), expected());
     assert_eq!(store.writes(), 0);
     assert!(report.to_string().contains("dry run: nothing written"));
 }
@@ -60,7 +66,7 @@ async fn publish_against_the_emulator_is_idempotent() {
     let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
 
     let first = config::publish(&tree(), &store, false).await.expect("publish");
-    assert_eq!(first.created.len(), 31);
+    assert_eq!(first.created.len(), expected());
     let second = config::publish(&tree(), &store, false).await.expect("publish again");
     assert!(!second.changed(), "{second}");
 
@@ -81,7 +87,7 @@ async fn publish_against_the_emulator_is_idempotent() {
     assert_eq!(third.deleted.len(), 12);
     assert_eq!(version("/abc-trading/config/environments/dev").await, 2);
     let left = store.get_by_path("/abc-trading/config/").await.expect("list");
-    assert_eq!(left.len(), 31);
+    assert_eq!(left.len(), expected());
     // By name, past GetParameters' ten-name limit; names that do not exist are left out.
     let mut names: Vec<String> = left.keys().take(12).cloned().collect();
     names.push("/abc-trading/config/missing".into());

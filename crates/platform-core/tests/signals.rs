@@ -12,7 +12,9 @@ fn load(dir: &Path) -> Result<ConfigTree, ConfigErrors> {
 /// The repository's config with `from` replaced by `to` in log-signatures.toml.
 fn edited(from: &str, to: &str) -> Result<ConfigTree, ConfigErrors> {
     let dir = tempfile::tempdir().expect("tempdir");
-    for file in ["organization.toml", "services.toml", "remediation-alarms.toml", "log-signatures.toml"] {
+    for file in
+        ["organization.toml", "services.toml", "remediation-alarms.toml", "log-signatures.toml", "monitoring.toml"]
+    {
         std::fs::copy(repository_config_dir().join(file), dir.path().join(file)).expect("copy");
     }
     std::fs::create_dir_all(dir.path().join("environments")).expect("mkdir");

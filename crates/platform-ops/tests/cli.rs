@@ -74,6 +74,7 @@ fn validate_exits_zero_on_the_repository_and_one_on_a_broken_config() {
         "services.toml",
         "remediation-alarms.toml",
         "log-signatures.toml",
+        "monitoring.toml",
         "environments/dev.toml",
         "environments/staging.toml",
         "environments/prod.toml",
@@ -89,7 +90,10 @@ fn validate_exits_zero_on_the_repository_and_one_on_a_broken_config() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
     let config_findings = report["checks"][0]["findings"].as_array().expect("findings");
     assert_eq!(report["checks"][0]["check"], "config");
-    assert_eq!(config_findings.len(), 2, "{config_findings:?}");
+    assert_eq!(config_findings.len(), 4, "{config_findings:?}");
+    let said = |text: &str| config_findings.iter().any(|f| f["message"].as_str().is_some_and(|m| m.contains(text)));
+    assert!(said("health alarm `rds-cpu-high` has no severity (page or ticket)"), "{config_findings:?}");
+    assert!(said("health alarm `rds-free-storage-low` has no runbook anchor"), "{config_findings:?}");
 }
 
 #[test]

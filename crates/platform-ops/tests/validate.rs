@@ -198,6 +198,7 @@ fn a_baseline_out_of_date_with_the_alarm_config_is_reported() {
         "services.toml",
         "remediation-alarms.toml",
         "log-signatures.toml",
+        "monitoring.toml",
         "environments/dev.toml",
         "environments/staging.toml",
         "environments/prod.toml",

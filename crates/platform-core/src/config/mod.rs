@@ -1,6 +1,7 @@
 //! Loads and validates the config tree (`config/`), the single source of truth for every flow.
 
 mod model;
+mod monitoring;
 mod publish;
 mod published;
 mod signals;
@@ -15,6 +16,10 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 pub use model::*;
+pub use monitoring::{
+    AlarmSeverity, BurnRate, HealthAlarm, HealthSource, Indicator, Monitoring, Objective, PageProvider, Paging, Per,
+    Slo, TicketSystem,
+};
 pub use publish::{PublishReport, config_parameters, publish};
 pub use published::{Published, PublishedConfig, PublishedError, published_tree};
 pub use signals::{Remediation, Severity, SignalRouting, SignatureAction, SignatureRoute, TriageSettings, is_anchor};
@@ -114,6 +119,14 @@ pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErro
     let signals = parse_file::<signals::RawSignaturesFile>(&signatures_file, &mut issues)
         .map(|raw| signals::signal_routing(&signatures_file, raw, &mut issues));
 
+    let monitoring_file = dir.join("monitoring.toml");
+    let monitoring = parse_file::<Monitoring>(&monitoring_file, &mut issues).map(|mut m| {
+        monitoring::validate(&monitoring_file, &m, catalog.as_ref(), &mut issues);
+        // By name, as they are published (one parameter each) and read back.
+        m.health.sort_by(|a, b| a.name.cmp(&b.name));
+        m
+    });
+
     let mut environments = BTreeMap::new();
     let mut env_files = BTreeMap::new();
     for file in environment_files(dir, &mut issues) {
@@ -138,9 +151,9 @@ pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErro
     }
 
     let issues = issues.into_vec();
-    match (organization, catalog, alarms, signals, issues.is_empty()) {
-        (Some(organization), Some(catalog), Some(alarms), Some(signals), true) => {
-            Ok(ConfigTree { organization, catalog, environments, alarms, signals })
+    match (organization, catalog, alarms, signals, monitoring, issues.is_empty()) {
+        (Some(organization), Some(catalog), Some(alarms), Some(signals), Some(monitoring), true) => {
+            Ok(ConfigTree { organization, catalog, environments, alarms, signals, monitoring })
         }
         _ => Err(ConfigErrors { issues }),
     }

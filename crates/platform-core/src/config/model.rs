@@ -16,6 +16,8 @@ pub struct ConfigTree {
     pub alarms: Vec<RemediationAlarm>,
     /// How each failure signature is routed, and the triage's settings (`log-signatures.toml`).
     pub signals: super::SignalRouting,
+    /// Health alarms, SLOs and paging (`monitoring.toml`).
+    pub monitoring: super::Monitoring,
 }
 
 impl ConfigTree {

@@ -19,6 +19,13 @@ pub fn config_parameters(tree: &ConfigTree) -> BTreeMap<String, String> {
     params.insert(format!("{root}/remediation-alarms"), json(&tree.alarms));
     params.insert(format!("{root}/smoke-checks"), json(&tree.catalog.smoke_checks));
     params.insert(format!("{root}/signals"), json(&tree.signals));
+    // One parameter per health alarm: the whole file is past the standard tier's 4 KiB.
+    let m = &tree.monitoring;
+    params.insert(format!("{root}/monitoring/paging"), json(&m.paging));
+    params.insert(format!("{root}/monitoring/slo"), json(&m.slo));
+    for h in &m.health {
+        params.insert(format!("{root}/monitoring/health/{}", h.name), json(h));
+    }
     for (name, service) in &tree.catalog.services {
         params.insert(format!("{root}/services/{name}"), json(service));
     }

@@ -95,10 +95,20 @@ pub async fn published_tree(store: &dyn ParameterStore, prefix: &str) -> Result<
         Ok((name, text)) => parse(&name, &text)?,
         Err(_) => super::SignalRouting::default(),
     };
+    // Optional: a tree published before monitoring existed has no health alarms nor SLOs.
+    let mut monitoring = super::Monitoring::default();
+    if let Ok((name, text)) = get("monitoring/paging") {
+        monitoring.paging = parse(&name, &text)?;
+    }
+    if let Ok((name, text)) = get("monitoring/slo") {
+        monitoring.slo = parse(&name, &text)?;
+    }
     let mut services = BTreeMap::new();
     let mut environments = BTreeMap::new();
     for (name, text) in &params {
-        if let Some(service) = name.strip_prefix(&format!("{root}/services/")) {
+        if name.starts_with(&format!("{root}/monitoring/health/")) {
+            monitoring.health.push(parse(name, text)?);
+        } else if let Some(service) = name.strip_prefix(&format!("{root}/services/")) {
             services.insert(service.to_string(), parse(name, text)?);
         } else if let Some(env) = name.strip_prefix(&format!("{root}/environments/")) {
             environments.insert(env.to_string(), parse(name, text)?);
@@ -110,5 +120,6 @@ pub async fn published_tree(store: &dyn ParameterStore, prefix: &str) -> Result<
         environments,
         alarms,
         signals,
+        monitoring,
     })
 }

@@ -58,14 +58,34 @@ pub(super) fn check_generated(inputs: &Inputs, tree: Option<&ConfigTree>) -> Che
 /// send on-call to a page that does not say what to do. A file that does not read is the config
 /// load's finding, not this one's.
 fn runbook_anchors(inputs: &Inputs) -> Vec<Finding> {
-    let path = inputs.config_dir.join("log-signatures.toml");
-    let Some(signatures) = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .and_then(|t| t.get("signatures").and_then(toml::Value::as_array).cloned())
-    else {
-        return Vec::new();
+    let read = |name: &str| {
+        let path = inputs.config_dir.join(name);
+        let table = std::fs::read_to_string(&path).ok().and_then(|text| text.parse::<toml::Table>().ok());
+        (path, table)
     };
+    let text = |v: &toml::Value, key: &str| v.get(key).and_then(toml::Value::as_str).map(str::to_string);
+    // (file, location, what, anchor) for every anchor the config names.
+    let mut named: Vec<(PathBuf, String, String, String)> = Vec::new();
+    let (path, table) = read("log-signatures.toml");
+    for (i, s) in table.iter().filter_map(|t| t.get("signatures")?.as_array()).flatten().enumerate() {
+        if let Some(anchor) = text(s, "runbook") {
+            let what = format!("signature `{}`", text(s, "name").unwrap_or_default());
+            named.push((path.clone(), format!("signatures[{i}].runbook"), what, anchor));
+        }
+    }
+    let (path, table) = read("monitoring.toml");
+    for (i, h) in table.iter().filter_map(|t| t.get("health")?.as_array()).flatten().enumerate() {
+        if let Some(anchor) = text(h, "runbook") {
+            let what = format!("health alarm `{}`", text(h, "name").unwrap_or_default());
+            named.push((path.clone(), format!("health[{i}].runbook"), what, anchor));
+        }
+    }
+    if let Some(anchor) = table.as_ref().and_then(|t| text(t.get("slo")?, "runbook")) {
+        named.push((path.clone(), "slo.runbook".into(), "the SLO burn alarms".into(), anchor));
+    }
+    if named.is_empty() {
+        return Vec::new();
+    }
     let runbook = inputs.root.join("docs/runbook.md");
     let anchors = match std::fs::read_to_string(&runbook) {
         Ok(text) => heading_anchors(&text),
@@ -73,24 +93,17 @@ fn runbook_anchors(inputs: &Inputs) -> Vec<Finding> {
             return vec![Finding {
                 file: rel(inputs, &runbook),
                 location: None,
-                message: format!("cannot read it ({e}): the signatures' runbook anchors point into it"),
+                message: format!("cannot read it ({e}): the config's runbook anchors point into it"),
             }];
         }
     };
-    let text = |v: &toml::Value, key: &str| v.get(key).and_then(toml::Value::as_str).map(str::to_string);
-    signatures
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let anchor = text(s, "runbook")?;
-            (!anchors.contains(&anchor)).then(|| Finding {
-                file: rel(inputs, &path),
-                location: Some(format!("signatures[{i}].runbook")),
-                message: format!(
-                    "anchor `{anchor}` of signature `{}` is no heading of docs/runbook.md",
-                    text(s, "name").unwrap_or_default()
-                ),
-            })
+    named
+        .into_iter()
+        .filter(|(.., anchor)| !anchors.contains(anchor))
+        .map(|(path, location, what, anchor)| Finding {
+            file: rel(inputs, &path),
+            location: Some(location),
+            message: format!("anchor `{anchor}` of {what} is no heading of docs/runbook.md"),
         })
         .collect()
 }
