@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::Diagnostic;
-use platform_core::aws::{AwsContext, CloudFormationStackSets, SsmParameterStore};
+use platform_core::aws::{AwsContext, CloudFormationStackSets, CloudWatchAlarms, SsmParameterStore};
 use platform_core::lambda::{self, Function, InitError};
 use platform_core::trust::Boundary;
 use serde::Deserialize;
@@ -60,6 +60,8 @@ impl Function for PlatformDeploy {
                 tree.organization.name_prefix.clone(),
             )),
             stack_sets: Arc::new(CloudFormationStackSets::new(management.client())),
+            // The monitoring account is this one: the log processor's metrics are here.
+            alarms: Arc::new(CloudWatchAlarms::new(ctx.client())),
             ledger: Arc::new(SsmReleaseLedger::new(store, env.parameter_prefix)),
             tree,
         })

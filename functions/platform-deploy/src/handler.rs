@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_core::config::{ConfigTree, Environment};
+use platform_core::monitoring::{AlarmStore, sync_account_alarms};
 use platform_core::stacksets::StackSets;
 use platform_core::trust::{Boundary, Sender, Untrusted};
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,10 @@ pub enum Request {
         deployment: Deployment,
     },
     EnsureAccess {
+        deployment: Deployment,
+    },
+    /// The account's alarms in the monitoring account (error rates, SLO burn), as config makes them.
+    EnsureMonitoring {
         deployment: Deployment,
     },
     ApplyTier {
@@ -159,6 +164,17 @@ pub struct Deployment {
     /// How the cluster is reached, once access is ensured.
     #[serde(default)]
     pub cluster: Option<ClusterAccess>,
+    /// What keeping the account's monitoring-account alarms in step did, once ensured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringSummary>,
+}
+
+/// Counts only: a first deploy writes a hundred alarms, whose names would crowd the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitoringSummary {
+    pub written: usize,
+    pub deleted: usize,
+    pub unchanged: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +247,8 @@ pub struct Deps {
     pub clusters: Arc<dyn Clusters>,
     pub ledger: Arc<dyn ReleaseLedger>,
     pub stack_sets: Arc<dyn StackSets>,
+    /// The monitoring account's alarms (this account's CloudWatch).
+    pub alarms: Arc<dyn AlarmStore>,
 }
 
 impl std::fmt::Debug for Deps {
@@ -353,6 +371,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
                 done: tiers_empty,
                 infrastructure: None,
                 cluster: None,
+                monitoring: None,
             })
         }
         Request::EnsureInfrastructure { mut deployment, execution } => {
@@ -377,6 +396,16 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
             let region = deps.environment(&deployment.environment)?.primary_region().to_string();
             let access = deps.clusters.ensure_access(&deployment.account_id, &deployment.environment, &region).await?;
             deployment.cluster = Some(access);
+            Response::from(deployment)
+        }
+        Request::EnsureMonitoring { mut deployment } => {
+            deps.environment(&deployment.environment)?;
+            let r =
+                sync_account_alarms(deps.alarms.as_ref(), &deps.tree, &deployment.environment, &deployment.account_id)
+                    .await
+                    .map_err(ApplyError::from)?;
+            let (written, deleted, unchanged) = (r.written.len(), r.deleted.len(), r.unchanged);
+            deployment.monitoring = Some(MonitoringSummary { written, deleted, unchanged });
             Response::from(deployment)
         }
         Request::ApplyTier { mut deployment, now } => {

@@ -30,6 +30,8 @@ pub fn platform_parameters(tree: &ConfigTree, env: &Environment) -> BTreeMap<Str
         ("PrivateSubnetIds".to_string(), format!("{exports}/private-subnet-ids")),
         ("KmsKeyArn".to_string(), format!("{exports}/kms-key-arn")),
         ("HostedZoneId".to_string(), format!("{exports}/hosted-zone-id")),
+        // The platform has no load balancer yet: its health alarms stay out of the stack.
+        ("LoadBalancerFullName".to_string(), String::new()),
     ])
 }
 

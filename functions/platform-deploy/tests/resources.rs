@@ -26,6 +26,7 @@ fn deps(store: Arc<FakeParameterStore>) -> Deps {
         clusters: Arc::new(MemoryClusters::new(Arc::new(MemoryCluster::new(Duration::seconds(1), vec![])))),
         ledger: Arc::new(SsmReleaseLedger::new(store, "/abc-trading")),
         stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(0)),
+        alarms: Arc::new(platform_core::fakes::MemoryAlarms::default()),
     }
 }
 

@@ -145,6 +145,7 @@ async fn releases_are_published_and_recorded_in_parameter_store() {
         clusters: Arc::new(MemoryClusters::new(Arc::new(MemoryCluster::new(Duration::seconds(1), vec![])))),
         ledger: ledger.clone(),
         stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(0)),
+        alarms: Arc::new(platform_core::fakes::MemoryAlarms::default()),
     };
     let plan = |versions: serde_json::Value| {
         serde_json::from_value::<Request>(serde_json::json!({"action": "plan", "request": {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use asl::{Failure, Resolver, Start, StateMachine, Status, TaskContext, TaskOutput, TaskRequest, execute};
 use async_trait::async_trait;
 use platform_core::config;
-use platform_core::fakes::MemoryStackSets;
+use platform_core::fakes::{MemoryAlarms, MemoryStackSets};
 use platform_core::stacksets::StackSets;
 use platform_core::trust::Boundary;
 use platform_deploy::cluster::{MemoryCluster, MemoryClusters, WorkloadApplier};
@@ -37,6 +37,7 @@ struct World {
     cluster: Arc<MemoryCluster>,
     ledger: Arc<MemoryReleaseLedger>,
     stack_sets: Arc<MemoryStackSets>,
+    alarms: Arc<MemoryAlarms>,
     children: Mutex<Vec<String>>,
     notified: Mutex<Vec<(String, String)>>,
     actions: Mutex<Vec<String>>,
@@ -111,6 +112,7 @@ fn world_on(polls: u32, ready_after: chrono::Duration) -> Arc<World> {
     let cluster = Arc::new(MemoryCluster::new(ready_after, vec!["2026.11.4-broken".into()]));
     let ledger = Arc::new(MemoryReleaseLedger::default());
     let stack_sets = Arc::new(MemoryStackSets::new(polls));
+    let alarms = Arc::new(MemoryAlarms::default());
     Arc::new(World {
         deps: Deps {
             boundary: Boundary {
@@ -122,10 +124,12 @@ fn world_on(polls: u32, ready_after: chrono::Duration) -> Arc<World> {
             clusters: Arc::new(MemoryClusters::new(cluster.clone())),
             ledger: ledger.clone(),
             stack_sets: stack_sets.clone(),
+            alarms: alarms.clone(),
         },
         cluster,
         ledger,
         stack_sets,
+        alarms,
         children: Mutex::default(),
         notified: Mutex::default(),
         actions: Mutex::default(),
@@ -182,10 +186,18 @@ async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     let actions = w.actions.lock().expect("lock").clone();
     assert_eq!(
-        actions[..5],
-        ["plan", "ensure-infrastructure", "infrastructure-status", "infrastructure-status", "ensure-access"],
-        "infrastructure awaited, then access, before any tier"
+        actions[..6],
+        [
+            "plan",
+            "ensure-infrastructure",
+            "infrastructure-status",
+            "infrastructure-status",
+            "ensure-access",
+            "ensure-monitoring"
+        ],
+        "infrastructure awaited, then access and the account's alarms, before any tier"
     );
+    assert_eq!(w.alarms.puts().len(), 23 + 5 * 8, "an error-rate alarm per workload, 8 burn windows per tier");
     // Each tier applied, then gated, in rollout order; one 30 s poll each (ready after 20 s).
     let gates: Vec<&str> =
         actions.iter().filter(|a| *a == "apply-tier" || *a == "tier-health").map(String::as_str).collect();

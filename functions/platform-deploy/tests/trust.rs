@@ -27,6 +27,7 @@ fn deps() -> (Deps, Arc<MemoryReleaseLedger>, Arc<MemoryStackSets>) {
         clusters: Arc::new(MemoryClusters::new(Arc::new(MemoryCluster::new(chrono::Duration::seconds(1), vec![])))),
         ledger: ledger.clone(),
         stack_sets: stack_sets.clone(),
+        alarms: Arc::new(platform_core::fakes::MemoryAlarms::default()),
     };
     (deps, ledger, stack_sets)
 }

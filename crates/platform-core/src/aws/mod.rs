@@ -1,5 +1,7 @@
 //! The process's AWS surroundings, loaded once: the one place SDK clients and adapters are built.
 
+#[cfg(feature = "cloudwatch")]
+mod alarms;
 mod clients;
 #[cfg(feature = "cloudformation")]
 mod cloudformation;
@@ -13,6 +15,8 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 
+#[cfg(feature = "cloudwatch")]
+pub use alarms::CloudWatchAlarms;
 pub use clients::SdkClient;
 #[cfg(feature = "cloudformation")]
 pub use cloudformation::CloudFormationStackSets;

@@ -351,7 +351,7 @@ pub(crate) fn validate(file: &Path, m: &Monitoring, catalog: Option<&ServiceCata
             issues.push(file, key("tier"), format!("`{}` is not a tier of services.toml", o.tier));
         }
         for (field, v) in [("availability", o.availability), ("latency", o.latency)] {
-            if !(v >= 50.0 && v < 100.0) {
+            if !(50.0..100.0).contains(&v) {
                 issues.push(file, key(field), format!("{v} must be a share in per cent, at least 50 and below 100"));
             }
         }

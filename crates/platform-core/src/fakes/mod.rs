@@ -1,11 +1,13 @@
 //! In-memory fakes of the ports, for unit tests here and in every function crate.
 
+mod alarms;
 mod capacity;
 mod claims;
 mod organization;
 mod signals;
 mod stacksets;
 
+pub use alarms::MemoryAlarms;
 pub use capacity::{MemoryGroups, MemoryGuard};
 pub use claims::{Ledger, MemoryLedger};
 // `CapturedMetrics` is defined below, beside the other small fakes.
