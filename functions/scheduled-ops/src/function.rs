@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::Diagnostic;
-use platform_core::aws::{AwsContext, CloudFormationStackSets, SsmParameterStore};
+use platform_core::aws::{AwsContext, CloudFormationStackSets, CloudWatchIndicators, SsmParameterStore};
 use platform_core::capacity::MemberGroups;
 use platform_core::guard::GuardTable;
 use platform_core::lambda::{self, Function, InitError};
@@ -72,6 +72,7 @@ impl Function for ScheduledOps {
             guard: Arc::new(GuardTable::new(ctx.client(), env.guard_table_name)),
             parameters: store,
             reports: Arc::new(S3Reports::new(ctx.client(), env.report_bucket_name)),
+            indicators: Arc::new(CloudWatchIndicators::new(ctx.client())),
             metrics: ctx.metrics(),
             inventory_prefix: crate::inventory::PREFIX.into(),
         })

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use platform_core::capacity::{Groups, Guard};
 use platform_core::config::ConfigTree;
 use platform_core::error::AwsError;
+use platform_core::monitoring::IndicatorSums;
 use platform_core::ports::ParameterStore;
 use platform_core::stacksets::{StackSetDrift, StackSets};
 use platform_core::telemetry::MetricsSink;
@@ -67,6 +68,8 @@ pub struct Deps {
     pub guard: Arc<dyn Guard>,
     pub parameters: Arc<dyn ParameterStore>,
     pub reports: Arc<dyn ReportStore>,
+    /// The log processor's metrics in this (the monitoring) account: the error budgets.
+    pub indicators: Arc<dyn IndicatorSums>,
     pub metrics: Arc<dyn MetricsSink>,
     /// Key prefix of the inventory in the report bucket.
     pub inventory_prefix: String,
@@ -135,6 +138,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, ScheduleE
                 deps.stack_sets.as_ref(),
                 deps.groups.as_ref(),
                 deps.parameters.as_ref(),
+                deps.indicators.as_ref(),
                 now,
             )
             .await?;

@@ -1,7 +1,7 @@
 //! The daily inventory of the member accounts, as JSON and as a Markdown report a person reads.
 
 // Every member account with its OU and environment, the baseline and platform StackSet instances per
-// region, the release it runs, and its nodegroup's size.
+// region, the release it runs, its nodegroup's size and what is left of each tier's error budget.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,6 +12,7 @@ use platform_core::capacity::Groups;
 use platform_core::capacity::Target;
 use platform_core::config::ConfigTree;
 use platform_core::error::AwsError;
+use platform_core::monitoring::{Budget, IndicatorSums, error_budgets};
 use platform_core::organization::AccountState;
 use platform_core::ports::ParameterStore;
 use platform_core::stacksets::{DetailedStatus, InstanceStatus, StackSets};
@@ -30,7 +31,7 @@ pub struct InstanceEntry {
     pub detailed: Option<DetailedStatus>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountEntry {
     pub id: String,
     pub name: String,
@@ -41,6 +42,9 @@ pub struct AccountEntry {
     pub platform: Vec<InstanceEntry>,
     pub release: Option<String>,
     pub nodegroup: Option<Capacity>,
+    /// Each tier's SLO indicators over the window, where the platform runs.
+    #[serde(default)]
+    pub error_budget: Vec<Budget>,
     /// What could not be read, by what (the rest of the entry still stands).
     pub unreadable: Vec<String>,
 }
@@ -54,7 +58,7 @@ pub struct EnvironmentEntry {
     pub accounts: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inventory {
     pub generated_at: DateTime<Utc>,
     pub environments: Vec<EnvironmentEntry>,
@@ -85,6 +89,7 @@ pub async fn collect(
     stack_sets: &dyn StackSets,
     groups: &dyn Groups,
     parameters: &dyn ParameterStore,
+    indicators: &dyn IndicatorSums,
     at: DateTime<Utc>,
 ) -> Result<Inventory, AwsError> {
     let prefix = &tree.organization.parameter_prefix;
@@ -143,6 +148,16 @@ pub async fn collect(
             }
             _ => None,
         };
+        // Budgets where the platform runs: the log processor counts nothing elsewhere.
+        let error_budget = match env {
+            Some(e) if a.state == AccountState::Active && !platform.is_empty() => {
+                error_budgets(indicators, tree, &e.name, &a.id, at).await.unwrap_or_else(|e| {
+                    unreadable.push(format!("error budget: {e}"));
+                    Vec::new()
+                })
+            }
+            _ => Vec::new(),
+        };
         out.push(AccountEntry {
             id: a.id.clone(),
             name: a.name.clone(),
@@ -153,6 +168,7 @@ pub async fn collect(
             platform,
             release: releases.get(&a.id).cloned(),
             nodegroup,
+            error_budget,
             unreadable,
         });
     }
@@ -201,6 +217,24 @@ pub fn markdown(inv: &Inventory) -> String {
             nodegroup
         );
     }
+    let budgets: Vec<&AccountEntry> = inv.accounts.iter().filter(|a| !a.error_budget.is_empty()).collect();
+    if !budgets.is_empty() {
+        let _ = writeln!(md, "\n## Error budget left (SLO window)\n");
+        let _ = writeln!(
+            md,
+            "| account | tier | indicator | objective | bad / total | budget left |\n|---|---|---|---|---|---|"
+        );
+        for a in budgets {
+            for b in &a.error_budget {
+                let left = b.remaining_percent.map_or_else(|| "no traffic".to_string(), |r| format!("{r:.1}%"));
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {}% | {} / {} | {left} |",
+                    a.name, b.tier, b.indicator, b.objective, b.bad, b.total
+                );
+            }
+        }
+    }
     let problems: Vec<&AccountEntry> = inv.accounts.iter().filter(|a| !a.unreadable.is_empty()).collect();
     if !problems.is_empty() {
         let _ = writeln!(md, "\n## Could not be read\n");
@@ -219,13 +253,26 @@ pub fn markdown(inv: &Inventory) -> String {
 pub struct Written {
     pub accounts: usize,
     pub unreadable: usize,
+    /// Tiers' indicators whose budget is spent (`<account>/<tier>/<indicator>`): people look first.
+    #[serde(default)]
+    pub overspent: Vec<String>,
     pub keys: Vec<String>,
 }
 
 impl Written {
     pub fn new(inv: &Inventory, keys: Vec<String>) -> Self {
         let unreadable = inv.accounts.iter().map(|a| a.unreadable.len()).sum();
-        Written { accounts: inv.accounts.len(), unreadable, keys }
+        let overspent = inv
+            .accounts
+            .iter()
+            .flat_map(|a| {
+                a.error_budget
+                    .iter()
+                    .filter(|b| b.remaining_percent.is_some_and(|r| r < 0.0))
+                    .map(move |b| format!("{}/{}/{}", a.id, b.tier, b.indicator))
+            })
+            .collect();
+        Written { accounts: inv.accounts.len(), unreadable, overspent, keys }
     }
 }
 

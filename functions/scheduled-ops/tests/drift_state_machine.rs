@@ -79,6 +79,7 @@ async fn world() -> Arc<World> {
             guard: Arc::new(MemoryGuard::default()),
             parameters: Arc::new(FakeParameterStore::default()),
             reports: Arc::new(MemoryReports::default()),
+            indicators: Arc::new(platform_core::fakes::MemoryIndicators::default()),
             metrics: metrics.clone(),
             inventory_prefix: "inventory".into(),
         },

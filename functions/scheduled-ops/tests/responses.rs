@@ -41,6 +41,7 @@ fn deps() -> Deps {
         guard: Arc::new(MemoryGuard::default()),
         parameters: Arc::new(FakeParameterStore::default()),
         reports: Arc::new(MemoryReports::default()),
+        indicators: Arc::new(platform_core::fakes::MemoryIndicators::default()),
         metrics: Arc::new(CapturedMetrics::default()),
         inventory_prefix: "inventory".into(),
     }
@@ -108,7 +109,7 @@ async fn the_off_hours_answer_counts_each_outcome_and_lists_the_actions() {
 async fn the_inventory_answer_says_how_many_and_where() {
     let deps = deps();
     let written = wire(&deps, Request::Inventory { now: at("2026-11-25T06:00:00Z") }).await;
-    assert_eq!(keys(&written), BTreeSet::from(["accounts", "unreadable", "keys"]));
+    assert_eq!(keys(&written), BTreeSet::from(["accounts", "unreadable", "overspent", "keys"]));
     assert_eq!(written["accounts"], 2);
     assert!(written["unreadable"].is_u64(), "{written}");
     assert_eq!(
@@ -120,4 +121,43 @@ async fn the_inventory_answer_says_how_many_and_where() {
             "inventory/latest.md"
         ])
     );
+}
+
+/// GIVEN the dev account's business tier logged 20 errors in 10,000 events over the window (a
+/// 99.9% objective allows 10) THEN its availability budget is overspent by 100%, named in the
+/// answer and shown in the report; a tier without traffic says so instead of a number.
+#[tokio::test]
+async fn the_inventory_shows_what_is_left_of_each_error_budget() {
+    use platform_core::fakes::MemoryIndicators;
+    use platform_core::stacksets::{Instance, InstanceStatus};
+    let mut deps = deps();
+    let sets = Arc::new(MemoryStackSets::new(1));
+    let platform = &deps.tree.organization.deploy.platform_stack_set;
+    let instance = Instance {
+        region: "us-east-1".into(),
+        status: InstanceStatus::Current,
+        detailed: None,
+        reason: None,
+        stack_id: None,
+    };
+    sets.seed_instance(platform, "111111111111", instance);
+    deps.stack_sets = sets;
+    let indicators = Arc::new(MemoryIndicators::default());
+    let dims = [("Environment", "dev"), ("Account", "111111111111"), ("Tier", "business")];
+    indicators.set("Errors", &dims, 20.0);
+    indicators.set("Events", &dims, 10_000.0);
+    indicators.set("SlowRequests", &dims, 5.0);
+    indicators.set("Requests", &dims, 1_000.0);
+    deps.indicators = indicators.clone();
+    let reports = Arc::new(MemoryReports::default());
+    deps.reports = reports.clone();
+
+    let written = wire(&deps, Request::Inventory { now: at("2026-11-25T06:00:00Z") }).await;
+    assert_eq!(written["overspent"], json!(["111111111111/business/availability"]));
+    assert_eq!(*indicators.reads.lock().expect("lock"), 1, "one read for the account with a platform");
+    let md = reports.get("inventory/latest.md").expect("report").body;
+    assert!(md.contains("| acct-111111111111 | business | availability | 99.9% | 20 / 10000 | -100.0% |"), "{md}");
+    // 99% latency allows 10 slow of 1,000: 5 spent half of it.
+    assert!(md.contains("| acct-111111111111 | business | latency | 99% | 5 / 1000 | 50.0% |"), "{md}");
+    assert!(md.contains("| acct-111111111111 | edge | availability | 99.5% | 0 / 0 | no traffic |"), "{md}");
 }

@@ -175,6 +175,7 @@ fn the_inventory_reads_as_a_table() {
             platform: vec![],
             release: Some("2026.11.3".into()),
             nodegroup: Some(Capacity { min: 1, desired: 2, max: 4 }),
+            error_budget: vec![],
             unreadable: vec!["platform instances: denied".into()],
         }],
     };

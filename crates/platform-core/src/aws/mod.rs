@@ -5,6 +5,8 @@ mod alarms;
 mod clients;
 #[cfg(feature = "cloudformation")]
 mod cloudformation;
+#[cfg(feature = "cloudwatch")]
+mod indicators;
 #[cfg(feature = "ssm")]
 mod ssm;
 #[cfg(feature = "sts")]
@@ -20,6 +22,8 @@ pub use alarms::CloudWatchAlarms;
 pub use clients::SdkClient;
 #[cfg(feature = "cloudformation")]
 pub use cloudformation::CloudFormationStackSets;
+#[cfg(feature = "cloudwatch")]
+pub use indicators::CloudWatchIndicators;
 #[cfg(feature = "ssm")]
 pub use ssm::SsmParameterStore;
 #[cfg(feature = "sts")]

@@ -73,3 +73,41 @@ impl AlarmStore for MemoryAlarms {
         Ok(())
     }
 }
+
+/// The log processor's sums in memory: a value per (metric, dimensions), every query recorded.
+#[derive(Debug, Default)]
+pub struct MemoryIndicators {
+    pub values: Mutex<BTreeMap<(String, Vec<(String, String)>), f64>>,
+    pub reads: Mutex<usize>,
+}
+
+impl MemoryIndicators {
+    pub fn set(&self, metric: &str, dimensions: &[(&str, &str)], value: f64) {
+        let dims = dimensions.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.values.lock().unwrap_or_else(|p| p.into_inner()).insert((metric.to_string(), dims), value);
+    }
+}
+
+#[async_trait]
+impl crate::monitoring::IndicatorSums for MemoryIndicators {
+    async fn sums(
+        &self,
+        queries: &[crate::monitoring::SumQuery],
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<f64>, AwsError> {
+        if from >= to || queries.len() > 500 {
+            return Err(AwsError::new(
+                ErrorClass::InvalidRequest,
+                "GetMetricData",
+                "an empty range or over 500 queries",
+            ));
+        }
+        *self.reads.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        let values = self.values.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(queries
+            .iter()
+            .map(|q| values.get(&(q.metric.clone(), q.dimensions.clone())).copied().unwrap_or(0.0))
+            .collect())
+    }
+}

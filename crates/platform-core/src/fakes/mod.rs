@@ -7,7 +7,7 @@ mod organization;
 mod signals;
 mod stacksets;
 
-pub use alarms::MemoryAlarms;
+pub use alarms::{MemoryAlarms, MemoryIndicators};
 pub use capacity::{MemoryGroups, MemoryGuard};
 pub use claims::{Ledger, MemoryLedger};
 // `CapturedMetrics` is defined below, beside the other small fakes.

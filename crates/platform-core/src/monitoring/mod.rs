@@ -1,9 +1,11 @@
 //! The alarms `monitoring.toml` makes, by name: member health alarms, and per client account the error-rate and SLO burn alarms of the monitoring account.
 
+mod budget;
 mod sync;
 
 use serde::{Deserialize, Serialize};
 
+pub use budget::{Budget, IndicatorSums, SumQuery, error_budgets, remaining_percent};
 pub use sync::{AlarmDefinition, AlarmStore, StoredAlarm, SyncReport, sync_account_alarms};
 
 use crate::config::{AlarmSeverity, ConfigTree, HealthAlarm, HealthSource, Indicator, Per};
