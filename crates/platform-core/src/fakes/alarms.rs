@@ -74,10 +74,13 @@ impl AlarmStore for MemoryAlarms {
     }
 }
 
+/// A metric by name and dimensions.
+type MetricKey = (String, Vec<(String, String)>);
+
 /// The log processor's sums in memory: a value per (metric, dimensions), every query recorded.
 #[derive(Debug, Default)]
 pub struct MemoryIndicators {
-    pub values: Mutex<BTreeMap<(String, Vec<(String, String)>), f64>>,
+    pub values: Mutex<BTreeMap<MetricKey, f64>>,
     pub reads: Mutex<usize>,
 }
 
