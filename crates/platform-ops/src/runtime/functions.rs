@@ -110,12 +110,16 @@ async fn start<F: Function>(
     let vars = environment.iter().map(|(k, v)| (k.clone(), v.clone()));
     let mut deps = deps_from::<F>(vars, &ctx).await.map_err(init)?;
     overrides(&mut deps);
-    Ok(Arc::new(Local::<F> { deps, metrics }))
+    // Without the interceptors: CloudWatch makes these metrics, the function makes no call.
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(ctx.config());
+    Ok(Arc::new(Local::<F> { deps, metrics, cloudwatch }))
 }
 
 struct Local<F: Function> {
     deps: F::Deps,
     metrics: Arc<CapturedMetrics>,
+    /// Where the function's EMF documents become metrics, as CloudWatch makes them on AWS.
+    cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 impl<F: Function> std::fmt::Debug for Local<F> {
@@ -131,11 +135,17 @@ impl<F: Function> LocalFunction for Local<F> {
         let request: F::Request = serde_json::from_value(event).map_err(|e| {
             Failure::lambda("Runtime.UnmarshalError", &format!("the event is not a {} request: {e}", F::NAME))
         })?;
-        match F::handle(request, &self.deps).await {
+        let result = F::handle(request, &self.deps).await;
+        // A failed invocation's metrics land too, as its log lines would.
+        let metrics = self.metrics.take();
+        super::emf::land(&self.cloudwatch, &metrics)
+            .await
+            .map_err(|e| Failure::lambda("Runtime.MetricsUndelivered", &format!("{}: {e}", F::NAME)))?;
+        match result {
             Ok(response) => {
                 let output = serde_json::to_value(response)
                     .map_err(|e| Failure::lambda("Runtime.MarshalError", &format!("{} response: {e}", F::NAME)))?;
-                Ok(Invocation { output, metrics: self.metrics.take() })
+                Ok(Invocation { output, metrics })
             }
             Err(e) => {
                 let d: Diagnostic = e.into();

@@ -9,6 +9,7 @@
 pub mod admission;
 pub mod calls;
 mod dispatch;
+mod emf;
 pub mod functions;
 mod inspection;
 pub mod local;
