@@ -25,4 +25,5 @@ pub mod parse;
 pub mod pipeline;
 pub mod redact;
 mod scan;
+pub mod services;
 pub mod synthetic;

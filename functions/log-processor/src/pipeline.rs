@@ -1,20 +1,18 @@
 //! One batch through the pipeline: parse, redact, classify, count, and normalised records out.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::classify::{Action, CatalogueError, Classifier, Severity};
 use crate::decode::{self, DecodeError, LogBatch};
 use crate::json::{self, Records};
-use crate::metrics::Metrics;
+use crate::metrics::{self, Metrics};
 use crate::parse::{self, Level};
 use crate::redact::{RedactionCounts, Redactor, RuleError};
 use crate::scan::Scanner;
+use crate::services::{Services, ServicesError};
 
-/// The platform's services, compiled in: a service name only becomes a metric dimension if it
-/// is one of these, so a stray label cannot explode dimension cardinality.
-const SERVICES: &str = include_str!("../../../config/services.toml");
 /// Where a record's service is unknown or not in the catalogue.
 pub const OTHER_SERVICE: &str = "other";
 /// Messages beyond this are cut (and counted) so a record always fits Firehose's 1,000 KiB limit.
@@ -28,8 +26,8 @@ pub enum InitError {
     Rules(#[from] RuleError),
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
-    #[error("config/services.toml: {0}")]
-    Services(String),
+    #[error(transparent)]
+    Services(#[from] ServicesError),
     #[error("cannot build the literal scanner: {0}")]
     Scanner(#[from] aho_corasick::BuildError),
 }
@@ -60,14 +58,14 @@ pub struct Processed {
     pub detections: BTreeMap<(String, String), Detection>,
 }
 
-/// Built once per process (Lambda init): compiled rules, catalogue and the service list.
+/// Built once per process (Lambda init): compiled rules, catalogue, services and their tiers.
 #[derive(Debug)]
 pub struct Pipeline {
     environment: String,
     redactor: Redactor,
     classifier: Classifier,
     scanner: Scanner,
-    services: BTreeSet<String>,
+    services: Services,
 }
 
 impl Pipeline {
@@ -80,12 +78,7 @@ impl Pipeline {
         redactor: Redactor,
         classifier: Classifier,
     ) -> Result<Pipeline, InitError> {
-        let table: toml::Table = toml::from_str(SERVICES).map_err(|e| InitError::Services(e.to_string()))?;
-        let services = table
-            .get("services")
-            .and_then(toml::Value::as_table)
-            .map(|t| t.keys().cloned().collect())
-            .ok_or_else(|| InitError::Services("no [services] table".into()))?;
+        let services = Services::compiled_in()?;
         let scanner = Scanner::new(&redactor, &classifier)?;
         Ok(Pipeline { environment: environment.into(), redactor, classifier, scanner, services })
     }
@@ -96,6 +89,11 @@ impl Pipeline {
 
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
+    }
+
+    /// The service catalogue with tiers and latency objectives the metrics are counted by.
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// A base64 + gzip payload (`awslogs.data`): decoded, then processed; a payload that cannot
@@ -139,9 +137,20 @@ impl Pipeline {
         let raw_bytes: usize = batch.log_events.iter().map(|e| e.message.len()).sum();
         out.records.reserve(batch.log_events.len(), raw_bytes + batch.log_events.len() * (shared.len() + 96));
         let signatures = self.classifier.signatures();
+        // The owner is the account for every event of the batch: its counters are found once.
+        let account = Some(&*batch.owner).filter(|o| metrics::is_account_id(o));
+        let services = match account {
+            Some(id) => &mut out.metrics.account(id).services,
+            None => {
+                out.metrics.unattributed_batches += 1;
+                &mut out.metrics.unattributed
+            }
+        };
+        let mut tally = self.services.tally();
         for event in &batch.log_events {
             let record = parse::parse_line(&event.message, event.timestamp, group_service);
-            let service = record.service.as_deref().filter(|s| self.services.contains(*s)).unwrap_or(OTHER_SERVICE);
+            let (service, tier) =
+                record.service.as_deref().and_then(|s| self.services.get(s)).unwrap_or((OTHER_SERVICE, None));
 
             let before = counts.total();
             let (message, truncated) = cut(&record.message);
@@ -161,10 +170,12 @@ impl Pipeline {
                 trace
             });
 
-            let m = out.metrics.service(service);
+            let error = record.level >= Level::Error;
+            self.services.count(&mut tally, tier, error, record.duration_ms);
+            let m = metrics::service(services, service);
             m.events += 1;
             m.bytes += event.message.len() as u64;
-            m.errors += u64::from(record.level >= Level::Error);
+            m.errors += u64::from(error);
             m.warnings += u64::from(record.level == Level::Warn);
             m.redactions += counts.total() - before;
             m.truncated += u64::from(truncated);
@@ -238,6 +249,11 @@ impl Pipeline {
             line.push(b'}');
             out.records.finish();
         }
+        // Tiers need an account to be a dimension of; an unattributed batch is counted as one.
+        if let Some(id) = account {
+            self.services.add_tally(&tally, &mut out.metrics.account(id).tiers);
+        }
+        out.metrics.untiered += tally.untiered;
         for (rule, n) in self.redactor.rule_names().zip(&counts.0) {
             if *n > 0 {
                 *out.metrics.redactions_by_rule.entry(rule.to_string()).or_default() += n;

@@ -56,7 +56,7 @@ fn a_service_batch_becomes_redacted_records_metrics_and_detections() {
     assert_eq!(recs[1]["signatures"], json!(["DatabaseUnreachable"]));
     assert!(p_ends_with_newline(&out));
 
-    let m = &out.metrics.services["order-management"];
+    let m = &out.metrics.service_total("order-management");
     assert_eq!((m.events, m.errors, m.warnings), (4, 2, 1));
     assert_eq!(m.redactions, 2);
     assert_eq!(m.signatures.get("DatabaseUnreachable"), Some(&1));
@@ -87,7 +87,7 @@ fn one_detection_per_service_and_signature() {
         .process_encoded(&payload("/abc-trading/dev/audit", &["ThrottlingException: Rate exceeded"]), &mut out)
         .expect("ok");
     assert!(out.detections.is_empty());
-    assert_eq!(out.metrics.services["audit"].signatures.get("AwsThrottling"), Some(&1));
+    assert_eq!(out.metrics.service_total("audit").signatures.get("AwsThrottling"), Some(&1));
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn unknown_services_do_not_become_dimensions() {
     pipeline
         .process_encoded(&payload("/aws/containerinsights/abc-trading-dev/application", &[line]), &mut out)
         .expect("ok");
-    assert_eq!(out.metrics.services.keys().collect::<Vec<_>>(), [OTHER_SERVICE]);
+    assert_eq!(out.metrics.accounts["111111111111"].services.keys().collect::<Vec<_>>(), [OTHER_SERVICE]);
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn a_broken_json_line_is_kept_as_text_and_counted() {
     let lines = [r#"{"level":"ERROR","message":"cut off"#, r#"{"level":"INFO","message":"fine"}"#];
     pipeline.process_encoded(&payload("/abc-trading/dev/audit", &lines), &mut out).expect("ok");
     assert_eq!(out.records.len(), 2, "nothing dropped");
-    assert_eq!(out.metrics.services["audit"].malformed, 1);
+    assert_eq!(out.metrics.service_total("audit").malformed, 1);
     assert!(out.metrics.to_emf("dev", 0).contains("\"Malformed\":1.0"));
 }
 
@@ -158,7 +158,7 @@ fn a_one_mebibyte_line_is_cut_counted_and_kept() {
     pipeline.process_encoded(&payload("/abc-trading/dev/reporting", &[&big]), &mut out).expect("ok");
     assert_eq!(out.records.len(), 1);
     assert!(out.records[0].len() < 300 * 1024, "fits a Firehose record");
-    assert_eq!(out.metrics.services["reporting"].truncated, 1);
+    assert_eq!(out.metrics.service_total("reporting").truncated, 1);
 }
 
 #[test]

@@ -1,0 +1,279 @@
+//! The service catalogue and the tiers' latency objectives, compiled in: which services are dimensions, their tier, and what a slow request is.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use crate::metrics::TierMetrics;
+
+/// The platform's services and their tiers (`config/services.toml`): a service name only becomes
+/// a metric dimension if it is one of these, so a stray label cannot explode cardinality.
+pub const SERVICES: &str = include_str!("../../../config/services.toml");
+/// The service level objectives (`config/monitoring.toml` `[slo]`): each tier's `latency_ms`.
+pub const MONITORING: &str = include_str!("../../../config/monitoring.toml");
+
+/// The compiled-in config does not hold what the metrics need.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ServicesError {
+    pub file: &'static str,
+    pub message: String,
+}
+
+fn services_error(message: impl Into<String>) -> ServicesError {
+    ServicesError { file: "config/services.toml", message: message.into() }
+}
+
+fn monitoring_error(message: impl Into<String>) -> ServicesError {
+    ServicesError { file: "config/monitoring.toml", message: message.into() }
+}
+
+// Only what the log processor reads; the config tree validates the files in full, and the other
+// tables are left for it (no `deny_unknown_fields`).
+#[derive(Debug, Deserialize)]
+struct ServicesFile {
+    services: Option<toml::Table>,
+    #[serde(default)]
+    tiers: Vec<TierFile>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TierFile {
+    name: String,
+    services: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MonitoringFile {
+    slo: Option<SloFile>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SloFile {
+    #[serde(default)]
+    objectives: Vec<ObjectiveFile>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ObjectiveFile {
+    tier: String,
+    latency_ms: u32,
+}
+
+/// One tier: its name (a dimension value) and its latency objective.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tier {
+    pub name: String,
+    /// A request slower than this is slow; one of exactly this duration is not.
+    pub latency_ms: f64,
+}
+
+/// The catalogue, validated: every service with its tier, every tier with its objective.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Services {
+    /// Service name -> index into `tiers` (`None`: in no tier).
+    services: BTreeMap<String, Option<usize>>,
+    tiers: Vec<Tier>,
+}
+
+/// One batch's tier counts, indexed like the catalogue's tiers: counted into an array on the hot
+/// path and written into the account's map once per batch.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    tiers: Vec<TierMetrics>,
+    /// Events of services in no tier.
+    pub untiered: u64,
+}
+
+impl Services {
+    /// The catalogue compiled into the function.
+    pub fn compiled_in() -> Result<Services, ServicesError> {
+        Services::parse(SERVICES, MONITORING)
+    }
+
+    /// `services` (services.toml) and `monitoring` (monitoring.toml), checked for what the metrics
+    /// rely on: known services in at most one tier, one objective per tier and none for an unknown one.
+    pub fn parse(services: &str, monitoring: &str) -> Result<Services, ServicesError> {
+        let file: ServicesFile = toml::from_str(services).map_err(|e| services_error(e.to_string()))?;
+        let known = file.services.ok_or_else(|| services_error("no [services] table"))?;
+        let monitoring: MonitoringFile = toml::from_str(monitoring).map_err(|e| monitoring_error(e.to_string()))?;
+        let objectives = monitoring.slo.ok_or_else(|| monitoring_error("no [slo] table"))?.objectives;
+
+        let mut map: BTreeMap<String, Option<usize>> = known.keys().map(|s| (s.clone(), None)).collect();
+        let mut tiers = Vec::with_capacity(file.tiers.len());
+        for (i, t) in file.tiers.iter().enumerate() {
+            if t.name.is_empty() || tiers.iter().any(|x: &Tier| x.name == t.name) {
+                return Err(services_error(format!("tier `{}` is unnamed or named twice", t.name)));
+            }
+            for s in &t.services {
+                match map.get_mut(s) {
+                    None => return Err(services_error(format!("tier `{}` names `{s}`, not a service", t.name))),
+                    Some(Some(other)) => {
+                        let other = file.tiers.get(*other).map_or("", |x| x.name.as_str());
+                        return Err(services_error(format!("`{s}` is in tiers `{other}` and `{}`", t.name)));
+                    }
+                    Some(tier) => *tier = Some(i),
+                }
+            }
+            let mut matching = objectives.iter().filter(|o| o.tier == t.name);
+            let objective = match (matching.next(), matching.next()) {
+                (Some(o), None) => o,
+                (None, _) => return Err(monitoring_error(format!("tier `{}` has no [[slo.objectives]]", t.name))),
+                (Some(_), Some(_)) => return Err(monitoring_error(format!("tier `{}` has two objectives", t.name))),
+            };
+            if objective.latency_ms == 0 {
+                return Err(monitoring_error(format!("tier `{}`: latency_ms must be at least 1", t.name)));
+            }
+            tiers.push(Tier { name: t.name.clone(), latency_ms: f64::from(objective.latency_ms) });
+        }
+        let names: BTreeSet<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
+        if let Some(o) = objectives.iter().find(|o| !names.contains(o.tier.as_str())) {
+            return Err(monitoring_error(format!("objective for `{}`, not a tier of services.toml", o.tier)));
+        }
+        Ok(Services { services: map, tiers })
+    }
+
+    /// The catalogue's spelling of `name` (borrowed for the whole invocation) and its tier index.
+    pub fn get(&self, name: &str) -> Option<(&str, Option<usize>)> {
+        self.services.get_key_value(name).map(|(n, t)| (n.as_str(), *t))
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.services.contains_key(name)
+    }
+
+    pub fn tiers(&self) -> &[Tier] {
+        &self.tiers
+    }
+
+    /// The tier `service` is in, if the catalogue knows both.
+    pub fn tier_of(&self, service: &str) -> Option<&Tier> {
+        self.services.get(service).copied().flatten().and_then(|i| self.tiers.get(i))
+    }
+
+    pub fn tally(&self) -> Tally {
+        Tally { tiers: vec![TierMetrics::default(); self.tiers.len()], untiered: 0 }
+    }
+
+    /// One log event of a service in `tier`: an error or not, a request of that duration or none.
+    #[inline]
+    pub fn count(&self, tally: &mut Tally, tier: Option<usize>, error: bool, duration_ms: Option<f64>) {
+        let (Some(t), Some(objective)) =
+            (tier.and_then(|i| tally.tiers.get_mut(i)), tier.and_then(|i| self.tiers.get(i)))
+        else {
+            tally.untiered += 1;
+            return;
+        };
+        t.events += 1;
+        t.errors += u64::from(error);
+        if let Some(d) = duration_ms {
+            t.requests += 1;
+            t.slow_requests += u64::from(d > objective.latency_ms);
+        }
+    }
+
+    /// Adds the batch's tier counts into an account's, by tier name (tiers it never saw stay absent).
+    pub fn add_tally(&self, tally: &Tally, into: &mut BTreeMap<String, TierMetrics>) {
+        for (tier, counts) in self.tiers.iter().zip(&tally.tiers) {
+            if counts.events == 0 {
+                continue;
+            }
+            match into.get_mut(&tier.name) {
+                Some(mine) => mine.add(counts),
+                None => {
+                    into.insert(tier.name.clone(), *counts);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CATALOGUE: &str = r#"
+        [services.audit]
+        [services.frontend]
+        [services.batch]
+        [[tiers]]
+        name = "core"
+        services = ["audit"]
+        [[tiers]]
+        name = "edge"
+        services = ["frontend"]
+    "#;
+    const OBJECTIVES: &str = r#"
+        [paging]
+        provider = "pagerduty"
+        [slo]
+        window_days = 30
+        [[slo.objectives]]
+        tier = "core"
+        latency_ms = 300
+        availability = 99.9
+        [[slo.objectives]]
+        tier = "edge"
+        latency_ms = 1000
+    "#;
+
+    #[test]
+    fn the_compiled_in_catalogue_gives_every_tier_an_objective() {
+        let s = Services::compiled_in().expect("config/services.toml and config/monitoring.toml agree");
+        assert!(!s.tiers().is_empty());
+        assert!(s.tiers().iter().all(|t| t.latency_ms >= 1.0));
+        assert!(s.contains("audit"));
+        assert!(s.get("someones-experiment").is_none());
+    }
+
+    #[test]
+    fn services_map_to_their_tier_and_threshold() {
+        let s = Services::parse(CATALOGUE, OBJECTIVES).expect("valid");
+        assert_eq!(s.tier_of("audit").map(|t| (t.name.as_str(), t.latency_ms)), Some(("core", 300.0)));
+        assert_eq!(s.tier_of("frontend").map(|t| t.latency_ms), Some(1000.0));
+        assert_eq!(s.get("batch"), Some(("batch", None)), "a service in no tier is still a service");
+        assert!(s.tier_of("batch").is_none());
+    }
+
+    #[test]
+    fn slow_means_strictly_over_the_objective() {
+        let s = Services::parse(CATALOGUE, OBJECTIVES).expect("valid");
+        let core = s.get("audit").and_then(|(_, t)| t);
+        let mut tally = s.tally();
+        for d in [Some(299.9), Some(300.0), Some(300.001), None] {
+            s.count(&mut tally, core, d.is_none(), d);
+        }
+        s.count(&mut tally, None, true, Some(5000.0));
+        let mut tiers = BTreeMap::new();
+        s.add_tally(&tally, &mut tiers);
+        s.add_tally(&tally, &mut tiers);
+        assert_eq!(tiers["core"], TierMetrics { events: 8, errors: 2, requests: 6, slow_requests: 2 });
+        assert!(!tiers.contains_key("edge"), "a tier without events writes nothing");
+        assert_eq!(tally.untiered, 1);
+    }
+
+    #[test]
+    fn a_catalogue_the_metrics_cannot_trust_is_refused() {
+        let no_objective = OBJECTIVES.replace("tier = \"edge\"", "tier = \"elsewhere\"");
+        let twice = OBJECTIVES.replace("tier = \"edge\"", "tier = \"core\"");
+        let stray = format!("{OBJECTIVES}\n[[slo.objectives]]\ntier = \"mystery\"\nlatency_ms = 5\n");
+        let cases = [
+            (CATALOGUE.replace("[\"audit\"]", "[\"audit\", \"frontend\"]"), OBJECTIVES.to_string(), "in tiers"),
+            (CATALOGUE.replace("[\"audit\"]", "[\"nobody\"]"), OBJECTIVES.to_string(), "not a service"),
+            (CATALOGUE.replace("[services.audit]", ""), OBJECTIVES.to_string(), "not a service"),
+            (CATALOGUE.replace("name = \"edge\"", "name = \"core\""), OBJECTIVES.to_string(), "named twice"),
+            (CATALOGUE.to_string(), no_objective, "no [[slo.objectives]]"),
+            (CATALOGUE.to_string(), twice, "two objectives"),
+            (CATALOGUE.to_string(), stray, "not a tier"),
+            (CATALOGUE.to_string(), OBJECTIVES.replace("latency_ms = 300", "latency_ms = 0"), "at least 1"),
+            (CATALOGUE.to_string(), OBJECTIVES.replace("latency_ms = 300", "latency_ms = -3"), "monitoring.toml"),
+            (CATALOGUE.to_string(), "[paging]".to_string(), "no [slo]"),
+            ("[[tiers]]\nname = \"x\"\nservices = []".to_string(), OBJECTIVES.to_string(), "no [services]"),
+            ("not = [toml".to_string(), OBJECTIVES.to_string(), "services.toml"),
+        ];
+        for (catalogue, objectives, expected) in cases {
+            let err = Services::parse(&catalogue, &objectives).expect_err(expected);
+            assert!(err.to_string().contains(expected), "{err} (wanted `{expected}`)");
+        }
+    }
+}
