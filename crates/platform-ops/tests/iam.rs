@@ -590,3 +590,144 @@ fn audit_records_are_out_of_reach() {
         matches!(evaluate(&archive, &by_pipeline), Decision::ExplicitDeny(Some(sid)) if sid == "ThePipelineCannotReopenTheArchive")
     );
 }
+
+// ---------------------------------------------------------------- monitoring and on-call
+
+/// GIVEN the environment's bus policy THEN a member account of the organisation may forward its
+/// alarms' state changes (remediation and health alike: the rules tell them apart by name), and
+/// still nothing else, and no account outside the organisation may.
+#[test]
+fn members_forward_only_alarm_state_changes_to_the_bus() {
+    let stack = template();
+    let statement = stack.property("PlatformEventBusPolicy", &["Statement"]);
+    let policy = [Policy::from_value(&json!({"Version": "2012-10-17", "Statement": statement})).expect("policy")];
+    let bus = format!("arn:aws:events:us-east-1:{AUTOMATION}:event-bus/abc-trading-dev");
+    let put = |org: &str, source: &str, detail_type: &str| {
+        let request = Request::new(session("forwarder", MEMBER), "events:PutEvents", bus.clone())
+            .with_context("aws:PrincipalOrgID", org)
+            .with_context("events:source", source)
+            .with_context("events:detail-type", detail_type);
+        evaluate(&policy, &request).is_allowed()
+    };
+    assert!(put(ORG, "aws.cloudwatch", "CloudWatch Alarm State Change"));
+    assert!(!put(ORG, "abc.platform", "ReleaseRequested"));
+    assert!(!put(ORG, "aws.cloudwatch", "CloudWatch Alarm Configuration Change"));
+    assert!(!put("o-elsewhere000", "aws.cloudwatch", "CloudWatch Alarm State Change"));
+}
+
+/// GIVEN on-call's policy THEN it pages only through the paging topic, reads only its paging key,
+/// writes only incident records of the guard table and reads only its environment's alarms.
+#[test]
+fn on_call_pages_through_its_topic_and_writes_only_incidents() {
+    let stack = template();
+    let policies = stack.inline_policies("OnCallFunction");
+    let caller = session("abc-trading-dev-platform-ops-OnCallFunction-AB12", AUTOMATION);
+    let can = |request: Request| evaluate(&policies, &request).is_allowed();
+    let call = |action: &str, resource: &str| Request::new(caller.clone(), action, resource);
+    let paging = stack.reference("PagingTopic").and_then(|v| v.as_str().map(str::to_string)).expect("topic");
+    let notifications =
+        stack.reference("NotificationsTopic").and_then(|v| v.as_str().map(str::to_string)).expect("topic");
+    assert!(can(call("sns:Publish", &paging)));
+    assert!(!can(call("sns:Publish", &notifications)));
+    let parameter = |name: &str| format!("arn:aws:ssm:us-east-1:{AUTOMATION}:parameter{name}");
+    assert!(can(call("ssm:GetParameter", &parameter("/abc-trading/dev/on-call/paging-key"))));
+    assert!(!can(call("ssm:GetParameter", &parameter("/abc-trading/prod/on-call/paging-key"))));
+    let table = format!("arn:aws:dynamodb:us-east-1:{AUTOMATION}:table/abc-trading-dev-guard");
+    let write = |partition: &str| {
+        can(call("dynamodb:PutItem", &table).with_context_values("dynamodb:LeadingKeys", [partition]))
+    };
+    assert!(write("incident#dev#333333333333#abc-trading-dev-health-rds-cpu-high"));
+    assert!(!write("vending#v-1"));
+    assert!(!write("target#123/x"));
+    assert!(!can(call("dynamodb:DeleteItem", &table).with_context_values("dynamodb:LeadingKeys", ["incident#x"])));
+    let alarm = |name: &str| format!("arn:aws:cloudwatch:us-east-1:{AUTOMATION}:alarm:{name}");
+    assert!(can(call(
+        "cloudwatch:DescribeAlarms",
+        &alarm("abc-trading-dev-333333333333-slo-core-availability-fast-short")
+    )));
+    assert!(!can(call(
+        "cloudwatch:DescribeAlarms",
+        &alarm("abc-trading-prod-333333333333-slo-core-availability-fast-short")
+    )));
+    assert!(can(call("ssm:UpdateOpsItem", &format!("arn:aws:ssm:us-east-1:{AUTOMATION}:opsitem/oi-0123456789ab"))));
+}
+
+/// GIVEN platform deploy's policy THEN it manages the client accounts' alarms of its environment
+/// in this account (`abc-trading-<env>-<account>-*`), never the control plane's own alarms nor
+/// another environment's.
+#[test]
+fn platform_deploy_manages_only_the_client_accounts_alarms() {
+    let stack = template();
+    let policies = stack.inline_policies("PlatformDeployFunction");
+    let caller = session("abc-trading-dev-platform-ops-PlatformDeployFunc-CD34", AUTOMATION);
+    let put = |name: &str| {
+        let alarm = format!("arn:aws:cloudwatch:us-east-1:{AUTOMATION}:alarm:{name}");
+        evaluate(&policies, &Request::new(caller.clone(), "cloudwatch:PutMetricAlarm", alarm)).is_allowed()
+    };
+    assert!(put("abc-trading-dev-333333333333-slo-core-availability-fast-long"));
+    assert!(put("abc-trading-dev-333333333333-health-errors-audit"));
+    assert!(!put("abc-trading-dev-dlq-not-empty"));
+    assert!(!put("abc-trading-dev-platform-deploy-failed"));
+    assert!(!put("abc-trading-prod-333333333333-health-errors-audit"));
+}
+
+/// GIVEN the monitoring sink THEN only the organisation's accounts link to it, and only their
+/// metrics, log groups and traces.
+#[test]
+fn only_the_organisations_telemetry_links_to_the_sink() {
+    let stack = template();
+    let policy = [stack.document("ObservabilitySink", &["Policy"])];
+    let link = |org: &str, types: &[&str]| {
+        let request = Request::new(session("stackset-execution", MEMBER), "oam:CreateLink", "*")
+            .with_context("aws:PrincipalOrgID", org)
+            .with_context_values("oam:ResourceTypes", types.iter().copied());
+        evaluate(&policy, &request).is_allowed()
+    };
+    assert!(link(ORG, &["AWS::CloudWatch::Metric", "AWS::Logs::LogGroup", "AWS::XRay::Trace"]));
+    assert!(!link(ORG, &["AWS::CloudWatch::Metric", "AWS::ApplicationInsights::Application"]));
+    assert!(!link("o-elsewhere000", &["AWS::CloudWatch::Metric"]));
+}
+
+/// GIVEN dev's boundary THEN what on-call and platform deploy are granted for monitoring is
+/// within it (alarms, OpsItems, the paging topic and key), and prod's alarms are not.
+#[test]
+fn the_monitoring_grants_fit_inside_the_boundary() {
+    let stack = template();
+    let boundary = [pipeline("dev").managed_policy("PermissionsBoundary")];
+    let caller = session("abc-trading-dev-platform-ops-OnCallFunction-AB12", AUTOMATION);
+    let allowed_for = |id: &str, action: &str, resource: &str| {
+        let request = Request::new(caller.clone(), action, resource)
+            .with_context_values("dynamodb:LeadingKeys", ["incident#dev#333333333333#x"]);
+        evaluate_with_boundary(&stack.inline_policies(id), &boundary, &request).is_allowed()
+    };
+    let alarm = |name: &str| format!("arn:aws:cloudwatch:us-east-1:{AUTOMATION}:alarm:{name}");
+    let paging = format!("arn:aws:sns:us-east-1:{AUTOMATION}:abc-trading-dev-paging");
+    let opsitem = format!("arn:aws:ssm:us-east-1:{AUTOMATION}:opsitem/oi-0123456789ab");
+    let key = format!("arn:aws:ssm:us-east-1:{AUTOMATION}:parameter/abc-trading/dev/on-call/paging-key");
+    let table = format!("arn:aws:dynamodb:us-east-1:{AUTOMATION}:table/abc-trading-dev-guard");
+    assert!(allowed_for("OnCallFunction", "ssm:CreateOpsItem", "*"));
+    assert!(allowed_for("OnCallFunction", "ssm:UpdateOpsItem", &opsitem));
+    assert!(allowed_for("OnCallFunction", "ssm:GetParameter", &key));
+    assert!(allowed_for("OnCallFunction", "dynamodb:PutItem", &table));
+    assert!(allowed_for(
+        "OnCallFunction",
+        "cloudwatch:DescribeAlarms",
+        &alarm("abc-trading-dev-333333333333-slo-x-long")
+    ));
+    let dev_alarm = alarm("abc-trading-dev-333333333333-health-errors-audit");
+    for action in
+        ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:DescribeAlarms"]
+    {
+        assert!(allowed_for("PlatformDeployFunction", action, &dev_alarm), "{action}");
+    }
+    let admin = [Policy::from_value(
+        &json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}),
+    )
+    .expect("policy")];
+    let prod_alarm = alarm("abc-trading-prod-333333333333-health-errors-audit");
+    let request = Request::new(caller.clone(), "cloudwatch:PutMetricAlarm", prod_alarm);
+    assert!(!evaluate_with_boundary(&admin, &boundary, &request).is_allowed());
+    // The paging topic by its name (template.yaml names it abc-trading-<env>-paging).
+    let publish = Request::new(caller, "sns:Publish", paging);
+    assert!(evaluate_with_boundary(&admin, &boundary, &publish).is_allowed());
+}

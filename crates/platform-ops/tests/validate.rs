@@ -205,7 +205,7 @@ fn a_baseline_out_of_date_with_the_alarm_config_is_reported() {
     ] {
         copy(&root().join("config").join(f), &dir.path().join("config").join(f));
     }
-    for f in ["stacksets/member-baseline.yaml", "stacksets/platform.yaml"] {
+    for f in ["stacksets/member-baseline.yaml", "stacksets/platform.yaml", "template.yaml"] {
         copy(&root().join(f), &dir.path().join(f));
     }
     let alarms = dir.path().join("config/remediation-alarms.toml");
