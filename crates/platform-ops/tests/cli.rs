@@ -34,10 +34,10 @@ fn config_publish_uses_the_standard_aws_variables_and_is_idempotent() {
     let first = platform_ops(&["config", "publish"], Some(&emulator));
     assert!(first.status.success(), "{}{}", stdout(&first), String::from_utf8_lossy(&first.stderr));
     assert!(stdout(&first).contains("+ /abc-trading/config/environments/dev (create)"), "{}", stdout(&first));
-    assert!(stdout(&first).contains("31 created, 0 updated, 0 deleted, 0 unchanged"), "{}", stdout(&first));
+    assert!(stdout(&first).contains("47 created, 0 updated, 0 deleted, 0 unchanged"), "{}", stdout(&first));
 
     let second = platform_ops(&["config", "publish"], Some(&emulator));
-    assert!(stdout(&second).contains("0 created, 0 updated, 0 deleted, 31 unchanged"), "{}", stdout(&second));
+    assert!(stdout(&second).contains("0 created, 0 updated, 0 deleted, 47 unchanged"), "{}", stdout(&second));
 }
 
 #[test]
@@ -140,9 +140,9 @@ fn demo_replays_the_default_scenario() {
     // The calls per vended account the README reports.
     assert!(
         text.contains(
-            "AWS changes: cloudformation CreateStackInstances x1, dynamodb PutItem x3, dynamodb UpdateItem x2, \
-             eventbridge PutEvents x1, organizations CreateAccount x1, organizations MoveAccount x1, sns Publish x2, \
-             ssm PutParameter x15\n"
+            "AWS changes: cloudformation CreateStackInstances x1, cloudwatch PutMetricAlarm x63, dynamodb PutItem x3, \
+             dynamodb UpdateItem x2, eventbridge PutEvents x1, organizations CreateAccount x1, organizations MoveAccount x1, \
+             sns Publish x2, ssm PutParameter x15\n"
         ),
         "{text}"
     );
@@ -155,14 +155,14 @@ fn demo_replays_the_default_scenario() {
     // access, five gates, smoke checks), the same release for the whole environment (one child
     // per account of the ledger: the dev account and acme's), then a broken image rolled back.
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (55 transitions, 4m30s on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (56 transitions, 4m30s on the virtual clock)"),
         "{text}"
     );
     assert!(
         text.contains("PlatformDeployStateMachine: SUCCEEDED (8 transitions, 5m00s on the virtual clock)"),
         "{text}"
     );
-    for state in ["EnsureInfrastructure", "InfrastructureStatus", "EnsureAccess", "Verify", "DeployAccount"] {
+    for state in ["EnsureInfrastructure", "InfrastructureStatus", "EnsureAccess", "EnsureMonitoring", "Verify", "DeployAccount"] {
         assert!(text.contains(&format!("  {state} (")), "{state} in the timeline: {text}");
     }
     assert!(text.contains("PlatformDeployStateMachine: FAILED ImagePullBackOff"), "{text}");

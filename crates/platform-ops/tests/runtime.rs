@@ -152,6 +152,15 @@ async fn service_integrations_reach_the_emulator() {
     let tree = platform_core::config::load(&root.join("config")).expect("config");
     let store = platform_core::aws::SsmParameterStore::new(aws_sdk_ssm::Client::new(&emulator.sdk_config()));
     platform_core::config::publish(&tree, &store, false).await.expect("published");
+    // On-call reads its paging key at start: people create it before the stack.
+    aws_sdk_ssm::Client::new(&emulator.sdk_config())
+        .put_parameter()
+        .name("/abc-trading/dev/on-call/paging-key")
+        .value("test0paging0key")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .expect("paging key");
     let runtime = Arc::new(Runtime::new(&root, emulator.sdk_config(), parameters).await.expect("runtime"));
     let dir = tempfile::tempdir().expect("tempdir");
     let machine = dir.path().join("integrations.asl.json");

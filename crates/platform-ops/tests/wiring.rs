@@ -61,6 +61,9 @@ async fn lambda_init(name: &str, vars: &BTreeMap<String, String>) -> Result<(), 
         n if n == signal_triage::function::SignalTriage::NAME => {
             deps_from::<signal_triage::function::SignalTriage>(vars, &ctx).await.map(drop).map_err(text)
         }
+        n if n == on_call::function::OnCall::NAME => {
+            deps_from::<on_call::function::OnCall>(vars, &ctx).await.map(drop).map_err(text)
+        }
         other => panic!("no function `{other}`"),
     }
 }
@@ -140,6 +143,7 @@ fn derived_action_names_are_the_accepted_ones() {
     check::<platform_deploy::function::PlatformDeploy>();
     check::<scheduled_ops::function::ScheduledOps>();
     check::<signal_triage::function::SignalTriage>();
+    check::<on_call::function::OnCall>();
 }
 
 /// The fakes stay out of the Lambda binaries: no function crate's normal dependencies enable a

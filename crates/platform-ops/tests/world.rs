@@ -55,7 +55,7 @@ async fn seeding_builds_the_dev_world_and_twice_is_the_same_world() {
     assert!(r.alarms.iter().all(|a| a.starts_with("abc-trading-dev-remediate-")), "{:?}", r.alarms);
     assert_eq!(r.log_groups.len(), 23);
     assert!(r.log_groups.contains(&"/abc-trading/dev/trade-execution".to_string()));
-    assert_eq!(after.config_parameters.len(), 31);
+    assert_eq!(after.config_parameters.len(), 47, "31 before monitoring, its paging and SLOs, 14 health alarms");
 
     // Every member role a function of the template assumes exists in the seeded account (the
     // emulator would hand out credentials for a role no account has; AWS would not).

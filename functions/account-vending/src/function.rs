@@ -21,6 +21,9 @@ pub struct Env {
     pub organization_id: String,
     pub event_bus_arn: String,
     pub log_destination_name: String,
+    /// The environment's OAM sink; empty until one exists (the baseline then makes no link).
+    #[serde(default)]
+    pub monitoring_sink_arn: String,
     pub automation_role_name: String,
     pub organizations_role_name: String,
     pub management_account_id: String,
@@ -69,6 +72,7 @@ impl Function for AccountVending {
                 organization_id: env.organization_id,
                 event_bus_arn: env.event_bus_arn,
                 log_destination_name: env.log_destination_name,
+                monitoring_sink_arn: env.monitoring_sink_arn,
             },
             config: Default::default(),
         })

@@ -129,6 +129,8 @@ pub struct Central {
     pub organization_id: String,
     pub event_bus_arn: String,
     pub log_destination_name: String,
+    /// The monitoring account's OAM sink the baseline links to (empty: no link yet).
+    pub monitoring_sink_arn: String,
 }
 
 /// Built once at init.

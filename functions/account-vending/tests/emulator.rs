@@ -128,6 +128,7 @@ fn central() -> Central {
         organization_id: "o-abcdefghij".into(),
         event_bus_arn: "arn:aws:events:us-east-1:123456789012:event-bus/abc-trading-dev-platform".into(),
         log_destination_name: "abc-trading-dev-logs".into(),
+        monitoring_sink_arn: String::new(),
     }
 }
 

@@ -96,6 +96,7 @@ registry! {
         deps.drift = Arc::new(platform_core::fakes::MemoryStackSets::new(0));
     },
     signal_triage::function::SignalTriage => |_| {},
+    on_call::function::OnCall => |_| {},
 }
 
 /// `F` built through its own `deps`, with its EMF documents kept per invocation.

@@ -85,6 +85,8 @@ async fn ensure_baseline_stack_set(
             world.management_account_id
         ),
         log_destination_name: format!("{prefix}-logs"),
+        // The local world has no OAM (the emulator does not serve it): no link.
+        monitoring_sink_arn: String::new(),
     };
     let parameters: Vec<Parameter> = account_vending::handler::baseline_parameters(env, &central)?
         .into_iter()

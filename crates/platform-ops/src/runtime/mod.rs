@@ -7,6 +7,7 @@
 // routed in turn, so a chain of reactions shows up in the timeline as it would on AWS.
 
 pub mod admission;
+mod alarms;
 pub mod calls;
 mod dispatch;
 mod emf;

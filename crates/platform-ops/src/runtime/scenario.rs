@@ -49,6 +49,16 @@ pub enum Action {
     Execution { machine: String, file: String },
     /// A schedule of the template (its event's logical id, or its end) fired at `at`.
     Schedule { name: String, at: chrono::DateTime<chrono::Utc> },
+    /// Alarm `name` of `account` set to `state` (ALARM, OK) at `at`, as CloudWatch sets it; its
+    /// state change, with the alarm's own configuration, is put on `bus` by that account.
+    Alarm {
+        account: String,
+        name: String,
+        state: String,
+        reason: String,
+        bus: String,
+        at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +177,9 @@ pub async fn replay(
                 runtime.dispatch_with_follow(&format!("execution {machine}"), &target, input).await?
             }
             Action::Schedule { name, at } => runtime.fire_schedule(name, *at).await?,
+            Action::Alarm { account, name, state, reason, bus, at } => {
+                runtime.set_alarm(&fill(account, facts)?, &fill(name, facts)?, state, reason, bus, *at).await?
+            }
         };
         let published: Vec<Value> = runtime.published().into_iter().skip(published_before).map(|(_, e)| e).collect();
         let refused: Vec<Refusal> = runtime.refusals().into_iter().skip(refused_before).collect();
@@ -370,7 +383,7 @@ mod tests {
                     | Action::Event { file, .. }
                     | Action::Invoke { file, .. }
                     | Action::Execution { file, .. } => file,
-                    Action::Schedule { .. } => continue,
+                    Action::Schedule { .. } | Action::Alarm { .. } => continue,
                 };
                 assert!(dir.join(file).exists(), "{name}/{}: {file} is missing", step.name);
             }

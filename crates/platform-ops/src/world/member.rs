@@ -4,7 +4,7 @@ use platform_core::aws::AwsContext;
 use platform_core::config::{ConfigTree, Environment};
 use platform_core::error::{AwsError, ClassifyExt, ErrorClass, build_error};
 
-use super::alarms::seeded_alarms;
+use super::alarms::{health_alarms, seeded_alarms};
 use super::snapshot::{describe_stack, log_groups};
 use super::{Outcome, SeedReport, WorldError};
 
@@ -335,12 +335,11 @@ impl Member<'_> {
     async fn ensure_alarms(&mut self) -> Result<(), AwsError> {
         let cw = self.ctx.client::<aws_sdk_cloudwatch::Client>();
         let tag = |k: &str, v: &str| aws_sdk_cloudwatch::types::Tag::builder().key(k).value(v).build();
-        for alarm in seeded_alarms(self.tree, self.env) {
+        let alarms = seeded_alarms(self.tree, self.env).into_iter().chain(health_alarms(self.tree, self.env));
+        for alarm in alarms {
             let existed = alarm_arn(&cw, &alarm.name).await?.is_some();
-            let tags = vec![
-                tag(&self.tree.organization.remediation.tag_key, alarm.action),
-                tag("environment", &self.env.name),
-            ];
+            let mut tags: Vec<_> = alarm.tags.iter().map(|(k, v)| tag(k, v)).collect();
+            tags.push(tag("environment", &self.env.name));
             let dimensions = alarm
                 .dimensions
                 .iter()

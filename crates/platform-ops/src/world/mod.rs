@@ -16,7 +16,7 @@ pub use member::member_roles;
 use member::{Member, ensure_automation_role};
 use organisation::Org;
 
-pub use alarms::{SeededAlarm, seeded_alarms};
+pub use alarms::{SeededAlarm, health_alarms, seeded_alarms};
 pub use snapshot::{AccountFacts, MemberResources, World, snapshot};
 
 /// Role Organizations creates in every new account, trusted by the management account.
@@ -147,6 +147,7 @@ pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, Wor
     let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
     report.config = config::publish(tree, &store, false).await?;
     register_vended(&store, tree, &env.name, &account_id, &account_name, &mut report).await?;
+    ensure_paging_key(ctx, tree, &env.name, &mut report).await?;
     Ok(report)
 }
 
@@ -173,6 +174,31 @@ async fn register_vended(
             report.record(format!("parameter {name}"), Outcome::Created);
         }
     }
+    Ok(())
+}
+
+/// The paging provider's key, a SecureString people create before the stack (docs/deploy-guide.md);
+/// the local world's stands for it, and the local receiver takes any.
+async fn ensure_paging_key(
+    ctx: &AwsContext,
+    tree: &ConfigTree,
+    env: &str,
+    report: &mut SeedReport,
+) -> Result<(), AwsError> {
+    let name = format!("{}/{env}/on-call/paging-key", tree.organization.parameter_prefix);
+    let ssm = ctx.client::<aws_sdk_ssm::Client>();
+    if ssm.get_parameter().name(&name).send().await.is_ok() {
+        report.record(format!("parameter {name}"), Outcome::Exists);
+        return Ok(());
+    }
+    ssm.put_parameter()
+        .name(&name)
+        .value("local0paging0key0000000000000000")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .classify("PutParameter")?;
+    report.record(format!("parameter {name}"), Outcome::Created);
     Ok(())
 }
 

@@ -49,6 +49,7 @@ pub fn baseline_parameters(env: &Environment, central: &Central) -> Result<BTree
         ("OrganizationId".to_string(), central.organization_id.clone()),
         ("CentralEventBusArn".to_string(), central.event_bus_arn.clone()),
         ("CentralLogDestinationName".to_string(), central.log_destination_name.clone()),
+        ("MonitoringSinkArn".to_string(), central.monitoring_sink_arn.clone()),
     ]))
 }
 

@@ -62,6 +62,7 @@ pub async fn fakes_with(edit: impl FnOnce(&mut config::ConfigTree)) -> Fakes {
             organization_id: "o-abcdefghij".into(),
             event_bus_arn: "arn:aws:events:us-east-1:123456789012:event-bus/abc-trading-dev".into(),
             log_destination_name: "abc-trading-dev-logs".into(),
+            monitoring_sink_arn: String::new(),
         },
         config: Default::default(),
     };
