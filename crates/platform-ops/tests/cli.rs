@@ -162,7 +162,9 @@ fn demo_replays_the_default_scenario() {
         text.contains("PlatformDeployStateMachine: SUCCEEDED (8 transitions, 5m00s on the virtual clock)"),
         "{text}"
     );
-    for state in ["EnsureInfrastructure", "InfrastructureStatus", "EnsureAccess", "EnsureMonitoring", "Verify", "DeployAccount"] {
+    for state in
+        ["EnsureInfrastructure", "InfrastructureStatus", "EnsureAccess", "EnsureMonitoring", "Verify", "DeployAccount"]
+    {
         assert!(text.contains(&format!("  {state} (")), "{state} in the timeline: {text}");
     }
     assert!(text.contains("PlatformDeployStateMachine: FAILED ImagePullBackOff"), "{text}");

@@ -54,6 +54,9 @@ pub struct Handled {
     pub updates: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops_item: Option<String>,
+    /// One line for people (logs, the local runtime's timeline).
+    #[serde(default)]
+    pub summary: String,
 }
 
 pub type Response = Handled;
@@ -386,6 +389,13 @@ impl Context<'_> {
             runbook: format::runbook(&self.route.runbook),
             updates: record.map_or(0, |r| r.updates),
             ops_item: record.and_then(|r| r.ops_item.clone()),
+            summary: format!(
+                "{channel}: {} {} in account {} ({})",
+                self.change.alarm,
+                self.change.state,
+                self.key.account,
+                format::runbook(&self.route.runbook)
+            ),
         };
         self.deps.metrics.emit(&metric(&handled, now).to_string());
         handled

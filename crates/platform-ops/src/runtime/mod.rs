@@ -113,6 +113,8 @@ pub struct Runtime {
     refusals: Mutex<Vec<admission::Refusal>>,
     calls: calls::CallLog,
     pub timeline: Timeline,
+    /// The paging provider's stand-in: what on-call paged arrives here through SNS.
+    pub pager: emulator::pager::PagerReceiver,
 }
 
 impl Runtime {
@@ -146,6 +148,8 @@ impl Runtime {
             refusals: Mutex::new(Vec::new()),
             calls,
             timeline: Timeline::default(),
+            pager: emulator::pager::PagerReceiver::start(None)
+                .map_err(|e| RuntimeError::Invalid(format!("the local paging receiver did not start: {e}")))?,
         };
         runtime.provision().await?;
         Ok(runtime)

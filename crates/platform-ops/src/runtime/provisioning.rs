@@ -17,6 +17,7 @@ impl Runtime {
         let firehose = self.ctx.client::<aws_sdk_firehose::Client>();
         let mut buses = vec!["default".to_string()];
         let mut log_groups = Vec::new();
+        let mut https = Vec::new();
         for (id, kind) in &self.template.resources {
             let props = self.template.properties.get(id).cloned().unwrap_or(Value::Null);
             let text = |k: &str| props.get(k).and_then(Value::as_str).map(str::to_string);
@@ -35,6 +36,9 @@ impl Runtime {
                     buses.push(name);
                 }
                 "AWS::Logs::LogGroup" => log_groups.extend(text("LogGroupName")),
+                "AWS::SNS::Subscription" if text("Protocol").as_deref() == Some("https") => {
+                    https.extend(text("TopicArn").zip(text("Endpoint")));
+                }
                 "AWS::SNS::Topic" => {
                     let name = text("TopicName").unwrap_or_else(|| format!("{}-{id}", template::STACK));
                     // CreateTopic is idempotent for an existing name.
@@ -85,6 +89,22 @@ impl Runtime {
                 }
                 _ => {}
             }
+        }
+        // An HTTPS subscription leaves the loopback (the paging provider): the local receiver
+        // stands in for it, playing the provider the endpoint names. The only substitution.
+        for (topic, endpoint) in https {
+            let url =
+                if endpoint.contains("opsgenie") { self.pager.opsgenie_url() } else { self.pager.pagerduty_url() };
+            self.ctx
+                .client::<aws_sdk_sns::Client>()
+                .subscribe()
+                .topic_arn(&topic)
+                .protocol("http")
+                .endpoint(&url)
+                .attributes("RawMessageDelivery", "true")
+                .send()
+                .await
+                .map_err(|e| aws_error("Subscribe")(context(&e)))?;
         }
         for group in log_groups {
             let exists = logs

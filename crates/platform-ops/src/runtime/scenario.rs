@@ -90,6 +90,9 @@ pub enum Expectation {
     /// The step's event of this detail-type was refused `at` the bus (its resource policy) or the
     /// rules (none matched), and no target ran: no dispatch, no AWS change.
     Refused { at: Stop, detail_type: String },
+    /// The paging provider's stand-in holds exactly one incident whose key contains `key`, in
+    /// `status` (triggered, resolved), having received exactly `actions` (trigger, resolve...).
+    Paged { key: String, status: String, actions: Vec<String> },
 }
 
 /// One checked expectation.
@@ -286,6 +289,22 @@ async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &
                 None => format!("not refused; {} dispatch(es)", dispatches.len()),
             };
             (format!("{detail_type} refused at the {at}, nothing dispatched"), met, actual)
+        }
+        Expectation::Paged { key, status, actions } => {
+            let incidents: Vec<_> =
+                runtime.pager.snapshot().incidents.into_iter().filter(|i| i.key.contains(key.as_str())).collect();
+            let describe = |i: &emulator::pager::Incident| {
+                format!("{} {:?} after {}", i.key, i.status, i.actions.join(", ")).to_lowercase()
+            };
+            let met = match incidents.as_slice() {
+                [one] => format!("{:?}", one.status).eq_ignore_ascii_case(status) && one.actions == *actions,
+                _ => false,
+            };
+            let actual = match incidents.as_slice() {
+                [] => "no incident".to_string(),
+                list => list.iter().map(describe).collect::<Vec<_>>().join("; "),
+            };
+            (format!("one incident `{key}` {status} after {}", actions.join(", ")), met, actual)
         }
     };
     Check { step: step.to_string(), expectation: text, met, actual }

@@ -45,7 +45,13 @@ impl Entry {
     pub fn dispatch(d: &Dispatch) -> Entry {
         let (text, details) = match &d.outcome {
             Outcome::Invoked { output, metrics } => {
-                let mut details = vec![format!("result {}", truncate(&output.to_string(), 160))];
+                // A summary the function wrote for people says more than the whole output.
+                let result =
+                    match (output.get("kind").and_then(Value::as_str), output.get("summary").and_then(Value::as_str)) {
+                        (Some(kind), Some(summary)) if !summary.is_empty() => format!("{kind}: {summary}"),
+                        _ => format!("result {}", truncate(&output.to_string(), 160)),
+                    };
+                let mut details = vec![result];
                 details.extend(metrics.iter().map(metric_line));
                 (format!("{} -> function {}: ok", d.via, d.target), details)
             }
@@ -124,11 +130,19 @@ fn describe(event: &Value) -> String {
 }
 
 fn metric_line(doc: &Value) -> String {
-    let service = doc.get("Service").and_then(Value::as_str).unwrap_or("(all)");
+    let text = |k: &str| doc.get(k).and_then(Value::as_str);
+    let service = match (text("Service"), text("Tier")) {
+        (Some(s), _) => s.to_string(),
+        (None, Some(t)) => format!("tier {t}"),
+        (None, None) => "(all)".to_string(),
+    };
+    // Every directive's metrics: a document may carry several dimension sets.
     let names: Vec<String> = doc
-        .pointer("/_aws/CloudWatchMetrics/0/Metrics")
+        .pointer("/_aws/CloudWatchMetrics")
         .and_then(Value::as_array)
         .into_iter()
+        .flatten()
+        .filter_map(|d| d.get("Metrics").and_then(Value::as_array))
         .flatten()
         .filter_map(|m| m.get("Name").and_then(Value::as_str))
         .filter_map(|n| doc.get(n).and_then(Value::as_f64).filter(|v| *v != 0.0).map(|v| format!("{n}={v}")))

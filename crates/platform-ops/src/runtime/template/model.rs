@@ -75,6 +75,7 @@ const PROVISIONED: &[&str] = &[
     "AWS::Kinesis::Stream",
     "AWS::DynamoDB::Table",
     "AWS::SNS::Topic",
+    "AWS::SNS::Subscription",
 ];
 
 impl Template {
