@@ -96,7 +96,11 @@ registry! {
         deps.drift = Arc::new(platform_core::fakes::MemoryStackSets::new(0));
     },
     signal_triage::function::SignalTriage => |_| {},
-    on_call::function::OnCall => |_| {},
+    on_call::function::OnCall => |deps: &mut on_call::handler::Deps| {
+        // The emulator has no OpsCenter: tickets are kept in memory (the adapter is tested
+        // against a stub of the Systems Manager protocol).
+        deps.tickets = Arc::new(on_call::fakes::MemoryTickets::default());
+    },
 }
 
 /// `F` built through its own `deps`, with its EMF documents kept per invocation.
