@@ -57,3 +57,38 @@ async fn cloudwatch_reads_back_what_it_was_given() {
     let second = sync_account_alarms(&store, &tree, "dev", ACCOUNT).await.expect("again");
     assert!(second.written.is_empty(), "rewrote {:?}", second.written);
 }
+
+/// The budget reader against the emulator: what the log processor put over the window is summed
+/// per tier, and a tier without data says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn error_budgets_read_the_log_processors_sums() {
+    use aws_sdk_cloudwatch::primitives::DateTime as AwsDateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    use platform_core::aws::CloudWatchIndicators;
+    use platform_core::config::Indicator;
+    use platform_core::monitoring::error_budgets;
+
+    let emulator = emulator::Emulator::start_for_workspace().expect("emulator");
+    let client = aws_sdk_cloudwatch::Client::new(&emulator.sdk_config());
+    let now = chrono::Utc::now();
+    let dims = [("Environment", "dev"), ("Account", ACCOUNT), ("Tier", "business")];
+    for (metric, value, hours_ago) in [("Errors", 4.0, 2), ("Errors", 1.0, 30), ("Events", 10_000.0, 2)] {
+        let datum = MetricDatum::builder()
+            .metric_name(metric)
+            .set_dimensions(Some(dims.iter().map(|(k, v)| Dimension::builder().name(*k).value(*v).build()).collect()))
+            .timestamp(AwsDateTime::from_millis((now - chrono::Duration::hours(hours_ago)).timestamp_millis()))
+            .value(value)
+            .build();
+        client.put_metric_data().namespace("ABC/Trading").metric_data(datum).send().await.expect("put");
+    }
+    let budgets = error_budgets(&CloudWatchIndicators::new(client), &tree(), "dev", ACCOUNT, now).await.expect("read");
+    let business = budgets
+        .iter()
+        .find(|b| b.tier == "business" && b.indicator == Indicator::Availability)
+        .expect("business availability");
+    // 5 errors in 10,000 events against a 0.1% budget: half of it spent.
+    assert_eq!((business.bad, business.total), (5.0, 10_000.0));
+    assert!((business.remaining_percent.expect("traffic") - 50.0).abs() < 1e-9, "{business:?}");
+    let edge = budgets.iter().find(|b| b.tier == "edge").expect("edge");
+    assert_eq!(edge.remaining_percent, None, "no traffic");
+}
