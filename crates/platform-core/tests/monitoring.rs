@@ -82,6 +82,16 @@ fn an_alarm_without_severity_or_runbook_is_refused() {
 }
 
 #[test]
+fn a_ticket_system_on_call_cannot_use_is_refused() {
+    rejected(
+        "tickets = \"ops-items\"",
+        "tickets = \"incident-manager\"",
+        "paging.tickets",
+        "incident-manager is not supported yet",
+    );
+}
+
+#[test]
 fn alarm_shapes_cloudwatch_would_refuse_are_refused() {
     rejected(
         "threshold = 80.0\nevaluation_periods = 3",

@@ -234,6 +234,17 @@ fn statistic_is_valid(s: &str) -> bool {
 
 /// The rules `monitoring.toml` must keep, reported against `file`; `catalog` names the tiers.
 pub(crate) fn validate(file: &Path, m: &Monitoring, catalog: Option<&ServiceCatalog>, issues: &mut Issues) {
+    // On-call would refuse every ticket: better said here than on the first alarm.
+    if m.paging.tickets == TicketSystem::IncidentManager {
+        issues.push(
+            file,
+            "paging.tickets",
+            "incident-manager is not supported yet: on-call opens OpsItems (ops-items)",
+        );
+    }
+    if m.paging.page_response_minutes == 0 || m.paging.ticket_response_hours == 0 {
+        issues.push(file, "paging", "page_response_minutes and ticket_response_hours must be at least 1");
+    }
     let mut names = BTreeSet::new();
     for (i, h) in m.health.iter().enumerate() {
         let key = |field: &str| format!("health[{i}].{field}");
