@@ -43,8 +43,9 @@ pub enum ConfigCommand {
     },
     /// Validate config/ and print the parameters it publishes.
     Show,
-    /// Render what the StackSet templates take from config/ (the baseline's remediation alarms,
-    /// the platform's image repositories and dashboard tiers) into them with `--write`, or print it.
+    /// Render what the templates take from config/ (the baseline's remediation alarms, the
+    /// platform's image repositories, dashboard tiers and health alarms, template.yaml's fleet
+    /// dashboard) into them with `--write`, or print it.
     Templates {
         #[arg(long)]
         write: bool,
