@@ -195,6 +195,18 @@ impl Remote {
         Ok(())
     }
 
+    /// What moto answers to DescribeImageScanFindings for the images `results_json` names (the
+    /// body of its `POST /moto-api/static/ecr/scan-finding-results`): without one, moto answers
+    /// a HIGH finding for every scanned image.
+    pub fn set_ecr_scan_findings(&self, results_json: &str) -> Result<(), EmulatorError> {
+        let path = "/moto-api/static/ecr/scan-finding-results";
+        ureq::post(format!("{}{path}", self.endpoint))
+            .header("content-type", "application/json")
+            .send(results_json)
+            .map_err(|e| EmulatorError::Http { path: path.into(), detail: e.to_string() })?;
+        Ok(())
+    }
+
     /// The keys of the objects in `bucket`, sorted.
     pub fn bucket_keys(&self, bucket: &str) -> Result<Vec<String>, EmulatorError> {
         let listing = self.get(&format!("/{bucket}?list-type=2"))?;

@@ -82,7 +82,14 @@ fn the_repository_config_loads_and_matches_the_seed() {
     assert_eq!(tree.cluster_name("dev"), "abc-trading-dev");
     assert_eq!(tree.nodegroup_name("dev"), "abc-trading-dev-nodes");
     assert_eq!(tree.environments.len(), 3);
-    assert_eq!(tree.catalog.in_rollout_order().next().map(|s| s.name.as_str()), Some("axon-server"));
+    // Migrations run before anything serves; then Axon Server.
+    let first: Vec<&str> = tree.catalog.in_rollout_order().take(2).map(|s| s.name.as_str()).collect();
+    assert_eq!(first, ["schema-migrations", "axon-server"]);
+    let migrations = &tree.catalog.services["schema-migrations"];
+    assert_eq!((migrations.kind, migrations.database), (ServiceKind::Job, true));
+    let database: Vec<&str> = tree.catalog.services.values().filter(|s| s.database).map(|s| s.name.as_str()).collect();
+    assert_eq!(database, ["backend-services", "schema-migrations"]);
+    assert_eq!(tree.catalog.serving_tiers().next().map(|t| t.name.as_str()), Some("foundation"));
 }
 
 #[test]
@@ -117,13 +124,33 @@ fn min_desired_max_must_be_ordered() {
     );
 }
 
+/// GIVEN a job with something only a serving workload has, or a smoke check naming a job THEN
+/// loading fails: a Job serves nothing.
+#[test]
+fn a_job_serves_nothing() {
+    rejects(
+        "services.toml",
+        "image = \"abc-trading/schema-migrations\"",
+        "image = \"abc-trading/schema-migrations\"\nport = 8080",
+        "services.schema-migrations",
+        "a job serves nothing",
+    );
+    rejects(
+        "services.toml",
+        "service = \"axon-server\"",
+        "service = \"schema-migrations\"",
+        "smoke_checks[1].service",
+        "names job `schema-migrations`, which serves nothing",
+    );
+}
+
 #[test]
 fn every_service_sits_in_exactly_one_tier() {
     rejects(
         "services.toml",
         r#"services = ["authentication", "#,
         r#"services = ["audit", "authentication", "#,
-        "tiers[2].services",
+        "tiers[3].services",
         "service `audit` is in tier `core` and again in tier `dependent`",
     );
     rejects(
@@ -137,10 +164,10 @@ fn every_service_sits_in_exactly_one_tier() {
         "services.toml",
         r#"services = ["backend-services", "frontend"]"#,
         r#"services = ["backend-services", "frontend", "mobile"]"#,
-        "tiers[4].services",
+        "tiers[5].services",
         "names service `mobile`, which is not defined",
     );
-    rejects("services.toml", "name = \"edge\"", "name = \"core\"", "tiers[4].name", "tier `core` is defined twice");
+    rejects("services.toml", "name = \"edge\"", "name = \"core\"", "tiers[5].name", "tier `core` is defined twice");
 }
 
 #[test]
@@ -359,7 +386,7 @@ fn publishing_parameters_cover_every_entity() {
     let params = config::config_parameters(&tree);
     assert_eq!(
         params.len(),
-        1 + 1 + 1 + 1 + 1 + 2 + tree.monitoring.health.len() + 23 + 3,
+        1 + 1 + 1 + 1 + 1 + 2 + tree.monitoring.health.len() + 24 + 3,
         "organization, tiers, remediation alarms, smoke checks, signals, paging and slo, health alarms, services, environments"
     );
     assert!(params.keys().all(|k| k.starts_with("/abc-trading/config/")));

@@ -49,7 +49,8 @@ fn the_repository_watches_every_source_and_tier() {
     let m = &tree.monitoring;
     assert_eq!(m.paging.provider, PageProvider::Pagerduty);
     assert!(m.health.iter().all(|h| h.severity.is_some() && h.runbook.is_some()), "every alarm is routed");
-    assert_eq!(m.slo.objectives.len(), tree.catalog.tiers.len(), "an objective per tier");
+    assert_eq!(m.slo.objectives.len(), tree.catalog.serving_tiers().count(), "an objective per serving tier");
+    assert!(m.slo.objectives.iter().all(|o| o.tier != "migrations"), "a tier of jobs serves nothing");
     let fast = m.slo.burn.iter().find(|b| b.name == "fast").expect("fast burn");
     assert_eq!((fast.factor, fast.long_minutes, fast.short_minutes, fast.severity), (14.4, 60, 5, AlarmSeverity::Page));
     let slow = m.slo.burn.iter().find(|b| b.name == "slow").expect("slow burn");
@@ -118,6 +119,7 @@ fn alarm_shapes_cloudwatch_would_refuse_are_refused() {
 fn objectives_and_burn_windows_are_checked() {
     rejected("tier = \"edge\"", "tier = \"gateway\"", "slo.objectives[4].tier", "`gateway` is not a tier");
     rejected("tier = \"edge\"", "tier = \"gateway\"", "slo.objectives", "tier `edge` has no objective");
+    rejected("tier = \"edge\"", "tier = \"migrations\"", "slo.objectives[4].tier", "runs jobs only and has no SLO");
     rejected("availability = 99.5", "availability = 100.0", "slo.objectives[4].availability", "below 100");
     rejected("factor = 14.4", "factor = 1.0", "slo.burn[0].factor", "must be above 1");
     rejected("short_minutes = 5", "short_minutes = 60", "slo.burn[0].short_minutes", "below long_minutes");
@@ -128,7 +130,9 @@ fn objectives_and_burn_windows_are_checked() {
 fn member_alarms_expand_per_tier_and_route_back() {
     let tree = repository();
     let alarms = member_alarms(&tree);
-    let tiers = tree.catalog.tiers.len();
+    // A tier of Jobs has no pods that stay: no per-tier alarm for it.
+    let tiers = tree.catalog.serving_tiers().count();
+    assert_eq!(tiers, tree.catalog.tiers.len() - 1);
     let member_entries = tree.monitoring.health.iter().filter(|h| h.source.in_member()).count();
     assert_eq!(alarms.len(), member_entries - 1 + tiers, "pod-restarts once per tier");
     assert!(alarms.iter().any(|a| a.suffix == "health-pod-restarts-business"));
@@ -152,8 +156,9 @@ fn account_alarms_are_ratios_with_burn_pairs() {
     let tree = repository();
     let account = "222233334444";
     let alarms = account_alarms(&tree, "dev", account);
-    let services = tree.catalog.services.len();
-    let tiers = tree.catalog.tiers.len();
+    let services = tree.catalog.serving().count();
+    let tiers = tree.catalog.serving_tiers().count();
+    assert!(alarms.iter().all(|a| !a.name.contains("schema-migrations") && !a.name.contains("migrations")));
     assert_eq!(
         alarms.len(),
         services + tiers * 2 * 2 * 2,

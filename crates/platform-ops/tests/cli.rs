@@ -34,10 +34,10 @@ fn config_publish_uses_the_standard_aws_variables_and_is_idempotent() {
     let first = platform_ops(&["config", "publish"], Some(&emulator));
     assert!(first.status.success(), "{}{}", stdout(&first), String::from_utf8_lossy(&first.stderr));
     assert!(stdout(&first).contains("+ /abc-trading/config/environments/dev (create)"), "{}", stdout(&first));
-    assert!(stdout(&first).contains("47 created, 0 updated, 0 deleted, 0 unchanged"), "{}", stdout(&first));
+    assert!(stdout(&first).contains("48 created, 0 updated, 0 deleted, 0 unchanged"), "{}", stdout(&first));
 
     let second = platform_ops(&["config", "publish"], Some(&emulator));
-    assert!(stdout(&second).contains("0 created, 0 updated, 0 deleted, 47 unchanged"), "{}", stdout(&second));
+    assert!(stdout(&second).contains("0 created, 0 updated, 0 deleted, 48 unchanged"), "{}", stdout(&second));
 }
 
 #[test]
@@ -152,14 +152,14 @@ fn demo_replays_the_default_scenario() {
         "{text}"
     );
     // Platform deploy: a clean release (its sender and environment received, infrastructure,
-    // access, five gates, smoke checks), the same release for the whole environment (one child
+    // access, six gates (the migrations job, then five tiers), smoke checks), the same release for the whole environment (one child
     // per account of the ledger: the dev account and acme's), then a broken image rolled back.
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (56 transitions, 4m30s on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (63 transitions, 5m00s on the virtual clock)"),
         "{text}"
     );
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (8 transitions, 5m00s on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (8 transitions, 6m00s on the virtual clock)"),
         "{text}"
     );
     for state in
@@ -168,17 +168,20 @@ fn demo_replays_the_default_scenario() {
         assert!(text.contains(&format!("  {state} (")), "{state} in the timeline: {text}");
     }
     assert!(text.contains("PlatformDeployStateMachine: FAILED ImagePullBackOff"), "{text}");
+    // A release naming an image nobody pushed: refused at Plan, before any tier (Start, Receive,
+    // Route, Plan, NotifyRejected, Rejected).
+    assert!(text.contains("PlatformDeployStateMachine: FAILED ImagesRefused (6 transitions, 0s"), "{text}");
     // Signal triage: every detection reaches it (only AccountReady, which nothing here consumes,
     // reaches no rule); a crash-loop in the bake window rolled back and an OOMKilled raised, each
-    // through platform deploy (2m30s of deploy each); the repeat suppressed; a detection from an
+    // through platform deploy (3m00s of deploy each); the repeat suppressed; a detection from an
     // account outside dev's ledger refused.
     assert_eq!(text.matches("refused at the rule").count(), 1, "{text}");
     assert_eq!(
-        text.matches("SignalTriageStateMachine: SUCCEEDED (5 transitions, 2m30s on the virtual clock)").count(),
+        text.matches("SignalTriageStateMachine: SUCCEEDED (5 transitions, 3m00s on the virtual clock)").count(),
         2,
         "{text}"
     );
-    assert_eq!(text.matches("      Remediate (2m30s)").count(), 2, "{text}");
+    assert_eq!(text.matches("      Remediate (3m00s)").count(), 2, "{text}");
     assert!(text.contains("      Suppressed (0s)"), "{text}");
     assert!(text.contains("SignalTriageStateMachine: FAILED Untrusted (3 transitions"), "{text}");
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
@@ -404,7 +407,7 @@ fn render_writes_the_manifests_of_a_release() {
     let out = platform_ops(&["render", "--env", "dev", "--release", "2026.11.3", "--account", "222233334444"], None);
     let text = stdout(&out);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(text.matches("---\n").count(), 143, "namespaces and every workload's objects");
+    assert_eq!(text.matches("---\n").count(), 148, "namespaces, the storage class and every workload's objects");
     assert!(
         text.contains(
             "\"image\": \"222233334444.dkr.ecr.us-east-1.amazonaws.com/abc-trading/trade-execution:2026.11.3\""

@@ -531,7 +531,9 @@ fn template() -> Stack {
             ("OrganizationId", ORG),
             ("ManagementAccountId", MANAGEMENT),
             ("AutomationAccountId", AUTOMATION),
+            ("ImageRegistry", AUTOMATION),
             ("MemberRegions", "us-east-1"),
+            ("DomainName", "abc-trading-dev.com"),
         ],
     )
 }

@@ -143,7 +143,9 @@ async fn service_integrations_reach_the_emulator() {
         ("OrganizationId", "o-abcdefghij"),
         ("ManagementAccountId", "123456789012"),
         ("AutomationAccountId", "123456789012"),
+        ("ImageRegistry", "123456789012"),
         ("MemberRegions", "eu-west-2"),
+        ("DomainName", "abc-trading-dev.com"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

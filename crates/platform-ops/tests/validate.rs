@@ -305,7 +305,7 @@ fn trust_anchors_that_disagree_with_the_profiles_are_reported() {
     std::fs::copy(root().join("stacksets/member-baseline.yaml"), dir.path().join("stacksets/member-baseline.yaml"))
         .expect("copy");
     let samconfig = std::fs::read_to_string(root().join("samconfig.toml")).expect("samconfig");
-    let moved = samconfig.replacen("\"Environment=staging\",\n  \"OrganizationId=o-abcltd00000\",\n  \"ManagementAccountId=111111111111\",\n  \"AutomationAccountId=222222222222\"", "\"Environment=staging\",\n  \"OrganizationId=o-abcltd00000\",\n  \"ManagementAccountId=111111111111\",\n  \"AutomationAccountId=444444444444\"", 1);
+    let moved = samconfig.replacen("\"Environment=staging\",\n  \"DomainName=abc-trading-staging.com\",\n  \"OrganizationId=o-abcltd00000\",\n  \"ManagementAccountId=111111111111\",\n  \"AutomationAccountId=222222222222\"", "\"Environment=staging\",\n  \"DomainName=abc-trading-staging.com\",\n  \"OrganizationId=o-abcltd00000\",\n  \"ManagementAccountId=111111111111\",\n  \"AutomationAccountId=444444444444\"", 1);
     assert_ne!(moved, samconfig, "the staging profile names its automation account");
     std::fs::write(dir.path().join("samconfig.toml"), moved).expect("write");
     let mut inputs = fixture("good");

@@ -19,7 +19,9 @@ fn template() -> Template {
         ("OrganizationId", "o-abcdefghij"),
         ("ManagementAccountId", "123456789012"),
         ("AutomationAccountId", "123456789012"),
+        ("ImageRegistry", "123456789012"),
         ("MemberRegions", "eu-west-2"),
+        ("DomainName", "abc-trading-dev.com"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

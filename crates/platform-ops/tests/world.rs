@@ -53,9 +53,9 @@ async fn seeding_builds_the_dev_world_and_twice_is_the_same_world() {
     assert_eq!(r.auto_scaling_group, "abc-trading-dev-workers");
     assert_eq!(r.alarms.len(), 5, "one per alarm in config/remediation-alarms.toml");
     assert!(r.alarms.iter().all(|a| a.starts_with("abc-trading-dev-remediate-")), "{:?}", r.alarms);
-    assert_eq!(r.log_groups.len(), 23);
+    assert_eq!(r.log_groups.len(), 24, "every workload's, the migrations job's too");
     assert!(r.log_groups.contains(&"/abc-trading/dev/trade-execution".to_string()));
-    assert_eq!(after.config_parameters.len(), 47, "31 before monitoring, its paging and SLOs, 14 health alarms");
+    assert_eq!(after.config_parameters.len(), 48, "32 before monitoring, its paging and SLOs, 14 health alarms");
 
     // Every member role a function of the template assumes exists in the seeded account (the
     // emulator would hand out credentials for a role no account has; AWS would not).
@@ -64,7 +64,9 @@ async fn seeding_builds_the_dev_world_and_twice_is_the_same_world() {
         ("OrganizationId", after.organization_id.as_str()),
         ("ManagementAccountId", emulator::DEFAULT_ACCOUNT_ID),
         ("AutomationAccountId", emulator::DEFAULT_ACCOUNT_ID),
+        ("ImageRegistry", emulator::DEFAULT_ACCOUNT_ID),
         ("MemberRegions", "us-east-1"),
+        ("DomainName", "abc-trading-dev.com"),
     ];
     let overrides = parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let template =

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use platform_core::guard::GuardTable;
 
-use crate::aws::{MemberSsm, Organizations};
+use crate::aws::{MemberSsm, Organizations, Route53Delegation};
 use crate::handler::{self, Central, Deps, Request, Response, VendingError};
 
 /// The variables `template.yaml` gives the function.
@@ -57,7 +57,12 @@ impl Function for AccountVending {
             directory: Arc::new(Organizations::new(management.client())),
             stack_sets: Arc::new(CloudFormationStackSets::new(management.client())),
             member_parameters: Arc::new(MemberSsm::new(
+                ctx.members(ctx.sessions(env.automation_role_name.clone(), Self::NAME)),
+            )),
+            // The parent zone is this account's; the client's zone is read through its role.
+            zones: Arc::new(Route53Delegation::new(
                 ctx.members(ctx.sessions(env.automation_role_name, Self::NAME)),
+                ctx.client(),
             )),
             ledger: Arc::new(GuardTable::new(ctx.client(), env.guard_table_name)),
             parameters: Arc::new(SsmParameterStore::new(ctx.client())),

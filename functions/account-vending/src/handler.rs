@@ -17,7 +17,8 @@ use serde_json::Value;
 
 pub use self::baseline::{baseline_parameters, subnet_cidrs};
 pub use self::error::{ErrorName, VendingError};
-pub use self::response::{Claimed, PublishedFacts, Quarantine, Released, Response, Slot};
+pub use self::outcome::client_domain;
+pub use self::response::{Claimed, Delegation, PublishedFacts, Quarantine, Released, Response, Slot};
 use crate::ports::{AccountDirectory, Claim, Finish, Instance, MemberParameters, StackSets, VendingLedger};
 use crate::request::AccountRequest;
 
@@ -139,6 +140,8 @@ pub struct Deps {
     pub directory: Arc<dyn AccountDirectory>,
     pub stack_sets: Arc<dyn StackSets>,
     pub member_parameters: Arc<dyn MemberParameters>,
+    /// The client zone's delegation from the environment's parent zone.
+    pub zones: Arc<dyn crate::ports::ZoneDelegation>,
     pub ledger: Arc<dyn VendingLedger>,
     pub parameters: Arc<dyn ParameterStore>,
     pub parameter_prefix: String,

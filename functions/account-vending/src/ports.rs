@@ -17,3 +17,18 @@ pub trait MemberParameters: Send + Sync + std::fmt::Debug {
 }
 
 pub use platform_core::claims::{Claim, Finish, VendingLedger};
+
+/// The client's DNS: its zone in the member account, delegated from the environment's parent
+/// zone (a public zone named as config's `domain_name`, in this account).
+#[async_trait]
+pub trait ZoneDelegation: Send + Sync + std::fmt::Debug {
+    /// The name servers Route 53 gave the member's hosted zone `zone_id`.
+    async fn member_name_servers(&self, account: &str, zone_id: &str) -> Result<Vec<String>, AwsError>;
+    /// The id of this account's one public hosted zone named `domain`; none when there is none,
+    /// or more than one (which one would be served is then not ours to guess).
+    async fn parent_zone(&self, domain: &str) -> Result<Option<String>, AwsError>;
+    /// The NS record `name` in the zone `zone_id`, if there is one.
+    async fn delegation(&self, zone_id: &str, name: &str) -> Result<Option<Vec<String>>, AwsError>;
+    /// Writes (UPSERT) the NS record `name` in the zone `zone_id`.
+    async fn delegate(&self, zone_id: &str, name: &str, name_servers: &[String]) -> Result<(), AwsError>;
+}

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use account_vending::aws::{CloudFormationStackSets, MemberSsm, Organizations};
+use account_vending::aws::{CloudFormationStackSets, MemberSsm, Organizations, Route53Delegation};
 use account_vending::handler::{Central, Deps, Request, Vending, VendingError};
 use aws_sdk_cloudformation::types::{Capability, Parameter};
 use emulator::Emulator;
@@ -23,6 +23,7 @@ struct World {
     deps: Deps,
     org: aws_sdk_organizations::Client,
     root: String,
+    route53: aws_sdk_route53::Client,
 }
 
 async fn world() -> World {
@@ -52,18 +53,29 @@ async fn world() -> World {
         .stack_set_name(&tree.organization.vending.baseline_stack_set)
         .template_body(template)
         .capabilities(Capability::CapabilityNamedIam);
-    for (k, v) in account_vending::handler::baseline_parameters(&tree.environments["dev"], &central()).expect("params")
+    for (k, v) in
+        account_vending::handler::baseline_parameters(&tree.environments["dev"], &central(), "client1").expect("params")
     {
         create = create.parameters(Parameter::builder().parameter_key(k).parameter_value(v).build());
     }
     create.send().await.expect("stack set");
+    // The environment's parent zone, as template.yaml makes it in the automation account.
+    let route53 = aws_sdk_route53::Client::new(&sdk);
+    route53
+        .create_hosted_zone()
+        .name(&tree.environments["dev"].domain_name)
+        .caller_reference("parent-zone")
+        .send()
+        .await
+        .expect("parent zone");
     let ctx = AwsContext::from_config(sdk.clone()).expect("region");
     let members = ctx.members(ctx.sessions("abc-trading-automation", "account-vending"));
     let ledger = guard_ledger(&sdk).await;
     let deps = Deps {
         directory: Arc::new(Organizations::new(org.clone())),
         stack_sets: Arc::new(CloudFormationStackSets::new(cfn)),
-        member_parameters: Arc::new(MemberSsm::new(members)),
+        member_parameters: Arc::new(MemberSsm::new(members.clone())),
+        zones: Arc::new(Route53Delegation::new(members, route53.clone())),
         ledger: Arc::new(ledger),
         parameters: Arc::new(ssm),
         parameter_prefix: "/abc-trading".into(),
@@ -75,7 +87,7 @@ async fn world() -> World {
         central: central(),
         config: Default::default(),
     };
-    World { _emulator: emulator, deps, org, root }
+    World { _emulator: emulator, deps, org, root, route53 }
 }
 
 async fn guard_ledger(sdk: &aws_config::SdkConfig) -> GuardTable {
@@ -201,6 +213,26 @@ async fn two_accounts_are_vended_into_the_dev_ou_with_the_baseline_in_both_regio
         }
         assert!(published.contains_key(&format!("{root}/hosted-zone-id")), "home region only: {published:?}");
         assert!(facts["written"].as_u64().expect("written") >= 10, "{facts}");
+        // The client's zone, made by the baseline under its own name, delegated from dev's zone
+        // to the very name servers Route 53 gave it.
+        let name = format!("{client}.abc-trading-dev.com");
+        assert_eq!(facts["delegation"]["name"], json!(name), "{facts}");
+        assert_eq!(facts["delegation"]["changed"], json!(true), "{facts}");
+        let servers: Vec<String> =
+            serde_json::from_value(facts["delegation"]["name_servers"].clone()).expect("name servers");
+        assert!(!servers.is_empty(), "{facts}");
+        let parent =
+            w.route53.list_hosted_zones_by_name().dns_name("abc-trading-dev.com.").send().await.expect("zones");
+        let parent = parent.hosted_zones()[0].id().to_string();
+        let sets = w.route53.list_resource_record_sets().hosted_zone_id(&parent).send().await.expect("records");
+        let ns = sets
+            .resource_record_sets()
+            .iter()
+            .find(|r| r.name() == format!("{name}.") && *r.r#type() == aws_sdk_route53::types::RrType::Ns)
+            .expect("the delegation");
+        let mut written: Vec<String> = ns.resource_records().iter().map(|r| r.value().to_string()).collect();
+        written.sort();
+        assert_eq!(written, servers);
         accounts.push(account);
     }
     assert_ne!(accounts[0], accounts[1]);
@@ -211,9 +243,11 @@ async fn two_accounts_are_vended_into_the_dev_ou_with_the_baseline_in_both_regio
     assert_eq!(again.account_id.as_ref(), Some(&accounts[0]));
     assert!(again.reused && again.operation_id.is_none(), "{again:?}");
     assert_eq!(facts["written"], 0);
+    assert_eq!(facts["delegation"]["changed"], json!(false), "the delegation is left as it is");
     // Re-applying the baseline to existing instances (what a re-run does for OUTDATED regions).
     let tree = config::load(&config::repository_config_dir()).expect("config");
-    let params = account_vending::handler::baseline_parameters(&tree.environments["dev"], &central()).expect("params");
+    let params = account_vending::handler::baseline_parameters(&tree.environments["dev"], &central(), "client1")
+        .expect("params");
     let prefs = account_vending::ports::Preferences { failure_tolerance_count: 0, max_concurrent_count: 2 };
     let regions = ["us-east-1".to_string(), "us-west-2".to_string()];
     let stack_set = &tree.organization.vending.baseline_stack_set;

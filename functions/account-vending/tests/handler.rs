@@ -3,11 +3,13 @@
 
 mod common;
 
+use account_vending::fakes::MemoryZones;
 use account_vending::handler::{
-    Claimed, PublishedFacts, Quarantine, Released, Request, Response, Slot, Vending, VendingError, handle,
+    Claimed, Delegation, PublishedFacts, Quarantine, Released, Request, Response, Slot, Vending, VendingError, handle,
 };
 use account_vending::ports::{Account, AccountState, Creation, DetailedStatus, Finish, Instance, InstanceStatus};
 use common::{ROOT, fakes, request};
+use platform_core::ports::ParameterStore;
 use serde_json::json;
 
 /// The vending an action moved on; anything else fails the test, naming what came back.
@@ -107,6 +109,63 @@ async fn facts_are_written_once_and_read_once_per_region() {
     let again = facts(handle(Request::PublishFacts { vending: v }, &f.deps).await.expect("facts"));
     assert_eq!(again.written, 0, "a re-run writes nothing");
     assert_eq!(f.member.reads(), 4, "one read per region per run");
+    let servers = MemoryZones::name_servers_of("100000000001");
+    assert_eq!(first.delegation.name, "acme.abc-trading-dev.com", "the client's own name under the environment's");
+    assert!(first.delegation.changed);
+    assert_eq!(f.zones.record("abc-trading-dev.com", "acme.abc-trading-dev.com"), Some(servers));
+    assert!(!again.delegation.changed, "a re-run leaves the delegation as it is");
+    assert_eq!(f.zones.writes(), 1, "the NS record is written once");
+}
+
+/// Facts published for `account`, whose zone is to be delegated (the vending as it reaches publish-facts).
+async fn at_publish(f: &common::Fakes, client: &str, account: &str) -> Vending {
+    let mut v = vending(handle(Request::Validate { event: request(client) }, &f.deps).await.expect("v"));
+    v.account_id = Some(account.into());
+    v.ou_id = Some("ou-development".into());
+    v
+}
+
+#[tokio::test]
+async fn a_client_name_delegated_to_another_account_is_refused_and_left_alone() {
+    let f = fakes().await;
+    // Another account of dev is already acme's, its zone delegated.
+    f.parameters.put("/abc-trading/accounts/dev/100000000002/client", "acme", true).await.expect("put");
+    let theirs = MemoryZones::name_servers_of("100000000002");
+    f.zones.preset("abc-trading-dev.com", "acme.abc-trading-dev.com", theirs.clone());
+    let v = at_publish(&f, "acme", "100000000001").await;
+    let err = handle(Request::PublishFacts { vending: v }, &f.deps).await.expect_err("conflict");
+    assert_eq!(err.error_type(), "DelegationConflict");
+    assert!(err.to_string().contains("acme.abc-trading-dev.com") && err.to_string().contains("100000000002"), "{err}");
+    assert_eq!(f.zones.record("abc-trading-dev.com", "acme.abc-trading-dev.com"), Some(theirs), "untouched");
+    assert_eq!(f.zones.writes(), 0);
+}
+
+#[tokio::test]
+async fn a_recreated_zone_of_the_same_account_is_delegated_again() {
+    let f = fakes().await;
+    f.zones.preset("abc-trading-dev.com", "acme.abc-trading-dev.com", vec!["ns-old.awsdns.example.".into()]);
+    let v = at_publish(&f, "acme", "100000000001").await;
+    let out = facts(handle(Request::PublishFacts { vending: v }, &f.deps).await.expect("facts"));
+    assert!(out.delegation.changed);
+    assert_eq!(
+        f.zones.record("abc-trading-dev.com", "acme.abc-trading-dev.com"),
+        Some(MemoryZones::name_servers_of("100000000001"))
+    );
+}
+
+#[tokio::test]
+async fn no_parent_zone_or_two_of_them_is_a_config_error() {
+    for zones in [
+        MemoryZones::default(),
+        MemoryZones::default().with_parent("abc-trading-dev.com").with_parent("abc-trading-dev.com"),
+    ] {
+        let mut f = fakes().await;
+        f.deps.zones = std::sync::Arc::new(zones);
+        let v = at_publish(&f, "acme", "100000000001").await;
+        let err = handle(Request::PublishFacts { vending: v }, &f.deps).await.expect_err("no parent");
+        assert_eq!(err.error_type(), "ConfigMissing");
+        assert!(err.to_string().contains("abc-trading-dev.com"), "{err}");
+    }
 }
 
 fn hand_built(f: &common::Fakes, id: &str, email: &str, tags: &[(&str, &str)]) {
@@ -264,10 +323,16 @@ async fn responses_serialise_to_the_json_the_state_machine_reads() {
         vending: v.clone(),
         facts: [("/abc-trading/accounts/dev/1/id".to_string(), "1".to_string())].into(),
         written: 1,
+        delegation: Delegation {
+            name: "acme.abc-trading-dev.com".into(),
+            name_servers: vec!["ns-1.".into()],
+            changed: true,
+        },
     };
     assert_eq!(
         wire(Response::Facts(published)),
-        json!({"vending": v, "facts": {"/abc-trading/accounts/dev/1/id": "1"}, "written": 1})
+        json!({"vending": v, "facts": {"/abc-trading/accounts/dev/1/id": "1"}, "written": 1,
+            "delegation": {"name": "acme.abc-trading-dev.com", "name_servers": ["ns-1."], "changed": true}})
     );
 
     // And as the handler answers them.

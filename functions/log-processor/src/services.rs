@@ -115,8 +115,20 @@ impl Services {
                     Some(tier) => *tier = Some(i),
                 }
             }
+            // A tier of Jobs (schema migrations) serves no request: no objective, nothing slow.
+            let jobs_only = t
+                .services
+                .iter()
+                .all(|s| known.get(s).and_then(|v| v.get("kind")).and_then(toml::Value::as_str) == Some("job"));
             let mut matching = objectives.iter().filter(|o| o.tier == t.name);
             let objective = match (matching.next(), matching.next()) {
+                (None, _) if jobs_only => {
+                    tiers.push(Tier { name: t.name.clone(), latency_ms: f64::INFINITY });
+                    continue;
+                }
+                (Some(_), _) if jobs_only => {
+                    return Err(monitoring_error(format!("tier `{}` runs jobs only and has no objective", t.name)));
+                }
                 (Some(o), None) => o,
                 (None, _) => return Err(monitoring_error(format!("tier `{}` has no [[slo.objectives]]", t.name))),
                 (Some(_), Some(_)) => return Err(monitoring_error(format!("tier `{}` has two objectives", t.name))),

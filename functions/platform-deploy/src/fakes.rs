@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::cluster::ApplyError;
 use crate::handler::ReleaseLedger;
+use crate::images::{ImageError, ImageFacts, ImageRegistry, ScanState};
 use crate::release::{Release, ResolvedRelease};
 
 #[derive(Debug, Default)]
@@ -85,5 +86,77 @@ impl ReleaseLedger for MemoryReleaseLedger {
 
     async fn accounts(&self, environment: &str) -> Result<Vec<String>, ApplyError> {
         Ok(self.lock().accounts.get(environment).cloned().unwrap_or_default())
+    }
+}
+
+/// The central registry in memory, refusing what ECR refuses: a repository that was never
+/// created, a tag never pushed to it; an image pushed but never scanned has no scan.
+#[derive(Debug, Default)]
+pub struct MemoryImages(Mutex<BTreeMap<String, BTreeMap<String, ImageFacts>>>);
+
+impl MemoryImages {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, BTreeMap<String, ImageFacts>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// CreateRepository.
+    pub fn create_repository(&self, repository: &str) {
+        self.lock().entry(repository.to_string()).or_default();
+    }
+
+    /// PutImage of `repository:tag` (the repository must exist, as in ECR), not scanned yet.
+    /// Returns its digest, derived from the name so every image has its own.
+    pub fn push(&self, repository: &str, tag: &str) -> Option<String> {
+        let mut repos = self.lock();
+        let images = repos.get_mut(repository)?;
+        let digest = format!("sha256:{:064x}", fnv(&format!("{repository}:{tag}")));
+        images.insert(tag.to_string(), ImageFacts { digest: digest.clone(), scan: ScanState::NotScanned });
+        Some(digest)
+    }
+
+    /// The result of the image's scan (a clean one: `ScanState::Findings` with no counts).
+    pub fn set_scan(&self, repository: &str, tag: &str, scan: ScanState) {
+        if let Some(image) = self.lock().get_mut(repository).and_then(|r| r.get_mut(tag)) {
+            image.scan = scan;
+        }
+    }
+
+    /// The tag `digest` was pushed with in `repository`: what a pinned manifest runs.
+    pub fn tag_of(&self, repository: &str, digest: &str) -> Option<String> {
+        let repos = self.lock();
+        repos.get(repository)?.iter().find(|(_, i)| i.digest == digest).map(|(tag, _)| tag.clone())
+    }
+
+    /// Every workload of `tree`'s catalogue pushed with each of `tags` and scanned clean.
+    pub fn with_tags(self, tree: &platform_core::config::ConfigTree, tags: &[&str]) -> Self {
+        for service in tree.catalog.services.values() {
+            self.create_repository(&service.image);
+            for tag in tags {
+                self.push(&service.image, tag);
+                self.set_scan(&service.image, tag, ScanState::Findings(BTreeMap::new()));
+            }
+        }
+        self
+    }
+}
+
+/// A stand-in for a content hash (two FNV-1a lanes, zero-padded to 64 digits): distinct per name.
+fn fnv(s: &str) -> u128 {
+    let lane = |seed: u64| {
+        s.bytes().fold(0xcbf2_9ce4_8422_2325_u64 ^ seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    };
+    (u128::from(lane(1)) << 64) | u128::from(lane(2))
+}
+
+#[async_trait]
+impl ImageRegistry for MemoryImages {
+    async fn image(&self, repository: &str, tag: &str) -> Result<ImageFacts, ImageError> {
+        let repos = self.lock();
+        let images =
+            repos.get(repository).ok_or_else(|| ImageError::RepositoryNotFound { repository: repository.into() })?;
+        images
+            .get(tag)
+            .cloned()
+            .ok_or_else(|| ImageError::ImageNotFound { repository: repository.into(), tag: tag.into() })
     }
 }

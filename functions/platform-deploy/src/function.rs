@@ -9,8 +9,10 @@ use platform_core::trust::Boundary;
 use serde::Deserialize;
 
 use crate::aws::EksClusters;
+use crate::ecr::EcrImages;
 use crate::handler::{self, DeployError, Deps, Request, Response};
 use crate::ledger::SsmReleaseLedger;
+use crate::render::Registry;
 
 /// The variables `template.yaml` gives the function.
 #[derive(Debug, Clone, Deserialize)]
@@ -21,6 +23,8 @@ pub struct Env {
     pub parameter_prefix: String,
     pub management_account_id: String,
     pub platform_stackset_role_name: String,
+    /// The account of the central ECR every release's images come from.
+    pub image_registry_account_id: String,
 }
 
 /// Platform deploy, as Lambda and the local runtime run it.
@@ -63,6 +67,16 @@ impl Function for PlatformDeploy {
             // The monitoring account is this one: the log processor's metrics are here.
             alarms: Arc::new(CloudWatchAlarms::new(ctx.client())),
             ledger: Arc::new(SsmReleaseLedger::new(store, env.parameter_prefix)),
+            // The registry is in the home region, read with this function's role (the registry
+            // account's repository policy and this role's ecr:Describe* allow it).
+            images: Arc::new(EcrImages::new(
+                ctx.in_region(&tree.organization.home_region).client(),
+                env.image_registry_account_id.clone(),
+            )),
+            registry: Registry {
+                account: env.image_registry_account_id,
+                region: tree.organization.home_region.clone(),
+            },
             tree,
         })
     }

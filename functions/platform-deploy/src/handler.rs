@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_core::config::{ConfigTree, Environment};
+use platform_core::error::AwsError;
 use platform_core::monitoring::{AlarmStore, sync_account_alarms};
 use platform_core::stacksets::StackSets;
 use platform_core::trust::{Boundary, Sender, Untrusted};
@@ -15,9 +16,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cluster::{ApplyError, ClusterAccess, Clusters, WorkloadApplier};
+use crate::images::{self, ImageRegistry};
 use crate::infra::{self, Infrastructure};
 use crate::release::{Release, ReleaseError, ResolvedRelease, ResourceOverride};
-use crate::render::{Manifest, Registry, RenderError, namespace_of, render, workload_kind};
+use crate::render::{Manifest, Registry, RenderError, Target, namespace_of, render, workload_kind, workload_name};
 use crate::rollout::{Health, tier_health};
 
 pub use self::response::{Response, Rollback, SmokeResult, Targets, Verified};
@@ -205,6 +207,11 @@ pub enum DeployError {
     Untrusted(#[from] Untrusted),
     #[error("not a release request: {0}")]
     NotARequest(String),
+    #[error("release `{release}` refused, nothing touched: {}", problems.join("; "))]
+    ImagesRefused { release: String, problems: Vec<String> },
+    /// The registry did not answer (denied, throttled): no verdict on the images.
+    #[error("checking the release's images: {0}")]
+    Registry(#[source] AwsError),
 }
 
 /// The names [`DeployError::error_type`] reports besides the AWS error classes.
@@ -218,6 +225,9 @@ pub enum ErrorName {
     InvalidState,
     /// A sender, environment or account outside this deployment's boundary: never retried.
     Untrusted,
+    /// An image of the release is missing from the registry, unscanned, or has findings at or
+    /// above the organisation's threshold: refused before anything is touched.
+    ImagesRefused,
 }
 
 impl DeployError {
@@ -225,6 +235,8 @@ impl DeployError {
     pub fn error_type(&self) -> &'static str {
         let name = match self {
             DeployError::Cluster(e) => return e.error_type(),
+            DeployError::Registry(e) => return e.error_type(),
+            DeployError::ImagesRefused { .. } => ErrorName::ImagesRefused,
             DeployError::Release(_) => ErrorName::InvalidRelease,
             DeployError::Render(_) => ErrorName::ConfigMissing,
             DeployError::ServicesMissing(_) => ErrorName::VerifyFailed,
@@ -249,6 +261,10 @@ pub struct Deps {
     pub stack_sets: Arc<dyn StackSets>,
     /// The monitoring account's alarms (this account's CloudWatch).
     pub alarms: Arc<dyn AlarmStore>,
+    /// The central registry every release's images come from.
+    pub images: Arc<dyn ImageRegistry>,
+    /// Where manifests pull those images from (the registry's account and the home region).
+    pub registry: Registry,
 }
 
 impl std::fmt::Debug for Deps {
@@ -282,12 +298,8 @@ impl Deps {
     }
 
     fn manifests(&self, d: &Deployment, release: &ResolvedRelease) -> Result<Vec<Manifest>, DeployError> {
-        let region = self
-            .tree
-            .environment(&d.environment)
-            .map(|e| e.primary_region().to_string())
-            .ok_or_else(|| RenderError::NoEnvironment(d.environment.clone()))?;
-        Ok(render(&self.tree, &d.environment, release, &Registry { account: d.account_id.clone(), region })?)
+        let target = Target { account: d.account_id.clone(), ..Target::default() };
+        Ok(render(&self.tree, &d.environment, release, &self.registry, &target)?)
     }
 }
 
@@ -351,6 +363,19 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
                 None if !versions.is_empty() || !resources.is_empty() => {
                     return Err(DeployError::NoRelease(environment));
                 }
+                None => None,
+            };
+            // Every image present, scanned and clean enough before anything is touched; the
+            // digests found are what the manifests pin.
+            let release = match release {
+                Some(mut r) => match images::check(deps.images.as_ref(), &deps.tree, &r).await {
+                    Ok(Ok(digests)) => {
+                        r.digests = digests;
+                        Some(r)
+                    }
+                    Ok(Err(problems)) => return Err(DeployError::ImagesRefused { release: r.name, problems }),
+                    Err(e) => return Err(DeployError::Registry(e)),
+                },
                 None => None,
             };
             let tiers = match release {
@@ -423,7 +448,8 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
         }
         Request::TierHealth { deployment, now } => {
             let tier = current_tier(&deployment, "tier-health")?.to_string();
-            Response::Health(health_of(deps, &deployment, std::slice::from_ref(&tier), now).await?)
+            let release = release_of(&deployment, "tier-health")?;
+            Response::Health(health_of(deps, &deployment, std::slice::from_ref(&tier), release, true, now).await?)
         }
         Request::Advance { mut deployment } => {
             deployment.tier += 1;
@@ -467,16 +493,21 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
             };
             let cluster = deps.cluster(&deployment, "rollback").await?;
             let manifests = deps.manifests(&deployment, &previous)?;
-            // Last touched first: dependents go back before what they depend on.
+            // Last touched first: dependents go back before what they depend on. Migrations only
+            // go forward (the previous release runs on the migrated schema): no old Job re-runs.
             for tier in deployment.touched.iter().rev() {
-                for m in manifests.iter().filter(|m| &m.tier == tier) {
+                for m in manifests.iter().filter(|m| &m.tier == tier && m.kind != "Job") {
                     cluster.apply(m, now).await?;
                 }
             }
             Response::Rollback(Rollback::to(&previous.name, deployment.touched))
         }
         Request::RollbackHealth { deployment, now } => {
-            Response::Health(health_of(deps, &deployment, &deployment.touched, now).await?)
+            let release = match &deployment.previous {
+                Some(previous) => previous,
+                None => release_of(&deployment, "rollback-health")?,
+            };
+            Response::Health(health_of(deps, &deployment, &deployment.touched, release, false, now).await?)
         }
     })
 }
@@ -509,13 +540,26 @@ fn release_of<'a>(d: &'a Deployment, action: &'static str) -> Result<&'a Resolve
 }
 
 /// The health of the workloads of `tiers`, as one verdict.
-async fn health_of(deps: &Deps, d: &Deployment, tiers: &[String], now: DateTime<Utc>) -> Result<Health, DeployError> {
+/// `jobs`: whether the tiers' Jobs count (not after a rollback, which re-runs no migration).
+async fn health_of(
+    deps: &Deps,
+    d: &Deployment,
+    tiers: &[String],
+    release: &ResolvedRelease,
+    jobs: bool,
+    now: DateTime<Utc>,
+) -> Result<Health, DeployError> {
     let cluster = deps.cluster(d, "tier-health").await?;
     let mut statuses = Vec::new();
     for tier in tiers {
         let Some(t) = deps.tree.catalog.tiers.iter().find(|t| &t.name == tier) else { continue };
-        for name in &t.services {
-            statuses.push(cluster.rollout(workload_kind(name), &namespace_of(tier), name, now).await?);
+        for s in t.services.iter().filter_map(|name| deps.tree.catalog.services.get(name)) {
+            let kind = workload_kind(s);
+            if kind == "Job" && !jobs {
+                continue;
+            }
+            let name = workload_name(s, &release.name);
+            statuses.push(cluster.rollout(kind, &namespace_of(tier), &name, now).await?);
         }
     }
     Ok(tier_health(&statuses))

@@ -28,10 +28,15 @@ pub fn platform_parameters(tree: &ConfigTree, env: &Environment) -> BTreeMap<Str
         ("DomainName".to_string(), env.domain_name.clone()),
         ("VpcId".to_string(), format!("{exports}/vpc-id")),
         ("PrivateSubnetIds".to_string(), format!("{exports}/private-subnet-ids")),
+        ("PublicSubnetIds".to_string(), format!("{exports}/public-subnet-ids")),
         ("KmsKeyArn".to_string(), format!("{exports}/kms-key-arn")),
         ("HostedZoneId".to_string(), format!("{exports}/hosted-zone-id")),
-        // The platform has no load balancer yet: its health alarms stay out of the stack.
-        ("LoadBalancerFullName".to_string(), String::new()),
+        // platform.yaml's defaults until config/environments has `[edge]` (node_port, waf) and
+        // `[backup]` (retention_days, copy_region): NodePort 30080, no WAF, 35 days, no copy.
+        ("EdgeNodePort".to_string(), "30080".to_string()),
+        ("EdgeWaf".to_string(), "false".to_string()),
+        ("BackupRetentionDays".to_string(), "35".to_string()),
+        ("BackupCopyRegion".to_string(), String::new()),
     ])
 }
 

@@ -1,6 +1,7 @@
 //! The Kubernetes adapter: server-side apply (field manager `platform-ops`) and rollout status, EKS token.
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
@@ -69,6 +70,8 @@ fn api_resource(api_version: &str, kind: &str) -> Result<ApiResource, ApplyError
         "Service" => "services",
         "Deployment" => "deployments",
         "StatefulSet" => "statefulsets",
+        "Job" => "jobs",
+        "StorageClass" => "storageclasses",
         "HorizontalPodAutoscaler" => "horizontalpodautoscalers",
         "PodDisruptionBudget" => "poddisruptionbudgets",
         "NetworkPolicy" => "networkpolicies",
@@ -183,22 +186,68 @@ impl WorkloadApplier for KubeApplier {
                     pod_waiting_message: None,
                 }
             }
+            "Job" => {
+                let j = Api::<Job>::namespaced(self.client.clone(), namespace).get(name).await.map_err(fail)?;
+                let st = j.status.clone().unwrap_or_default();
+                // A Job's outcome is its final condition: `Complete`, or `Failed` with the reason.
+                let last = st
+                    .conditions
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|c| c.status == "True" && (c.type_ == "Complete" || c.type_ == "Failed"));
+                let complete = last.as_ref().is_some_and(|c| c.type_ == "Complete");
+                RolloutStatus {
+                    kind: kind.into(),
+                    namespace: namespace.into(),
+                    name: name.into(),
+                    generation: j.metadata.generation.unwrap_or(0),
+                    observed_generation: j.metadata.generation.unwrap_or(0),
+                    desired: 1,
+                    replicas: st.active.unwrap_or(0),
+                    updated: 1,
+                    ready: i32::from(complete),
+                    available: i32::from(complete),
+                    revision_current: true,
+                    progressing_reason: last.as_ref().map(|c| {
+                        if complete {
+                            "Complete".to_string()
+                        } else {
+                            c.reason.clone().unwrap_or_else(|| "Failed".into())
+                        }
+                    }),
+                    pod_waiting_reason: None,
+                    pod_waiting_message: last.filter(|_| !complete).and_then(|c| c.message),
+                }
+            }
             other => {
                 return Err(ApplyError::Invalid {
                     kind: other.into(),
                     name: name.into(),
-                    message: "only Deployments and StatefulSets roll out".into(),
+                    message: "only Deployments, StatefulSets and Jobs roll out".into(),
                 });
             }
         };
-        // A pod that waits for a reason waiting cannot cure says why the rollout will fail.
-        let selector = format!("app.kubernetes.io/name={name}");
+        // A pod that waits for a reason waiting cannot cure says why the rollout will fail. A
+        // Job's pods carry its name in the label the Job controller sets.
+        let selector = if kind == "Job" {
+            format!("batch.kubernetes.io/job-name={name}")
+        } else {
+            format!("app.kubernetes.io/name={name}")
+        };
         let pods = Api::<Pod>::namespaced(self.client.clone(), namespace)
             .list(&ListParams::default().labels(&selector))
             .await
             .map_err(fail)?;
         for pod in pods.items {
-            for c in pod.status.and_then(|s| s.container_statuses).unwrap_or_default() {
+            let pod_status = pod.status.unwrap_or_default();
+            // A pod the scheduler cannot place (a claim that cannot bind): why, as the scheduler says.
+            if let Some(c) = pod_status.conditions.iter().flatten().find(|c| {
+                c.type_ == "PodScheduled" && c.status == "False" && c.reason.as_deref() == Some("Unschedulable")
+            }) {
+                status.pod_waiting_reason = c.reason.clone();
+                status.pod_waiting_message = c.message.clone();
+            }
+            for c in pod_status.container_statuses.unwrap_or_default() {
                 if let Some(waiting) = c.state.and_then(|s| s.waiting)
                     && waiting.reason.is_some()
                     && waiting.reason.as_deref() != Some("ContainerCreating")

@@ -7,10 +7,12 @@
 
 pub mod aws;
 pub mod cluster;
+pub mod ecr;
 #[cfg(feature = "fakes")]
 pub mod fakes;
 pub mod function;
 pub mod handler;
+pub mod images;
 pub mod infra;
 pub mod kube;
 pub mod ledger;

@@ -53,6 +53,10 @@ pub struct ResolvedRelease {
     /// Per-workload overrides of the catalogue's resources (absent: none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resources: BTreeMap<String, ResourceOverride>,
+    /// Each workload's image digest (`sha256:...`) in the registry, as Plan found it: what the
+    /// manifests pin. Absent in releases recorded before images were checked.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub digests: BTreeMap<String, String>,
 }
 
 impl ResolvedRelease {
@@ -136,7 +140,7 @@ impl Release {
         if !missing.is_empty() {
             return Err(ReleaseError::Incomplete { release: self.name.clone(), missing });
         }
-        Ok(ResolvedRelease { name: self.name.clone(), tags, resources: BTreeMap::new() })
+        Ok(ResolvedRelease { name: self.name.clone(), tags, resources: BTreeMap::new(), digests: BTreeMap::new() })
     }
 }
 

@@ -22,11 +22,17 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use platform_core::config::{ConfigTree, Service};
+use platform_core::config::{ConfigTree, Service, ServiceKind};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::release::ResolvedRelease;
+
+mod job;
+mod storage;
+
+pub use job::job_name;
+pub use storage::{EBS_PROVISIONER, STORAGE_CLASS, storage_class};
 
 /// The label every object of the platform carries; network policies admit its namespaces.
 pub const PART_OF: (&str, &str) = ("app.kubernetes.io/part-of", "abc-trading");
@@ -56,7 +62,8 @@ pub enum RenderError {
     NoTag(String),
 }
 
-/// Where a release's images come from: the member account's ECR in the environment's region.
+/// Where a release's images come from: the organisation's central ECR (the registry's account,
+/// in the home region), which every member's nodes pull from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registry {
     pub account: String,
@@ -64,15 +71,41 @@ pub struct Registry {
 }
 
 impl Registry {
-    fn image(&self, repository: &str, tag: &str) -> String {
-        format!("{}.dkr.ecr.{}.amazonaws.com/{repository}:{tag}", self.account, self.region)
+    /// `repository:tag@sha256:...` when Plan found the digest: the digest is what is pulled
+    /// (what runs cannot change under the tag), the tag says which build it is. By tag only for
+    /// a release recorded before digests were.
+    pub fn image(&self, repository: &str, tag: &str, digest: Option<&str>) -> String {
+        let host = format!("{}.dkr.ecr.{}.amazonaws.com", self.account, self.region);
+        match digest {
+            Some(digest) => format!("{host}/{repository}:{tag}@{digest}"),
+            None => format!("{host}/{repository}:{tag}"),
+        }
     }
 }
 
-/// The event store keeps state on a volume and has one writer: a StatefulSet; the rest are
-/// Deployments.
-pub fn workload_kind(workload: &str) -> &'static str {
-    if workload == "axon-server" { "StatefulSet" } else { "Deployment" }
+/// The member account a release goes to, as the manifests need it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Target {
+    pub account: String,
+    /// The RDS-managed secret's ARN (`/abc-trading/<env>/platform/database-secret-arn`), once
+    /// known: database workloads are told where to read it with their own role.
+    pub database_secret_arn: Option<String>,
+}
+
+/// The event store keeps state on a volume and has one writer: a StatefulSet; a job runs once per
+/// release: a Job; the rest are Deployments.
+pub fn workload_kind(s: &Service) -> &'static str {
+    match s.kind {
+        ServiceKind::Job => "Job",
+        _ if s.name == "axon-server" => "StatefulSet",
+        _ => "Deployment",
+    }
+}
+
+/// The name of a workload's object in release `release`: a Job's is new per release (its pod
+/// template is immutable), the others keep the service's name.
+pub fn workload_name(s: &Service, release: &str) -> String {
+    if s.kind == ServiceKind::Job { job_name(&s.name, release) } else { s.name.clone() }
 }
 
 /// The namespace of a tier.
@@ -96,9 +129,11 @@ pub fn render(
     env: &str,
     release: &ResolvedRelease,
     registry: &Registry,
+    target: &Target,
 ) -> Result<Vec<Manifest>, RenderError> {
     let environment = tree.environment(env).ok_or_else(|| RenderError::NoEnvironment(env.to_string()))?;
     let mut out = Vec::new();
+    let mut storage_rendered = false;
     for tier in &tree.catalog.tiers {
         let ns = namespace_of(&tier.name);
         let namespace = Namespace {
@@ -115,6 +150,16 @@ pub fn render(
             ..Default::default()
         };
         out.push(manifest(&tier.name, None, "Namespace", None, &ns, &namespace));
+        // The class the volumes claim, before the first workload that claims one.
+        let claims = tier
+            .services
+            .iter()
+            .any(|n| tree.catalog.services.get(n).is_some_and(|s| workload_kind(s) == "StatefulSet"));
+        if claims && !storage_rendered {
+            storage_rendered = true;
+            let class = storage_class(environment, &target.account);
+            out.push(manifest(&tier.name, None, "StorageClass", None, STORAGE_CLASS, &class));
+        }
         for name in &tier.services {
             let mut service = tree.catalog.services[name].clone();
             // The release's override (signal triage's raise-memory) replaces the catalogue's limit.
@@ -122,15 +167,15 @@ pub fn render(
                 service.resources.memory_limit = memory;
             }
             let tag = release.tags.get(name).ok_or_else(|| RenderError::NoTag(name.clone()))?;
-            workload(
-                &mut out,
-                &service,
-                &ns,
-                &environment.name,
-                &registry.image(&service.image, tag),
+            let ctx = Ctx {
+                ns: &ns,
+                env: &environment.name,
+                image: &registry.image(&service.image, tag, release.digests.get(name).map(String::as_str)),
                 tag,
-                &release.name,
-            );
+                release: &release.name,
+                database_secret_arn: target.database_secret_arn.as_deref().filter(|_| service.database),
+            };
+            workload(&mut out, &service, &ctx);
         }
     }
     Ok(out)
@@ -154,33 +199,125 @@ fn manifest<T: Serialize>(
     }
 }
 
-fn workload(out: &mut Vec<Manifest>, s: &Service, ns: &str, env: &str, image: &str, tag: &str, release: &str) {
-    let selector = labels(&[("app.kubernetes.io/name", &s.name)]);
-    let pod_labels = labels(&[
-        ("app.kubernetes.io/name", &s.name),
-        PART_OF,
-        ("abc-trading/tier", &s.tier),
-        ("app.kubernetes.io/version", tag),
-    ]);
-    let meta = |name: &str| ObjectMeta {
-        name: Some(name.to_string()),
-        namespace: Some(ns.to_string()),
-        labels: Some(labels(&[("app.kubernetes.io/name", &s.name), PART_OF, ("abc-trading/tier", &s.tier)])),
-        annotations: Some(labels(&[("abc-trading/release", release)])),
-        ..Default::default()
-    };
-    let push = |out: &mut Vec<Manifest>, kind: &str, name: &str, object: &dyn erased::Json| {
+/// What one workload's objects are rendered with.
+struct Ctx<'a> {
+    ns: &'a str,
+    env: &'a str,
+    image: &'a str,
+    tag: &'a str,
+    release: &'a str,
+    database_secret_arn: Option<&'a str>,
+}
+
+impl Ctx<'_> {
+    fn meta(&self, s: &Service, name: &str) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(self.ns.to_string()),
+            labels: Some(labels(&[("app.kubernetes.io/name", &s.name), PART_OF, ("abc-trading/tier", &s.tier)])),
+            annotations: Some(labels(&[("abc-trading/release", self.release)])),
+            ..Default::default()
+        }
+    }
+
+    fn pod_labels(&self, s: &Service) -> BTreeMap<String, String> {
+        labels(&[
+            ("app.kubernetes.io/name", &s.name),
+            PART_OF,
+            ("abc-trading/tier", &s.tier),
+            ("app.kubernetes.io/version", self.tag),
+        ])
+    }
+
+    fn push(&self, out: &mut Vec<Manifest>, s: &Service, kind: &str, name: &str, object: &dyn erased::Json) {
         out.push(Manifest {
             tier: s.tier.clone(),
             workload: Some(s.name.clone()),
             kind: kind.to_string(),
-            namespace: Some(ns.to_string()),
+            namespace: Some(self.ns.to_string()),
             name: name.to_string(),
             body: object.json(),
         });
+    }
+
+    /// The environment, and for a database workload where its credentials are: an ARN its own
+    /// role may read, never the secret.
+    fn env_vars(&self) -> Vec<EnvVar> {
+        let var = |name: &str, value: String| EnvVar { name: name.into(), value: Some(value), ..Default::default() };
+        let mut vars = vec![
+            var("ABC_TRADING_ENVIRONMENT", self.env.to_string()),
+            var("SPRING_PROFILES_ACTIVE", self.env.to_string()),
+        ];
+        if let Some(arn) = self.database_secret_arn {
+            vars.push(var("DATABASE_SECRET_ARN", arn.to_string()));
+            vars.push(var("SPRING_CONFIG_IMPORT", format!("aws-secretsmanager:{arn}")));
+        }
+        vars
+    }
+}
+
+/// Requests and limits as configured.
+fn requirements(s: &Service) -> ResourceRequirements {
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_string(), quantity(&s.resources.cpu_request)),
+            ("memory".to_string(), quantity(&s.resources.memory_request)),
+        ])),
+        limits: Some(BTreeMap::from([
+            ("cpu".to_string(), quantity(&s.resources.cpu_limit)),
+            ("memory".to_string(), quantity(&s.resources.memory_limit)),
+        ])),
+        ..Default::default()
+    }
+}
+
+/// The restricted Pod Security Standard, container side.
+fn restricted_container() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(true),
+        capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// The pod side of the restricted standard, its own ServiceAccount, and no API token mounted.
+fn restricted_pod(s: &Service, containers: Vec<Container>) -> PodSpec {
+    PodSpec {
+        service_account_name: Some(s.name.clone()),
+        automount_service_account_token: Some(false),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+            ..Default::default()
+        }),
+        containers,
+        volumes: Some(vec![Volume {
+            name: "tmp".into(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    }
+}
+
+fn workload(out: &mut Vec<Manifest>, s: &Service, ctx: &Ctx) {
+    let selector = labels(&[("app.kubernetes.io/name", &s.name)]);
+    let pod_labels = ctx.pod_labels(s);
+    let meta = |name: &str| ctx.meta(s, name);
+    let push = |out: &mut Vec<Manifest>, kind: &str, name: &str, object: &dyn erased::Json| {
+        ctx.push(out, s, kind, name, object);
     };
 
-    push(out, "ServiceAccount", &s.name, &ServiceAccount { metadata: meta(&s.name), ..Default::default() });
+    // Its own identity (Pod Identity associations name it); the pod never needs the API's token.
+    let account =
+        ServiceAccount { metadata: meta(&s.name), automount_service_account_token: Some(false), ..Default::default() };
+    push(out, "ServiceAccount", &s.name, &account);
+    if s.kind == ServiceKind::Job {
+        return job::render(out, s, ctx);
+    }
 
     let mut ports =
         vec![ContainerPort { name: Some("http".into()), container_port: i32::from(s.port), ..Default::default() }];
@@ -200,62 +337,27 @@ fn workload(out: &mut Vec<Manifest>, s: &Service, ns: &str, env: &str, image: &s
         ..Default::default()
     };
     let mut mounts = vec![VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..Default::default() }];
-    let stateful = workload_kind(&s.name) == "StatefulSet";
+    let stateful = workload_kind(s) == "StatefulSet";
     if stateful {
         mounts.push(VolumeMount { name: "data".into(), mount_path: "/axonserver/data".into(), ..Default::default() });
     }
     let container = Container {
         name: s.name.clone(),
-        image: Some(image.to_string()),
+        image: Some(ctx.image.to_string()),
         image_pull_policy: Some("IfNotPresent".into()),
         ports: Some(ports),
-        env: Some(vec![
-            EnvVar { name: "ABC_TRADING_ENVIRONMENT".into(), value: Some(env.to_string()), ..Default::default() },
-            EnvVar { name: "SPRING_PROFILES_ACTIVE".into(), value: Some(env.to_string()), ..Default::default() },
-        ]),
+        env: Some(ctx.env_vars()),
         readiness_probe: Some(probe(10, 10, 3)),
         // A slow start is not a failure: liveness begins well after readiness.
         liveness_probe: Some(probe(60, 20, 3)),
-        resources: Some(ResourceRequirements {
-            requests: Some(BTreeMap::from([
-                ("cpu".to_string(), quantity(&s.resources.cpu_request)),
-                ("memory".to_string(), quantity(&s.resources.memory_request)),
-            ])),
-            limits: Some(BTreeMap::from([
-                ("cpu".to_string(), quantity(&s.resources.cpu_limit)),
-                ("memory".to_string(), quantity(&s.resources.memory_limit)),
-            ])),
-            ..Default::default()
-        }),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(true),
-            capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
-            ..Default::default()
-        }),
+        resources: Some(requirements(s)),
+        security_context: Some(restricted_container()),
         volume_mounts: Some(mounts),
         ..Default::default()
     };
     let pod = PodTemplateSpec {
         metadata: Some(ObjectMeta { labels: Some(pod_labels), ..Default::default() }),
-        spec: Some(PodSpec {
-            service_account_name: Some(s.name.clone()),
-            automount_service_account_token: Some(false),
-            security_context: Some(PodSecurityContext {
-                run_as_non_root: Some(true),
-                seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
-                ..Default::default()
-            }),
-            containers: vec![container],
-            volumes: Some(vec![Volume {
-                name: "tmp".into(),
-                empty_dir: Some(EmptyDirVolumeSource::default()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
+        spec: Some(restricted_pod(s, vec![container])),
     };
     let replicas = i32::try_from(s.replicas).unwrap_or(1);
     let selector_of = || LabelSelector { match_labels: Some(selector.clone()), ..Default::default() };
@@ -271,6 +373,7 @@ fn workload(out: &mut Vec<Manifest>, s: &Service, ns: &str, env: &str, image: &s
                     metadata: ObjectMeta { name: Some("data".into()), ..Default::default() },
                     spec: Some(PersistentVolumeClaimSpec {
                         access_modes: Some(vec!["ReadWriteOnce".into()]),
+                        storage_class_name: Some(STORAGE_CLASS.into()),
                         resources: Some(VolumeResourceRequirements {
                             requests: Some(BTreeMap::from([("storage".to_string(), quantity(AXON_STORAGE))])),
                             ..Default::default()

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// What the API server says of one workload's rollout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RolloutStatus {
-    /// `Deployment` or `StatefulSet`.
+    /// `Deployment`, `StatefulSet` or `Job`.
     pub kind: String,
     pub namespace: String,
     pub name: String,
@@ -19,9 +19,12 @@ pub struct RolloutStatus {
     pub available: i32,
     /// A StatefulSet's `currentRevision == updateRevision`; always true for a Deployment.
     pub revision_current: bool,
-    /// The Deployment's `Progressing` condition reason (`ProgressDeadlineExceeded` is final).
+    /// The Deployment's `Progressing` condition reason (`ProgressDeadlineExceeded` is final); a
+    /// Job's final condition: `Complete`, or its `Failed` condition's reason
+    /// (`BackoffLimitExceeded`, `DeadlineExceeded`), whose message is then `pod_waiting_message`.
     pub progressing_reason: Option<String>,
-    /// The waiting reason of a pod of the new revision, when one is stuck (`ImagePullBackOff`).
+    /// The waiting reason of a pod of the new revision, when one is stuck (`ImagePullBackOff`),
+    /// or `Unschedulable` for a pod the scheduler cannot place (its message says why).
     pub pod_waiting_reason: Option<String>,
     pub pod_waiting_message: Option<String>,
 }
@@ -46,7 +49,22 @@ pub enum Health {
 const FATAL_WAITING: &[&str] =
     &["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff", "CreateContainerConfigError"];
 
+/// An `Unschedulable` pod is final when its claim will never bind (no such class, or no
+/// provisioner for it; the scheduler says `unbound [immediate] PersistentVolumeClaims`), unlike a
+/// lack of capacity, which the node scaler cures.
+fn unbound_claim(message: &str) -> bool {
+    message.contains("unbound") && message.contains("PersistentVolumeClaim")
+}
+
 pub fn health(s: &RolloutStatus) -> Health {
+    if s.pod_waiting_reason.as_deref() == Some("Unschedulable")
+        && let Some(message) = s.pod_waiting_message.as_deref().filter(|m| unbound_claim(m))
+    {
+        return Health::Failed { reason: "Unschedulable".into(), message: message.to_string() };
+    }
+    if s.kind == "Job" {
+        return job_health(s);
+    }
     if let Some(reason) = s.pod_waiting_reason.as_deref().filter(|r| FATAL_WAITING.contains(r)) {
         return Health::Failed {
             reason: reason.to_string(),
@@ -77,6 +95,25 @@ pub fn health(s: &RolloutStatus) -> Health {
         return waiting("the set's current revision is not the update revision yet".into());
     }
     Health::Ready
+}
+
+/// A Job is done when complete, failed for good once it has a `Failed` condition, and a pod that
+/// can never start fails it early.
+fn job_health(s: &RolloutStatus) -> Health {
+    match s.progressing_reason.as_deref() {
+        Some("Complete") => Health::Ready,
+        Some(reason) => Health::Failed {
+            reason: reason.to_string(),
+            message: s.pod_waiting_message.clone().unwrap_or_else(|| format!("Job {} failed", s.name)),
+        },
+        None => match s.pod_waiting_reason.as_deref().filter(|r| FATAL_WAITING.contains(r)) {
+            Some(reason) => Health::Failed {
+                reason: reason.to_string(),
+                message: s.pod_waiting_message.clone().unwrap_or_else(|| format!("a pod of {} cannot start", s.name)),
+            },
+            None => Health::Progressing { why: format!("Job {} has not completed", s.name) },
+        },
+    }
 }
 
 /// A tier is ready when every workload is; it has failed as soon as one has.

@@ -10,7 +10,7 @@ use platform_core::config;
 use platform_deploy::cluster::{ApplyError, WorkloadApplier};
 use platform_deploy::kube::KubeApplier;
 use platform_deploy::release::Release;
-use platform_deploy::render::{Registry, render};
+use platform_deploy::render::{Registry, Target, render};
 use platform_deploy::rollout::{Health, health};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -122,7 +122,7 @@ async fn apply_is_a_forced_server_side_apply_by_platform_ops() {
     let tree = config::load(&config::repository_config_dir()).expect("config");
     let release = Release::uniform("2026.11.3").resolve(&tree.catalog).expect("release");
     let registry = Registry { account: "222233334444".into(), region: "us-east-1".into() };
-    let manifests = render(&tree, "dev", &release, &registry).expect("render");
+    let manifests = render(&tree, "dev", &release, &registry, &Target::default()).expect("render");
     let pick =
         |kind: &str, name: &str| manifests.iter().find(|m| m.kind == kind && m.name == name).expect("manifest").clone();
     let routes = BTreeMap::from([

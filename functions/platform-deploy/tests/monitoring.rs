@@ -8,8 +8,9 @@ use platform_core::fakes::{MemoryAlarms, MemoryStackSets};
 use platform_core::monitoring::account_alarms;
 use platform_core::trust::Boundary;
 use platform_deploy::cluster::{MemoryCluster, MemoryClusters};
-use platform_deploy::fakes::MemoryReleaseLedger;
+use platform_deploy::fakes::{MemoryImages, MemoryReleaseLedger};
 use platform_deploy::handler::{Deps, Response, handle};
+use platform_deploy::render::Registry;
 use serde_json::{Value, json};
 
 const MEMBER: &str = "222233334444";
@@ -29,6 +30,11 @@ fn deps() -> (Deps, Arc<MemoryAlarms>) {
         ledger,
         stack_sets: Arc::new(MemoryStackSets::new(0)),
         alarms: alarms.clone(),
+        images: Arc::new(MemoryImages::default().with_tags(
+            &config::load(&config::repository_config_dir()).expect("config"),
+            &["2026.11.3", "2026.11.4", "2026.11.4-broken", "2026.11.5", "2026.11.5-ui.2"],
+        )),
+        registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
     };
     (deps, alarms)
 }

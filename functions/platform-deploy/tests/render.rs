@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use platform_core::config::{self, ConfigTree, ServiceKind};
 use platform_deploy::release::{Release, ReleaseError};
-use platform_deploy::render::{Registry, namespace_of, render, to_yaml_stream};
+use platform_deploy::render::{Registry, Target, namespace_of, render, to_yaml_stream};
 
 fn tree() -> ConfigTree {
     config::load(&config::repository_config_dir()).expect("config")
@@ -15,11 +15,15 @@ fn registry() -> Registry {
     Registry { account: "222233334444".into(), region: "us-east-1".into() }
 }
 
+fn target() -> Target {
+    Target { account: "333344445555".into(), ..Target::default() }
+}
+
 #[test]
 fn a_release_names_a_valid_tag_for_every_workload() {
     let tree = tree();
     let uniform = Release::uniform("2026.11.3").resolve(&tree.catalog).expect("uniform");
-    assert_eq!(uniform.tags.len(), 23);
+    assert_eq!(uniform.tags.len(), 24, "23 workloads and the migrations job");
     assert!(uniform.tags.values().all(|t| t == "2026.11.3"));
 
     let mut pinned = Release::uniform("2026.11.4");
@@ -29,7 +33,7 @@ fn a_release_names_a_valid_tag_for_every_workload() {
     let partial =
         Release { name: "r".into(), default_tag: None, versions: BTreeMap::from([("frontend".into(), "1".into())]) };
     let Err(ReleaseError::Incomplete { missing, .. }) = partial.resolve(&tree.catalog) else { panic!("incomplete") };
-    assert_eq!(missing.len(), 22);
+    assert_eq!(missing.len(), 23);
     let mut unknown = Release::uniform("r");
     unknown.versions.insert("mobile".into(), "1".into());
     assert!(matches!(unknown.resolve(&tree.catalog), Err(ReleaseError::Unknown { .. })));
@@ -44,7 +48,7 @@ fn a_release_names_a_valid_tag_for_every_workload() {
 fn every_workload_is_rendered_in_its_tier_in_rollout_order() {
     let tree = tree();
     let release = Release::uniform("2026.11.3").resolve(&tree.catalog).expect("release");
-    let manifests = render(&tree, "dev", &release, &registry()).expect("render");
+    let manifests = render(&tree, "dev", &release, &registry(), &target()).expect("render");
 
     // Tiers in rollout order, each opening with its namespace.
     let namespaces: Vec<&str> = manifests.iter().filter(|m| m.kind == "Namespace").map(|m| m.name.as_str()).collect();
@@ -55,13 +59,14 @@ fn every_workload_is_rendered_in_its_tier_in_rollout_order() {
         .filter(|m| m.kind == "Deployment" || m.kind == "StatefulSet")
         .map(|m| m.name.as_str())
         .collect();
-    let rollout: Vec<&str> = tree.catalog.in_rollout_order().map(|s| s.name.as_str()).collect();
+    let rollout: Vec<&str> =
+        tree.catalog.in_rollout_order().filter(|s| s.kind != ServiceKind::Job).map(|s| s.name.as_str()).collect();
     assert_eq!(order, rollout, "workloads in rollout order");
     assert_eq!(order.first(), Some(&"axon-server"), "Axon Server before core");
 
     let trading = tree.catalog.services.values().filter(|s| s.kind == ServiceKind::Trading).count();
     assert_eq!(trading, 20);
-    for s in tree.catalog.services.values() {
+    for s in tree.catalog.serving() {
         let of =
             |kind: &str| manifests.iter().filter(|m| m.kind == kind && m.workload.as_deref() == Some(&s.name)).count();
         let (workload, hpa) = if s.name == "axon-server" { ("StatefulSet", 0) } else { ("Deployment", 1) };
@@ -104,7 +109,7 @@ fn the_manifests_are_valid_kubernetes_for_each_environment() {
     assert!(validator.exists(), "{} is missing: run scripts/bootstrap.sh", validator.display());
     let dir = tempfile::tempdir().expect("tmp");
     for (name, env) in &tree.environments {
-        let manifests = render(&tree, name, &release, &registry()).expect("render");
+        let manifests = render(&tree, name, &release, &registry(), &target()).expect("render");
         let file = dir.path().join(format!("{name}.yaml"));
         std::fs::write(&file, to_yaml_stream(&manifests)).expect("write");
         let version = format!("{}.0", env.kubernetes.version);

@@ -7,9 +7,10 @@ use platform_core::config;
 use platform_core::fakes::FakeParameterStore;
 use platform_core::ports::ParameterStore;
 use platform_deploy::cluster::{MemoryCluster, MemoryClusters};
+use platform_deploy::fakes::MemoryImages;
 use platform_deploy::handler::{DeployError, Deployment, Deps, Request, handle};
 use platform_deploy::ledger::SsmReleaseLedger;
-use platform_deploy::render::{Registry, render};
+use platform_deploy::render::{Registry, Target, render};
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "222233334444";
@@ -27,6 +28,11 @@ fn deps(store: Arc<FakeParameterStore>) -> Deps {
         ledger: Arc::new(SsmReleaseLedger::new(store, "/abc-trading")),
         stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(0)),
         alarms: Arc::new(platform_core::fakes::MemoryAlarms::default()),
+        images: Arc::new(MemoryImages::default().with_tags(
+            &config::load(&config::repository_config_dir()).expect("config"),
+            &["2026.11.3", "2026.11.4", "2026.11.4-broken", "2026.11.5", "2026.11.5-ui.2"],
+        )),
+        registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
     }
 }
 
@@ -54,7 +60,9 @@ fn at(minutes: i64) -> DateTime<Utc> {
 
 fn memory_limit(d: &Deps, deployment: &Deployment, workload: &str) -> Value {
     let registry = Registry { account: ACCOUNT.into(), region: "us-east-1".into() };
-    let manifests = render(&d.tree, "dev", deployment.release.as_ref().expect("release"), &registry).expect("render");
+    let manifests =
+        render(&d.tree, "dev", deployment.release.as_ref().expect("release"), &registry, &Target::default())
+            .expect("render");
     let m = manifests
         .iter()
         .find(|m| m.name == workload && (m.kind == "Deployment" || m.kind == "StatefulSet"))

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use platform_core::config;
 use platform_deploy::cluster::{MemoryCluster, WorkloadApplier};
 use platform_deploy::release::Release;
-use platform_deploy::render::{Registry, render};
+use platform_deploy::render::{Registry, Target, render};
 use platform_deploy::rollout::{Health, RolloutStatus, health, tier_health};
 
 fn status(generation: i64, observed: i64, desired: i32, replicas: i32, updated: i32, available: i32) -> RolloutStatus {
@@ -69,8 +69,14 @@ fn at(seconds: i64) -> DateTime<Utc> {
 async fn the_memory_cluster_rolls_out_after_its_delay_and_never_pulls_a_bad_image() {
     let tree = config::load(&config::repository_config_dir()).expect("config");
     let registry = Registry { account: "222233334444".into(), region: "us-east-1".into() };
-    let good = render(&tree, "dev", &Release::uniform("2026.11.3").resolve(&tree.catalog).expect("r"), &registry)
-        .expect("render");
+    let good = render(
+        &tree,
+        "dev",
+        &Release::uniform("2026.11.3").resolve(&tree.catalog).expect("r"),
+        &registry,
+        &Target::default(),
+    )
+    .expect("render");
     let cluster = MemoryCluster::new(Duration::seconds(90), vec!["2026.11.4-broken".into()]);
     for m in &good {
         cluster.apply(m, at(0)).await.expect("apply");
@@ -90,9 +96,14 @@ async fn the_memory_cluster_rolls_out_after_its_delay_and_never_pulls_a_bad_imag
     assert_eq!(rollout("authentication", 200).await.generation, 1);
 
     // A release with a bad image: the new pods never start; the old revision keeps serving.
-    let broken =
-        render(&tree, "dev", &Release::uniform("2026.11.4-broken").resolve(&tree.catalog).expect("r"), &registry)
-            .expect("render");
+    let broken = render(
+        &tree,
+        "dev",
+        &Release::uniform("2026.11.4-broken").resolve(&tree.catalog).expect("r"),
+        &registry,
+        &Target::default(),
+    )
+    .expect("render");
     let deployment = broken.iter().find(|m| m.kind == "Deployment" && m.name == "authentication").expect("deployment");
     cluster.apply(deployment, at(300)).await.expect("apply");
     let stuck = rollout("authentication", 10_000).await;
@@ -115,6 +126,7 @@ async fn releases_are_published_and_recorded_in_parameter_store() {
     use platform_core::fakes::FakeParameterStore;
     use platform_core::ports::ParameterStore;
     use platform_deploy::cluster::MemoryClusters;
+    use platform_deploy::fakes::MemoryImages;
     use platform_deploy::handler::{DeployError, Deployment, Deps, ReleaseLedger, Request};
     use platform_deploy::ledger::SsmReleaseLedger;
     use std::sync::Arc;
@@ -146,6 +158,11 @@ async fn releases_are_published_and_recorded_in_parameter_store() {
         ledger: ledger.clone(),
         stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(0)),
         alarms: Arc::new(platform_core::fakes::MemoryAlarms::default()),
+        images: Arc::new(MemoryImages::default().with_tags(
+            &config::load(&config::repository_config_dir()).expect("config"),
+            &["2026.11.3", "2026.11.4", "2026.11.4-broken", "2026.11.5", "2026.11.5-ui.2"],
+        )),
+        registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
     };
     let plan = |versions: serde_json::Value| {
         serde_json::from_value::<Request>(serde_json::json!({"action": "plan", "request": {

@@ -6,177 +6,19 @@
 //! a deploy resumed after a crash, and a release for a whole environment (one child each).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use asl::{Failure, Resolver, Start, StateMachine, Status, TaskContext, TaskOutput, TaskRequest, execute};
-use async_trait::async_trait;
+use asl::Status;
 use platform_core::config;
-use platform_core::fakes::{MemoryAlarms, MemoryStackSets};
 use platform_core::stacksets::StackSets;
-use platform_core::trust::Boundary;
-use platform_deploy::cluster::{MemoryCluster, MemoryClusters, WorkloadApplier};
-use platform_deploy::fakes::MemoryReleaseLedger;
-use platform_deploy::handler::{DeployRequest, Deps, Request, Response, Rollback, Targets, handle};
+use platform_deploy::cluster::WorkloadApplier;
+use platform_deploy::handler::{DeployRequest, Request, Response, Rollback, Targets, handle};
+use platform_deploy::images::ScanState;
 use serde_json::{Value, json};
 
-fn machine() -> StateMachine {
-    let path = emulator::workspace_root().join("state-machines/platform-deploy.asl.json");
-    let text = std::fs::read_to_string(path)
-        .expect("definition")
-        .replace(
-            "${PlatformDeployFunctionArn}",
-            "arn:aws:lambda:us-east-1:123456789012:function:abc-trading-dev-platform-deploy",
-        )
-        .replace("${NotificationsTopicArn}", "arn:aws:sns:us-east-1:123456789012:abc-trading-dev-notifications");
-    StateMachine::parse(&text).expect("the definition loads in the engine")
-}
-
-struct World {
-    deps: Deps,
-    cluster: Arc<MemoryCluster>,
-    ledger: Arc<MemoryReleaseLedger>,
-    stack_sets: Arc<MemoryStackSets>,
-    alarms: Arc<MemoryAlarms>,
-    children: Mutex<Vec<String>>,
-    notified: Mutex<Vec<(String, String)>>,
-    actions: Mutex<Vec<String>>,
-    /// Each answer as it went on the wire, by action.
-    responses: Mutex<Vec<(String, Value)>>,
-}
-
-impl std::fmt::Debug for World {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("World")
-    }
-}
-
-/// Runs the tasks of an execution (and of the child executions it starts) against one world.
-#[derive(Debug)]
-struct Runner(Arc<World>);
-
-impl std::ops::Deref for Runner {
-    type Target = World;
-    fn deref(&self) -> &World {
-        &self.0
-    }
-}
-
-#[async_trait]
-impl Resolver for Runner {
-    async fn run(&self, request: TaskRequest, context: &TaskContext) -> Result<TaskOutput, Failure> {
-        match request {
-            TaskRequest::StartExecution { input, sync: true, .. } => {
-                let name = format!("{}-{}", context.execution_name, self.children.lock().expect("lock").len());
-                self.children.lock().expect("lock").push(name.clone());
-                let start = Start { started: context.now, ..Start::named(name) };
-                let child = execute(&machine(), input, start, Arc::new(Runner(self.0.clone()))).await;
-                match child.status {
-                    // The engine wraps it as `.sync:2` does (Output as JSON).
-                    Status::Succeeded => {
-                        Ok(TaskOutput { value: child.output.unwrap_or(Value::Null), duration: child.duration })
-                    }
-                    _ => Err(Failure::new("States.TaskFailed", child.cause.unwrap_or_default())),
-                }
-            }
-            TaskRequest::Lambda { payload, .. } => {
-                let action = payload["action"].as_str().unwrap_or("?").to_string();
-                self.actions.lock().expect("lock").push(action.clone());
-                let request: Request =
-                    serde_json::from_value(payload).map_err(|e| Failure::new("InvalidRequest", e.to_string()))?;
-                let response =
-                    handle(request, &self.deps).await.map_err(|e| Failure::new(e.error_type(), e.to_string()))?;
-                let wire = serde_json::to_value(response).expect("a response serialises");
-                self.responses.lock().expect("lock").push((action, wire.clone()));
-                Ok(TaskOutput::now(wire))
-            }
-            TaskRequest::Service { service, action, parameters } if service == "sns" && action == "publish" => {
-                let text = |k: &str| parameters[k].as_str().unwrap_or_default().to_string();
-                self.notified.lock().expect("lock").push((text("Subject"), text("Message")));
-                Ok(TaskOutput::now(json!({"MessageId": "m-1"})))
-            }
-            other => panic!("unexpected task {other:?}"),
-        }
-    }
-}
-
-/// A world whose StackSet operations run for `polls` status polls.
-fn world_with(polls: u32) -> Arc<World> {
-    world_on(polls, chrono::Duration::seconds(20))
-}
-
-/// A world whose StackSet operations run for `polls` status polls and whose workloads are ready
-/// `ready_after` they are applied.
-fn world_on(polls: u32, ready_after: chrono::Duration) -> Arc<World> {
-    let tree = config::load(&config::repository_config_dir()).expect("config");
-    let cluster = Arc::new(MemoryCluster::new(ready_after, vec!["2026.11.4-broken".into()]));
-    let ledger = Arc::new(MemoryReleaseLedger::default());
-    let stack_sets = Arc::new(MemoryStackSets::new(polls));
-    let alarms = Arc::new(MemoryAlarms::default());
-    Arc::new(World {
-        deps: Deps {
-            boundary: Boundary {
-                environment: "dev".into(),
-                automation_account_id: "123456789012".into(),
-                management_account_id: "111111111111".into(),
-            },
-            tree,
-            clusters: Arc::new(MemoryClusters::new(cluster.clone())),
-            ledger: ledger.clone(),
-            stack_sets: stack_sets.clone(),
-            alarms: alarms.clone(),
-        },
-        cluster,
-        ledger,
-        stack_sets,
-        alarms,
-        children: Mutex::default(),
-        notified: Mutex::default(),
-        actions: Mutex::default(),
-        responses: Mutex::default(),
-    })
-}
-
-/// The release the ledger holds as the account's current one in dev; none fails the test.
-fn current(w: &World, account: &str) -> String {
-    let recorded = w.ledger.recorded();
-    recorded.get(&("dev".to_string(), account.to_string())).map(|r| r.name.clone()).expect("a release recorded")
-}
-
-fn world() -> Arc<World> {
-    world_with(0)
-}
-
-fn request(release: &str, versions: Value) -> Value {
-    json!({"environment": "dev", "accountId": "222233334444", "release": release, "versions": versions})
-}
-
-/// The account a request names was vended (its facts published) before it is deployed to:
-/// the deploy refuses any other (tests/trust.rs).
-fn vended(w: &World, input: &Value) {
-    if let (Some(env), Some(account)) = (input["environment"].as_str(), input["accountId"].as_str()) {
-        w.ledger.add_account(env, account);
-    }
-}
-
-/// An execution that starts when `before` ended on the virtual clock.
-async fn run_after(w: &Arc<World>, name: &str, input: Value, before: &asl::Execution) -> asl::Execution {
-    vended(w, &input);
-    let started = before.started + chrono::Duration::from_std(before.duration).expect("duration");
-    execute(&machine(), input, Start { started, ..Start::named(name) }, Arc::new(Runner(w.clone()))).await
-}
-
-async fn run(w: &Arc<World>, name: &str, input: Value) -> asl::Execution {
-    vended(w, &input);
-    execute(&machine(), input, Start::named(name), Arc::new(Runner(w.clone()))).await
-}
-
-fn image_of(w: &World, namespace: &str, name: &str) -> String {
-    w.cluster.object("Deployment", namespace, name).expect("deployment")["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .expect("image")
-        .to_string()
-}
+#[path = "support/deploy_world.rs"]
+mod deploy_world;
+use deploy_world::*;
 
 #[tokio::test]
 async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
@@ -201,8 +43,8 @@ async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
     // Each tier applied, then gated, in rollout order; one 30 s poll each (ready after 20 s).
     let gates: Vec<&str> =
         actions.iter().filter(|a| *a == "apply-tier" || *a == "tier-health").map(String::as_str).collect();
-    assert_eq!(gates, ["apply-tier", "tier-health"].repeat(5));
-    assert_eq!(e.duration, Duration::from_secs(2 * 60 + 5 * 30));
+    assert_eq!(gates, ["apply-tier", "tier-health"].repeat(6));
+    assert_eq!(e.duration, Duration::from_secs(2 * 60 + 6 * 30));
     let overrides = w
         .stack_sets
         .overrides("abc-trading-platform", "222233334444", "us-east-1")
@@ -219,7 +61,7 @@ async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
         .filter(|h| h.kind == "TaskStateEntered" && h.state.as_deref() == Some("ApplyTier"))
         .map(|h| h.timestamp.to_rfc3339())
         .collect();
-    assert_eq!(applied.len(), 5, "five tiers");
+    assert_eq!(applied.len(), 6, "the migrations and five tiers of workloads");
     assert_eq!(current(&w, "222233334444"), "2026.11.3", "recorded as current");
     assert!(image_of(&w, "trading-business", "trade-execution").ends_with("abc-trading/trade-execution:2026.11.3"));
     let notified = w.notified.lock().expect("lock").clone();
@@ -236,7 +78,7 @@ async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
     assert_eq!(output["infrastructure"]["change"], "current");
     assert_eq!(output["cluster"]["changed"], json!([]));
     assert!(!w.actions.lock().expect("lock").contains(&"infrastructure-status".to_string()));
-    assert_eq!(again.duration, Duration::from_secs(5 * 30));
+    assert_eq!(again.duration, Duration::from_secs(6 * 30));
     println!("again on current infrastructure: {} transitions, {:?}", again.transitions, again.duration);
     let writes =
         w.stack_sets.calls().iter().filter(|c| c.ends_with("StackInstances") && !c.starts_with("List")).count();
@@ -359,9 +201,7 @@ async fn a_broken_image_fails_its_tier_and_the_touched_tiers_roll_back() {
     // Foundation, core and dependent went to 2026.11.4, business failed: all four go back.
     assert!(image_of(&w, "trading-core", "authentication").ends_with(":2026.11.3"));
     assert!(image_of(&w, "trading-business", "order-management").ends_with(":2026.11.3"));
-    assert!(w.cluster.object("Deployment", "trading-edge", "frontend").expect("edge")["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .is_some_and(|i| i.ends_with(":2026.11.3")), "the edge tier was never touched");
+    assert!(image_of(&w, "trading-edge", "frontend").ends_with(":2026.11.3"), "the edge tier was never touched");
     let actions = w.actions.lock().expect("lock").clone();
     assert!(actions.ends_with(&["rollback".to_string(), "rollback-health".to_string()]), "{actions:?}");
     assert_eq!(current(&w, "222233334444"), "2026.11.3", "the failed release is not recorded");
@@ -378,8 +218,10 @@ async fn a_broken_image_fails_its_tier_and_the_touched_tiers_roll_back() {
 #[tokio::test]
 async fn a_failing_first_deploy_has_nothing_to_roll_back_to_and_a_bad_release_touches_nothing() {
     let w = world();
+    // Every image broken: the migrations, first, fail, and nothing else is applied.
     let e = run(&w, "first-broken", request("2026.11.4-broken", json!({}))).await;
-    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("ImagePullBackOff")));
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("BackoffLimitExceeded")));
+    assert!(w.cluster.object("StatefulSet", "trading-foundation", "axon-server").is_none(), "no workload applied");
     let (_, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
     assert!(message.contains("a first deploy: nothing ran before it"), "{message}");
 
@@ -390,6 +232,38 @@ async fn a_failing_first_deploy_has_nothing_to_roll_back_to_and_a_bad_release_to
     assert_eq!(w.notified.lock().expect("lock")[0].0, "abc-trading release REJECTED");
 }
 
+/// A release whose image is missing from the registry, or whose scan found too much, is refused
+/// at Plan with every image named: rejected and notified, no infrastructure, no tier, the
+/// account's release unchanged.
+#[tokio::test]
+async fn a_release_with_a_missing_or_unsafe_image_is_rejected_before_anything() {
+    let w = world();
+    let e = run(&w, "good", request("2026.11.3", json!({}))).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    let before = image_of(&w, "trading-dependent", "audit");
+    w.images.set_scan(
+        "abc-trading/trade-execution",
+        "2026.11.5",
+        ScanState::Findings(BTreeMap::from([(config::ImageSeverity::Critical, 2), (config::ImageSeverity::High, 1)])),
+    );
+    w.actions.lock().expect("lock").clear();
+
+    let e = run(&w, "missing", request("2026.11.5", json!({"audit": "2026.11.6"}))).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("ImagesRefused")));
+    let cause = e.cause.clone().unwrap_or_default();
+    assert!(cause.contains("abc-trading/audit:2026.11.6 is not in the registry"), "{cause}");
+    assert!(
+        cause.contains("abc-trading/trade-execution:2026.11.5 has 2 CRITICAL, 1 HIGH findings (block at HIGH)"),
+        "{cause}"
+    );
+    assert_eq!(w.actions.lock().expect("lock").clone(), ["plan"], "nothing after plan ran");
+    assert_eq!(image_of(&w, "trading-dependent", "audit"), before, "no tier applied");
+    assert_eq!(current(&w, "222233334444"), "2026.11.3", "the account's release unchanged");
+    let (subject, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
+    assert_eq!(subject, "abc-trading release REJECTED");
+    assert!(message.contains("abc-trading/audit:2026.11.6 is not in the registry"), "{message}");
+}
+
 /// An execution that died mid-rollout (timed out, aborted: nothing recorded it) is resumed by
 /// requesting the release again: applying what is already applied changes nothing, the rest
 /// rolls out, and the rollback target stays the last release recorded as good.
@@ -398,7 +272,8 @@ async fn a_deploy_that_died_half_way_is_resumed_by_asking_again() {
     let w = world();
     assert_eq!(run(&w, "first", request("2026.11.3", json!({}))).await.status, Status::Succeeded);
 
-    // The crashed execution: planned, two tiers applied, then nothing more.
+    // The crashed execution: planned, three tiers applied (migrations, foundation, core), then
+    // nothing more.
     let plan: Request =
         serde_json::from_value(json!({"action": "plan", "request": request("2026.11.4", json!({}))})).expect("plan");
     let deployment = handle(plan, &w.deps).await.expect("plan");
@@ -407,7 +282,7 @@ async fn a_deploy_that_died_half_way_is_resumed_by_asking_again() {
     let mut deployment = handle(access, &w.deps).await.expect("access");
     // An hour before the resumed execution starts (its clock starts at the wall clock).
     let now = chrono::Utc::now() - chrono::Duration::hours(1);
-    for _ in 0..2 {
+    for _ in 0..3 {
         let apply: Request =
             serde_json::from_value(json!({"action": "apply-tier", "deployment": deployment, "now": now}))
                 .expect("apply");
@@ -586,4 +461,25 @@ async fn every_field_the_definition_reads_is_in_a_response() {
         checked += 1;
     }
     assert!(checked >= 15, "the definition's reads were found: {checked}");
+}
+
+/// A migration that fails stops the release in its first tier: no workload tier applied, the
+/// old Job not re-run by the rollback, the failure notified with its reason, nothing recorded.
+#[tokio::test]
+async fn a_failed_migration_stops_the_release_before_any_workload_changes() {
+    let w = world();
+    assert_eq!(run(&w, "first", request("2026.11.3", json!({}))).await.status, Status::Succeeded);
+    let axon = || w.cluster.object("StatefulSet", "trading-foundation", "axon-server").expect("axon");
+    let before = axon();
+    w.actions.lock().expect("lock").clear();
+    let e = run(&w, "migrate", request("2026.11.4", json!({"schema-migrations": "2026.11.4-broken"}))).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("BackoffLimitExceeded")), "{:?}", e.cause);
+    assert!(e.cause.as_deref().is_some_and(|c| c.starts_with("schema-migrations-2026-11-4-")), "{:?}", e.cause);
+    let applied = w.actions.lock().expect("lock").iter().filter(|a| *a == "apply-tier").count();
+    assert_eq!(applied, 1, "only the migrations tier");
+    assert_eq!(axon(), before, "no workload changed");
+    assert!(image_of(&w, "trading-core", "authentication").ends_with(":2026.11.3"));
+    assert_eq!(current(&w, "222233334444"), "2026.11.3", "the failed release is not recorded");
+    let (_, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
+    assert!(message.contains("BackoffLimitExceeded") && message.contains("\"rolled_back\":true"), "{message}");
 }

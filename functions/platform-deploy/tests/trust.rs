@@ -6,8 +6,9 @@ use platform_core::config;
 use platform_core::fakes::MemoryStackSets;
 use platform_core::trust::Boundary;
 use platform_deploy::cluster::{ClusterAccess, MemoryCluster, MemoryClusters};
-use platform_deploy::fakes::MemoryReleaseLedger;
+use platform_deploy::fakes::{MemoryImages, MemoryReleaseLedger};
 use platform_deploy::handler::{Deps, Request, Response, handle};
+use platform_deploy::render::Registry;
 use serde_json::{Value, json};
 
 const AUTOMATION: &str = "123456789012";
@@ -28,6 +29,11 @@ fn deps() -> (Deps, Arc<MemoryReleaseLedger>, Arc<MemoryStackSets>) {
         ledger: ledger.clone(),
         stack_sets: stack_sets.clone(),
         alarms: Arc::new(platform_core::fakes::MemoryAlarms::default()),
+        images: Arc::new(MemoryImages::default().with_tags(
+            &config::load(&config::repository_config_dir()).expect("config"),
+            &["2026.11.3", "2026.11.4", "2026.11.4-broken", "2026.11.5", "2026.11.5-ui.2"],
+        )),
+        registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
     };
     (deps, ledger, stack_sets)
 }

@@ -34,12 +34,14 @@ sdk_client!("cloudformation", aws_sdk_cloudformation);
 sdk_client!("cloudwatch", aws_sdk_cloudwatch);
 sdk_client!("cloudwatchlogs", aws_sdk_cloudwatchlogs);
 sdk_client!("dynamodb", aws_sdk_dynamodb);
+sdk_client!("ecr", aws_sdk_ecr);
 sdk_client!("eks", aws_sdk_eks);
 sdk_client!("eventbridge", aws_sdk_eventbridge);
 sdk_client!("firehose", aws_sdk_firehose);
 sdk_client!("iam", aws_sdk_iam);
 sdk_client!("lambda-sdk", aws_sdk_lambda);
 sdk_client!("organizations", aws_sdk_organizations);
+sdk_client!("route53", aws_sdk_route53);
 // Behind an endpoint override (the emulator) buckets are addressed by path: virtual-hosted
 // names would need DNS for every bucket.
 sdk_client!("s3", aws_sdk_s3, |b, config| if config.endpoint_url().is_some() {

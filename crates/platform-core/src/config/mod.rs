@@ -1,5 +1,6 @@
 //! Loads and validates the config tree (`config/`), the single source of truth for every flow.
 
+mod images;
 mod model;
 mod monitoring;
 mod publish;
@@ -15,6 +16,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub use images::{ImagePolicy, ImageSeverity};
 pub use model::*;
 pub use monitoring::{
     AlarmSeverity, BurnRate, HealthAlarm, HealthSource, Indicator, Monitoring, Objective, PageProvider, Paging, Per,
@@ -268,6 +270,8 @@ pub(crate) struct RawService {
     pub health_path: Option<String>,
     pub replicas: Option<u32>,
     pub resources: Option<Resources>,
+    #[serde(default)]
+    pub database: bool,
 }
 
 /// The repository's own `config/` folder, for tests and the CLI's default.

@@ -68,6 +68,10 @@ pub struct Organization {
     /// organisation, and this one reads an organisation published before it.
     #[serde(default)]
     pub deploy: DeploySettings,
+    /// What a release's images must be before a deploy touches anything; defaulted so an
+    /// organisation published before `[images]` still reads.
+    #[serde(default)]
+    pub images: super::ImagePolicy,
 }
 
 /// How platform deploy provisions an environment's infrastructure (`[deploy]` in organization.toml).
@@ -197,6 +201,18 @@ impl ServiceCatalog {
     pub fn in_rollout_order(&self) -> impl Iterator<Item = &Service> {
         self.tiers.iter().flat_map(|t| t.services.iter()).filter_map(|name| self.services.get(name))
     }
+
+    /// The long-running workloads (Deployments, StatefulSets): what serves, scales and alarms.
+    pub fn serving(&self) -> impl Iterator<Item = &Service> {
+        self.services.values().filter(|s| s.kind != ServiceKind::Job)
+    }
+
+    /// The tiers with something that serves: a tier of Jobs only has no alarms, SLOs or dashboard.
+    pub fn serving_tiers(&self) -> impl Iterator<Item = &Tier> {
+        self.tiers
+            .iter()
+            .filter(|t| t.services.iter().any(|n| self.services.get(n).is_some_and(|s| s.kind != ServiceKind::Job)))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,6 +229,8 @@ pub enum ServiceKind {
     #[default]
     Trading,
     Platform,
+    /// Runs to completion once per release (schema migrations): a Job, no Service, no replicas.
+    Job,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,6 +244,8 @@ pub struct Service {
     pub health_path: String,
     pub replicas: u32,
     pub resources: Resources,
+    /// Talks to PostgreSQL: gets a Pod Identity association to the database secret and its ARN.
+    pub database: bool,
 }
 
 /// Kubernetes requests and limits, as quantities (`250m`, `1`, `512Mi`).

@@ -356,10 +356,13 @@ pub(crate) fn validate(file: &Path, m: &Monitoring, catalog: Option<&ServiceCata
         if !tiers.insert(o.tier.as_str()) {
             issues.push(file, key("tier"), format!("tier `{}` has two objectives", o.tier));
         }
-        if let Some(c) = catalog
-            && !c.tiers.iter().any(|t| t.name == o.tier)
-        {
-            issues.push(file, key("tier"), format!("`{}` is not a tier of services.toml", o.tier));
+        if let Some(c) = catalog {
+            if !c.tiers.iter().any(|t| t.name == o.tier) {
+                issues.push(file, key("tier"), format!("`{}` is not a tier of services.toml", o.tier));
+            } else if !c.serving_tiers().any(|t| t.name == o.tier) {
+                // A tier of Jobs serves no request: nothing to measure an objective on.
+                issues.push(file, key("tier"), format!("tier `{}` runs jobs only and has no SLO", o.tier));
+            }
         }
         for (field, v) in [("availability", o.availability), ("latency", o.latency)] {
             if !(50.0..100.0).contains(&v) {
@@ -371,7 +374,7 @@ pub(crate) fn validate(file: &Path, m: &Monitoring, catalog: Option<&ServiceCata
         }
     }
     if let Some(c) = catalog {
-        for t in &c.tiers {
+        for t in c.serving_tiers() {
             if !tiers.contains(t.name.as_str()) {
                 issues.push(file, "slo.objectives", format!("tier `{}` has no objective", t.name));
             }

@@ -42,12 +42,12 @@ pub fn member_alarms(tree: &ConfigTree) -> Vec<MemberAlarm<'_>> {
     for h in tree.monitoring.health.iter().filter(|h| h.source.in_member()) {
         match h.per {
             None => out.push(MemberAlarm { suffix: format!("health-{}", h.name), alarm: h, per: None }),
-            Some(Per::Tier) => out.extend(tree.catalog.tiers.iter().map(|t| MemberAlarm {
+            Some(Per::Tier) => out.extend(tree.catalog.serving_tiers().map(|t| MemberAlarm {
                 suffix: format!("health-{}-{}", h.name, t.name),
                 alarm: h,
                 per: Some(t.name.clone()),
             })),
-            Some(Per::Service) => out.extend(tree.catalog.services.keys().map(|s| MemberAlarm {
+            Some(Per::Service) => out.extend(tree.catalog.serving().map(|s| &s.name).map(|s| MemberAlarm {
                 suffix: format!("health-{}-{s}", h.name),
                 alarm: h,
                 per: Some(s.clone()),
@@ -94,7 +94,7 @@ pub fn account_alarms(tree: &ConfigTree, env: &str, account: &str) -> Vec<Accoun
     let mut out = Vec::new();
     for h in tree.monitoring.health.iter().filter(|h| h.source == HealthSource::ServiceErrors) {
         let (Some(severity), Some(runbook)) = (h.severity, h.runbook.clone()) else { continue };
-        for service in tree.catalog.services.keys() {
+        for service in tree.catalog.serving().map(|s| &s.name) {
             let d = dims(&[("Environment", env), ("Account", account), ("Service", service)]);
             out.push(AccountAlarm {
                 name: format!("{prefix}-health-{}-{service}", h.name),
@@ -179,10 +179,10 @@ pub fn route(tree: &ConfigTree, env: &str, alarm_name: &str) -> Option<AlarmRout
                 && match (health.strip_prefix(h.name.as_str()), h.per) {
                     (Some(""), None) => true,
                     (Some(per), Some(Per::Tier)) => {
-                        per.strip_prefix('-').is_some_and(|t| tree.catalog.tiers.iter().any(|x| x.name == t))
+                        per.strip_prefix('-').is_some_and(|t| tree.catalog.serving_tiers().any(|x| x.name == t))
                     }
                     (Some(per), Some(Per::Service)) => {
-                        per.strip_prefix('-').is_some_and(|s| tree.catalog.services.contains_key(s))
+                        per.strip_prefix('-').is_some_and(|s| tree.catalog.serving().any(|x| x.name == s))
                     }
                     _ => false,
                 }

@@ -49,11 +49,13 @@ impl Render {
             None => platform_deploy::release::Release::uniform(&self.release),
         };
         let resolved = release.resolve(&tree.catalog)?;
+        // The volumes' key is the member account's: the StorageClass names it.
+        let target = platform_deploy::render::Target { account: self.account.clone(), ..Default::default() };
         let registry = platform_deploy::render::Registry {
             account: self.account,
             region: self.region.unwrap_or_else(|| environment.primary_region().to_string()),
         };
-        let manifests = platform_deploy::render::render(&tree, env, &resolved, &registry)?;
+        let manifests = platform_deploy::render::render(&tree, env, &resolved, &registry, &target)?;
         let text = platform_deploy::render::to_yaml_stream(&manifests);
         match self.out {
             Some(path) => {

@@ -97,7 +97,9 @@ mod tests {
             ("OrganizationId", ORG),
             ("ManagementAccountId", MANAGEMENT),
             ("AutomationAccountId", template::ACCOUNT),
+            ("ImageRegistry", template::ACCOUNT),
             ("MemberRegions", "us-east-1"),
+            ("DomainName", "abc-trading-dev.com"),
         ];
         let overrides: BTreeMap<String, String> =
             parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

@@ -89,6 +89,8 @@ registry! {
         // The emulator's CloudFormation cannot build EKS (stacksets/platform.yaml): the platform
         // StackSet is kept in memory, each operation running for one poll.
         deps.stack_sets = Arc::new(platform_core::fakes::MemoryStackSets::new(1));
+        // The image registry is not replaced: Plan reads the emulator's ECR, which the world's
+        // seed filled with the scenarios' images (world/images.rs).
     },
     scheduled_ops::function::ScheduledOps => |deps: &mut scheduled_ops::handler::Deps| {
         // The emulator has no DetectStackSetDrift: drift is kept in memory (none unless a test

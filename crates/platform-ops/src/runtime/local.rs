@@ -50,7 +50,10 @@ pub async fn start(root: &Path, endpoint: Option<&str>) -> anyhow::Result<Local>
         ("OrganizationId", world.organization_id.clone()),
         ("ManagementAccountId", world.management_account_id.clone()),
         ("AutomationAccountId", world.management_account_id.clone()),
+        // The world's images are in the automation account's registry (seeded by `world::seed`).
+        ("ImageRegistry", world.management_account_id.clone()),
         ("MemberRegions", env.regions.join(",")),
+        ("DomainName", env.domain_name.clone()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -88,7 +91,7 @@ async fn ensure_baseline_stack_set(
         // The local world has no OAM (the emulator does not serve it): no link.
         monitoring_sink_arn: String::new(),
     };
-    let parameters: Vec<Parameter> = account_vending::handler::baseline_parameters(env, &central)?
+    let parameters: Vec<Parameter> = account_vending::handler::baseline_parameters(env, &central, "unset")?
         .into_iter()
         .map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build())
         .collect();

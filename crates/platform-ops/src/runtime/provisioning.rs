@@ -50,6 +50,11 @@ impl Runtime {
                         .await
                         .map_err(|e| aws_error("CreateTopic")(context(&e)))?;
                 }
+                "AWS::Route53::HostedZone" => {
+                    if let Some(name) = text("Name") {
+                        self.ensure_zone(&name).await?;
+                    }
+                }
                 "AWS::DynamoDB::Table" => {
                     let name = text("TableName").unwrap_or_else(|| format!("{}-{id}", template::STACK));
                     self.create_table(&name, &props).await?;
@@ -192,6 +197,31 @@ impl Runtime {
             request = request.key_schema(key);
         }
         request.send().await.map_err(|e| aws_error("CreateTable")(context(&e)))?;
+        Ok(())
+    }
+}
+
+impl Runtime {
+    /// A public hosted zone named `name`, created only when this account has none of that name.
+    async fn ensure_zone(&self, name: &str) -> Result<(), RuntimeError> {
+        let route53 = self.ctx.client::<aws_sdk_route53::Client>();
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        let zones = route53
+            .list_hosted_zones_by_name()
+            .dns_name(&fqdn)
+            .send()
+            .await
+            .map_err(|e| aws_error("ListHostedZonesByName")(context(&e)))?;
+        if zones.hosted_zones().iter().any(|z| z.name() == fqdn) {
+            return Ok(());
+        }
+        route53
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(format!("platform-ops-local-{name}"))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateHostedZone")(context(&e)))?;
         Ok(())
     }
 }

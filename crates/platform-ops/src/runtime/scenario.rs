@@ -210,7 +210,11 @@ async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &
                 let (kind, value) = match &d.outcome {
                     Outcome::Invoked { output, .. } => ("invoked".to_string(), Some(output)),
                     Outcome::InvokeFailed { error, .. } => (format!("failed:{error}"), None),
-                    Outcome::Execution { status, output, .. } => (status.to_string(), output.as_ref()),
+                    // `FAILED:<error>`: an expectation may name the error a failed execution ended with.
+                    Outcome::Execution { status, output, error, .. } => match error {
+                        Some(error) => (format!("{status}:{error}"), output.as_ref()),
+                        None => (status.to_string(), output.as_ref()),
+                    },
                 };
                 let kind_ok = kind == *outcome || kind.starts_with(&format!("{outcome}:"));
                 kind_ok && output.as_ref().is_none_or(|want| value.is_some_and(|v| contains(v, want)))

@@ -103,10 +103,10 @@ fn widgets(tree: &ConfigTree) -> Vec<Value> {
     );
     rows.push(vec![(24, 3, json!({"type": "text", "properties": {"markdown": header}}))]);
 
+    // A tier of Jobs has no running pods to show.
     let pods: Vec<Value> = tree
         .catalog
-        .tiers
-        .iter()
+        .serving_tiers()
         .map(|t| {
             let expression = search(
                 "ContainerInsights,ClusterName,Namespace",
@@ -383,7 +383,7 @@ mod tests {
         let body = body(&tree);
         let all: Vec<String> = body["widgets"].as_array().expect("widgets").iter().flat_map(expressions).collect();
         let has = |needle: &str| all.iter().any(|e| e.contains(needle));
-        for t in &tree.catalog.tiers {
+        for t in tree.catalog.serving_tiers() {
             assert!(
                 has(&format!(
                     "namespace_number_of_running_pods\" ClusterName=\"abc-trading-dev\" Namespace=\"trading-{}\"",

@@ -1,4 +1,4 @@
-//! The templates' blocks rendered from config: baseline alarms, platform repositories, dashboard tiers and health alarms, the fleet dashboard.
+//! The templates' blocks rendered from config: baseline alarms, the central image repositories, dashboard tiers and health alarms, the fleet dashboard.
 
 mod baseline;
 mod fleet;
@@ -12,7 +12,7 @@ use platform_core::config::ConfigTree;
 
 pub use baseline::render_alarms;
 pub use fleet::{alarm_state_log_group, render_fleet_dashboard};
-pub use platform::{render_health_alarms, render_repositories, render_tier_metrics};
+pub use platform::{render_database_workloads, render_health_alarms, render_repositories, render_tier_metrics};
 
 /// The baseline template, relative to the repository root.
 pub const BASELINE_TEMPLATE: &str = "stacksets/member-baseline.yaml";
@@ -42,10 +42,11 @@ pub struct Block {
 /// Every generated block of the repository's templates.
 pub const BLOCKS: &[Block] = &[
     Block { file: BASELINE_TEMPLATE, name: "remediation alarms", render: render_alarms },
-    Block { file: PLATFORM_TEMPLATE, name: "repositories", render: render_repositories },
+    Block { file: PLATFORM_TEMPLATE, name: "database workloads", render: render_database_workloads },
     Block { file: PLATFORM_TEMPLATE, name: "health alarms", render: render_health_alarms },
     Block { file: PLATFORM_TEMPLATE, name: "tier metrics", render: render_tier_metrics },
     Block { file: CONTROL_PLANE_TEMPLATE, name: "fleet dashboard", render: render_fleet_dashboard },
+    Block { file: CONTROL_PLANE_TEMPLATE, name: "image repositories", render: render_repositories },
 ];
 
 /// A double-quoted YAML scalar (JSON's escaping is valid YAML).

@@ -1,4 +1,4 @@
-//! The platform template's blocks: an image repository per workload, the dashboard's tier rows and the member health alarms (`monitoring.toml`).
+//! The templates' catalogue blocks: the central registry's repository per image (template.yaml), the dashboard's tier rows and the member health alarms (`monitoring.toml`).
 
 use std::fmt::Write as _;
 
@@ -7,16 +7,23 @@ use platform_core::monitoring::member_alarms;
 
 use super::{pascal, yaml_string};
 
-/// An ECR repository per workload image: immutable tags (a release says what it runs), scanned
-/// on push, encrypted with the environment's key, the last 50 images kept.
+/// The central registry (made by the automation account stack whose `ImageRegistry` is
+/// `create`): a repository per catalogue image, immutable tags (a release says what it runs),
+/// scanned on push, encrypted with the platform key, pulled by the organisation's principals
+/// (member nodes, cross-account) and written by nobody outside this account.
 pub fn render_repositories(tree: &ConfigTree) -> String {
+    let images: std::collections::BTreeSet<&str> = tree.catalog.services.values().map(|s| s.image.as_str()).collect();
     let mut out = String::new();
-    for s in tree.catalog.services.values() {
-        let logical = pascal(&s.image);
+    for image in images {
+        let logical = pascal(image);
         let _ = write!(
             out,
             "  Repository{logical}:
     Type: AWS::ECR::Repository
+    Condition: CreatesImageRegistry
+    # A release's images outlive any stack: kept if the stack goes.
+    DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
     Properties:
       RepositoryName: {image}
       ImageTagMutability: IMMUTABLE
@@ -24,12 +31,56 @@ pub fn render_repositories(tree: &ConfigTree) -> String {
         ScanOnPush: true
       EncryptionConfiguration:
         EncryptionType: KMS
-        KmsKey: !Ref KmsKeyArn
+        KmsKey: !GetAtt PlatformKey.Arn
       LifecyclePolicy:
-        LifecyclePolicyText: '{{\"rules\": [{{\"rulePriority\": 1, \"description\": \"keep the last 50 images\", \"selection\": {{\"tagStatus\": \"any\", \"countType\": \"imageCountMoreThan\", \"countNumber\": 50}}, \"action\": {{\"type\": \"expire\"}}}}]}}'
+        LifecyclePolicyText: '{{\"rules\": [{{\"rulePriority\": 1, \"description\": \"failed pushes: untagged images after 7 days\", \"selection\": {{\"tagStatus\": \"untagged\", \"countType\": \"sinceImagePushed\", \"countUnit\": \"days\", \"countNumber\": 7}}, \"action\": {{\"type\": \"expire\"}}}}, {{\"rulePriority\": 2, \"description\": \"keep the last 200 images\", \"selection\": {{\"tagStatus\": \"any\", \"countType\": \"imageCountMoreThan\", \"countNumber\": 200}}, \"action\": {{\"type\": \"expire\"}}}}]}}'
+      RepositoryPolicyText:
+        Version: \"2012-10-17\"
+        Statement:
+          - Sid: OrganisationPrincipalsPull
+            Effect: Allow
+            Principal: \"*\"
+            Action:
+              - ecr:BatchGetImage
+              - ecr:GetDownloadUrlForLayer
+              - ecr:DescribeImages
+              - ecr:DescribeImageScanFindings
+            Condition:
+              StringEquals:
+                aws:PrincipalOrgID: !Ref OrganizationId
+      Tags:
+        - Key: project
+          Value: abc-trading
+        - Key: environment
+          Value: !Ref Environment
+        - Key: managed-by
+          Value: platform-ops
 
 ",
-            image = s.image,
+        );
+    }
+    out
+}
+
+/// A Pod Identity association per workload with `database = true`: its ServiceAccount (named as
+/// the workload, in its tier's namespace) gets the role that may only read the database secret.
+pub fn render_database_workloads(tree: &ConfigTree) -> String {
+    let mut out = String::new();
+    for s in tree.catalog.in_rollout_order().filter(|s| s.database) {
+        let _ = write!(
+            out,
+            "  DatabaseSecretReader{logical}:
+    Type: AWS::EKS::PodIdentityAssociation
+    Properties:
+      ClusterName: !Ref Cluster
+      Namespace: trading-{tier}
+      ServiceAccount: {name}
+      RoleArn: !GetAtt DatabaseSecretReaderRole.Arn
+
+",
+            logical = pascal(&s.name),
+            tier = s.tier,
+            name = s.name,
         );
     }
     out
@@ -38,7 +89,8 @@ pub fn render_repositories(tree: &ConfigTree) -> String {
 /// The dashboard's running pods per tier: one metric row per tier namespace.
 pub fn render_tier_metrics(tree: &ConfigTree) -> String {
     let mut out = String::new();
-    for (i, tier) in tree.catalog.tiers.iter().enumerate() {
+    // A tier of Jobs only (migrations) runs nothing to chart.
+    for (i, tier) in tree.catalog.serving_tiers().enumerate() {
         let namespace = format!("trading-{}", tier.name);
         if i == 0 {
             let _ = writeln!(
@@ -60,7 +112,7 @@ fn metric_of(h: &HealthAlarm, per: Option<&str>) -> (&'static str, Vec<(&'static
     let mut dims = match h.source {
         HealthSource::Rds => return ("AWS/RDS", vec![("DBInstanceIdentifier", "!Ref Database".into())]),
         HealthSource::LoadBalancer => {
-            return ("AWS/ApplicationELB", vec![("LoadBalancer", "!Ref LoadBalancerFullName".into())]);
+            return ("AWS/ApplicationELB", vec![("LoadBalancer", "!GetAtt LoadBalancer.LoadBalancerFullName".into())]);
         }
         HealthSource::Axon => {
             return (
@@ -82,7 +134,7 @@ fn metric_of(h: &HealthAlarm, per: Option<&str>) -> (&'static str, Vec<(&'static
 /// Every member health alarm of `monitoring.toml` (one per tier where the alarm says so) as
 /// CloudWatch alarms of the platform stack: named `<prefix>-<env>-health-...`, their severity
 /// and runbook section in the description and the tags, no actions (EventBridge routes their
-/// state changes to on-call). The load balancer's exist only once the platform has one.
+/// state changes to on-call). The load balancer's watch the stack's own edge load balancer.
 pub fn render_health_alarms(tree: &ConfigTree) -> String {
     let prefix = tree.organization.resource_prefix("${Environment}");
     let mut out = String::new();
@@ -96,7 +148,6 @@ pub fn render_health_alarms(tree: &ConfigTree) -> String {
             None => h.description.clone(),
         };
         let description = format!("{severity}: {what}. Runbook: docs/runbook.md#{runbook}");
-        let condition = if h.source == HealthSource::LoadBalancer { "    Condition: HasLoadBalancer\n" } else { "" };
         let dimensions: String =
             dims.iter().map(|(k, v)| format!("        - Name: {k}\n          Value: {v}\n")).collect();
         // A percentile is an extended statistic; the others are statistics.
@@ -113,7 +164,7 @@ pub fn render_health_alarms(tree: &ConfigTree) -> String {
             out,
             "  Health{logical}:
     Type: AWS::CloudWatch::Alarm
-{condition}    Properties:
+    Properties:
       AlarmName: !Sub {prefix}-{suffix}
       AlarmDescription: {description}
       Namespace: {namespace}
@@ -154,18 +205,62 @@ mod tests {
     use serde_norway::Value as Yaml;
 
     #[test]
-    fn every_image_gets_an_immutable_scanned_repository_and_every_tier_a_dashboard_row() {
+    fn every_image_gets_one_immutable_scanned_org_pulled_repository_and_every_tier_a_dashboard_row() {
         let tree = tree();
         let yaml = render_repositories(&tree);
-        assert_eq!(yaml.matches("Type: AWS::ECR::Repository").count(), tree.catalog.services.len());
-        for s in tree.catalog.services.values() {
-            assert!(yaml.contains(&format!("RepositoryName: {}\n", s.image)), "{}", s.image);
+        let images: std::collections::BTreeSet<&str> =
+            tree.catalog.services.values().map(|s| s.image.as_str()).collect();
+        let repositories = resources(&yaml);
+        assert_eq!(repositories.len(), images.len(), "one repository per image");
+        for image in &images {
+            assert!(yaml.contains(&format!("RepositoryName: {image}\n")), "{image}");
         }
-        assert_eq!(yaml.matches("ImageTagMutability: IMMUTABLE").count(), tree.catalog.services.len());
+        for (id, r) in &repositories {
+            assert_eq!(r["Condition"].as_str(), Some("CreatesImageRegistry"), "{id:?}");
+            let p = &r["Properties"];
+            assert_eq!(p["ImageTagMutability"].as_str(), Some("IMMUTABLE"), "{id:?}");
+            assert_eq!(p["ImageScanningConfiguration"]["ScanOnPush"].as_bool(), Some(true), "{id:?}");
+            // Pull only, and only by the organisation's principals: nobody else reads or writes.
+            let statements = p["RepositoryPolicyText"]["Statement"].as_sequence().expect("statements");
+            assert_eq!(statements.len(), 1, "{id:?}");
+            let actions: Vec<&str> =
+                statements[0]["Action"].as_sequence().expect("actions").iter().filter_map(Yaml::as_str).collect();
+            assert_eq!(
+                actions,
+                [
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:DescribeImages",
+                    "ecr:DescribeImageScanFindings"
+                ]
+            );
+            assert!(statements[0]["Condition"]["StringEquals"].get("aws:PrincipalOrgID").is_some(), "{id:?}");
+            let lifecycle: serde_json::Value =
+                serde_json::from_str(p["LifecyclePolicy"]["LifecyclePolicyText"].as_str().expect("text"))
+                    .expect("JSON");
+            assert_eq!(lifecycle["rules"].as_array().map(Vec::len), Some(2), "{id:?}");
+        }
         let rows = render_tier_metrics(&tree);
-        assert_eq!(rows.lines().count(), tree.catalog.tiers.len());
-        for tier in &tree.catalog.tiers {
+        assert_eq!(rows.lines().count(), tree.catalog.serving_tiers().count());
+        for tier in tree.catalog.serving_tiers() {
             assert!(rows.contains(&format!("\"trading-{}\"", tier.name)), "{rows}");
+        }
+    }
+
+    /// GIVEN services.toml THEN exactly the `database = true` workloads get an association of
+    /// their own ServiceAccount, in their tier's namespace, to the secret reader's role.
+    #[test]
+    fn only_database_workloads_get_the_secret_readers_role() {
+        let tree = tree();
+        let resources = resources(&render_database_workloads(&tree));
+        let wanted: Vec<_> = tree.catalog.services.values().filter(|s| s.database).collect();
+        assert!(!wanted.is_empty() && wanted.len() < tree.catalog.services.len());
+        assert_eq!(resources.len(), wanted.len());
+        for s in wanted {
+            let r = &resources[format!("DatabaseSecretReader{}", pascal(&s.name)).as_str()];
+            assert_eq!(r["Type"].as_str(), Some("AWS::EKS::PodIdentityAssociation"));
+            assert_eq!(r["Properties"]["Namespace"].as_str(), Some(format!("trading-{}", s.tier).as_str()));
+            assert_eq!(r["Properties"]["ServiceAccount"].as_str(), Some(s.name.as_str()));
         }
     }
 
@@ -247,36 +342,26 @@ mod tests {
         );
         let lb = at("HealthLbResponseTimeP99");
         assert!(
-            lb.contains("Namespace: AWS/ApplicationELB\n") && lb.contains("Value: !Ref LoadBalancerFullName\n"),
+            lb.contains("Namespace: AWS/ApplicationELB\n")
+                && lb.contains("Value: !GetAtt LoadBalancer.LoadBalancerFullName\n"),
             "{lb}"
         );
         assert!(lb.contains("ExtendedStatistic: p99\n") && !lb.contains("  Statistic:"), "{lb}");
     }
 
-    /// GIVEN a platform without a load balancer THEN its alarms are conditional: only they.
-    #[test]
-    fn load_balancer_alarms_exist_only_with_a_load_balancer() {
-        let tree = tree();
-        let resources = resources(&render_health_alarms(&tree));
-        let lb = tree.monitoring.health.iter().filter(|h| h.source == HealthSource::LoadBalancer).count();
-        assert!(lb > 0);
-        let mut conditional = 0;
-        for (id, r) in &resources {
-            let is_lb = r["Properties"]["Namespace"].as_str() == Some("AWS/ApplicationELB");
-            assert_eq!(r.get("Condition").and_then(Yaml::as_str) == Some("HasLoadBalancer"), is_lb, "{id:?}");
-            conditional += usize::from(is_lb);
-        }
-        assert_eq!(conditional, lb);
-    }
-
-    /// The rendered block is what platform.yaml holds, with the parameter and condition it names.
+    /// The rendered block is what platform.yaml holds, with the load balancer it watches; no
+    /// alarm is conditional (the load balancer is part of the stack).
     #[test]
     fn the_platform_template_declares_what_the_alarms_use() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let text = std::fs::read_to_string(root.join(crate::templates::PLATFORM_TEMPLATE)).expect("platform.yaml");
         assert!(text.contains(&render_health_alarms(&tree())));
         let doc: Yaml = serde_norway::from_str(&text).expect("yaml");
-        assert_eq!(doc["Parameters"]["LoadBalancerFullName"]["Default"].as_str(), Some(""));
-        assert!(doc["Conditions"].get("HasLoadBalancer").is_some());
+        assert_eq!(
+            doc["Resources"]["LoadBalancer"]["Type"].as_str(),
+            Some("AWS::ElasticLoadBalancingV2::LoadBalancer")
+        );
+        let alarms = resources(&render_health_alarms(&tree()));
+        assert!(alarms.values().all(|r| r.get("Condition").is_none()));
     }
 }

@@ -26,7 +26,9 @@ fn control_plane() -> Template {
             ("OrganizationId", "o-abcdefghij"),
             ("ManagementAccountId", "111111111111"),
             ("AutomationAccountId", ACCOUNT),
+            ("ImageRegistry", ACCOUNT),
             ("MemberRegions", "us-east-1"),
+            ("DomainName", "abc-trading-dev.com"),
         ],
     )
 }

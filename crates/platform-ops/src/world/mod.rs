@@ -1,6 +1,7 @@
 //! The local world: the organisation and the dev environment as they exist before automation, seeded into the emulator.
 
 mod alarms;
+mod images;
 mod member;
 mod organisation;
 mod snapshot;
@@ -17,6 +18,7 @@ use member::{Member, ensure_automation_role};
 use organisation::Org;
 
 pub use alarms::{SeededAlarm, health_alarms, seeded_alarms};
+pub use images::{EXTRA_IMAGES, RELEASE_TAGS, seeded_images};
 pub use snapshot::{AccountFacts, MemberResources, World, snapshot};
 
 /// Role Organizations creates in every new account, trusted by the management account.
@@ -148,6 +150,8 @@ pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, Wor
     report.config = config::publish(tree, &store, false).await?;
     register_vended(&store, tree, &env.name, &account_id, &account_name, &mut report).await?;
     ensure_paging_key(ctx, tree, &env.name, &mut report).await?;
+    // The central registry is the automation account's (here the management account's).
+    images::seed(ctx, tree, &mut report).await?;
     Ok(report)
 }
 
@@ -207,6 +211,12 @@ pub const SECURITY_ACCOUNT: &str = "abc-security";
 
 pub fn security_email() -> String {
     format!("{SECURITY_ACCOUNT}@accounts.abc-limited.example")
+}
+
+/// The emulator behind `ctx`, for what only its own API configures (ECR scan results).
+fn emulator_of(ctx: &AwsContext) -> Result<emulator::Remote, WorldError> {
+    emulator::Remote::new(ctx.endpoint_url().unwrap_or_default())
+        .map_err(|_| WorldError::NotLocal(ctx.endpoint_url().map(str::to_string)))
 }
 
 async fn caller_account(ctx: &AwsContext) -> Result<String, AwsError> {

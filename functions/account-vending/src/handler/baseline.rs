@@ -35,7 +35,13 @@ pub fn subnet_cidrs(vpc: Ipv4Net) -> Option<(Vec<String>, Vec<String>)> {
 }
 
 /// The baseline's parameters for an environment.
-pub fn baseline_parameters(env: &Environment, central: &Central) -> Result<BTreeMap<String, String>, VendingError> {
+/// The client's zone is `<client>.<domain>`: each client's name is its own, delegated from the
+/// environment's zone.
+pub fn baseline_parameters(
+    env: &Environment,
+    central: &Central,
+    client: &str,
+) -> Result<BTreeMap<String, String>, VendingError> {
     let (public, private) = subnet_cidrs(env.network.vpc_cidr)
         .ok_or_else(|| VendingError::Config(format!("vpc_cidr {} cannot hold six subnets", env.network.vpc_cidr)))?;
     Ok(BTreeMap::from([
@@ -44,7 +50,7 @@ pub fn baseline_parameters(env: &Environment, central: &Central) -> Result<BTree
         ("VpcCidr".to_string(), env.network.vpc_cidr.to_string()),
         ("PublicSubnetCidrs".to_string(), public.join(",")),
         ("PrivateSubnetCidrs".to_string(), private.join(",")),
-        ("DomainName".to_string(), env.domain_name.clone()),
+        ("DomainName".to_string(), super::outcome::client_domain(client, &env.domain_name)),
         ("AutomationAccountId".to_string(), central.automation_account_id.clone()),
         ("OrganizationId".to_string(), central.organization_id.clone()),
         ("CentralEventBusArn".to_string(), central.event_bus_arn.clone()),
@@ -86,7 +92,7 @@ pub(super) async fn baseline(mut v: Vending, execution: &str, deps: &Deps) -> Re
     // operation (StackSets answers OperationIdAlreadyExists), while a re-run of the vending is a
     // new execution and so a new operation (AWS retries OUTDATED instances with a new id).
     let operation_id = operation_id(&v.id, execution, kind, &regions);
-    let parameters = baseline_parameters(&env, &deps.central)?;
+    let parameters = baseline_parameters(&env, &deps.central, &v.request.client)?;
     let op = match kind {
         OperationKind::Create => {
             deps.stack_sets

@@ -28,6 +28,10 @@ pub enum VendingError {
     BaselineFailed { account: String, outcome: String, regions: Vec<String> },
     #[error("`{0}` needs an account id the vending does not have yet")]
     NoAccountYet(&'static str),
+    #[error("`{name}` is delegated to another account of the environment ({other}): client names must be unique")]
+    DelegationConflict { name: String, other: String },
+    #[error("the parent zone `{0}` is not one public hosted zone of this account")]
+    NoParentZone(String),
     #[error("all {max} vending slots are taken: {vending} waits for one")]
     NoSlot { vending: String, max: u32 },
 }
@@ -45,6 +49,8 @@ pub enum ErrorName {
     AccountCreationFailed,
     BaselineFailed,
     NoSlot,
+    /// The client's DNS name is already delegated to another account: never retried.
+    DelegationConflict,
     /// A sender, environment or target outside this deployment's boundary: never retried.
     Untrusted,
 }
@@ -58,9 +64,11 @@ impl VendingError {
             | VendingError::NotOurs { .. }
             | VendingError::NotActive { .. }
             | VendingError::NoAccountYet(_) => ErrorName::InvalidRequest,
-            VendingError::Config(_) | VendingError::Published(_) | VendingError::NoSuchOu(_) => {
-                ErrorName::ConfigMissing
-            }
+            VendingError::DelegationConflict { .. } => ErrorName::DelegationConflict,
+            VendingError::Config(_)
+            | VendingError::Published(_)
+            | VendingError::NoSuchOu(_)
+            | VendingError::NoParentZone(_) => ErrorName::ConfigMissing,
             VendingError::CreationFailed { reason, .. } => match reason.as_str() {
                 "EMAIL_ALREADY_EXISTS" => ErrorName::EmailAlreadyExists,
                 "ACCOUNT_LIMIT_EXCEEDED" => ErrorName::AccountLimitExceeded,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Deps, PublishedFacts, QUARANTINE_TAG, Quarantine, Vending, VendingError};
+use super::{Delegation, Deps, PublishedFacts, QUARANTINE_TAG, Quarantine, Vending, VendingError};
 
 /// Baseline exports that describe global resources (one per account, not per region).
 const GLOBAL_FACTS: &[&str] = &["hosted-zone-id", "automation-role-arn"];
@@ -43,7 +43,55 @@ pub(super) async fn publish_facts(v: Vending, deps: &Deps) -> Result<PublishedFa
             written += 1;
         }
     }
-    Ok(PublishedFacts { vending: v, facts, written })
+    let delegation = delegate(&v, &env, &facts, &root, deps).await?;
+    Ok(PublishedFacts { vending: v, facts, written, delegation })
+}
+
+/// The client's zone (`<client>.<domain>`) delegated from the environment's parent zone: written
+/// only when the parent's NS record differs, refused when another of the environment's accounts
+/// has the same client (its zone would be taken over), never removed.
+async fn delegate(
+    v: &Vending,
+    env: &platform_core::config::Environment,
+    facts: &BTreeMap<String, String>,
+    root: &str,
+    deps: &Deps,
+) -> Result<Delegation, VendingError> {
+    let name = client_domain(&v.request.client, &env.domain_name);
+    let Some(zone) = facts.get(&format!("{root}/hosted-zone-id")) else {
+        return Err(VendingError::Config(format!("the baseline of {root} exported no hosted-zone-id")));
+    };
+    let account = v.account_id.clone().unwrap_or_default();
+    let servers = deps.zones.member_name_servers(&account, zone).await?;
+    let parent = deps
+        .zones
+        .parent_zone(&env.domain_name)
+        .await?
+        .ok_or_else(|| VendingError::NoParentZone(env.domain_name.clone()))?;
+    let current = deps.zones.delegation(&parent, &name).await?;
+    if current.as_ref() == Some(&servers) {
+        return Ok(Delegation { name, name_servers: servers, changed: false });
+    }
+    if current.is_some() {
+        // Someone's zone is delegated under this name: ours only if no other account of the
+        // environment is this client's (a recreated zone of this account gets new servers).
+        let ledger = format!("{}/accounts/{}", deps.parameter_prefix, env.name);
+        let others = deps.parameters.get_by_path(&ledger).await?;
+        if let Some((key, _)) = others.iter().find(|(k, value)| {
+            k.ends_with("/client") && **value == v.request.client && !k.starts_with(&format!("{root}/"))
+        }) {
+            let other = key.trim_start_matches(&format!("{ledger}/")).split('/').next().unwrap_or_default();
+            return Err(VendingError::DelegationConflict { name, other: other.to_string() });
+        }
+        tracing::warn!(name, before = ?current, after = ?servers, "replacing the delegation of a recreated client zone");
+    }
+    deps.zones.delegate(&parent, &name, &servers).await?;
+    Ok(Delegation { name, name_servers: servers, changed: true })
+}
+
+/// `<client>.<domain>`: the client account's zone, its certificate's and its endpoint's name.
+pub fn client_domain(client: &str, domain: &str) -> String {
+    format!("{client}.{}", domain.trim_end_matches('.'))
 }
 
 pub(super) async fn quarantine(v: &Vending, step: &str, cause: &str, deps: &Deps) -> Result<Quarantine, VendingError> {

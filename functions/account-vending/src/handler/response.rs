@@ -47,6 +47,16 @@ pub struct PublishedFacts {
     pub vending: Vending,
     pub facts: BTreeMap<String, String>,
     pub written: usize,
+    /// The client zone's delegation from the environment's parent zone.
+    pub delegation: Delegation,
+}
+
+/// The NS record of the client's zone in the parent zone, and whether this run wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delegation {
+    pub name: String,
+    pub name_servers: Vec<String>,
+    pub changed: bool,
 }
 
 /// `quarantine`: the account moved to the Quarantine OU, or the reason there was nothing to move.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use account_vending::fakes::MemoryMemberParameters;
+use account_vending::fakes::{MemoryMemberParameters, MemoryZones};
 use account_vending::handler::{Central, Deps};
 use platform_core::config::{self, config_parameters};
 use platform_core::fakes::{FakeParameterStore, MemoryStackSets};
@@ -24,6 +24,7 @@ pub struct Fakes {
     pub member: Arc<MemoryMemberParameters>,
     pub parameters: Arc<FakeParameterStore>,
     pub ledger: Arc<MemoryLedger>,
+    pub zones: Arc<MemoryZones>,
 }
 
 pub async fn fakes() -> Fakes {
@@ -45,10 +46,12 @@ pub async fn fakes_with(edit: impl FnOnce(&mut config::ConfigTree)) -> Fakes {
     let dev = tree.environment("dev").expect("the dev environment");
     let member = Arc::new(MemoryMemberParameters::new(dev.primary_region()));
     let ledger = Arc::new(MemoryLedger::default());
+    let zones = Arc::new(MemoryZones::default().with_parent(&dev.domain_name));
     let deps = Deps {
         directory: directory.clone(),
         stack_sets: stack_sets.clone(),
         member_parameters: member.clone(),
+        zones: zones.clone(),
         ledger: ledger.clone(),
         parameters: parameters.clone(),
         parameter_prefix: "/abc-trading".into(),
@@ -66,7 +69,7 @@ pub async fn fakes_with(edit: impl FnOnce(&mut config::ConfigTree)) -> Fakes {
         },
         config: Default::default(),
     };
-    Fakes { deps, directory, stack_sets, baseline, member, parameters, ledger }
+    Fakes { deps, directory, stack_sets, baseline, member, parameters, ledger, zones }
 }
 
 pub fn request(client: &str) -> serde_json::Value {

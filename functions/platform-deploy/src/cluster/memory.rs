@@ -1,4 +1,4 @@
-//! The in-memory cluster, for the local runtime and tests: rollouts ready after a virtual delay, bad images never.
+//! The in-memory cluster, for the local runtime and tests: rollouts ready after a virtual delay, bad images and unbound claims never.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::{AccessChange, ApplyError, ClusterAccess, Clusters, ProxyAnswer, WorkloadApplier};
-use crate::render::Manifest;
+use crate::render::{EBS_PROVISIONER, Manifest};
 use crate::rollout::RolloutStatus;
 
 /// One in-memory cluster for every account (the local runtime and tests): access is granted on
@@ -64,12 +64,16 @@ struct Object {
 
 /// A cluster in memory: objects are kept as applied; a workload's new revision is ready
 /// `ready_after` after it was applied, unless its image is one `broken` names, whose pods wait
-/// in ImagePullBackOff for ever.
+/// in ImagePullBackOff for ever (a Job with such an image fails, `BackoffLimitExceeded`). A
+/// StatefulSet's claims bind only through a StorageClass that exists and whose provisioner is
+/// installed; otherwise its pods stay Pending, as the scheduler leaves them.
 #[derive(Debug)]
 pub struct MemoryCluster {
     objects: Mutex<BTreeMap<(String, String, String), Object>>,
     ready_after: Duration,
     broken: Vec<String>,
+    /// The volume provisioners installed: the EBS CSI driver, as the platform template's add-on.
+    provisioners: BTreeSet<String>,
     /// `<service><path>` answering 503 through the proxy (a dependency down behind it).
     unhealthy: Mutex<BTreeSet<String>>,
 }
@@ -77,7 +81,19 @@ pub struct MemoryCluster {
 impl MemoryCluster {
     /// `broken`: images, tags or `*-suffix` tag patterns that cannot be pulled.
     pub fn new(ready_after: Duration, broken: Vec<String>) -> MemoryCluster {
-        MemoryCluster { objects: Mutex::new(BTreeMap::new()), ready_after, broken, unhealthy: Mutex::default() }
+        MemoryCluster {
+            objects: Mutex::new(BTreeMap::new()),
+            ready_after,
+            broken,
+            provisioners: BTreeSet::from([EBS_PROVISIONER.to_string()]),
+            unhealthy: Mutex::default(),
+        }
+    }
+
+    /// The cluster without `provisioner` (an EKS cluster without the EBS CSI add-on).
+    pub fn without_provisioner(mut self, provisioner: &str) -> MemoryCluster {
+        self.provisioners.remove(provisioner);
+        self
     }
 
     /// The body of an object, as applied.
@@ -101,11 +117,92 @@ impl MemoryCluster {
 
     /// `broken` entries name a whole image, a tag, or (`*-suffix`) every tag ending so.
     fn is_broken(&self, image: &str) -> bool {
+        // `repository:tag@sha256:...` pulls the digest; the tag still says which build it is.
+        let image = image.split_once('@').map_or(image, |(named, _)| named);
         let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or_default();
         self.broken.iter().any(|b| match b.strip_prefix('*') {
             Some(suffix) => tag.ends_with(suffix),
             None => image == b || tag == b,
         })
+    }
+}
+
+/// Kinds without a namespace.
+const CLUSTER_SCOPED: &[&str] = &["Namespace", "StorageClass"];
+
+impl MemoryCluster {
+    /// Why the first claim of a StatefulSet's pod cannot bind, if it cannot: the class it names
+    /// (or the default class, naming none) missing, or its provisioner not installed.
+    fn unbound_claim(
+        &self,
+        objects: &BTreeMap<(String, String, String), Object>,
+        set: &Value,
+        name: &str,
+    ) -> Option<String> {
+        let templates = set.pointer("/spec/volumeClaimTemplates").and_then(Value::as_array)?;
+        let classes: Vec<&Value> =
+            objects.iter().filter(|((k, _, _), _)| k == "StorageClass").map(|(_, o)| &o.body).collect();
+        templates.iter().find_map(|t| {
+            let claim = format!("{}-{name}-0", t.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("data"));
+            let named = t.pointer("/spec/storageClassName").and_then(Value::as_str);
+            let class = match named {
+                Some(wanted) => classes.iter().find(|c| c.pointer("/metadata/name").and_then(Value::as_str) == Some(wanted)),
+                None => classes.iter().find(|c| {
+                    c.pointer("/metadata/annotations/storageclass.kubernetes.io~1is-default-class").and_then(Value::as_str)
+                        == Some("true")
+                }),
+            };
+            let why = match (class, named) {
+                (None, Some(wanted)) => format!("storageclass.storage.k8s.io \"{wanted}\" not found"),
+                (None, None) => "it names no StorageClass and the cluster has no default one".to_string(),
+                (Some(c), _) => {
+                    let provisioner = c.get("provisioner").and_then(Value::as_str).unwrap_or_default();
+                    if self.provisioners.contains(provisioner) {
+                        return None;
+                    }
+                    format!("waiting for a volume to be created by the external provisioner \"{provisioner}\", which is not installed")
+                }
+            };
+            Some(format!("pod has unbound PersistentVolumeClaim {claim}: {why}"))
+        })
+    }
+
+    /// A Job: running until `ready_after`, then complete, or failed when its image is broken.
+    fn job(
+        &self,
+        o: &Object,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        image: &str,
+        now: DateTime<Utc>,
+    ) -> RolloutStatus {
+        let done = now - o.applied_at >= self.ready_after;
+        let failed = done && self.is_broken(image);
+        let complete = done && !failed;
+        RolloutStatus {
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+            generation: o.generation,
+            observed_generation: o.generation,
+            desired: 1,
+            replicas: i32::from(!done),
+            updated: 1,
+            ready: i32::from(complete),
+            available: i32::from(complete),
+            revision_current: true,
+            progressing_reason: if complete {
+                Some("Complete".into())
+            } else if failed {
+                Some("BackoffLimitExceeded".into())
+            } else {
+                None
+            },
+            pod_waiting_reason: None,
+            pod_waiting_message: failed
+                .then(|| format!("Job {name} has reached the specified backoff limit ({image})")),
+        }
     }
 }
 
@@ -119,9 +216,23 @@ impl WorkloadApplier for MemoryCluster {
                 message: "no apiVersion or kind".into(),
             });
         }
+        let invalid = |message: &str| ApplyError::Invalid {
+            kind: m.kind.clone(),
+            name: m.name.clone(),
+            message: message.to_string(),
+        };
+        match (CLUSTER_SCOPED.contains(&m.kind.as_str()), m.namespace.is_some()) {
+            (true, true) => return Err(invalid("a cluster-scoped object has no namespace")),
+            (false, false) => return Err(invalid("a namespaced object needs a namespace")),
+            _ => {}
+        }
         let key = (m.kind.clone(), m.namespace.clone().unwrap_or_default(), m.name.clone());
         let mut objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
         match objects.get_mut(&key) {
+            // As the API server: a Job's pod template cannot change once created.
+            Some(o) if m.kind == "Job" && o.body.get("spec") != m.body.get("spec") => {
+                return Err(invalid("spec.template: field is immutable"));
+            }
             // The same spec again: the API server keeps the generation (and the rollout).
             Some(o) if o.body.get("spec") == m.body.get("spec") => o.body = m.body.clone(),
             Some(o) => {
@@ -157,6 +268,9 @@ impl WorkloadApplier for MemoryCluster {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        if kind == "Job" {
+            return Ok(self.job(o, kind, namespace, name, &image, now));
+        }
         let mut status = RolloutStatus {
             kind: kind.into(),
             namespace: namespace.into(),
@@ -173,7 +287,14 @@ impl WorkloadApplier for MemoryCluster {
             pod_waiting_reason: None,
             pod_waiting_message: None,
         };
-        if self.is_broken(&image) {
+        if let Some(why) = self.unbound_claim(&objects, &o.body, name) {
+            // The scheduler places no pod whose claim cannot bind: every pod of the set Pending.
+            status.ready = 0;
+            status.available = 0;
+            status.revision_current = false;
+            status.pod_waiting_reason = Some("Unschedulable".into());
+            status.pod_waiting_message = Some(why);
+        } else if self.is_broken(&image) {
             // One surge pod of the new revision, stuck; the old revision keeps serving (or, on a
             // first rollout, nothing does).
             let old = if o.generation > 1 { desired } else { 0 };

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::names::{is_dns_label, is_ecr_repository};
-use crate::config::{Issues, RawServicesFile, Resources, Service, ServiceCatalog, SmokeCheck};
+use crate::config::{Issues, RawServicesFile, Resources, Service, ServiceCatalog, ServiceKind, SmokeCheck};
 
 /// Resolves `services.toml` (defaults applied) and checks every service sits in exactly one tier.
 pub(crate) fn catalog(file: &Path, raw: RawServicesFile, issues: &mut Issues) -> Option<ServiceCatalog> {
@@ -49,6 +49,12 @@ pub(crate) fn catalog(file: &Path, raw: RawServicesFile, issues: &mut Issues) ->
             issues.push(file, &key, format!("service `{name}` is in no tier"));
             continue;
         };
+        let job = svc.kind == ServiceKind::Job;
+        // A Job runs once, to completion: it serves nothing and has no replicas to set.
+        if job && (svc.port.is_some() || svc.grpc_port.is_some() || svc.health_path.is_some() || svc.replicas.is_some())
+        {
+            issues.push(file, &key, "a job serves nothing: no port, grpc_port, health_path or replicas");
+        }
         let port = svc.port.unwrap_or(raw.defaults.port);
         if port == 0 {
             issues.push(file, format!("{key}.port"), "port 0 is not a valid port");
@@ -64,7 +70,7 @@ pub(crate) fn catalog(file: &Path, raw: RawServicesFile, issues: &mut Issues) ->
         if !health_path.starts_with('/') {
             issues.push(file, format!("{key}.health_path"), format!("`{health_path}` must start with `/`"));
         }
-        let replicas = svc.replicas.unwrap_or(raw.defaults.replicas);
+        let replicas = if job { 1 } else { svc.replicas.unwrap_or(raw.defaults.replicas) };
         if replicas == 0 {
             issues.push(file, format!("{key}.replicas"), "replicas must be at least 1");
         }
@@ -97,6 +103,7 @@ pub(crate) fn catalog(file: &Path, raw: RawServicesFile, issues: &mut Issues) ->
                 health_path,
                 replicas,
                 resources,
+                database: svc.database,
             },
         );
     }
@@ -118,6 +125,14 @@ pub(crate) fn catalog(file: &Path, raw: RawServicesFile, issues: &mut Issues) ->
             );
             continue;
         };
+        if svc.kind == ServiceKind::Job {
+            issues.push(
+                file,
+                format!("{key}.service"),
+                format!("smoke check `{}` names job `{}`, which serves nothing", c.name, c.service),
+            );
+            continue;
+        }
         let port = c.port.unwrap_or(svc.port);
         if port != svc.port && Some(port) != svc.grpc_port {
             issues.push(

@@ -76,6 +76,7 @@ const PROVISIONED: &[&str] = &[
     "AWS::DynamoDB::Table",
     "AWS::SNS::Topic",
     "AWS::SNS::Subscription",
+    "AWS::Route53::HostedZone",
 ];
 
 impl Template {

@@ -133,7 +133,9 @@ fn the_project_template_loads() {
         ("OrganizationId", "o-abcdefghij"),
         ("ManagementAccountId", ACCOUNT),
         ("AutomationAccountId", ACCOUNT),
+        ("ImageRegistry", ACCOUNT),
         ("MemberRegions", "eu-west-2"),
+        ("DomainName", "abc-trading-dev.com"),
     ];
     let overrides = parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let t = Template::load(&root.join("template.yaml"), &overrides).expect("template.yaml loads");
