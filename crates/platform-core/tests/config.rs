@@ -502,3 +502,53 @@ fn smoke_checks_name_services_and_ports_that_exist() {
     assert!(errors.contains("service `axon-server` does not expose port 9999"), "{errors}");
     assert!(errors.contains("smoke check `ghost` names unknown service `nope`"), "{errors}");
 }
+
+#[test]
+fn edge_and_backup_are_checked_against_what_aws_accepts() {
+    let tree = Tree::copy().load().expect("repository config loads");
+    let prod = tree.environment("prod").expect("prod");
+    assert_eq!(prod.backup.copy_region.as_deref(), Some("us-west-2"));
+    assert_eq!(prod.backup.schedule_expression(), "cron(0 * ? * * *)", "an RPO of an hour backs up hourly");
+    assert_eq!(tree.environment("dev").expect("dev").backup.schedule_expression(), "cron(0 3 * * ? *)");
+    assert!(prod.edge.waf);
+
+    rejects("environments/dev.toml", "node_port = 30080", "node_port = 8080", "edge.node_port", "8080 is outside");
+    rejects(
+        "environments/dev.toml",
+        "min_certificate_days = 30",
+        "min_certificate_days = 60",
+        "edge.min_certificate_days",
+        "ACM renews 60 days before expiry",
+    );
+    rejects("environments/dev.toml", "rpo_minutes = 1440", "rpo_minutes = 15", "backup.rpo_minutes", "15 is below 60");
+    rejects("environments/dev.toml", "rto_minutes = 720", "rto_minutes = 0", "backup.rto_minutes", "at least 1");
+    rejects(
+        "environments/prod.toml",
+        r#"copy_region = "us-west-2""#,
+        r#"copy_region = "eu-west-1""#,
+        "backup.copy_region",
+        "`eu-west-1` is not one of the environment's regions (us-east-1, us-west-2)",
+    );
+    rejects(
+        "environments/prod.toml",
+        r#"copy_region = "us-west-2""#,
+        r#"copy_region = "us-east-1""#,
+        "backup.copy_region",
+        "is the home region",
+    );
+    rejects(
+        "environments/prod.toml",
+        r#"copy_region = "us-west-2""#,
+        "",
+        "backup.copy_region",
+        "prod's recovery points must be copied to a second region",
+    );
+    rejects(
+        "environments/prod.toml",
+        "restore_test = true",
+        "restore_test = false",
+        "backup.restore_test",
+        "prod's backups must be restore-tested",
+    );
+    rejects("environments/staging.toml", "retention_days = 14", "retention_days = 0", "backup.retention_days", "0 must be");
+}

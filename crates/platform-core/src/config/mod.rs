@@ -5,6 +5,7 @@ mod model;
 mod monitoring;
 mod publish;
 mod published;
+mod serving;
 mod signals;
 mod validate;
 
@@ -24,6 +25,7 @@ pub use monitoring::{
 };
 pub use publish::{PublishReport, config_parameters, publish};
 pub use published::{Published, PublishedConfig, PublishedError, published_tree};
+pub use serving::{Backup, Edge, NODE_PORT_RANGE};
 pub use signals::{Remediation, Severity, SignalRouting, SignatureAction, SignatureRoute, TriageSettings, is_anchor};
 pub use validate::{SUPPORTED_KUBERNETES_VERSIONS, find_placeholder};
 

@@ -275,6 +275,12 @@ pub struct Environment {
     pub trading_hours: TradingHours,
     #[serde(default)]
     pub schedules: Schedules,
+    /// The load balancer clients reach; defaulted so config published before `[edge]` still reads.
+    #[serde(default)]
+    pub edge: super::Edge,
+    /// Backups and their objectives; defaulted as `[edge]` is.
+    #[serde(default)]
+    pub backup: super::Backup,
     /// Accounts without platform-ops tags that vending may adopt into this environment (their
     /// root e-mails, listed by hand after review): any other untagged account is refused, so a
     /// request naming, say, the security account's e-mail moves nothing.

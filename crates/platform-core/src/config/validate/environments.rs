@@ -51,6 +51,7 @@ pub(crate) fn environment(file: &Path, env: &Environment, today: NaiveDate, issu
             issues.push(file, format!("regions[{i}]"), format!("region `{region}` is listed twice"));
         }
     }
+    super::serving::serving(file, env, issues);
     if !is_domain_name(&env.domain_name) {
         issues.push(file, "domain_name", format!("`{}` is not a valid DNS domain name", env.domain_name));
     }

@@ -5,6 +5,7 @@ mod environments;
 mod names;
 mod org;
 mod placeholder;
+mod serving;
 mod services;
 
 pub(crate) use alarms::remediation_alarms;
