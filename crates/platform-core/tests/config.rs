@@ -512,6 +512,14 @@ fn edge_and_backup_are_checked_against_what_aws_accepts() {
     assert_eq!(tree.environment("dev").expect("dev").backup.schedule_expression(), "cron(0 3 * * ? *)");
     assert!(prod.edge.waf);
 
+    rejects(
+        "environments/dev.toml",
+        r#"service = "frontend""#,
+        r#"service = "schema-migrations""#,
+        "edge.service",
+        "`schema-migrations` is a job",
+    );
+    rejects("environments/dev.toml", r#"service = "frontend""#, r#"service = "web""#, "edge.service", "`web` is not");
     rejects("environments/dev.toml", "node_port = 30080", "node_port = 8080", "edge.node_port", "8080 is outside");
     rejects(
         "environments/dev.toml",
@@ -550,5 +558,11 @@ fn edge_and_backup_are_checked_against_what_aws_accepts() {
         "backup.restore_test",
         "prod's backups must be restore-tested",
     );
-    rejects("environments/staging.toml", "retention_days = 14", "retention_days = 0", "backup.retention_days", "0 must be");
+    rejects(
+        "environments/staging.toml",
+        "retention_days = 14",
+        "retention_days = 0",
+        "backup.retention_days",
+        "0 must be",
+    );
 }

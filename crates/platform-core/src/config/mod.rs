@@ -154,6 +154,12 @@ pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErro
         }
     }
 
+    if let Some(catalog) = &catalog {
+        for (name, env) in &environments {
+            validate::edge_service(&env_files[name], env, catalog, &mut issues);
+        }
+    }
+
     let issues = issues.into_vec();
     match (organization, catalog, alarms, signals, monitoring, issues.is_empty()) {
         (Some(organization), Some(catalog), Some(alarms), Some(signals), Some(monitoring), true) => {

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Edge {
+    /// The service clients reach: its Service is a NodePort on `node_port`, the load balancer's
+    /// target; a service of the edge tier that serves HTTP.
+    pub service: String,
     /// The edge Service's fixed NodePort the load balancer's target group forwards to.
     pub node_port: u16,
     /// AWS WAF (managed rule groups and a rate rule) in front of the load balancer.
@@ -17,7 +20,7 @@ pub struct Edge {
 
 impl Default for Edge {
     fn default() -> Self {
-        Edge { node_port: 30080, waf: false, min_certificate_days: 30 }
+        Edge { service: "frontend".to_string(), node_port: 30080, waf: false, min_certificate_days: 30 }
     }
 }
 

@@ -5,8 +5,8 @@ mod environments;
 mod names;
 mod org;
 mod placeholder;
-mod serving;
 mod services;
+mod serving;
 
 pub(crate) use alarms::remediation_alarms;
 pub use environments::SUPPORTED_KUBERNETES_VERSIONS;
@@ -15,3 +15,4 @@ pub(crate) use org::organization;
 pub use placeholder::find_placeholder;
 pub(crate) use placeholder::placeholders;
 pub(crate) use services::catalog;
+pub(crate) use serving::edge_service;

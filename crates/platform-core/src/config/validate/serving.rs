@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::names::is_region;
-use crate::config::{Environment, Issues, NODE_PORT_RANGE};
+use crate::config::{Environment, Issues, NODE_PORT_RANGE, ServiceCatalog, ServiceKind};
 
 /// ACM starts renewing a certificate 60 days before it expires: a threshold at or above that
 /// would fail every deploy during a renewal that is going well.
@@ -77,5 +77,17 @@ pub(crate) fn serving(file: &Path, env: &Environment, issues: &mut Issues) {
     }
     if env.name == "prod" && !backup.restore_test {
         issues.push(file, "backup.restore_test", "prod's backups must be restore-tested");
+    }
+}
+
+/// The edge service must be one the catalogue serves: a Deployment with an HTTP port.
+pub(crate) fn edge_service(file: &Path, env: &Environment, catalog: &ServiceCatalog, issues: &mut Issues) {
+    let name = &env.edge.service;
+    match catalog.services.get(name) {
+        None => issues.push(file, "edge.service", format!("`{name}` is not a service of services.toml")),
+        Some(s) if s.kind == ServiceKind::Job => {
+            issues.push(file, "edge.service", format!("`{name}` is a job: it serves nothing"));
+        }
+        Some(_) => {}
     }
 }
