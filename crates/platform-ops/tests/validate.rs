@@ -245,6 +245,7 @@ fn deploy_profiles_are_checked_against_template_and_config() {
             "dev.deploy.parameters.parameter_overrides `Colour` is not a parameter of the template",
             "dev.deploy.parameters.parameter_overrides `OrganizationId` is required by the template and not given",
             "MemberRegions=`us-east-1` but config/environments/dev.toml has `us-east-1,us-west-2`",
+            "DomainName=`abc-trading.com` but config/environments/dev.toml has `abc-trading-dev.com`",
             "dev.deploy.parameters.stack_name `platform-ops-dev` must be `abc-trading-dev-platform-ops`",
             "dev.deploy.parameters.s3_prefix `platform-ops` must be `abc-trading-dev-platform-ops`",
             "Environment=`qa` is not one of dev, staging, prod",

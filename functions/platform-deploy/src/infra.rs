@@ -31,12 +31,11 @@ pub fn platform_parameters(tree: &ConfigTree, env: &Environment) -> BTreeMap<Str
         ("PublicSubnetIds".to_string(), format!("{exports}/public-subnet-ids")),
         ("KmsKeyArn".to_string(), format!("{exports}/kms-key-arn")),
         ("HostedZoneId".to_string(), format!("{exports}/hosted-zone-id")),
-        // platform.yaml's defaults until config/environments has `[edge]` (node_port, waf) and
-        // `[backup]` (retention_days, copy_region): NodePort 30080, no WAF, 35 days, no copy.
-        ("EdgeNodePort".to_string(), "30080".to_string()),
-        ("EdgeWaf".to_string(), "false".to_string()),
-        ("BackupRetentionDays".to_string(), "35".to_string()),
-        ("BackupCopyRegion".to_string(), String::new()),
+        ("EdgeNodePort".to_string(), env.edge.node_port.to_string()),
+        ("EdgeWaf".to_string(), env.edge.waf.to_string()),
+        ("BackupRetentionDays".to_string(), env.backup.retention_days.to_string()),
+        ("BackupCopyRegion".to_string(), env.backup.copy_region.clone().unwrap_or_default()),
+        ("BackupSchedule".to_string(), env.backup.schedule_expression().to_string()),
     ])
 }
 

@@ -15,20 +15,18 @@ use k8s_openapi::api::core::v1::{
     ResourceRequirements, SeccompProfile, SecurityContext, Service as KubeService, ServiceAccount, ServicePort,
     ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
 };
-use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
-};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use platform_core::config::{ConfigTree, Service, ServiceKind};
+use platform_core::config::{ConfigTree, Environment, Service, ServiceKind};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::release::ResolvedRelease;
 
 mod job;
+mod policy;
 mod storage;
 
 pub use job::job_name;
@@ -174,11 +172,22 @@ pub fn render(
                 tag,
                 release: &release.name,
                 database_secret_arn: target.database_secret_arn.as_deref().filter(|_| service.database),
+                vpc_cidr: environment.network.vpc_cidr,
+                vpc_ports: vpc_ports(tree, environment, &service),
+                node_port: (*name == environment.edge.service).then_some(environment.edge.node_port),
             };
             workload(&mut out, &service, &ctx);
         }
     }
     Ok(out)
+}
+
+/// The ports of `s` reached from outside the pod network, sorted and once each.
+fn vpc_ports(tree: &ConfigTree, env: &Environment, s: &Service) -> Vec<u16> {
+    let edge = (s.name == env.edge.service).then_some(s.port);
+    let smoke = tree.catalog.smoke_checks.iter().filter(|c| c.service == s.name).map(|c| c.port);
+    let ports: std::collections::BTreeSet<u16> = edge.into_iter().chain(smoke).collect();
+    ports.into_iter().collect()
 }
 
 fn manifest<T: Serialize>(
@@ -207,6 +216,13 @@ struct Ctx<'a> {
     tag: &'a str,
     release: &'a str,
     database_secret_arn: Option<&'a str>,
+    /// The environment's VPC, where the load balancer's and the smoke checks' traffic comes from.
+    vpc_cidr: ipnet::Ipv4Net,
+    /// Ports admitted from the VPC: the edge service's (the load balancer's target) and those
+    /// the smoke checks call.
+    vpc_ports: Vec<u16>,
+    /// The fixed NodePort the load balancer forwards to, on the edge service only.
+    node_port: Option<u16>,
 }
 
 impl Ctx<'_> {
@@ -417,6 +433,7 @@ fn workload(out: &mut Vec<Manifest>, s: &Service, ctx: &Ctx) {
         name: Some("http".into()),
         port: i32::from(s.port),
         target_port: Some(IntOrString::String("http".into())),
+        node_port: ctx.node_port.map(i32::from),
         ..Default::default()
     }];
     if let Some(grpc) = s.grpc_port {
@@ -430,7 +447,8 @@ fn workload(out: &mut Vec<Manifest>, s: &Service, ctx: &Ctx) {
     let service = KubeService {
         metadata: meta(&s.name),
         spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
+            // The edge service is the load balancer's target, on the same NodePort every node.
+            type_: Some(if ctx.node_port.is_some() { "NodePort" } else { "ClusterIP" }.into()),
             selector: Some(selector.clone()),
             ports: Some(service_ports.clone()),
             ..Default::default()
@@ -506,38 +524,7 @@ fn workload(out: &mut Vec<Manifest>, s: &Service, ctx: &Ctx) {
         &PodDisruptionBudget { metadata: meta(&s.name), spec: Some(budget), ..Default::default() },
     );
 
-    // Ingress only from the platform's own namespaces, on the workload's ports.
-    let mut policy_ports = vec![NetworkPolicyPort {
-        port: Some(IntOrString::Int(i32::from(s.port))),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }];
-    if let Some(grpc) = s.grpc_port {
-        policy_ports.push(NetworkPolicyPort {
-            port: Some(IntOrString::Int(i32::from(grpc))),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        });
-    }
-    let policy = NetworkPolicy {
-        metadata: meta(&s.name),
-        spec: Some(NetworkPolicySpec {
-            pod_selector: Some(selector_of()),
-            policy_types: Some(vec!["Ingress".into()]),
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                from: Some(vec![NetworkPolicyPeer {
-                    namespace_selector: Some(LabelSelector {
-                        match_labels: Some(labels(&[PART_OF])),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }]),
-                ports: Some(policy_ports),
-            }]),
-            ..Default::default()
-        }),
-    };
-    push(out, "NetworkPolicy", &s.name, &policy);
+    push(out, "NetworkPolicy", &s.name, &policy::network_policy(s, ctx));
 }
 
 /// Type erasure for the objects of one workload (each serialises with its apiVersion and kind).

@@ -65,8 +65,8 @@ pub(super) fn parameter_overrides(value: &toml::Value) -> Result<Vec<(String, St
 }
 
 /// Each `sam deploy` profile against the template and the config: known parameters, the required
-/// ones present, allowed values, Environment equal to the profile, MemberRegions equal to the
-/// environment's regions, and the stack name the pipeline roles are limited to.
+/// ones present, allowed values, Environment equal to the profile, MemberRegions and DomainName
+/// equal to the environment's regions and domain, and the stack name the pipeline roles are limited to.
 pub(super) fn check_samconfig(inputs: &Inputs, tree: Option<&ConfigTree>) -> CheckResult {
     let file = rel(inputs, &inputs.samconfig);
     let mut result = CheckResult { check: "samconfig", scope: file.clone(), findings: Vec::new() };
@@ -132,14 +132,18 @@ pub(super) fn check_samconfig(inputs: &Inputs, tree: Option<&ConfigTree>) -> Che
             finding(at, format!("profile `{profile}` is not an environment of config/"));
             continue;
         };
-        let regions = env.regions.join(",");
-        if let Some(given_regions) = given.get("MemberRegions")
-            && *given_regions != regions
-        {
-            finding(
-                format!("{at}.parameter_overrides"),
-                format!("MemberRegions=`{given_regions}` but config/environments/{profile}.toml has `{regions}`"),
-            );
+        // What the stack must agree with config on: the regions the baseline is rolled out to,
+        // and the parent zone client zones are delegated from.
+        let expected = [("MemberRegions", env.regions.join(",")), ("DomainName", env.domain_name.clone())];
+        for (name, wanted) in &expected {
+            if let Some(value) = given.get(name)
+                && value != wanted
+            {
+                finding(
+                    format!("{at}.parameter_overrides"),
+                    format!("{name}=`{value}` but config/environments/{profile}.toml has `{wanted}`"),
+                );
+            }
         }
         let stack = format!("{}-platform-ops", tree.resource_prefix(profile));
         match deploy.get("stack_name").and_then(toml::Value::as_str) {

@@ -342,10 +342,11 @@ impl WorkloadApplier for MemoryCluster {
             let kind = ["Deployment", "StatefulSet"]
                 .into_iter()
                 .find(|k| objects.contains_key(&(k.to_string(), namespace.to_string(), service.to_string())));
-            (has_port, kind)
+            (has_port && admits_vpc(&objects, namespace, service, port), kind)
         };
         if !has_port {
-            // What the API server answers for a port the Service does not have.
+            // What the API server answers for a port the Service does not have, or whose
+            // packets a NetworkPolicy drops (the proxy's dial times out).
             return Ok(ProxyAnswer {
                 status: 503,
                 body: format!("no endpoints available for service \"{service}:{port}\""),
@@ -364,4 +365,33 @@ impl WorkloadApplier for MemoryCluster {
         }
         Ok(ProxyAnswer { status: 200, body: r#"{"status":"UP"}"#.into() })
     }
+}
+
+/// Whether traffic from outside the pod network (the API server's proxy, the load balancer)
+/// reaches `service`'s pods on `port`: no policy selects them (Kubernetes admits all), or one
+/// that does has a rule with an `ipBlock` peer on that port (the VPC CNI enforces policies).
+fn admits_vpc(objects: &BTreeMap<(String, String, String), Object>, namespace: &str, service: &str, port: u16) -> bool {
+    let selecting: Vec<&Value> = objects
+        .iter()
+        .filter(|((k, ns, _), _)| k == "NetworkPolicy" && ns == namespace)
+        .map(|(_, o)| &o.body)
+        .filter(|p| {
+            p.pointer("/spec/podSelector/matchLabels")
+                .and_then(Value::as_object)
+                .is_some_and(|m| m.iter().all(|(k, v)| k == "app.kubernetes.io/name" && v == service))
+        })
+        .collect();
+    selecting.is_empty()
+        || selecting.iter().any(|p| {
+            p.pointer("/spec/ingress").and_then(Value::as_array).into_iter().flatten().any(|rule| {
+                let from_ip = rule
+                    .get("from")
+                    .and_then(Value::as_array)
+                    .is_some_and(|peers| peers.iter().any(|peer| peer.get("ipBlock").is_some()));
+                let on_port = rule.get("ports").and_then(Value::as_array).is_none_or(|ports| {
+                    ports.iter().any(|p| p.get("port").and_then(Value::as_u64) == Some(u64::from(port)))
+                });
+                from_ip && on_port
+            })
+        })
 }
