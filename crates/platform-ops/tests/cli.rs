@@ -404,16 +404,38 @@ fn account_request_then_status_against_a_running_emulator() {
 /// `render` writes the exact manifests a deploy would apply; a mutable tag is refused.
 #[test]
 fn render_writes_the_manifests_of_a_release() {
-    let out = platform_ops(&["render", "--env", "dev", "--release", "2026.11.3", "--account", "222233334444"], None);
+    let secret = "arn:aws:secretsmanager:us-east-1:222233334444:secret:rds!db-1a2b3c-AbCdEf";
+    let out = platform_ops(
+        &[
+            "render",
+            "--env",
+            "dev",
+            "--release",
+            "2026.11.3",
+            "--account",
+            "222233334444",
+            "--registry-account",
+            "111122223333",
+            "--database-secret-arn",
+            secret,
+        ],
+        None,
+    );
     let text = stdout(&out);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(text.matches("---\n").count(), 148, "namespaces, the storage class and every workload's objects");
     assert!(
         text.contains(
-            "\"image\": \"222233334444.dkr.ecr.us-east-1.amazonaws.com/abc-trading/trade-execution:2026.11.3\""
-        )
+            "\"image\": \"111122223333.dkr.ecr.us-east-1.amazonaws.com/abc-trading/trade-execution:2026.11.3\""
+        ),
+        "images come from the central registry"
     );
-    let bad = platform_ops(&["render", "--env", "dev", "--release", "latest", "--account", "222233334444"], None);
+    assert!(text.contains("arn:aws:kms:us-east-1:222233334444:alias/abc-trading-dev"), "the member's key");
+    assert!(text.contains(&format!("\"value\": \"aws-secretsmanager:{secret}\"")), "database workloads read it");
+    let bad = platform_ops(
+        &["render", "--env", "dev", "--release", "latest", "--account", "222233334444", "--registry-account", "111122223333"],
+        None,
+    );
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("tag `latest` of api-gateway is mutable"));
 }

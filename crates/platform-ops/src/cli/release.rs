@@ -21,12 +21,20 @@ pub struct Render {
     /// A release file (JSON: `{"name", "default_tag"?, "versions": {workload: tag}}`).
     #[arg(long)]
     release_file: Option<PathBuf>,
-    /// The member account whose ECR holds the images.
+    /// The member account the manifests are for (the storage class names its key).
     #[arg(long)]
     account: String,
-    /// The images' region (default: the environment's first region).
+    /// The account of the central ECR the images are pulled from (template.yaml's
+    /// `ImageRegistry`: the automation account).
+    #[arg(long)]
+    registry_account: String,
+    /// The registry's region (default: the organisation's home region).
     #[arg(long)]
     region: Option<String>,
+    /// The RDS-managed secret's ARN the database workloads are told to read with their role
+    /// (the member's `/abc-trading/<env>/platform/database-secret-arn`); absent: not rendered.
+    #[arg(long)]
+    database_secret_arn: Option<String>,
     /// Write here instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -36,7 +44,7 @@ impl Render {
     pub fn run(self, root: &Path) -> anyhow::Result<ExitCode> {
         let tree = config::load(&root.join("config"))?;
         let env = &self.env;
-        let environment = tree.environment(env).ok_or_else(|| anyhow!("environment `{env}` is not in config/"))?;
+        tree.environment(env).ok_or_else(|| anyhow!("environment `{env}` is not in config/"))?;
         let release = match &self.release_file {
             Some(file) => {
                 let r: platform_deploy::release::Release = serde_json::from_value(read_json(file)?)
@@ -50,10 +58,13 @@ impl Render {
         };
         let resolved = release.resolve(&tree.catalog)?;
         // The volumes' key is the member account's: the StorageClass names it.
-        let target = platform_deploy::render::Target { account: self.account.clone(), ..Default::default() };
+        let target = platform_deploy::render::Target {
+            account: self.account.clone(),
+            database_secret_arn: self.database_secret_arn.clone(),
+        };
         let registry = platform_deploy::render::Registry {
-            account: self.account,
-            region: self.region.unwrap_or_else(|| environment.primary_region().to_string()),
+            account: self.registry_account,
+            region: self.region.unwrap_or_else(|| tree.organization.home_region.clone()),
         };
         let manifests = platform_deploy::render::render(&tree, env, &resolved, &registry, &target)?;
         let text = platform_deploy::render::to_yaml_stream(&manifests);
