@@ -1,11 +1,21 @@
 //! The release ledger in memory: releases published, each account's current one, the environment's accounts.
 
+mod edge;
+mod stand_in;
+
+pub use edge::MemoryEdge;
+pub use stand_in::{
+    Backend, ClusterBackend, Fixed, Site, StandIn, StandInError, StandInOptions, StandInResolver, idle_edge,
+    stand_in_edge,
+};
+
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use crate::cluster::ApplyError;
+use crate::edge::{ClientZone, Endpoint};
 use crate::handler::ReleaseLedger;
 use crate::images::{ImageError, ImageFacts, ImageRegistry, ScanState};
 use crate::release::{Release, ResolvedRelease};
@@ -19,6 +29,10 @@ struct Entries {
     /// The release last recorded in each environment.
     latest: BTreeMap<String, String>,
     accounts: BTreeMap<String, Vec<String>>,
+    /// By (environment, account): vending's client and hosted-zone facts.
+    clients: BTreeMap<(String, String), ClientZone>,
+    /// By (environment, account): the endpoint recorded with the current release.
+    endpoints: BTreeMap<(String, String), Endpoint>,
 }
 
 /// What `SsmReleaseLedger` keeps in Parameter Store, kept in memory: nothing published, recorded
@@ -47,6 +61,17 @@ impl MemoryReleaseLedger {
         }
     }
 
+    /// Vending published the account's client and hosted zone.
+    pub fn set_client(&self, environment: &str, account: &str, client: &str, hosted_zone_id: &str) {
+        let zone = ClientZone { client: client.into(), hosted_zone_id: hosted_zone_id.into() };
+        self.lock().clients.insert((environment.to_string(), account.to_string()), zone);
+    }
+
+    /// The endpoint recorded with each account's current release, by (environment, account).
+    pub fn endpoints(&self) -> BTreeMap<(String, String), Endpoint> {
+        self.lock().endpoints.clone()
+    }
+
     /// Each account's current release, by (environment, account).
     pub fn recorded(&self) -> BTreeMap<(String, String), ResolvedRelease> {
         self.lock().current.clone()
@@ -69,8 +94,14 @@ impl ReleaseLedger for MemoryReleaseLedger {
         account: &str,
         release: &ResolvedRelease,
         _at: chrono::DateTime<chrono::Utc>,
+        endpoint: Option<&Endpoint>,
     ) -> Result<(), ApplyError> {
         let mut entries = self.lock();
+        let key = (environment.to_string(), account.to_string());
+        match endpoint {
+            Some(e) => entries.endpoints.insert(key, e.clone()),
+            None => entries.endpoints.remove(&key),
+        };
         entries.current.insert((environment.to_string(), account.to_string()), release.clone());
         entries.latest.insert(environment.to_string(), release.name.clone());
         Ok(())
@@ -82,6 +113,10 @@ impl ReleaseLedger for MemoryReleaseLedger {
 
     async fn vended(&self, environment: &str, account: &str) -> Result<bool, ApplyError> {
         Ok(self.lock().accounts.get(environment).is_some_and(|a| a.iter().any(|id| id == account)))
+    }
+
+    async fn client(&self, environment: &str, account: &str) -> Result<Option<ClientZone>, ApplyError> {
+        Ok(self.lock().clients.get(&(environment.to_string(), account.to_string())).cloned())
     }
 
     async fn accounts(&self, environment: &str) -> Result<Vec<String>, ApplyError> {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::aws::EksClusters;
 use crate::ecr::EcrImages;
+use crate::edge::{AutoScalingRoute53Routing, Edge, SsmPlatformExports, TlsProbe};
 use crate::handler::{self, DeployError, Deps, Request, Response};
 use crate::ledger::SsmReleaseLedger;
 use crate::render::Registry;
@@ -53,16 +54,21 @@ impl Function for PlatformDeploy {
         // The platform StackSet is self-managed from the management account, like the baseline.
         let management =
             ctx.in_account(&ctx.sessions(env.platform_stackset_role_name, Self::NAME), &env.management_account_id);
+        // One set of member sessions (the deploy role) for the cluster and the edge.
+        let members = ctx.members(ctx.sessions(env.automation_role_name, Self::NAME));
+        let probe = TlsProbe::public().map_err(|e| InitError::dependency("configuring the endpoint check's TLS", e))?;
         Ok(Deps {
             boundary: Boundary {
                 environment: env.environment,
                 automation_account_id: env.automation_account_id,
                 management_account_id: env.management_account_id.clone(),
             },
-            clusters: Arc::new(EksClusters::new(
-                ctx.members(ctx.sessions(env.automation_role_name, Self::NAME)),
-                tree.organization.name_prefix.clone(),
-            )),
+            clusters: Arc::new(EksClusters::new(members.clone(), tree.organization.name_prefix.clone())),
+            edge: Edge {
+                exports: Arc::new(SsmPlatformExports::new(members.clone(), env.parameter_prefix.clone())),
+                routing: Arc::new(AutoScalingRoute53Routing::new(members)),
+                probe: Arc::new(probe),
+            },
             stack_sets: Arc::new(CloudFormationStackSets::new(management.client())),
             // The monitoring account is this one: the log processor's metrics are here.
             alarms: Arc::new(CloudWatchAlarms::new(ctx.client())),

@@ -1,5 +1,6 @@
 //! The deploy's typed actions, one per state of `platform-deploy`: tier by tier, and rolled back on failure.
 
+mod error;
 mod response;
 
 use std::collections::BTreeMap;
@@ -8,7 +9,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform_core::config::{ConfigTree, Environment};
-use platform_core::error::AwsError;
 use platform_core::monitoring::{AlarmStore, sync_account_alarms};
 use platform_core::stacksets::StackSets;
 use platform_core::trust::{Boundary, Sender, Untrusted};
@@ -16,12 +16,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cluster::{ApplyError, ClusterAccess, Clusters, WorkloadApplier};
+use crate::edge::{self, ClientZone, Edge, EdgeError, Endpoint, PlatformExports};
 use crate::images::{self, ImageRegistry};
 use crate::infra::{self, Infrastructure};
-use crate::release::{Release, ReleaseError, ResolvedRelease, ResourceOverride};
-use crate::render::{Manifest, Registry, RenderError, Target, namespace_of, render, workload_kind, workload_name};
+use crate::release::{Release, ResolvedRelease, ResourceOverride};
+use crate::render::{Manifest, Registry, Target, namespace_of, render, workload_kind, workload_name};
 use crate::rollout::{Health, tier_health};
 
+pub use self::error::{DeployError, ErrorName};
 pub use self::response::{Response, Rollback, SmokeResult, Targets, Verified};
 
 /// Where releases are published (by CI) and an account's current release is recorded (SSM on AWS).
@@ -32,12 +34,14 @@ pub trait ReleaseLedger: Send + Sync + std::fmt::Debug {
     async fn current(&self, environment: &str, account: &str) -> Result<Option<ResolvedRelease>, ApplyError>;
     /// Records the release as the account's current one (deployed `at`, with the release it
     /// replaced: what signal triage rolls back to), and as the environment's latest.
+    /// `endpoint`: the client's endpoint as the deploy checked it, kept with the release.
     async fn record(
         &self,
         environment: &str,
         account: &str,
         release: &ResolvedRelease,
         at: DateTime<Utc>,
+        endpoint: Option<&Endpoint>,
     ) -> Result<(), ApplyError>;
     /// The name of the release last deployed in the environment (what a new account gets).
     async fn environment_release(&self, environment: &str) -> Result<Option<String>, ApplyError>;
@@ -46,6 +50,9 @@ pub trait ReleaseLedger: Send + Sync + std::fmt::Debug {
     /// Whether vending published `account` for the environment: one read, not the whole list
     /// (every child of a fleet release asks).
     async fn vended(&self, environment: &str, account: &str) -> Result<bool, ApplyError>;
+    /// The account's client and hosted zone as vending published them (`.../<id>/client`,
+    /// `.../<id>/hosted-zone-id`): the client's name is `<client>.<domain>` in that zone.
+    async fn client(&self, environment: &str, account: &str) -> Result<Option<ClientZone>, ApplyError>;
 }
 
 /// One request per `action` the state machine sends; the action names are derived from the
@@ -90,6 +97,11 @@ pub enum Request {
         deployment: Deployment,
     },
     Verify {
+        deployment: Deployment,
+    },
+    /// The load balancer's target group on the nodegroup, the client's alias record, and the
+    /// public HTTPS check of `<client>.<domain>`.
+    EnsureEdge {
         deployment: Deployment,
     },
     Record {
@@ -169,6 +181,13 @@ pub struct Deployment {
     /// What keeping the account's monitoring-account alarms in step did, once ensured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<MonitoringSummary>,
+    /// The platform stack's exports in the account, read by `ensure-access` (the database
+    /// secret's ARN is checked to be the account's before it reaches a manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformExports>,
+    /// The client's endpoint, once `ensure-edge` checked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<Endpoint>,
 }
 
 /// Counts only: a first deploy writes a hundred alarms, whose names would crowd the state.
@@ -177,79 +196,6 @@ pub struct MonitoringSummary {
     pub written: usize,
     pub deleted: usize,
     pub unchanged: usize,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DeployError {
-    #[error(transparent)]
-    Release(#[from] ReleaseError),
-    #[error(transparent)]
-    Render(#[from] RenderError),
-    #[error(transparent)]
-    Cluster(#[from] ApplyError),
-    #[error("services missing after the rollout: {}", .0.join(", "))]
-    ServicesMissing(Vec<String>),
-    #[error("smoke checks failed: {}", .0.join("; "))]
-    SmokeFailed(Vec<String>),
-    #[error("environment `{0}` is not in the published config")]
-    UnknownEnvironment(String),
-    #[error(
-        "versions or resources given without a release name, and environment `{0}` has never had a release deployed"
-    )]
-    NoRelease(String),
-    #[error("`{0}` needs a release: this deployment is infrastructure only")]
-    NoReleaseToApply(&'static str),
-    #[error("environment `{0}` has no vended accounts to deploy to")]
-    NoAccounts(String),
-    #[error("`{action}` runs after {needs}: the deployment has not been through it")]
-    OutOfOrder { action: &'static str, needs: &'static str },
-    #[error(transparent)]
-    Untrusted(#[from] Untrusted),
-    #[error("not a release request: {0}")]
-    NotARequest(String),
-    #[error("release `{release}` refused, nothing touched: {}", problems.join("; "))]
-    ImagesRefused { release: String, problems: Vec<String> },
-    /// The registry did not answer (denied, throttled): no verdict on the images.
-    #[error("checking the release's images: {0}")]
-    Registry(#[source] AwsError),
-}
-
-/// The names [`DeployError::error_type`] reports besides the AWS error classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantNames)]
-pub enum ErrorName {
-    InvalidRelease,
-    ConfigMissing,
-    VerifyFailed,
-    SmokeFailed,
-    InvalidRequest,
-    InvalidState,
-    /// A sender, environment or account outside this deployment's boundary: never retried.
-    Untrusted,
-    /// An image of the release is missing from the registry, unscanned, or has findings at or
-    /// above the organisation's threshold: refused before anything is touched.
-    ImagesRefused,
-}
-
-impl DeployError {
-    /// The stable names the state machine's Retry and Catch use.
-    pub fn error_type(&self) -> &'static str {
-        let name = match self {
-            DeployError::Cluster(e) => return e.error_type(),
-            DeployError::Registry(e) => return e.error_type(),
-            DeployError::ImagesRefused { .. } => ErrorName::ImagesRefused,
-            DeployError::Release(_) => ErrorName::InvalidRelease,
-            DeployError::Render(_) => ErrorName::ConfigMissing,
-            DeployError::ServicesMissing(_) => ErrorName::VerifyFailed,
-            DeployError::SmokeFailed(_) => ErrorName::SmokeFailed,
-            DeployError::UnknownEnvironment(_)
-            | DeployError::NoRelease(_)
-            | DeployError::NoAccounts(_)
-            | DeployError::NotARequest(_) => ErrorName::InvalidRequest,
-            DeployError::Untrusted(_) => ErrorName::Untrusted,
-            DeployError::OutOfOrder { .. } | DeployError::NoReleaseToApply(_) => ErrorName::InvalidState,
-        };
-        name.into()
-    }
 }
 
 pub struct Deps {
@@ -265,6 +211,8 @@ pub struct Deps {
     pub images: Arc<dyn ImageRegistry>,
     /// Where manifests pull those images from (the registry's account and the home region).
     pub registry: Registry,
+    /// The client's way in: the platform's exports, the load balancer's routing, the HTTPS check.
+    pub edge: Edge,
 }
 
 impl std::fmt::Debug for Deps {
@@ -297,8 +245,19 @@ impl Deps {
         Ok(self.clusters.cluster(&d.account_id, &d.environment, &region).await?)
     }
 
+    /// The account's client and zone as vending published them, never a payload's.
+    async fn client(&self, d: &Deployment) -> Result<ClientZone, DeployError> {
+        let found = self.ledger.client(&d.environment, &d.account_id).await?;
+        Ok(found.ok_or_else(|| EdgeError::ClientUnknown {
+            account: d.account_id.clone(),
+            environment: d.environment.clone(),
+        })?)
+    }
+
     fn manifests(&self, d: &Deployment, release: &ResolvedRelease) -> Result<Vec<Manifest>, DeployError> {
-        let target = Target { account: d.account_id.clone(), ..Target::default() };
+        let region = self.environment(&d.environment)?.primary_region();
+        let secret = d.platform.as_ref().map(|p| p.secret_in(&d.account_id, region)).transpose()?;
+        let target = Target { account: d.account_id.clone(), database_secret_arn: secret.map(str::to_string) };
         Ok(render(&self.tree, &d.environment, release, &self.registry, &target)?)
     }
 }
@@ -397,12 +356,15 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
                 infrastructure: None,
                 cluster: None,
                 monitoring: None,
+                platform: None,
+                endpoint: None,
             })
         }
         Request::EnsureInfrastructure { mut deployment, execution } => {
             let env = deps.environment(&deployment.environment)?;
-            let infra =
-                infra::ensure(deps.stack_sets.as_ref(), &deps.tree, env, &deployment.account_id, &execution).await?;
+            let domain = edge::client_domain(&deps.client(&deployment).await?.client, &env.domain_name);
+            let account = &deployment.account_id;
+            let infra = infra::ensure(deps.stack_sets.as_ref(), &deps.tree, env, account, &domain, &execution).await?;
             deployment.infrastructure = Some(infra);
             Response::from(deployment)
         }
@@ -421,6 +383,9 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
             let region = deps.environment(&deployment.environment)?.primary_region().to_string();
             let access = deps.clusters.ensure_access(&deployment.account_id, &deployment.environment, &region).await?;
             deployment.cluster = Some(access);
+            // Read once here, for every tier and a rollback; the edge reads them again itself.
+            let exports = deps.edge.exports.exports(&deployment.account_id, &deployment.environment, &region).await?;
+            deployment.platform = Some(exports);
             Response::from(deployment)
         }
         Request::EnsureMonitoring { mut deployment } => {
@@ -481,10 +446,23 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
             }
             Response::Verified(Verified { services: expected.iter().filter(|m| m.kind == "Service").count(), smoke })
         }
+        Request::EnsureEdge { mut deployment } => {
+            release_of(&deployment, "ensure-edge")?;
+            deployment
+                .cluster
+                .as_ref()
+                .ok_or(DeployError::OutOfOrder { action: "ensure-edge", needs: "ensure-access" })?;
+            let env = deps.environment(&deployment.environment)?;
+            let client = deps.client(&deployment).await?;
+            let endpoint = edge::ensure(&deps.edge, &deps.tree, env, &deployment.account_id, &client).await?;
+            deployment.endpoint = Some(endpoint);
+            Response::from(deployment)
+        }
         Request::Record { deployment, now } => {
             let release = release_of(&deployment, "record")?;
             let at = now.unwrap_or_else(Utc::now);
-            deps.ledger.record(&deployment.environment, &deployment.account_id, release, at).await?;
+            let endpoint = deployment.endpoint.as_ref();
+            deps.ledger.record(&deployment.environment, &deployment.account_id, release, at, endpoint).await?;
             Response::from(deployment)
         }
         Request::Rollback { deployment, now } => {

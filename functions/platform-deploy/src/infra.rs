@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::aws::from_aws;
 use crate::cluster::ApplyError;
 
-/// The parameters of `stacksets/platform.yaml` for an environment. The baseline's network, key
+/// The parameters of `stacksets/platform.yaml` for an environment's account whose client zone is
+/// `client_domain` (`<client>.<domain>`: the certificate's name, validated in that zone). The baseline's network, key
 /// and zone are passed as the names of its SSM exports: CloudFormation resolves them in the
 /// member account, so no id is ever copied.
-pub fn platform_parameters(tree: &ConfigTree, env: &Environment) -> BTreeMap<String, String> {
+pub fn platform_parameters(tree: &ConfigTree, env: &Environment, client_domain: &str) -> BTreeMap<String, String> {
     let exports = format!("{}/{}/baseline", tree.organization.parameter_prefix, env.name);
     let n = &env.nodegroup;
     BTreeMap::from([
@@ -25,7 +26,7 @@ pub fn platform_parameters(tree: &ConfigTree, env: &Environment) -> BTreeMap<Str
         ("DatabaseInstanceClass".to_string(), env.database.instance_class.clone()),
         ("DatabaseStorageGiB".to_string(), env.database.allocated_storage_gib.to_string()),
         ("DatabaseMultiAz".to_string(), env.database.multi_az.to_string()),
-        ("DomainName".to_string(), env.domain_name.clone()),
+        ("DomainName".to_string(), client_domain.to_string()),
         ("VpcId".to_string(), format!("{exports}/vpc-id")),
         ("PrivateSubnetIds".to_string(), format!("{exports}/private-subnet-ids")),
         ("PublicSubnetIds".to_string(), format!("{exports}/public-subnet-ids")),
@@ -95,11 +96,12 @@ pub async fn ensure(
     tree: &ConfigTree,
     env: &Environment,
     account: &str,
+    client_domain: &str,
     execution: &str,
 ) -> Result<Infrastructure, ApplyError> {
     let stack_set = tree.organization.deploy.platform_stack_set.clone();
     let region = env.primary_region().to_string();
-    let wanted = platform_parameters(tree, env);
+    let wanted = platform_parameters(tree, env, client_domain);
     let regions = std::slice::from_ref(&region);
     // One region: nothing to run in parallel, and a failure is the operation's failure.
     let preferences = Preferences { failure_tolerance_count: 0, max_concurrent_count: 1 };

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::from_aws;
 use crate::cluster::ApplyError;
+use crate::edge::{ClientZone, Endpoint};
 use crate::handler::ReleaseLedger;
 use crate::release::{Release, ResolvedRelease};
 
@@ -56,10 +57,11 @@ impl ReleaseLedger for SsmReleaseLedger {
         account: &str,
         release: &ResolvedRelease,
         at: DateTime<Utc>,
+        endpoint: Option<&Endpoint>,
     ) -> Result<(), ApplyError> {
         let name = format!("{}/accounts/{environment}/{account}/release", self.prefix);
         let before: Option<Lineage> = self.read(name.clone()).await?;
-        let record = Recorded { release, recorded_at: at, previous: previous(before, &release.name) };
+        let record = Recorded { release, recorded_at: at, previous: previous(before, &release.name), endpoint };
         let text =
             serde_json::to_string(&record).map_err(|source| ApplyError::Ledger { name: name.clone(), source })?;
         self.store.put(&name, &text, true).await.map_err(from_aws)?;
@@ -76,6 +78,16 @@ impl ReleaseLedger for SsmReleaseLedger {
         let name = platform_core::trust::vended_parameter(&self.prefix, environment, account);
         let found = self.store.get_many(std::slice::from_ref(&name)).await.map_err(from_aws)?;
         Ok(found.get(&name).is_some_and(|id| id == account))
+    }
+
+    async fn client(&self, environment: &str, account: &str) -> Result<Option<ClientZone>, ApplyError> {
+        let root = format!("{}/accounts/{environment}/{account}", self.prefix);
+        let names = [format!("{root}/client"), format!("{root}/hosted-zone-id")];
+        let mut found = self.store.get_many(&names).await.map_err(from_aws)?;
+        Ok(found
+            .remove(&names[0])
+            .zip(found.remove(&names[1]))
+            .map(|(client, hosted_zone_id)| ClientZone { client, hosted_zone_id }))
     }
 
     async fn accounts(&self, environment: &str) -> Result<Vec<String>, ApplyError> {
@@ -101,6 +113,9 @@ struct Recorded<'a> {
     recorded_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     previous: Option<String>,
+    /// The client's endpoint as the deploy checked it (URL, TLS version, certificate expiry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<&'a Endpoint>,
 }
 
 /// What a record says of the releases before it.

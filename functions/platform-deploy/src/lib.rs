@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod cluster;
 pub mod ecr;
+pub mod edge;
 #[cfg(feature = "fakes")]
 pub mod fakes;
 pub mod function;

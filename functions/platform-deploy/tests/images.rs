@@ -25,6 +25,7 @@ fn tree() -> ConfigTree {
 fn deps(tree: ConfigTree, images: Arc<MemoryImages>) -> Deps {
     let ledger = Arc::new(MemoryReleaseLedger::default());
     ledger.add_account("dev", ACCOUNT);
+    let edge = platform_deploy::fakes::idle_edge(&tree).expect("an idle edge");
     Deps {
         boundary: Boundary {
             environment: "dev".into(),
@@ -37,6 +38,7 @@ fn deps(tree: ConfigTree, images: Arc<MemoryImages>) -> Deps {
         stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(0)),
         alarms: Arc::new(platform_core::fakes::MemoryAlarms::default()),
         images,
+        edge,
         registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
     }
 }

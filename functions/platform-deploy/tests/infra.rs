@@ -31,10 +31,10 @@ fn the_parameters_are_exactly_those_platform_yaml_declares() {
         .collect();
     let tree = config::load(&config::repository_config_dir()).expect("config");
     for env in tree.environments.values() {
-        let given: BTreeSet<String> = platform_parameters(&tree, env).into_keys().collect();
+        let given: BTreeSet<String> = platform_parameters(&tree, env, "acme.dev.abc-trading.com").into_keys().collect();
         assert_eq!(given, declared, "{}", env.name);
     }
-    let prod = platform_parameters(&tree, tree.environment("prod").expect("prod"));
+    let prod = platform_parameters(&tree, tree.environment("prod").expect("prod"), "acme.abc-trading.com");
     assert_eq!(prod["DatabaseMultiAz"], "true");
     assert_eq!(prod["PrivateSubnetIds"], "/abc-trading/prod/baseline/private-subnet-ids");
 }
@@ -61,22 +61,22 @@ async fn the_instance_is_created_once_then_reapplied_only_when_it_differs() {
     let sets = MemoryStackSets::new(1);
     let account = "222233334444";
     let env = tree.environment("dev").expect("dev").clone();
-    let first = ensure(&sets, &tree, &env, account, "exec-1").await.expect("create");
+    let first = ensure(&sets, &tree, &env, account, "acme.dev.abc-trading.com", "exec-1").await.expect("create");
     assert_eq!((first.change, first.operation_id.as_deref()), (Change::Created, Some("platform-exec-1")));
     // A retried call in the same execution (the first request went through, its answer was
     // lost) follows the operation it started rather than asking again.
-    let retried = ensure(&sets, &tree, &env, account, "exec-1").await.expect("retried");
+    let retried = ensure(&sets, &tree, &env, account, "acme.dev.abc-trading.com", "exec-1").await.expect("retried");
     assert_eq!((retried.change, retried.operation_id.as_deref()), (Change::Resumed, Some("platform-exec-1")));
     // (The retry's look at the operation was its one RUNNING answer.)
     assert_eq!(status(&sets, &first, account).await.expect("status").status, OperationState::Succeeded);
 
-    let same = ensure(&sets, &tree, &env, account, "exec-2").await.expect("current");
+    let same = ensure(&sets, &tree, &env, account, "acme.dev.abc-trading.com", "exec-2").await.expect("current");
     assert_eq!((same.change, same.operation_id), (Change::Current, None));
 
     // Config grew the nodegroup: only that parameter differs, and the instance is re-applied.
     tree.environments.get_mut("dev").expect("dev").nodegroup.max_size = 6;
     let env = tree.environment("dev").expect("dev").clone();
-    let grown = ensure(&sets, &tree, &env, account, "exec-3").await.expect("update");
+    let grown = ensure(&sets, &tree, &env, account, "acme.dev.abc-trading.com", "exec-3").await.expect("update");
     assert_eq!((grown.change, grown.differing.clone()), (Change::Updated, vec!["NodeMaxSize".to_string()]));
     assert_eq!(settle(&sets, &grown, account).await.status, OperationState::Succeeded);
     let overrides = sets.overrides("abc-trading-platform", account, "us-east-1").await.expect("read").expect("there");
@@ -86,12 +86,12 @@ async fn the_instance_is_created_once_then_reapplied_only_when_it_differs() {
     tree.environments.get_mut("dev").expect("dev").nodegroup.max_size = 8;
     let env = tree.environment("dev").expect("dev").clone();
     sets.fail_region("us-east-1", Some("Nodegroup: max size above the account's quota"));
-    let failed = ensure(&sets, &tree, &env, account, "exec-4").await.expect("update");
+    let failed = ensure(&sets, &tree, &env, account, "acme.dev.abc-trading.com", "exec-4").await.expect("update");
     let verdict = settle(&sets, &failed, account).await;
     assert_eq!(verdict.status, OperationState::Failed);
     assert!(verdict.reason.as_deref().is_some_and(|r| r.contains("quota")), "{verdict:?}");
     sets.fail_region("us-east-1", None);
-    let retried = ensure(&sets, &tree, &env, account, "exec-5").await.expect("update");
+    let retried = ensure(&sets, &tree, &env, account, "acme.dev.abc-trading.com", "exec-5").await.expect("update");
     assert_eq!((retried.change, retried.differing), (Change::Updated, vec![]), "OUTDATED, same parameters");
     let writes: Vec<String> =
         sets.calls().into_iter().filter(|c| c == "CreateStackInstances" || c == "UpdateStackInstances").collect();

@@ -19,13 +19,14 @@ fn deps() -> (Deps, Arc<MemoryAlarms>) {
     let ledger = Arc::new(MemoryReleaseLedger::default());
     ledger.add_account("dev", MEMBER);
     let alarms = Arc::new(MemoryAlarms::default());
+    let tree = config::load(&config::repository_config_dir()).expect("config");
     let deps = Deps {
         boundary: Boundary {
             environment: "dev".into(),
             automation_account_id: "123456789012".into(),
             management_account_id: "111111111111".into(),
         },
-        tree: config::load(&config::repository_config_dir()).expect("config"),
+        tree: tree.clone(),
         clusters: Arc::new(MemoryClusters::new(Arc::new(MemoryCluster::new(chrono::Duration::seconds(1), vec![])))),
         ledger,
         stack_sets: Arc::new(MemoryStackSets::new(0)),
@@ -35,6 +36,7 @@ fn deps() -> (Deps, Arc<MemoryAlarms>) {
             &["2026.11.3", "2026.11.4", "2026.11.4-broken", "2026.11.5", "2026.11.5-ui.2"],
         )),
         registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
+        edge: platform_deploy::fakes::idle_edge(&tree).expect("an idle edge"),
     };
     (deps, alarms)
 }

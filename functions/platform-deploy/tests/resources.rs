@@ -17,13 +17,14 @@ const ACCOUNT: &str = "222233334444";
 const RECORD: &str = "/abc-trading/accounts/dev/222233334444/release";
 
 fn deps(store: Arc<FakeParameterStore>) -> Deps {
+    let tree = config::load(&config::repository_config_dir()).expect("config");
     Deps {
         boundary: platform_core::trust::Boundary {
             environment: "dev".into(),
             automation_account_id: "123456789012".into(),
             management_account_id: "111111111111".into(),
         },
-        tree: config::load(&config::repository_config_dir()).expect("config"),
+        tree: tree.clone(),
         clusters: Arc::new(MemoryClusters::new(Arc::new(MemoryCluster::new(Duration::seconds(1), vec![])))),
         ledger: Arc::new(SsmReleaseLedger::new(store, "/abc-trading")),
         stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(0)),
@@ -33,6 +34,7 @@ fn deps(store: Arc<FakeParameterStore>) -> Deps {
             &["2026.11.3", "2026.11.4", "2026.11.4-broken", "2026.11.5", "2026.11.5-ui.2"],
         )),
         registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
+        edge: platform_deploy::fakes::idle_edge(&tree).expect("an idle edge"),
     }
 }
 

@@ -147,13 +147,14 @@ async fn releases_are_published_and_recorded_in_parameter_store() {
     // Vending published the account for dev: the deploy plans only for such accounts.
     store.put("/abc-trading/accounts/dev/222233334444/id", "222233334444", true).await.expect("vended");
     let ledger = Arc::new(SsmReleaseLedger::new(store.clone(), "/abc-trading"));
+    let tree = config::load(&config::repository_config_dir()).expect("config");
     let deps = Deps {
         boundary: platform_core::trust::Boundary {
             environment: "dev".into(),
             automation_account_id: "123456789012".into(),
             management_account_id: "111111111111".into(),
         },
-        tree: config::load(&config::repository_config_dir()).expect("config"),
+        tree: tree.clone(),
         clusters: Arc::new(MemoryClusters::new(Arc::new(MemoryCluster::new(Duration::seconds(1), vec![])))),
         ledger: ledger.clone(),
         stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(0)),
@@ -163,6 +164,7 @@ async fn releases_are_published_and_recorded_in_parameter_store() {
             &["2026.11.3", "2026.11.4", "2026.11.4-broken", "2026.11.5", "2026.11.5-ui.2"],
         )),
         registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
+        edge: platform_deploy::fakes::idle_edge(&tree).expect("an idle edge"),
     };
     let plan = |versions: serde_json::Value| {
         serde_json::from_value::<Request>(serde_json::json!({"action": "plan", "request": {

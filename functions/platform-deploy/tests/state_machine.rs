@@ -140,8 +140,8 @@ async fn a_failed_smoke_check_rolls_the_release_back() {
 #[tokio::test]
 async fn a_release_for_an_environment_deploys_each_account_in_turn() {
     let w = world();
-    w.ledger.add_account("dev", "222233334444");
-    w.ledger.add_account("dev", "333344445555");
+    vend(&w, "dev", "222233334444");
+    vend(&w, "dev", "333344445555");
     let e = run(&w, "env", json!({"environment": "dev", "release": "2026.11.3"})).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     assert_eq!(
@@ -309,7 +309,7 @@ async fn a_deploy_that_died_half_way_is_resumed_by_asking_again() {
 #[tokio::test]
 async fn an_action_out_of_order_is_refused() {
     let w = world();
-    w.ledger.add_account("dev", "222233334444");
+    vend(&w, "dev", "222233334444");
     let plan: Request =
         serde_json::from_value(json!({"action": "plan", "request": request("2026.11.3", json!({}))})).expect("plan");
     let deployment = handle(plan, &w.deps).await.expect("plan");
@@ -418,7 +418,7 @@ fn paths_read(value: &Value, out: &mut Vec<String>) {
 async fn every_field_the_definition_reads_is_in_a_response() {
     // Workloads ready after 45 s: the first gate poll (at 30 s) sees them progressing.
     let w = world_on(1, chrono::Duration::seconds(45));
-    w.ledger.add_account("dev", "222233334444");
+    vend(&w, "dev", "222233334444");
     let e = run(&w, "env", json!({"environment": "dev", "release": "2026.11.3"})).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     let e = run(&w, "broken", request("2026.11.4", json!({"order-management": "2026.11.4-broken"}))).await;

@@ -18,13 +18,14 @@ fn deps() -> (Deps, Arc<MemoryReleaseLedger>, Arc<MemoryStackSets>) {
     let ledger = Arc::new(MemoryReleaseLedger::default());
     ledger.add_account("dev", MEMBER);
     let stack_sets = Arc::new(MemoryStackSets::new(0));
+    let tree = config::load(&config::repository_config_dir()).expect("config");
     let deps = Deps {
         boundary: Boundary {
             environment: "dev".into(),
             automation_account_id: AUTOMATION.into(),
             management_account_id: "111111111111".into(),
         },
-        tree: config::load(&config::repository_config_dir()).expect("config"),
+        tree: tree.clone(),
         clusters: Arc::new(MemoryClusters::new(Arc::new(MemoryCluster::new(chrono::Duration::seconds(1), vec![])))),
         ledger: ledger.clone(),
         stack_sets: stack_sets.clone(),
@@ -34,6 +35,7 @@ fn deps() -> (Deps, Arc<MemoryReleaseLedger>, Arc<MemoryStackSets>) {
             &["2026.11.3", "2026.11.4", "2026.11.4-broken", "2026.11.5", "2026.11.5-ui.2"],
         )),
         registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
+        edge: platform_deploy::fakes::idle_edge(&tree).expect("an idle edge"),
     };
     (deps, ledger, stack_sets)
 }

@@ -41,6 +41,7 @@ sdk_client!("firehose", aws_sdk_firehose);
 sdk_client!("iam", aws_sdk_iam);
 sdk_client!("lambda-sdk", aws_sdk_lambda);
 sdk_client!("organizations", aws_sdk_organizations);
+sdk_client!("rds", aws_sdk_rds);
 sdk_client!("route53", aws_sdk_route53);
 // Behind an endpoint override (the emulator) buckets are addressed by path: virtual-hosted
 // names would need DNS for every bucket.

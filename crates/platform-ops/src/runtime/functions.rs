@@ -12,6 +12,8 @@ use serde_json::Value;
 
 use asl::Failure;
 
+mod edge;
+
 /// One invocation's result, as `sam local invoke` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Invocation {
@@ -85,10 +87,16 @@ registry! {
         // The emulator has no Kubernetes: one cluster in memory for every account, rollouts
         // ready 20 s (virtual) after they are applied; images tagged `*-broken` never pull.
         let cluster = Arc::new(MemoryCluster::new(chrono::Duration::seconds(20), vec!["*-broken".into()]));
-        deps.clusters = Arc::new(MemoryClusters::new(cluster));
+        let clusters = Arc::new(MemoryClusters::new(cluster));
+        deps.clusters = clusters.clone();
         // The emulator's CloudFormation cannot build EKS (stacksets/platform.yaml): the platform
         // StackSet is kept in memory, each operation running for one poll.
-        deps.stack_sets = Arc::new(platform_core::fakes::MemoryStackSets::new(1));
+        let stack_sets = Arc::new(platform_core::fakes::MemoryStackSets::new(1));
+        deps.stack_sets = stack_sets.clone();
+        // The edge: the platform stack's exports and the nodegroup's groups follow that StackSet
+        // in memory; the alias record is the emulator's Route 53 (through the real adapter), and
+        // the load balancer is a TLS stand-in on loopback that the probe reaches only through it.
+        edge::local(deps, stack_sets, clusters);
         // The image registry is not replaced: Plan reads the emulator's ECR, which the world's
         // seed filled with the scenarios' images (world/images.rs).
     },

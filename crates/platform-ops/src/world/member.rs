@@ -87,6 +87,12 @@ pub fn member_roles(automation_role: &str) -> Vec<(String, Vec<&'static str>)> {
                 "eks:CreateAccessEntry",
                 "eks:ListAssociatedAccessPolicies",
                 "eks:AssociateAccessPolicy",
+                "ssm:GetParameter*",
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:DescribeLoadBalancerTargetGroups",
+                "autoscaling:AttachLoadBalancerTargetGroups",
+                "route53:ListResourceRecordSets",
+                "route53:ChangeResourceRecordSets",
             ],
         ),
         (

@@ -11,17 +11,26 @@ use super::{AccessChange, ApplyError, ClusterAccess, Clusters, ProxyAnswer, Work
 use crate::render::{EBS_PROVISIONER, Manifest};
 use crate::rollout::RolloutStatus;
 
-/// One in-memory cluster for every account (the local runtime and tests): access is granted on
-/// first use and remembered, like an access entry.
+/// In-memory clusters, one per account and environment as EKS has them (the local runtime and
+/// tests): the first account given access gets `cluster`, every other a fresh one like it.
+/// Access is granted on first use and remembered, like an access entry.
 #[derive(Debug)]
 pub struct MemoryClusters {
     pub cluster: Arc<MemoryCluster>,
     granted: Mutex<BTreeSet<String>>,
+    /// By `<account>/<cluster name>`.
+    clusters: Mutex<BTreeMap<String, Arc<MemoryCluster>>>,
 }
 
 impl MemoryClusters {
     pub fn new(cluster: Arc<MemoryCluster>) -> MemoryClusters {
-        MemoryClusters { cluster, granted: Mutex::default() }
+        MemoryClusters { cluster, granted: Mutex::default(), clusters: Mutex::default() }
+    }
+
+    /// The cluster of `account` in `environment`, once it has been given access.
+    pub fn cluster_of(&self, account: &str, environment: &str) -> Option<Arc<MemoryCluster>> {
+        let key = format!("{account}/abc-trading-{environment}");
+        self.clusters.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()
     }
 }
 
@@ -29,7 +38,13 @@ impl MemoryClusters {
 impl Clusters for MemoryClusters {
     async fn ensure_access(&self, account: &str, environment: &str, region: &str) -> Result<ClusterAccess, ApplyError> {
         let name = format!("abc-trading-{environment}");
-        let first = self.granted.lock().unwrap_or_else(|e| e.into_inner()).insert(format!("{account}/{name}"));
+        let key = format!("{account}/{name}");
+        let first = self.granted.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone());
+        let mut clusters = self.clusters.lock().unwrap_or_else(|e| e.into_inner());
+        if !clusters.contains_key(&key) {
+            let cluster = if clusters.is_empty() { self.cluster.clone() } else { Arc::new(self.cluster.like()) };
+            clusters.insert(key, cluster);
+        }
         Ok(ClusterAccess {
             endpoint: format!("https://{name}.memory.invalid"),
             region: region.to_string(),
@@ -51,7 +66,8 @@ impl Clusters for MemoryClusters {
         if !self.granted.lock().unwrap_or_else(|e| e.into_inner()).contains(&format!("{account}/{name}")) {
             return Err(ApplyError::Forbidden(format!("no access entry on cluster {name} of account {account}")));
         }
-        Ok(self.cluster.clone())
+        let found = self.cluster_of(account, environment);
+        Ok(found.ok_or_else(|| ApplyError::Forbidden(format!("no cluster {name} in account {account}")))?)
     }
 }
 
@@ -86,6 +102,17 @@ impl MemoryCluster {
             ready_after,
             broken,
             provisioners: BTreeSet::from([EBS_PROVISIONER.to_string()]),
+            unhealthy: Mutex::default(),
+        }
+    }
+
+    /// An empty cluster set up as this one (another account's).
+    pub fn like(&self) -> MemoryCluster {
+        MemoryCluster {
+            objects: Mutex::new(BTreeMap::new()),
+            ready_after: self.ready_after,
+            broken: self.broken.clone(),
+            provisioners: self.provisioners.clone(),
             unhealthy: Mutex::default(),
         }
     }

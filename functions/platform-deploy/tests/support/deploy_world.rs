@@ -9,7 +9,7 @@ use platform_core::config;
 use platform_core::fakes::{MemoryAlarms, MemoryStackSets};
 use platform_core::trust::Boundary;
 use platform_deploy::cluster::{MemoryCluster, MemoryClusters};
-use platform_deploy::fakes::{MemoryImages, MemoryReleaseLedger};
+use platform_deploy::fakes::{MemoryEdge, MemoryImages, MemoryReleaseLedger, StandInOptions, stand_in_edge};
 use platform_deploy::handler::{Deps, Request, handle};
 use platform_deploy::render::Registry;
 use serde_json::{Value, json};
@@ -33,6 +33,8 @@ pub struct World {
     pub stack_sets: Arc<MemoryStackSets>,
     pub alarms: Arc<MemoryAlarms>,
     pub images: Arc<MemoryImages>,
+    /// The platform stack's edge outputs, the nodegroup's groups and the client zones.
+    pub edge: Arc<MemoryEdge>,
     pub children: Mutex<Vec<String>>,
     pub notified: Mutex<Vec<(String, String)>>,
     pub actions: Mutex<Vec<String>>,
@@ -79,8 +81,11 @@ impl Resolver for Runner {
                 self.actions.lock().expect("lock").push(action.clone());
                 let request: Request =
                     serde_json::from_value(payload).map_err(|e| Failure::new("InvalidRequest", e.to_string()))?;
-                let response =
-                    handle(request, &self.deps).await.map_err(|e| Failure::new(e.error_type(), e.to_string()))?;
+                let response = handle(request, &self.deps).await.map_err(|e| {
+                    // As Lambda reports it: the message with its sources.
+                    let d = platform_core::lambda::diagnostic(e.error_type(), &e);
+                    Failure::new(e.error_type(), d.error_message)
+                })?;
                 let wire = serde_json::to_value(response).expect("a response serialises");
                 self.responses.lock().expect("lock").push((action, wire.clone()));
                 Ok(TaskOutput::now(wire))
@@ -103,11 +108,23 @@ pub fn world_with(polls: u32) -> Arc<World> {
 /// A world whose StackSet operations run for `polls` status polls and whose workloads are ready
 /// `ready_after` they are applied.
 pub fn world_on(polls: u32, ready_after: chrono::Duration) -> Arc<World> {
+    world_edge(polls, ready_after, |o| o)
+}
+
+/// A world whose load balancer stand-in is made with `options` (an expired certificate, no redirect...).
+pub fn world_edge(
+    polls: u32,
+    ready_after: chrono::Duration,
+    options: impl FnOnce(StandInOptions) -> StandInOptions,
+) -> Arc<World> {
     let tree = config::load(&config::repository_config_dir()).expect("config");
     let cluster = Arc::new(MemoryCluster::new(ready_after, vec!["2026.11.4-broken".into()]));
     let ledger = Arc::new(MemoryReleaseLedger::default());
     let stack_sets = Arc::new(MemoryStackSets::new(polls));
     let alarms = Arc::new(MemoryAlarms::default());
+    let clusters = Arc::new(MemoryClusters::new(cluster.clone()));
+    let (edge_deps, edge) =
+        stand_in_edge(&tree, stack_sets.clone(), clusters.clone(), None, options).expect("the stand-in starts");
     let images = Arc::new(
         MemoryImages::default()
             .with_tags(&tree, &["2026.11.3", "2026.11.4", "2026.11.4-broken", "2026.11.5", "2026.11.5-ui.2"]),
@@ -120,18 +137,20 @@ pub fn world_on(polls: u32, ready_after: chrono::Duration) -> Arc<World> {
                 management_account_id: "111111111111".into(),
             },
             tree,
-            clusters: Arc::new(MemoryClusters::new(cluster.clone())),
+            clusters,
             ledger: ledger.clone(),
             stack_sets: stack_sets.clone(),
             alarms: alarms.clone(),
             images: images.clone(),
             registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
+            edge: edge_deps,
         },
         cluster,
         ledger,
         stack_sets,
         alarms,
         images,
+        edge,
         children: Mutex::default(),
         notified: Mutex::default(),
         actions: Mutex::default(),
@@ -157,8 +176,23 @@ pub fn request(release: &str, versions: Value) -> Value {
 /// the deploy refuses any other (tests/trust.rs).
 pub fn vended(w: &World, input: &Value) {
     if let (Some(env), Some(account)) = (input["environment"].as_str(), input["accountId"].as_str()) {
-        w.ledger.add_account(env, account);
+        vend(w, env, account);
     }
+}
+
+/// What vending leaves for an account: its facts in the ledger (client and zone among them),
+/// and its client zone `<client>.<domain>`.
+pub fn vend(w: &World, env: &str, account: &str) {
+    w.ledger.add_account(env, account);
+    let (client, zone) = client_of(account);
+    w.ledger.set_client(env, account, &client, &zone);
+    let domain = w.deps.tree.environment(env).map(|e| e.domain_name.clone()).unwrap_or_default();
+    w.edge.add_zone(account, &zone, &format!("{client}.{domain}"));
+}
+
+/// The client vending named for an account here, and its zone's id.
+pub fn client_of(account: &str) -> (String, String) {
+    (format!("client-{account}"), format!("Z0{account}"))
 }
 
 /// An execution that starts when `before` ended on the virtual clock.
