@@ -433,7 +433,17 @@ fn render_writes_the_manifests_of_a_release() {
     assert!(text.contains("arn:aws:kms:us-east-1:222233334444:alias/abc-trading-dev"), "the member's key");
     assert!(text.contains(&format!("\"value\": \"aws-secretsmanager:{secret}\"")), "database workloads read it");
     let bad = platform_ops(
-        &["render", "--env", "dev", "--release", "latest", "--account", "222233334444", "--registry-account", "111122223333"],
+        &[
+            "render",
+            "--env",
+            "dev",
+            "--release",
+            "latest",
+            "--account",
+            "222233334444",
+            "--registry-account",
+            "111122223333",
+        ],
         None,
     );
     assert_eq!(bad.status.code(), Some(2));
