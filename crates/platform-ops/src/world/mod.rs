@@ -5,6 +5,7 @@ mod images;
 mod member;
 mod organisation;
 mod snapshot;
+mod zone;
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,8 @@ pub use snapshot::{AccountFacts, MemberResources, World, snapshot};
 const BOOTSTRAP_ROLE: &str = "OrganizationAccountAccessRole";
 /// The environment whose member account exists before automation (the seed's hand-built dev).
 pub const SEEDED_ENVIRONMENT: &str = "dev";
+/// The client the seeded account serves: ABC's own copy, `abc.<domain>` once taken over.
+pub const SEEDED_CLIENT: &str = "abc";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorldError {
@@ -143,12 +146,16 @@ pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, Wor
 
     // From here on the seed uses the automation role, as every flow will.
     let automation = ctx.sessions(tree.organization.automation_role.clone(), "world-seed");
-    let member = Member { ctx: ctx.in_account(&automation, &account_id), tree, env, report: &mut report };
+    let member_ctx = ctx.in_account(&automation, &account_id);
+    let member = Member { ctx: member_ctx.clone(), tree, env, report: &mut report };
     member.seed().await?;
+    let zone_name = format!("{SEEDED_CLIENT}.{}", env.domain_name.trim_end_matches('.'));
+    let zone_id = zone::ensure_client_zone(&member_ctx, &zone_name, &mut report).await?;
 
     let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
     report.config = config::publish(tree, &store, false).await?;
-    register_vended(&store, tree, &env.name, &account_id, &account_name, &mut report).await?;
+    let facts = Vended { account_id: &account_id, account_name: &account_name, client: SEEDED_CLIENT, zone_id: &zone_id };
+    register_vended(&store, tree, &env.name, &facts, &mut report).await?;
     ensure_paging_key(ctx, tree, &env.name, &mut report).await?;
     // The central registry is the automation account's (here the management account's).
     images::seed(ctx, tree, &mut report).await?;
@@ -162,13 +169,17 @@ async fn register_vended(
     store: &SsmParameterStore,
     tree: &ConfigTree,
     env: &str,
-    account_id: &str,
-    account_name: &str,
+    vended: &Vended<'_>,
     report: &mut SeedReport,
 ) -> Result<(), AwsError> {
     use platform_core::ports::ParameterStore;
-    let root = format!("{}/accounts/{env}/{account_id}", tree.organization.parameter_prefix);
-    let facts = [(format!("{root}/id"), account_id.to_string()), (format!("{root}/name"), account_name.to_string())];
+    let root = format!("{}/accounts/{env}/{}", tree.organization.parameter_prefix, vended.account_id);
+    let facts = [
+        (format!("{root}/id"), vended.account_id.to_string()),
+        (format!("{root}/name"), vended.account_name.to_string()),
+        (format!("{root}/client"), vended.client.to_string()),
+        (format!("{root}/hosted-zone-id"), vended.zone_id.to_string()),
+    ];
     let current = store.get_by_path(&root).await?;
     for (name, value) in facts {
         if current.get(&name) == Some(&value) {
@@ -179,6 +190,14 @@ async fn register_vended(
         }
     }
     Ok(())
+}
+
+/// What the ledger says of the seeded account.
+struct Vended<'a> {
+    account_id: &'a str,
+    account_name: &'a str,
+    client: &'a str,
+    zone_id: &'a str,
 }
 
 /// The paging provider's key, a SecureString people create before the stack (docs/deploy-guide.md);
