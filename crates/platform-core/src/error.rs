@@ -88,6 +88,8 @@ impl ErrorClass {
             | "InternalServerException"
             | "InternalServiceError"
             | "InternalServiceErrorException"
+            // RDS has no capacity for the class in the AZ now; it comes back.
+            | "InsufficientDBInstanceCapacity"
             | "ServiceUnavailable"
             | "ServiceUnavailableException"
             | "ServiceException"
@@ -103,7 +105,10 @@ impl ErrorClass {
             | "ScalingActivityInProgressFault"
             | "ResourceContention"
             | "ResourceContentionFault"
-            | "StaleRequestException" => OperationInProgress,
+            | "StaleRequestException"
+            // RDS: the instance is busy (modifying, backing up) or the snapshot still being taken.
+            | "InvalidDBInstanceState"
+            | "InvalidDBSnapshotState" => OperationInProgress,
             "ConcurrentModificationException"
             | "ConcurrentModification"
             | "ConcurrentUpdateException"
@@ -125,6 +130,11 @@ impl ErrorClass {
             | "TargetNotFoundException"
             | "CreateAccountStatusNotFoundException"
             | "AWSOrganizationsNotInUseException"
+            | "DBInstanceNotFound"
+            | "DBSnapshotNotFound"
+            | "DBSubnetGroupNotFoundFault"
+            | "DBParameterGroupNotFound"
+            | "OptionGroupNotFoundFault"
             | "NotFound"
             | "ValidationError.NotFound" => NotFound,
             "AlreadyExistsException"
@@ -139,6 +149,8 @@ impl ErrorClass {
             | "DuplicateAccountException"
             | "DuplicatePolicyAttachmentException"
             | "AlreadyInOrganizationException"
+            | "DBInstanceAlreadyExists"
+            | "DBSnapshotAlreadyExists"
             // Our own idempotent retry of a StackSet operation: describe that operation instead.
             | "OperationIdAlreadyExistsException" => AlreadyExists,
             // TransactionCanceledException is left to the adapter: only its cancellation reasons
@@ -155,7 +167,8 @@ impl ErrorClass {
             | "AuthFailure"
             | "NotAuthorized"
             | "SignatureDoesNotMatch"
-            | "RegionDisabledException" => AccessDenied,
+            | "RegionDisabledException"
+            | "KMSKeyNotAccessibleFault" => AccessDenied,
             "ValidationException"
             | "ValidationError"
             | "InvalidParameterValue"
@@ -183,7 +196,10 @@ impl ErrorClass {
             | "HierarchyTypeMismatchException"
             | "DestinationAccountNotInOrganizationException"
             | "SourceParentNotFoundException"
-            | "DestinationParentNotFoundException" => InvalidRequest,
+            | "DestinationParentNotFoundException"
+            | "InvalidRestoreFault"
+            | "InvalidSubnet"
+            | "InvalidVPCNetworkStateFault" => InvalidRequest,
             "LimitExceededException"
             | "LimitExceeded"
             | "LimitExceededFault"
@@ -196,7 +212,10 @@ impl ErrorClass {
             | "QuotaExceededException"
             | "InstanceLimitExceeded"
             | "ResourceLimitExceeded"
-            | "HierarchyLevelLimitExceededException" => LimitExceeded,
+            | "HierarchyLevelLimitExceededException"
+            | "InstanceQuotaExceeded"
+            | "StorageQuotaExceeded"
+            | "SnapshotQuotaExceeded" => LimitExceeded,
             _ => return None,
         };
         Some(class)

@@ -155,7 +155,7 @@ fn demo_replays_the_default_scenario() {
     // access, six gates (the migrations job, then five tiers), smoke checks), the same release for the whole environment (one child
     // per account of the ledger: the dev account and acme's), then a broken image rolled back.
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (63 transitions, 5m00s on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (64 transitions, 5m00s on the virtual clock)"),
         "{text}"
     );
     assert!(
@@ -184,6 +184,8 @@ fn demo_replays_the_default_scenario() {
     assert_eq!(text.matches("      Remediate (3m00s)").count(), 2, "{text}");
     assert!(text.contains("      Suppressed (0s)"), "{text}");
     assert!(text.contains("SignalTriageStateMachine: FAILED Untrusted (3 transitions"), "{text}");
+    // The weekly restore test: the dev account's database restored, probed, timed and deleted.
+    assert!(text.contains("RestoreTestStateMachine: SUCCEEDED (19 transitions"), "{text}");
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
 }
 

@@ -69,6 +69,7 @@ impl Function for PlatformDeploy {
                 routing: Arc::new(AutoScalingRoute53Routing::new(members)),
                 probe: Arc::new(probe),
             },
+            database_probe: Arc::new(crate::database_probe::TcpDatabaseProbe::new(crate::database_probe::TIMEOUT)),
             stack_sets: Arc::new(CloudFormationStackSets::new(management.client())),
             // The monitoring account is this one: the log processor's metrics are here.
             alarms: Arc::new(CloudWatchAlarms::new(ctx.client())),

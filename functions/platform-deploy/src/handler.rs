@@ -118,6 +118,14 @@ pub enum Request {
         deployment: Deployment,
         now: DateTime<Utc>,
     },
+    /// The restore test's check that a restored database answers (`database_probe`).
+    ProbeDatabase {
+        account_id: String,
+        environment: String,
+        host: String,
+        port: u16,
+        now: DateTime<Utc>,
+    },
 }
 
 /// `abc.platform` `ReleaseRequested` as published: the account is optional (absent: every
@@ -213,6 +221,8 @@ pub struct Deps {
     pub registry: Registry,
     /// The client's way in: the platform's exports, the load balancer's routing, the HTTPS check.
     pub edge: Edge,
+    /// The restore test's probe of a restored database.
+    pub database_probe: Arc<dyn crate::database_probe::DatabaseProbe>,
 }
 
 impl std::fmt::Debug for Deps {
@@ -486,6 +496,12 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
                 None => release_of(&deployment, "rollback-health")?,
             };
             Response::Health(health_of(deps, &deployment, &deployment.touched, release, false, now).await?)
+        }
+        Request::ProbeDatabase { account_id, environment, host, port, now } => {
+            let region = deps.environment(&environment)?.primary_region().to_string();
+            deps.vended(&environment, &account_id).await?;
+            let probe = deps.database_probe.as_ref();
+            Response::DatabaseProbed(crate::database_probe::probe(probe, &region, &host, port, now).await?)
         }
     })
 }

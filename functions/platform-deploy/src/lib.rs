@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod cluster;
+pub mod database_probe;
 pub mod ecr;
 pub mod edge;
 #[cfg(feature = "fakes")]

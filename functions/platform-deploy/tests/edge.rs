@@ -11,6 +11,7 @@ use platform_deploy::handler::{Request, handle};
 use serde_json::json;
 
 #[path = "support/deploy_world.rs"]
+#[allow(dead_code)]
 mod deploy_world;
 use deploy_world::*;
 

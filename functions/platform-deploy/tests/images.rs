@@ -39,6 +39,9 @@ fn deps(tree: ConfigTree, images: Arc<MemoryImages>) -> Deps {
         alarms: Arc::new(platform_core::fakes::MemoryAlarms::default()),
         images,
         edge,
+        database_probe: Arc::new(platform_deploy::database_probe::TcpDatabaseProbe::new(
+            std::time::Duration::from_secs(1),
+        )),
         registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
     }
 }

@@ -1,4 +1,4 @@
-//! The report bucket in memory, for tests of the schedules.
+//! The report bucket and RDS in memory, for tests of the schedules.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -44,3 +44,7 @@ impl ReportStore for MemoryReports {
         Ok(())
     }
 }
+
+mod rds;
+
+pub use rds::MemoryRds;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::aws::{Organizations, S3Reports};
 use crate::handler::{self, Deps, Request, Response, ScheduleError};
+use crate::restore::aws::RdsDatabases;
 
 /// The variables `template.yaml` gives the function.
 #[derive(Debug, Clone, Deserialize)]
@@ -39,7 +40,7 @@ impl Function for ScheduledOps {
     const ACTIONS: &'static [&'static str] = <Request as strum::VariantNames>::VARIANTS;
 
     fn error_names() -> Vec<&'static str> {
-        platform_core::ErrorClass::NAMES.to_vec()
+        lambda::error_names_with(<crate::restore::ErrorName as strum::VariantNames>::VARIANTS)
     }
 
     async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
@@ -63,18 +64,23 @@ impl Function for ScheduledOps {
         let management =
             ctx.in_account(&ctx.sessions(env.schedules_management_role_name, Self::NAME), &env.management_account_id);
         let stack_sets = Arc::new(CloudFormationStackSets::new(management.client()));
+        // One set of member sessions (the schedules' role) for nodegroups and databases.
+        let members = ctx.members(ctx.sessions(env.automation_role_name, Self::NAME));
+        let databases = Arc::new(RdsDatabases::new(members.clone()));
         Ok(Deps {
             tree,
             directory: Arc::new(Organizations::new(management.client())),
             stack_sets: stack_sets.clone(),
             drift: stack_sets,
-            groups: Arc::new(MemberGroups::new(ctx.members(ctx.sessions(env.automation_role_name, Self::NAME)))),
+            groups: Arc::new(MemberGroups::new(members)),
             guard: Arc::new(GuardTable::new(ctx.client(), env.guard_table_name)),
             parameters: store,
             reports: Arc::new(S3Reports::new(ctx.client(), env.report_bucket_name)),
             indicators: Arc::new(CloudWatchIndicators::new(ctx.client())),
             metrics: ctx.metrics(),
             inventory_prefix: crate::inventory::PREFIX.into(),
+            recovery_points: databases.clone(),
+            databases,
         })
     }
 

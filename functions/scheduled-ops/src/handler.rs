@@ -1,4 +1,4 @@
-//! The scheduled operations' typed actions: drift (start, status, report), off-hours, inventory.
+//! The scheduled operations' typed actions: drift (start, status, report), off-hours, inventory, the restore test.
 
 use std::sync::Arc;
 
@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::drift::{self, Detection, DetectionStatus, DriftReport};
 use crate::inventory;
 use crate::off_hours;
-use crate::ports::{MemberDirectory, ReportStore};
+use crate::ports::{MemberDirectory, RecoveryPoints, ReportStore, ScratchInstances};
+use crate::restore::{self, RestoreError, Target, report::Run};
 
 /// One request per `action` the state machine sends; the action names are derived from the
 /// variants (`platform-ops validate` checks the definitions against them).
@@ -42,12 +43,42 @@ pub enum Request {
     Inventory {
         now: DateTime<Utc>,
     },
+    /// The restore test (`restore-test.asl.json`); `now` is the state's entry time and
+    /// `execution` the execution's id, never the payload's choice of either.
+    RestoreTargets {},
+    RestoreFind {
+        target: Target,
+        now: DateTime<Utc>,
+    },
+    RestoreStart {
+        target: Target,
+        snapshot: String,
+        execution: String,
+        now: DateTime<Utc>,
+    },
+    RestoreStatus {
+        target: Target,
+        execution: String,
+        started_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
+    RestoreDelete {
+        target: Target,
+        execution: String,
+    },
+    RestoreReport {
+        run: Box<Run>,
+        execution: String,
+        now: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
     #[error(transparent)]
     Aws(#[from] AwsError),
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
 }
 
 impl ScheduleError {
@@ -55,6 +86,7 @@ impl ScheduleError {
     pub fn error_type(&self) -> &'static str {
         match self {
             ScheduleError::Aws(e) => e.error_type(),
+            ScheduleError::Restore(e) => e.error_type(),
         }
     }
 }
@@ -73,6 +105,10 @@ pub struct Deps {
     pub metrics: Arc<dyn MetricsSink>,
     /// Key prefix of the inventory in the report bucket.
     pub inventory_prefix: String,
+    /// The member accounts' database snapshots (RDS, through the schedules' role).
+    pub recovery_points: Arc<dyn RecoveryPoints>,
+    /// The member accounts' database instances the restore test makes and deletes.
+    pub databases: Arc<dyn ScratchInstances>,
 }
 
 impl std::fmt::Debug for Deps {
@@ -91,6 +127,12 @@ pub enum Response {
     DriftReport(DriftReport),
     OffHours(off_hours::Run),
     Inventory(inventory::Written),
+    RestoreTargets(restore::Targets),
+    RestoreFind(restore::Found),
+    RestoreStart(restore::Started),
+    RestoreStatus(restore::Status),
+    RestoreDelete(restore::Deleted),
+    RestoreReport(Box<restore::report::Written>),
 }
 
 pub async fn handle(request: Request, deps: &Deps) -> Result<Response, ScheduleError> {
@@ -145,5 +187,41 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, ScheduleE
             let keys = inventory::write(deps.reports.as_ref(), &deps.inventory_prefix, &inv).await?;
             Response::Inventory(inventory::Written::new(&inv, keys))
         }
+        Request::RestoreTargets {} => Response::RestoreTargets(restore::Targets {
+            targets: restore::targets(&deps.tree, deps.parameters.as_ref()).await?,
+        }),
+        Request::RestoreFind { target, now } => {
+            let target = vended(deps, target).await?;
+            Response::RestoreFind(restore::find(&deps.tree, deps.recovery_points.as_ref(), &target, now).await?)
+        }
+        Request::RestoreStart { target, snapshot, execution, now } => {
+            let target = vended(deps, target).await?;
+            let started =
+                restore::start(&deps.tree, deps.databases.as_ref(), &target, &snapshot, &execution, now).await?;
+            tracing::info!(account = %target.account, scratch = %started.scratch, created = started.created, "restore started");
+            Response::RestoreStart(started)
+        }
+        Request::RestoreStatus { target, execution, started_at, now } => {
+            let target = vended(deps, target).await?;
+            let db = deps.databases.as_ref();
+            Response::RestoreStatus(restore::status(&deps.tree, db, &target, &execution, started_at, now).await?)
+        }
+        Request::RestoreDelete { target, execution } => {
+            let target = vended(deps, target).await?;
+            Response::RestoreDelete(restore::delete(&deps.tree, deps.databases.as_ref(), &target, &execution).await?)
+        }
+        Request::RestoreReport { run, execution, now } => {
+            // The key is built from the account and environment: both must be the ledger's.
+            vended(deps, run.target.clone()).await?;
+            let report = restore::report::build(&deps.tree, &run, &execution, now);
+            let written = restore::report::write(deps.reports.as_ref(), report).await?;
+            tracing::info!(key = %written.key, verdict = %written.verdict, "restore test reported");
+            Response::RestoreReport(Box::new(written))
+        }
     })
+}
+
+/// The restore test's target, once vending's ledger holds it for this stack's environment.
+async fn vended(deps: &Deps, target: Target) -> Result<Target, RestoreError> {
+    restore::vended(&deps.tree, deps.parameters.as_ref(), target).await
 }

@@ -11,3 +11,4 @@ pub mod handler;
 pub mod inventory;
 pub mod off_hours;
 pub mod ports;
+pub mod restore;

@@ -82,6 +82,8 @@ async fn world() -> Arc<World> {
             indicators: Arc::new(platform_core::fakes::MemoryIndicators::default()),
             metrics: metrics.clone(),
             inventory_prefix: "inventory".into(),
+            recovery_points: Arc::new(scheduled_ops::fakes::MemoryRds::new(1, "cxyz.us-east-1.rds.amazonaws.com")),
+            databases: Arc::new(scheduled_ops::fakes::MemoryRds::new(1, "cxyz.us-east-1.rds.amazonaws.com")),
         },
         sets,
         metrics,

@@ -44,6 +44,8 @@ fn deps() -> Deps {
         indicators: Arc::new(platform_core::fakes::MemoryIndicators::default()),
         metrics: Arc::new(CapturedMetrics::default()),
         inventory_prefix: "inventory".into(),
+        recovery_points: Arc::new(scheduled_ops::fakes::MemoryRds::new(1, "cxyz.us-east-1.rds.amazonaws.com")),
+        databases: Arc::new(scheduled_ops::fakes::MemoryRds::new(1, "cxyz.us-east-1.rds.amazonaws.com")),
     }
 }
 

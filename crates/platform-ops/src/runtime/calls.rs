@@ -33,6 +33,8 @@ const CHANGING: &[&str] = &[
     "Invite",
     "Associate",
     "Disassociate",
+    // RDS makes a new instance from a snapshot.
+    "Restore",
 ];
 
 /// Shared by every client the runtime hands a function or an integration.

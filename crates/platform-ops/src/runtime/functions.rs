@@ -99,6 +99,14 @@ registry! {
         edge::local(deps, stack_sets, clusters);
         // The image registry is not replaced: Plan reads the emulator's ECR, which the world's
         // seed filled with the scenarios' images (world/images.rs).
+        // The restore test's probe: the emulator's database endpoints resolve nowhere, so every
+        // (checked) RDS name reaches a stand-in PostgreSQL on loopback answering the SSLRequest
+        // `N`; should it not start, the real probe fails every restore test, loudly.
+        use platform_deploy::database_probe::{TIMEOUT, TcpDatabaseProbe, stand_in};
+        match stand_in(b'N') {
+            Ok(at) => deps.database_probe = Arc::new(TcpDatabaseProbe::redirected(at, TIMEOUT)),
+            Err(error) => tracing::error!(%error, "the database stand-in did not start: restore tests will fail"),
+        }
     },
     scheduled_ops::function::ScheduledOps => |deps: &mut scheduled_ops::handler::Deps| {
         // The emulator has no DetectStackSetDrift: drift is kept in memory (none unless a test

@@ -75,6 +75,9 @@ pub enum Expectation {
     Published { detail_type: String, count: usize },
     /// Objects in a bucket (what Firehose delivered), at least this many.
     Bucket { name: String, min_objects: usize },
+    /// Exactly `count` JSON objects under `prefix` (placeholders filled) in `bucket` contain
+    /// `contains` (a report's verdict, say): what was written, not only that something was.
+    Reports { bucket: String, prefix: String, contains: Value, count: usize },
     /// Parameters under a path (recursively), at least this many.
     Parameters { path: String, min: usize },
     /// Exactly one account of the organisation has this e-mail, and it sits in the OU named `ou`
@@ -186,7 +189,7 @@ pub async fn replay(
         };
         let published: Vec<Value> = runtime.published().into_iter().skip(published_before).map(|(_, e)| e).collect();
         let refused: Vec<Refusal> = runtime.refusals().into_iter().skip(refused_before).collect();
-        let seen = Seen { dispatches: &dispatches, published: &published, refused: &refused };
+        let seen = Seen { dispatches: &dispatches, published: &published, refused: &refused, facts };
         for expectation in &step.expect {
             checks.push(check(runtime, &step.name, expectation, &seen).await);
         }
@@ -200,10 +203,12 @@ struct Seen<'a> {
     dispatches: &'a [Dispatch],
     published: &'a [Value],
     refused: &'a [Refusal],
+    /// The world's facts, for placeholders in what is checked.
+    facts: &'a BTreeMap<String, String>,
 }
 
 async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &Seen<'_>) -> Check {
-    let Seen { dispatches, published, refused } = *seen;
+    let Seen { dispatches, published, refused, facts } = *seen;
     let (text, met, actual) = match expectation {
         Expectation::Dispatch { target, outcome, output } => {
             let meets = |d: &Dispatch| {
@@ -251,6 +256,13 @@ async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &
             ),
             Err(e) => (format!("at least {min_objects} object(s) in {name}"), false, e.to_string()),
         },
+        Expectation::Reports { bucket, prefix, contains: want, count } => {
+            let text = format!("{count} report(s) under {bucket}/{prefix} containing {want}");
+            match reports(runtime, bucket, &fill(prefix, facts).unwrap_or_else(|e| e.to_string()), want).await {
+                Ok((n, of)) => (text, n == *count, format!("{n} of {of}")),
+                Err(e) => (text, false, e.to_string()),
+            }
+        }
         Expectation::Parameters { path, min } => {
             let text = format!("at least {min} parameter(s) under {path}");
             match runtime.parameters_under(path).await {
@@ -312,6 +324,18 @@ async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &
         }
     };
     Check { step: step.to_string(), expectation: text, met, actual }
+}
+
+/// How many JSON objects under `prefix` contain `want`, of how many there are.
+async fn reports(runtime: &Runtime, bucket: &str, prefix: &str, want: &Value) -> Result<(usize, usize), RuntimeError> {
+    let keys: Vec<String> = runtime.bucket_keys(bucket)?.into_iter().filter(|k| k.starts_with(prefix)).collect();
+    let mut n = 0;
+    for key in &keys {
+        let text = runtime.object_text(bucket, key).await?;
+        let value: Value = serde_json::from_str(&text).map_err(|e| RuntimeError::Invalid(format!("{key}: {e}")))?;
+        n += usize::from(contains(&value, want));
+    }
+    Ok((n, keys.len()))
 }
 
 /// Events published for subscribers outside the control plane: no rule of ours is meant to take

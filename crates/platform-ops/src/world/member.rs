@@ -97,7 +97,16 @@ pub fn member_roles(automation_role: &str) -> Vec<(String, Vec<&'static str>)> {
         ),
         (
             format!("{automation_role}-schedules"),
-            vec!["eks:DescribeNodegroup", "eks:UpdateNodegroupConfig", "autoscaling:Describe*"],
+            vec![
+                "eks:DescribeNodegroup",
+                "eks:UpdateNodegroupConfig",
+                "autoscaling:Describe*",
+                "rds:DescribeDBInstances",
+                "rds:DescribeDBSnapshots",
+                "rds:RestoreDBInstanceFromDBSnapshot",
+                "rds:AddTagsToResource",
+                "rds:DeleteDBInstance",
+            ],
         ),
     ]
 }
@@ -155,6 +164,7 @@ impl Member<'_> {
         self.ensure_auto_scaling_group(&network).await?;
         self.ensure_alarms().await?;
         self.ensure_log_groups().await?;
+        self.ensure_database().await?;
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The local world: the organisation and the dev environment as they exist before automation, seeded into the emulator.
 
 mod alarms;
+mod database;
 mod images;
 mod member;
 mod organisation;
@@ -154,7 +155,8 @@ pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, Wor
 
     let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
     report.config = config::publish(tree, &store, false).await?;
-    let facts = Vended { account_id: &account_id, account_name: &account_name, client: SEEDED_CLIENT, zone_id: &zone_id };
+    let facts =
+        Vended { account_id: &account_id, account_name: &account_name, client: SEEDED_CLIENT, zone_id: &zone_id };
     register_vended(&store, tree, &env.name, &facts, &mut report).await?;
     ensure_paging_key(ctx, tree, &env.name, &mut report).await?;
     // The central registry is the automation account's (here the management account's).

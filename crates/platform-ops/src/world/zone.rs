@@ -7,7 +7,11 @@ use super::{Outcome, SeedReport};
 
 /// The public hosted zone `name` in the member account (`ctx`), created only when missing; its id
 /// as CloudFormation's `!Ref` gives it (no `/hostedzone/` prefix).
-pub(super) async fn ensure_client_zone(ctx: &AwsContext, name: &str, report: &mut SeedReport) -> Result<String, AwsError> {
+pub(super) async fn ensure_client_zone(
+    ctx: &AwsContext,
+    name: &str,
+    report: &mut SeedReport,
+) -> Result<String, AwsError> {
     let route53 = ctx.client::<aws_sdk_route53::Client>();
     let fqdn = format!("{}.", name.trim_end_matches('.'));
     let zones = route53.list_hosted_zones_by_name().dns_name(&fqdn).send().await.classify("ListHostedZonesByName")?;

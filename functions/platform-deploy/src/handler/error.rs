@@ -45,6 +45,9 @@ pub enum DeployError {
     /// or the public HTTPS check.
     #[error(transparent)]
     Edge(#[from] EdgeError),
+    /// The restore test's probe was pointed at something other than an RDS endpoint.
+    #[error(transparent)]
+    Probe(#[from] crate::database_probe::ProbeError),
 }
 
 /// The names [`DeployError::error_type`] reports besides the AWS error classes.
@@ -79,6 +82,7 @@ impl DeployError {
             DeployError::Cluster(e) => return e.error_type(),
             DeployError::Registry(e) => return e.error_type(),
             DeployError::Edge(e) => return e.error_type(),
+            DeployError::Probe(_) => ErrorName::InvalidRequest,
             DeployError::ImagesRefused { .. } => ErrorName::ImagesRefused,
             DeployError::Release(_) => ErrorName::InvalidRelease,
             DeployError::Render(_) => ErrorName::ConfigMissing,

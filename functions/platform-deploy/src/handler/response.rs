@@ -21,6 +21,8 @@ pub enum Response {
     Health(Health),
     Verified(Verified),
     Rollback(Rollback),
+    /// `probe-database`: whether the restored database answered.
+    DatabaseProbed(crate::database_probe::Probed),
 }
 
 impl From<Deployment> for Response {

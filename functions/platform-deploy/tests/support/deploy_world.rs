@@ -144,6 +144,9 @@ pub fn world_edge(
             images: images.clone(),
             registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
             edge: edge_deps,
+            database_probe: Arc::new(platform_deploy::database_probe::TcpDatabaseProbe::new(
+                std::time::Duration::from_secs(1),
+            )),
         },
         cluster,
         ledger,
