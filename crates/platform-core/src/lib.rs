@@ -31,6 +31,7 @@ macro_rules! aws_status {
 }
 
 pub mod aws;
+pub mod calendar;
 pub mod capacity;
 pub mod claims;
 pub mod config;

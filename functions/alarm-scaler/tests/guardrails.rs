@@ -42,6 +42,7 @@ fn hours() -> TradingHours {
         open: NaiveTime::from_hms_opt(8, 0, 0).expect("time"),
         close: NaiveTime::from_hms_opt(16, 30, 0).expect("time"),
         days: vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
+        holidays: Vec::new(),
     }
 }
 

@@ -6,7 +6,7 @@ mod groups;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::TradingHours;
@@ -84,8 +84,7 @@ pub struct PastAction {
 
 /// Whether `at` falls inside the trading session (in the market's own time zone).
 pub fn in_trading_hours(hours: &TradingHours, at: DateTime<Utc>) -> bool {
-    let local = at.with_timezone(&hours.time_zone);
-    hours.days.contains(&local.weekday()) && local.time() >= hours.open && local.time() < hours.close
+    hours.session_at(at).is_some()
 }
 
 /// A group as its service reports it.

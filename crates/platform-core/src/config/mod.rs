@@ -5,6 +5,7 @@ mod model;
 mod monitoring;
 mod publish;
 mod published;
+mod release;
 mod serving;
 mod signals;
 mod validate;
@@ -25,9 +26,10 @@ pub use monitoring::{
 };
 pub use publish::{PublishReport, config_parameters, publish};
 pub use published::{Published, PublishedConfig, PublishedError, published_tree};
+pub use release::{BusyAction, FreezeAction, ReleasePolicy, Wave};
 pub use serving::{Backup, Edge, NODE_PORT_RANGE};
 pub use signals::{Remediation, Severity, SignalRouting, SignatureAction, SignatureRoute, TriageSettings, is_anchor};
-pub use validate::{SUPPORTED_KUBERNETES_VERSIONS, find_placeholder};
+pub use validate::{FLEET_RELEASE_TIMEOUT_MINUTES, SUPPORTED_KUBERNETES_VERSIONS, find_placeholder};
 
 /// Every organisation runs these; others (a client's UAT, say) may be added beside them.
 pub const REQUIRED_ENVIRONMENTS: &[&str] = &["dev", "staging", "prod"];
@@ -148,6 +150,7 @@ pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErro
         }
     }
     validate::across_environments(&environments, &env_files, &mut issues);
+    validate::promotion(&environments, &env_files, &mut issues);
     if let Some(org) = &organization {
         for (name, env) in &environments {
             validate::dry_run_targets(&env_files[name], org, env, &mut issues);

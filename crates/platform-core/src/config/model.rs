@@ -281,6 +281,9 @@ pub struct Environment {
     /// Backups and their objectives; defaulted as `[edge]` is.
     #[serde(default)]
     pub backup: super::Backup,
+    /// How a release reaches the environment's fleet; defaulted as `[edge]` is.
+    #[serde(default)]
+    pub release: super::ReleasePolicy,
     /// Accounts without platform-ops tags that vending may adopt into this environment (their
     /// root e-mails, listed by hand after review): any other untagged account is refused, so a
     /// request naming, say, the security account's e-mail moves nothing.
@@ -383,6 +386,9 @@ pub struct TradingHours {
     pub close: NaiveTime,
     #[serde(with = "weekdays")]
     pub days: Vec<Weekday>,
+    /// Market holidays (local dates): no session, so nothing is frozen on them.
+    #[serde(default)]
+    pub holidays: Vec<chrono::NaiveDate>,
 }
 
 mod hh_mm {

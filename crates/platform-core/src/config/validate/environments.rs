@@ -52,6 +52,7 @@ pub(crate) fn environment(file: &Path, env: &Environment, today: NaiveDate, issu
         }
     }
     super::serving::serving(file, env, issues);
+    super::release::release(file, env, issues);
     if !is_domain_name(&env.domain_name) {
         issues.push(file, "domain_name", format!("`{}` is not a valid DNS domain name", env.domain_name));
     }
@@ -189,6 +190,10 @@ pub(crate) fn environment(file: &Path, env: &Environment, today: NaiveDate, issu
     let unique: BTreeSet<_> = th.days.iter().map(|d| d.num_days_from_monday()).collect();
     if unique.len() != th.days.len() {
         issues.push(file, "trading_hours.days", "a day is listed twice");
+    }
+    let holidays: BTreeSet<_> = th.holidays.iter().collect();
+    if holidays.len() != th.holidays.len() {
+        issues.push(file, "trading_hours.holidays", "a date is listed twice");
     }
 }
 
