@@ -30,6 +30,7 @@ macro_rules! aws_status {
     };
 }
 
+pub mod approvals;
 pub mod aws;
 pub mod calendar;
 pub mod capacity;
@@ -45,6 +46,7 @@ pub mod monitoring;
 pub mod organization;
 pub mod ports;
 pub mod quantity;
+pub mod release;
 pub mod sessions;
 pub mod signals;
 pub mod stacksets;

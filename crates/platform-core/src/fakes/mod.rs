@@ -1,6 +1,7 @@
 //! In-memory fakes of the ports, for unit tests here and in every function crate.
 
 mod alarms;
+mod approvals;
 mod capacity;
 mod claims;
 mod organization;
@@ -8,6 +9,7 @@ mod signals;
 mod stacksets;
 
 pub use alarms::{MemoryAlarms, MemoryIndicators};
+pub use approvals::{MemoryApprovals, MemoryLeases};
 pub use capacity::{MemoryGroups, MemoryGuard};
 pub use claims::{Ledger, MemoryLedger};
 // `CapturedMetrics` is defined below, beside the other small fakes.

@@ -1,5 +1,6 @@
 //! The guard table on DynamoDB: claims, leases, slots, target locks and the audit trail, as typed items.
 
+mod approvals;
 mod ledger;
 mod schema;
 mod signals;
@@ -18,7 +19,7 @@ use crate::error::{AwsError, ClassifyExt, ErrorClass};
 const CLAIM_TTL_SECONDS: i64 = 7 * 24 * 3600;
 /// How long the audit trail of a target is kept: the seven years a regulated firm keeps its
 /// records (the archive copy, through the table's stream, is under Object Lock for as long).
-const AUDIT_TTL_SECONDS: i64 = 7 * 366 * 24 * 3600;
+pub(crate) const AUDIT_TTL_SECONDS: i64 = 7 * 366 * 24 * 3600;
 /// Actions read back for cooldowns and flapping.
 const HISTORY_LIMIT: i32 = 20;
 

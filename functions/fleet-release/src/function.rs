@@ -1,0 +1,67 @@
+//! The function's wiring: its environment, the dependencies built once per container, and its handler.
+
+use std::sync::Arc;
+
+use lambda_runtime::Diagnostic;
+use platform_core::aws::{AwsContext, SsmParameterStore};
+use platform_core::guard::GuardTable;
+use platform_core::lambda::{self, Function, InitError};
+use platform_core::trust::Boundary;
+use serde::Deserialize;
+
+use crate::aws::{CloudWatchAlarmStates, S3PlanReports, SsmFleetLedger};
+use crate::handler::{self, Deps, FleetError, Request, Response};
+
+/// The variables `template.yaml` gives the function.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Env {
+    #[serde(flatten)]
+    pub boundary: Boundary,
+    pub guard_table_name: String,
+    pub parameter_prefix: String,
+    pub reports_bucket: String,
+}
+
+/// The fleet release, as Lambda and the local runtime run it.
+#[derive(Debug)]
+pub struct FleetRelease;
+
+impl Function for FleetRelease {
+    const NAME: &'static str = "fleet-release";
+    type Env = Env;
+    type Deps = Deps;
+    type Request = Request;
+    type Response = Response;
+    type Error = FleetError;
+    const ACTIONS: &'static [&'static str] = <Request as strum::VariantNames>::VARIANTS;
+
+    fn error_names() -> Vec<&'static str> {
+        lambda::error_names_with(<crate::error::ErrorName as strum::VariantNames>::VARIANTS)
+    }
+
+    async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
+        let store = Arc::new(SsmParameterStore::new(ctx.client()));
+        let tree = platform_core::config::published_tree(store.as_ref(), &env.parameter_prefix).await.map_err(|e| {
+            InitError::dependency(format!("reading the published config under {}", env.parameter_prefix), e)
+        })?;
+        Ok(Deps {
+            boundary: env.boundary,
+            tree,
+            ledger: Arc::new(SsmFleetLedger::new(store, env.parameter_prefix)),
+            approvals: Arc::new(GuardTable::new(ctx.client(), env.guard_table_name)),
+            // The monitoring account is this one: the per-account alarms are here.
+            alarms: Arc::new(CloudWatchAlarmStates::new(ctx.client())),
+            reports: Arc::new(S3PlanReports::new(ctx.client(), env.reports_bucket)),
+        })
+    }
+
+    async fn handle(request: Request, deps: &Deps) -> Result<Response, FleetError> {
+        handler::handle(request, deps).await
+    }
+}
+
+impl From<FleetError> for Diagnostic {
+    fn from(e: FleetError) -> Self {
+        lambda::diagnostic(e.error_type(), &e)
+    }
+}
