@@ -122,8 +122,21 @@ impl AlarmStates for CloudWatchAlarmStates {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.classify("DescribeAlarms")?;
-            out.extend(page.metric_alarms().iter().filter_map(|a| a.alarm_name().map(str::to_string)));
-            out.extend(page.composite_alarms().iter().filter_map(|a| a.alarm_name().map(str::to_string)));
+            // The state is checked here too: the filter is a request, and a store that ignores
+            // it (the emulator does, with a prefix) must not make every alarm a failed bake.
+            let alarm = Some(&StateValue::Alarm);
+            out.extend(
+                page.metric_alarms()
+                    .iter()
+                    .filter(|a| a.state_value() == alarm)
+                    .filter_map(|a| a.alarm_name().map(str::to_string)),
+            );
+            out.extend(
+                page.composite_alarms()
+                    .iter()
+                    .filter(|a| a.state_value() == alarm)
+                    .filter_map(|a| a.alarm_name().map(str::to_string)),
+            );
         }
         out.sort();
         out.dedup();

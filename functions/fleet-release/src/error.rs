@@ -17,8 +17,6 @@ pub enum FleetError {
     Gate(#[from] GateError),
     #[error("environment `{0}` is not in the published config")]
     UnknownEnvironment(String),
-    #[error("release `{release}` was never published for {environment}")]
-    UnknownRelease { environment: String, release: String },
     #[error("no release named and environment {0} has none deployed yet")]
     NoRelease(String),
     #[error(transparent)]
@@ -60,9 +58,7 @@ impl FleetError {
             FleetError::Gate(GateError::Frozen { .. }) => ErrorName::Frozen,
             FleetError::Gate(GateError::NoReason) => ErrorName::InvalidRelease,
             FleetError::UnknownEnvironment(_) => ErrorName::ConfigMissing,
-            FleetError::UnknownRelease { .. } | FleetError::NoRelease(_) | FleetError::Release(_) => {
-                ErrorName::InvalidRelease
-            }
+            FleetError::NoRelease(_) | FleetError::Release(_) => ErrorName::InvalidRelease,
             FleetError::NoAccounts(_) => ErrorName::NoAccounts,
             FleetError::Rejected { .. } | FleetError::Decision(_) => ErrorName::Rejected,
         };

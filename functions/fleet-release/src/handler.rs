@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use platform_core::approvals::{Approvals, Opened, PendingApproval, Verdict};
 use platform_core::config::{ConfigTree, Environment};
+use platform_core::release::Release;
 use platform_core::trust::Boundary;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -213,12 +214,9 @@ async fn plan_fleet(
     now: DateTime<Utc>,
 ) -> Result<PlanSummary, FleetError> {
     let env = deps.environment(&request.environment)?;
-    let published = deps
-        .ledger
-        .published(&env.name, release)
-        .await?
-        .ok_or_else(|| FleetError::UnknownRelease { environment: env.name.clone(), release: release.to_string() })?;
-    let mut published = published;
+    // As platform deploy reads it: the published release, else one tag for every image (what
+    // each child's plan then checks against the registry).
+    let mut published = deps.ledger.published(&env.name, release).await?.unwrap_or_else(|| Release::uniform(release));
     published.versions.extend(request.versions.clone());
     let resolved = published.resolve(&deps.tree.catalog)?;
     let accounts = deps.ledger.accounts(&env.name).await?;
