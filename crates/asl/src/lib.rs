@@ -2,6 +2,7 @@
 
 // [`StateMachine::parse`] refuses, with the place and the reason, anything the engine does not
 // implement; [`execute`] runs a machine against a [`Resolver`] that carries out its Task states.
+// Callback tasks wait in the [`TaskTokens`] given by [`Start::with_tokens`], answered by callers.
 
 pub mod choice;
 pub mod definition;
@@ -12,5 +13,6 @@ pub mod template;
 
 pub use definition::{LoadError, StateMachine};
 pub use engine::{
-    Event, Execution, Failure, NoTasks, Resolver, Start, Status, TaskContext, TaskOutput, TaskRequest, execute,
+    CallbackError, Event, Execution, Failure, NoTasks, PendingTask, Resolver, Start, Status, TaskContext, TaskOutput,
+    TaskRequest, TaskTokens, execute,
 };

@@ -1,19 +1,23 @@
 //! State machine definitions: parsed into typed states and checked before anything runs.
 
-// Every field of every state is read or refused: a field the engine does not implement (callbacks'
-// `HeartbeatSeconds`, JSONata, distributed Map) is a load error, never silently ignored.
+// Every field of every state is read or refused: a field the engine does not implement (JSONata,
+// distributed Map, task credentials) is a load error, never silently ignored.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::choice::Rule;
+use crate::intrinsic::Intrinsic;
 use crate::path::{Path, ReferencePath};
 use crate::template::Template;
 
 mod check;
 mod obj;
 mod read;
+
+/// Step Functions' `TimeoutSeconds` for a Task state that gives none; it bounds a callback's wait.
+pub const DEFAULT_TASK_TIMEOUT_SECONDS: u64 = 99_999_999;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{at}: {message}")]
@@ -93,10 +97,12 @@ pub enum WaitFor {
     TimestampPath(ReferencePath),
 }
 
+/// A Fail state's `Error`/`Cause`, or the path or intrinsic function of `ErrorPath`/`CausePath`.
 #[derive(Debug, Clone)]
 pub enum Text {
     Literal(String),
     Path(Path),
+    Call(Intrinsic),
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +119,8 @@ pub enum Kind {
     Task {
         resource: String,
         timeout: Option<Timeout>,
+        /// `HeartbeatSeconds`/`HeartbeatSecondsPath`: the longest time between two heartbeats.
+        heartbeat: Option<Timeout>,
         retry: Vec<Retrier>,
         catch: Vec<Catcher>,
     },
@@ -197,6 +205,25 @@ mod tests {
     }
 
     #[test]
+    fn callback_tasks_and_fail_intrinsics_load() {
+        let m = load(json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                  "Parameters": {"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}},
+                  "TimeoutSeconds": 300, "HeartbeatSeconds": 60, "Next": "P"},
+            "P": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                  "TimeoutSecondsPath": "$.t", "HeartbeatSecondsPath": "$.h", "Next": "F"},
+            "F": {"Type": "Fail", "ErrorPath": "$.error", "CausePath": "States.Format('account {} failed', $.account)"}
+        }}))
+        .expect("loads");
+        assert!(matches!(
+            m.states["T"].kind,
+            Kind::Task { timeout: Some(Timeout::Seconds(300)), heartbeat: Some(Timeout::Seconds(60)), .. }
+        ));
+        assert!(matches!(m.states["P"].kind, Kind::Task { heartbeat: Some(Timeout::Path(_)), .. }));
+        assert!(matches!(m.states["F"].kind, Kind::Fail { error: Some(Text::Path(_)), cause: Some(Text::Call(_)) }));
+    }
+
+    #[test]
     fn every_mistake_is_refused_with_its_place() {
         let cases = [
             (json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "Bogus": 1}}}), "/States/A/Bogus"),
@@ -208,8 +235,26 @@ mod tests {
                 "/States/Z",
             ),
             (
-                json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "r", "End": true, "HeartbeatSeconds": 5}}}),
+                json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "r", "End": true,
+                "TimeoutSeconds": 5, "HeartbeatSeconds": 5}}}),
                 "/States/A/HeartbeatSeconds",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "r", "End": true,
+                "HeartbeatSeconds": 5, "HeartbeatSecondsPath": "$.h"}}}),
+                "/States/A",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "r", "End": true, "HeartbeatSeconds": 0}}}),
+                "/States/A/HeartbeatSeconds",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "HeartbeatSeconds": 5}}}),
+                "/States/A/HeartbeatSeconds",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Fail", "CausePath": "States.Nope($.x)"}}}),
+                "/States/A/CausePath",
             ),
             (
                 json!({"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "End": true}}}),

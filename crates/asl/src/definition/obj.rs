@@ -10,8 +10,6 @@ use crate::template::{Template, TemplateError};
 
 /// Fields no state may carry here, with the reason given to the author.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("HeartbeatSeconds", "task heartbeats (callback tasks) are not supported by the local engine"),
-    ("HeartbeatSecondsPath", "task heartbeats (callback tasks) are not supported by the local engine"),
     ("Credentials", "cross-account task credentials are not supported by the local engine"),
     ("QueryLanguage", "JSONata is not supported: use JSONPath"),
     ("Arguments", "JSONata `Arguments` is not supported: use `Parameters`"),

@@ -6,9 +6,11 @@ use serde_json::Value;
 
 use super::obj::{Obj, fail, path_fail};
 use super::{
-    Catcher, ChoiceBranch, Io, Kind, LoadError, Next, Nullable, Retrier, State, StateMachine, Text, Timeout, WaitFor,
+    Catcher, ChoiceBranch, DEFAULT_TASK_TIMEOUT_SECONDS, Io, Kind, LoadError, Next, Nullable, Retrier, State,
+    StateMachine, Text, Timeout, WaitFor,
 };
 use crate::choice::{Rule, RuleError};
+use crate::intrinsic::Intrinsic;
 use crate::path::Path;
 
 impl StateMachine {
@@ -91,6 +93,23 @@ fn retriers(o: &mut Obj<'_>) -> Result<Vec<Retrier>, LoadError> {
         out.push(Retrier { errors, interval_seconds, max_attempts, backoff_rate, max_delay_seconds, full_jitter });
     }
     Ok(out)
+}
+
+/// A positive number of seconds, given literally (`plain`) or by a reference path (`path`).
+fn limit<'a>(o: &mut Obj<'a>, at: &str, plain: &'a str, path: &'a str) -> Result<Option<Timeout>, LoadError> {
+    let seconds = o.uint(plain)?;
+    let by_path = match o.reference(path)? {
+        Nullable::Set(p) => Some(p),
+        Nullable::Null => return Err(fail(&o.here(path), "cannot be null")),
+        Nullable::Default => None,
+    };
+    match (seconds, by_path) {
+        (Some(_), Some(_)) => Err(fail(at, format!("`{plain}` and `{path}` exclude each other"))),
+        (Some(0), None) => Err(fail(&o.here(plain), "must be positive, not 0")),
+        (Some(s), None) => Ok(Some(Timeout::Seconds(s))),
+        (None, Some(p)) => Ok(Some(Timeout::Path(p))),
+        (None, None) => Ok(None),
+    }
 }
 
 fn catchers(o: &mut Obj<'_>) -> Result<Vec<Catcher>, LoadError> {
@@ -178,22 +197,22 @@ impl State {
             "Pass" => Kind::Pass { result: o.get("Result").cloned() },
             "Task" => {
                 let resource = o.required("Resource")?;
-                let seconds = o.uint("TimeoutSeconds")?;
-                let path = match o.reference("TimeoutSecondsPath")? {
-                    Nullable::Set(p) => Some(p),
-                    Nullable::Null => return Err(fail(&o.here("TimeoutSecondsPath"), "cannot be null")),
-                    Nullable::Default => None,
-                };
-                let timeout = match (seconds, path) {
-                    (Some(_), Some(_)) => {
-                        return Err(fail(at, "`TimeoutSeconds` and `TimeoutSecondsPath` exclude each other"));
+                let timeout = limit(&mut o, at, "TimeoutSeconds", "TimeoutSecondsPath")?;
+                let heartbeat = limit(&mut o, at, "HeartbeatSeconds", "HeartbeatSecondsPath")?;
+                // Step Functions refuses a heartbeat interval that the timeout would always beat.
+                if let Some(Timeout::Seconds(h)) = heartbeat {
+                    let t = match timeout {
+                        Some(Timeout::Seconds(t)) => t,
+                        _ => DEFAULT_TASK_TIMEOUT_SECONDS,
+                    };
+                    if h >= t {
+                        return Err(fail(
+                            &o.here("HeartbeatSeconds"),
+                            format!("`HeartbeatSeconds` {h} must be smaller than `TimeoutSeconds` {t}"),
+                        ));
                     }
-                    (Some(0), None) => return Err(fail(&o.here("TimeoutSeconds"), "must be positive")),
-                    (Some(s), None) => Some(Timeout::Seconds(s)),
-                    (None, Some(p)) => Some(Timeout::Path(p)),
-                    (None, None) => None,
-                };
-                Kind::Task { resource, timeout, retry: retriers(&mut o)?, catch: catchers(&mut o)? }
+                }
+                Kind::Task { resource, timeout, heartbeat, retry: retriers(&mut o)?, catch: catchers(&mut o)? }
             }
             "Choice" => {
                 let list = o.get("Choices").and_then(Value::as_array).filter(|l| !l.is_empty());
@@ -248,13 +267,11 @@ impl State {
                     match (literal, by_path) {
                         (Some(_), Some(_)) => Err(fail(at, format!("`{plain}` and `{path}` exclude each other"))),
                         (Some(l), None) => Ok(Some(Text::Literal(l))),
+                        (None, Some(p)) if Intrinsic::looks_like(&p) => {
+                            Ok(Some(Text::Call(Intrinsic::parse(&p).map_err(|e| fail(&o.here(path), e.to_string()))?)))
+                        }
                         (None, Some(p)) => {
-                            let parsed = if crate::intrinsic::Intrinsic::looks_like(&p) {
-                                return Err(fail(&o.here(path), "intrinsic functions in Fail paths are not supported"));
-                            } else {
-                                Path::parse(&p).map_err(|e| path_fail(&o.here(path), e))?
-                            };
-                            Ok(Some(Text::Path(parsed)))
+                            Ok(Some(Text::Path(Path::parse(&p).map_err(|e| path_fail(&o.here(path), e))?)))
                         }
                         (None, None) => Ok(None),
                     }

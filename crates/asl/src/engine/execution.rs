@@ -1,10 +1,13 @@
 //! What an execution starts from and what it reports when it ends.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+
+use super::TaskTokens;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -68,6 +71,9 @@ pub struct Start {
     pub name: String,
     pub state_machine_arn: String,
     pub started: DateTime<Utc>,
+    /// Where callback tasks (`.waitForTaskToken`) wait for their answers; without it they fail
+    /// with `States.Runtime`, as no one could answer them.
+    pub tokens: Option<Arc<TaskTokens>>,
 }
 
 impl Start {
@@ -77,6 +83,12 @@ impl Start {
             state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:local".into(),
             name,
             started: Utc::now(),
+            tokens: None,
         }
+    }
+
+    /// This execution's callback tasks wait in `tokens`, where callers answer them.
+    pub fn with_tokens(self, tokens: Arc<TaskTokens>) -> Start {
+        Start { tokens: Some(tokens), ..self }
     }
 }

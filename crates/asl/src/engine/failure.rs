@@ -30,15 +30,18 @@ impl Failure {
 
     /// Whether a retrier or catcher naming `names` handles this failure. `States.ALL` takes every
     /// error but `States.Runtime` (never retried or caught) and `States.DataLimitExceeded` (only
-    /// when named).
+    /// when named). `States.Timeout` also names heartbeat timeouts, which Step Functions defines
+    /// it to cover; `States.TaskFailed` takes neither kind of timeout.
     pub(super) fn matches(&self, names: &[String]) -> bool {
         if self.error == errors::RUNTIME {
             return false;
         }
+        let timeout = self.error == errors::TIMEOUT || self.error == errors::HEARTBEAT_TIMEOUT;
         names.iter().any(|n| {
             n == &self.error
                 || (n == errors::ALL && self.error != errors::DATA_LIMIT)
-                || (n == errors::TASK_FAILED && self.error != errors::TIMEOUT && self.error != errors::DATA_LIMIT)
+                || (n == errors::TIMEOUT && timeout)
+                || (n == errors::TASK_FAILED && !timeout && self.error != errors::DATA_LIMIT)
         })
     }
 }

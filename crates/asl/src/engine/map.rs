@@ -1,6 +1,6 @@
 //! Map states: iterations run with bounded concurrency and a tolerated failure threshold.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -43,17 +43,29 @@ pub(super) async fn run_map(
     }
     let total = inputs.len();
     let concurrency = if map.max_concurrency == 0 { total.max(1) } else { map.max_concurrency };
-    // Each iteration runs from `now` and reports when it ended; the Map's own length is then laid
-    // out as `concurrency` workers taking items in order, which is how Step Functions starts them.
+    // Each iteration starts when one of `concurrency` workers is free on the virtual clock, the
+    // earliest free first, which is how Step Functions starts them in order. An iteration takes
+    // its worker's free time when it starts and gives back its end when done; `buffered` starts
+    // a new iteration only after one is done, so a worker is always free then. A callback
+    // iteration's token is thus issued at its true start, not the Map's.
+    let workers = Mutex::new(vec![now; concurrency.min(total).max(1)]);
+    let lock = || workers.lock().unwrap_or_else(|e| e.into_inner());
     let tolerated = map.tolerated_count.is_some() || map.tolerated_percentage.is_some();
     let mut stream = futures_util::stream::iter(inputs.into_iter().map(|(entry, value)| {
         let run = run.clone();
         let processor = map.processor.clone();
         async move {
-            run.event("MapIterationStarted", now, Some(name), json!({"index": entry.0}));
-            let flow = run_machine(run.clone(), processor, value, now, Some(entry.clone())).await;
+            let start = {
+                let mut free = lock();
+                let earliest = free.iter().enumerate().min_by_key(|(_, t)| **t).map(|(i, _)| i);
+                earliest.map_or(now, |i| free.swap_remove(i))
+            };
+            run.event("MapIterationStarted", start, Some(name), json!({"index": entry.0}));
+            let flow = run_machine(run.clone(), processor, value, start, Some(entry.clone())).await;
+            let (Ok((_, end)) | Err((_, end))) = &flow;
+            lock().push(*end);
             let kind = if flow.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
-            run.event(kind, now, Some(name), json!({"index": entry.0}));
+            run.event(kind, *end, Some(name), json!({"index": entry.0}));
             flow
         }
     }))
@@ -69,17 +81,7 @@ pub(super) async fn run_map(
         }
     }
     drop(stream);
-    let mut workers = vec![now; concurrency.min(total).max(1)];
-    let mut ends = Vec::with_capacity(total);
-    for flow in &flows {
-        let took = match flow {
-            Ok((_, t)) | Err((_, t)) => t.saturating_sub(now),
-        };
-        let (slot, free) =
-            workers.iter().enumerate().min_by_key(|(_, t)| **t).map(|(i, t)| (i, *t)).unwrap_or((0, now));
-        workers[slot] = free + took;
-        ends.push(free + took);
-    }
+    let ends: Vec<Duration> = flows.iter().map(|(Ok((_, t)) | Err((_, t)))| *t).collect();
     let end = ends.iter().copied().max().unwrap_or(now);
     let failures = flows.iter().filter(|f| f.is_err()).count();
     let within = |n: usize| {

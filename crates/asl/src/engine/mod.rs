@@ -1,4 +1,4 @@
-//! Runs a state machine: data flow, retries and catches, Parallel and Map, on a virtual clock.
+//! Runs a state machine: data flow, retries and catches, Parallel, Map and callbacks, on a virtual clock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,10 +15,12 @@ mod map;
 mod retry;
 mod state;
 mod task;
+mod tokens;
 
 pub use execution::{Event, Execution, Start, Status};
 pub use failure::Failure;
 pub use task::{NoTasks, Resolver, TaskContext, TaskOutput, TaskRequest};
+pub use tokens::{CallbackError, PendingTask, TaskTokens};
 
 use failure::check_size;
 use state::run_machine;
@@ -31,6 +33,7 @@ pub mod errors {
     pub const ALL: &str = "States.ALL";
     pub const TASK_FAILED: &str = "States.TaskFailed";
     pub const TIMEOUT: &str = "States.Timeout";
+    pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
     pub const RUNTIME: &str = "States.Runtime";
     pub const DATA_LIMIT: &str = "States.DataLimitExceeded";
     pub const INTRINSIC: &str = "States.IntrinsicFailure";
@@ -116,7 +119,9 @@ impl Run {
     }
 
     fn at(&self, offset: Duration) -> DateTime<Utc> {
-        self.start.started + chrono::Duration::from_std(offset).unwrap_or(chrono::Duration::MAX)
+        let offset = chrono::Duration::from_std(offset).unwrap_or(chrono::Duration::MAX);
+        // An offset past the end of the calendar (a huge wait or timeout) stays there.
+        self.start.started.checked_add_signed(offset).unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     fn context(&self, state: &str, entered: Duration, retry: u32, item: Option<&(usize, Value)>) -> Value {

@@ -8,10 +8,12 @@ use super::Failure;
 use crate::definition::Retrier;
 
 /// Runs `attempt` until it succeeds, a retrier gives up, or no retrier matches; backoff is
-/// virtual time.
+/// virtual time. Nothing is retried at or after the execution's `deadline`: the execution ends
+/// there, and a retry would start after it.
 pub(super) async fn with_retries<F, Fut>(
     retry: &[Retrier],
     start: Duration,
+    deadline: Option<Duration>,
     attempt: F,
 ) -> Result<(Value, Duration), (Failure, Duration)>
 where
@@ -25,6 +27,9 @@ where
         match attempt(now, tries).await {
             Ok(done) => return Ok(done),
             Err((failure, at)) => {
+                if deadline.is_some_and(|d| at >= d) {
+                    return Err((failure, at));
+                }
                 let Some(i) = retry.iter().position(|r| failure.matches(&r.errors)) else {
                     return Err((failure, at));
                 };

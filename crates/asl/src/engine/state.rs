@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::failure::{check_size, fill_failure, runtime};
 use super::map::{MapRun, run_map};
 use super::retry::with_retries;
-use super::task::{run_task, task_request};
+use super::task::{TaskCall, is_callback, issue_token, run_task, task_request};
 use super::{Failure, Flow, Run, errors};
 use crate::definition::{Catcher, Kind, Next, Nullable, State, StateMachine, Text, Timeout, WaitFor};
 
@@ -119,9 +119,11 @@ async fn run_state(
             Step::Next { output, next, at }
         }
         Err((failure, at)) => {
-            // A catcher sends the error, placed on the state's raw input, to its Next state.
+            // A catcher sends the error, placed on the state's raw input, to its Next state; but
+            // a timeout at the execution's deadline ends the execution, catchers or not.
+            let expired = failure.error == errors::TIMEOUT && run.deadline.is_some_and(|d| at >= d);
             let catchers: &[Catcher] = match &state.kind {
-                Kind::Task { catch, .. } | Kind::Parallel { catch, .. } | Kind::Map { catch, .. } => catch,
+                Kind::Task { catch, .. } | Kind::Parallel { catch, .. } | Kind::Map { catch, .. } if !expired => catch,
                 _ => &[],
             };
             if let Some(c) = catchers.iter().find(|c| failure.matches(&c.errors)) {
@@ -182,6 +184,11 @@ async fn state_body(
                         Some(other) => Err(runtime(format!("`{}` must select a string, not {other}", p.as_str()))),
                         None => Err(runtime(format!("invalid path `{}`: it references nothing", p.as_str()))),
                     },
+                    Some(Text::Call(c)) => match c.evaluate(raw, &context) {
+                        Ok(Value::String(s)) => Ok(Some(s)),
+                        Ok(other) => Err(runtime(format!("`{}` must produce a string, not {other}", c.name))),
+                        Err(e) => Err(Failure::new(errors::INTRINSIC, e.to_string())),
+                    },
                 }
             };
             let error = text(error).map_err(at_entry)?.unwrap_or_default();
@@ -233,40 +240,48 @@ async fn state_body(
             let output = apply_path(&io.output_path, &input, &context, "OutputPath").map_err(at_entry)?;
             Ok((output, next_of(state), entered + delay))
         }
-        Kind::Task { resource, timeout, retry, .. } => {
+        Kind::Task { resource, timeout, heartbeat, retry, .. } => {
             let input = apply_path(&io.input_path, raw, &context, "InputPath").map_err(at_entry)?;
-            let effective = match &io.parameters {
-                Some(t) => t.fill(&input, &context).map_err(|e| at_entry(fill_failure(e)))?,
-                None => input.clone(),
-            };
-            let timeout = match timeout {
-                None => None,
-                Some(Timeout::Seconds(s)) => Some(Duration::from_secs(*s)),
-                Some(Timeout::Path(p)) => {
-                    Some(p.get(&input).and_then(Value::as_u64).filter(|s| *s > 0).map(Duration::from_secs).ok_or_else(
-                        || at_entry(runtime(format!("`{}` must select a positive whole number", p.as_str()))),
-                    )?)
+            let seconds = |limit: &Option<Timeout>| -> Result<Option<Duration>, Failure> {
+                match limit {
+                    None => Ok(None),
+                    Some(Timeout::Seconds(s)) => Ok(Some(Duration::from_secs(*s))),
+                    Some(Timeout::Path(p)) => p
+                        .get(&input)
+                        .and_then(Value::as_u64)
+                        .filter(|s| *s > 0)
+                        .map(|s| Some(Duration::from_secs(s)))
+                        .ok_or_else(|| runtime(format!("`{}` must select a positive whole number", p.as_str()))),
                 }
             };
-            let request = task_request(resource, &effective).map_err(at_entry)?;
+            let timeout = seconds(timeout).map_err(at_entry)?;
+            let heartbeat = seconds(heartbeat).map_err(at_entry)?;
+            let callback = is_callback(resource);
             let attempt = |now: Duration, attempt: u32| {
-                let first = request.clone();
                 let run = run.clone();
                 let input = input.clone();
                 async move {
-                    // A retry sees its own `$$.State.RetryCount`, so Parameters are filled again.
-                    let request = match (&io.parameters, attempt) {
-                        (Some(t), 1..) => {
-                            let context = run.context(&state.name, entered, attempt, item);
-                            let effective = t.fill(&input, &context).map_err(|e| (fill_failure(e), now))?;
-                            task_request(resource, &effective).map_err(|f| (f, now))?
-                        }
-                        _ => first,
+                    let ticket = if callback {
+                        Some(issue_token(&run, state, attempt, now, timeout, heartbeat).map_err(|f| (f, now))?)
+                    } else {
+                        None
                     };
-                    run_task(&run, state, resource, request, timeout, now, attempt).await
+                    // Parameters are filled per attempt: a retry sees its own `$$.State.RetryCount`,
+                    // and a callback its own `$$.Task.Token`.
+                    let mut context = run.context(&state.name, entered, attempt, item);
+                    if let Some(t) = &ticket {
+                        context["Task"] = json!({"Token": t.token()});
+                    }
+                    let effective = match &io.parameters {
+                        Some(t) => t.fill(&input, &context).map_err(|e| (fill_failure(e), now))?,
+                        None => input,
+                    };
+                    let request = task_request(resource, &effective).map_err(|f| (f, now))?;
+                    let call = TaskCall { request, timeout, heartbeat, ticket, now, attempt };
+                    run_task(&run, state, resource, call).await
                 }
             };
-            let (result, at) = with_retries(retry, entered, attempt).await?;
+            let (result, at) = with_retries(retry, entered, run.deadline, attempt).await?;
             finish(state, raw, result, at, &context)
         }
         Kind::Parallel { branches, retry, .. } => {
@@ -308,7 +323,7 @@ async fn state_body(
                     Ok((Value::Array(outputs), end))
                 }
             };
-            let (result, at) = with_retries(retry, entered, attempt).await?;
+            let (result, at) = with_retries(retry, entered, run.deadline, attempt).await?;
             finish(state, raw, result, at, &context)
         }
         Kind::Map {
@@ -356,7 +371,7 @@ async fn state_body(
                     .await
                 }
             };
-            let (result, at) = with_retries(retry, entered, attempt).await?;
+            let (result, at) = with_retries(retry, entered, run.deadline, attempt).await?;
             finish(state, raw, result, at, &context)
         }
     }
