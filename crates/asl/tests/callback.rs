@@ -289,3 +289,25 @@ async fn a_failed_map_closes_the_tokens_of_its_other_iterations() {
     let late = tokens.send_success(&pending[1].token, json!({}), at(6));
     assert!(matches!(late, Err(CallbackError::TaskTimedOut { .. })), "{late:?}");
 }
+
+#[tokio::test]
+async fn a_failure_behind_a_waiting_iteration_fails_the_map_at_once() {
+    let run = start(
+        single(
+            json!({"Type": "Map", "ItemProcessor": {"StartAt": "Ask", "States": {"Ask": callback(json!({"End": true}))}}, "End": true}),
+        ),
+        json!(["a", "b"]),
+    );
+    run.calls.made(2).await;
+    // The second item fails while the first still waits for its answer.
+    let (first, second) = if run.calls.body(0)["item"] == "a" { (0, 1) } else { (1, 0) };
+    let token = |i: usize| run.calls.body(i)["token"].as_str().unwrap_or_default().to_string();
+    run.tokens.send_failure(&token(second), "Item.Bad", "b broke", at(5)).expect("answered");
+    let tokens = run.tokens.clone();
+    let first = token(first);
+    let e = run.finish().await;
+    assert_eq!((e.error.as_deref(), e.duration), (Some("Item.Bad"), Duration::from_secs(5)));
+    assert!(tokens.pending().is_empty(), "the first item stopped waiting with the Map");
+    let late = tokens.send_success(&first, json!({}), at(6));
+    assert!(matches!(late, Err(CallbackError::TaskTimedOut { .. })), "{late:?}");
+}

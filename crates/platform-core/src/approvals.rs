@@ -22,7 +22,7 @@ pub struct PendingApproval {
     /// Who asked for the release, when the request said: they may not approve it themselves.
     pub requested_by: Option<String>,
     pub opened_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
+    pub answer_by: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
@@ -81,8 +81,8 @@ pub trait Approvals: Send + Sync + std::fmt::Debug {
 pub enum DecisionRefused {
     #[error("no release waits for approval under `{0}`")]
     Unknown(String),
-    #[error("approval `{id}` expired at {expires_at}: the release was rejected by its timeout")]
-    Expired { id: String, expires_at: DateTime<Utc> },
+    #[error("approval `{id}` had to be answered by {answer_by}: the release was rejected by its timeout")]
+    Expired { id: String, answer_by: DateTime<Utc> },
     #[error("`{by}` asked for release {release} and may not decide on it: someone else must")]
     OwnRelease { by: String, release: String },
     #[error("approval `{id}` was already {} by {} at {}", .decision.verdict, .decision.by, .decision.at)]
@@ -98,8 +98,8 @@ pub fn check(record: Option<&ApprovalRecord>, id: &str, decision: &Decision) -> 
     if let Some(done) = &record.decision {
         return Err(DecisionRefused::AlreadyDecided { id: id.to_string(), decision: done.clone() });
     }
-    if decision.at >= record.pending.expires_at {
-        return Err(DecisionRefused::Expired { id: id.to_string(), expires_at: record.pending.expires_at });
+    if decision.at >= record.pending.answer_by {
+        return Err(DecisionRefused::Expired { id: id.to_string(), answer_by: record.pending.answer_by });
     }
     if record.pending.requested_by.as_deref().is_some_and(|r| same_person(r, &decision.by)) {
         return Err(DecisionRefused::OwnRelease { by: decision.by.clone(), release: record.pending.release.clone() });

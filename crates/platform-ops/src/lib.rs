@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod actions;
+pub mod approval;
 pub mod demo;
 pub mod runtime;
 pub mod schedule;

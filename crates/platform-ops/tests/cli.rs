@@ -152,18 +152,19 @@ fn demo_replays_the_default_scenario() {
         "{text}"
     );
     // Platform deploy: a clean release (its sender and environment received, infrastructure,
-    // access, six gates (the migrations job, then five tiers), smoke checks), the same release for the whole environment (one child
-    // per account of the ledger: the dev account and acme's), then a broken image rolled back.
+    // access, six gates (the migrations job, then five tiers), smoke checks), the same release for
+    // the whole environment (the fleet release), then a broken image rolled back.
     assert!(
         text.contains("PlatformDeployStateMachine: SUCCEEDED (64 transitions, 5m00s on the virtual clock)"),
         "{text}"
     );
+    // The whole environment: the fleet release (a child of 5 transitions' parent) plans it, skips
+    // the dev account (already on it), deploys acme's as the canary and bakes it 5 minutes.
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (8 transitions, 6m00s on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (5 transitions, 8m00s on the virtual clock)"),
         "{text}"
     );
-    for state in
-        ["EnsureInfrastructure", "InfrastructureStatus", "EnsureAccess", "EnsureMonitoring", "Verify", "DeployAccount"]
+    for state in ["EnsureInfrastructure", "InfrastructureStatus", "EnsureAccess", "EnsureMonitoring", "Verify", "Fleet"]
     {
         assert!(text.contains(&format!("  {state} (")), "{state} in the timeline: {text}");
     }

@@ -66,6 +66,9 @@ async fn lambda_init(name: &str, vars: &BTreeMap<String, String>) -> Result<(), 
         n if n == on_call::function::OnCall::NAME => {
             deps_from::<on_call::function::OnCall>(vars, &ctx).await.map(drop).map_err(text)
         }
+        n if n == fleet_release::function::FleetRelease::NAME => {
+            deps_from::<fleet_release::function::FleetRelease>(vars, &ctx).await.map(drop).map_err(text)
+        }
         other => panic!("no function `{other}`"),
     }
 }

@@ -19,7 +19,7 @@ pub struct Env {
     pub boundary: Boundary,
     pub guard_table_name: String,
     pub parameter_prefix: String,
-    pub reports_bucket: String,
+    pub report_bucket_name: String,
 }
 
 /// The fleet release, as Lambda and the local runtime run it.
@@ -51,7 +51,7 @@ impl Function for FleetRelease {
             approvals: Arc::new(GuardTable::new(ctx.client(), env.guard_table_name)),
             // The monitoring account is this one: the per-account alarms are here.
             alarms: Arc::new(CloudWatchAlarmStates::new(ctx.client())),
-            reports: Arc::new(S3PlanReports::new(ctx.client(), env.reports_bucket)),
+            reports: Arc::new(S3PlanReports::new(ctx.client(), env.report_bucket_name)),
         })
     }
 

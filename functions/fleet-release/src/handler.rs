@@ -79,7 +79,7 @@ pub enum Request {
 pub enum Response {
     Gated { release: String, promotion: Promotion },
     Planned(PlanSummary),
-    Waiting { id: String, expires_at: DateTime<Utc> },
+    Waiting { id: String, answer_by: DateTime<Utc> },
     Approved { by: String, at: DateTime<Utc> },
     Freeze(Freeze),
     Bake { alarming: Vec<String>, healthy: bool },
@@ -129,7 +129,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, FleetErro
         }
         Request::AwaitApproval { request, plan, token, execution, now } => {
             deps.environment(&request.environment)?;
-            let expires_at = now + Duration::seconds(i64::from(plan.approval_timeout_seconds));
+            let answer_by = now + Duration::seconds(i64::from(plan.approval_timeout_seconds));
             let pending = PendingApproval {
                 id: execution.clone(),
                 environment: request.environment.clone(),
@@ -139,10 +139,10 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, FleetErro
                 summary: plan.summary.clone(),
                 requested_by: request.requested_by.clone(),
                 opened_at: now,
-                expires_at,
+                answer_by,
             };
             match deps.approvals.open(&pending).await? {
-                Opened::Waiting => Ok(Response::Waiting { id: execution, expires_at }),
+                Opened::Waiting => Ok(Response::Waiting { id: execution, answer_by }),
                 // Redelivered after someone answered: the answer already went to the token they saw.
                 Opened::Decided(d) => Ok(Response::Approved { by: d.by, at: d.at }),
             }

@@ -30,7 +30,7 @@ fn pending(token: &str) -> PendingApproval {
         summary: "12 accounts in 3 waves".into(),
         requested_by: Some("alice".into()),
         opened_at: now(),
-        expires_at: now() + Duration::hours(4),
+        answer_by: now() + Duration::hours(4),
     }
 }
 

@@ -166,7 +166,7 @@ async fn an_approval_is_answered_once_by_someone_other_than_the_requester() {
     };
     let waiting = run(&deps, wait()).await.expect("waiting");
     assert_eq!(waiting["id"], "x-1");
-    assert_eq!(waiting["expires_at"], "2026-12-05T14:00:00Z");
+    assert_eq!(waiting["answer_by"], "2026-12-05T14:00:00Z");
     let record = world.approvals.get("x-1").await.expect("get");
     let decide = |by: &str, verdict: Verdict, reason: Option<&str>| Decision {
         verdict,

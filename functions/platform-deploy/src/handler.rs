@@ -24,7 +24,7 @@ use crate::render::{Manifest, Registry, Target, namespace_of, render, workload_k
 use crate::rollout::{Health, tier_health};
 
 pub use self::error::{DeployError, ErrorName};
-pub use self::response::{Response, Rollback, SmokeResult, Targets, Verified};
+pub use self::response::{Response, Rollback, SmokeResult, Verified};
 
 /// Where releases are published (by CI) and an account's current release is recorded (SSM on AWS).
 #[async_trait]
@@ -64,9 +64,6 @@ pub enum Request {
     /// A `ReleaseRequested` event as the rule delivers it: its sender and environment checked.
     Receive {
         event: Value,
-    },
-    Targets {
-        request: ReleaseRequested,
     },
     Plan {
         request: DeployRequest,
@@ -141,6 +138,15 @@ pub struct ReleaseRequested {
     pub release: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub versions: BTreeMap<String, String>,
+    /// Who asked (the pipeline's or person's identity): never the approver of their own release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    /// Why a fleet release may start inside a trading session (the fleet audits and notifies it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<String>,
+    /// Why a fleet release may skip the promotion rule (audited and notified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force: Option<String>,
 }
 
 /// One account's deploy: a `ReleaseRequested` for an account, or what vending's hand-over or the
@@ -159,6 +165,9 @@ pub struct DeployRequest {
     /// Resources by workload, overriding the catalogue's (and kept with the account's release).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resources: BTreeMap<String, ResourceOverride>,
+    /// The fleet release this deploy is part of (its execution name), when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<String>,
 }
 
 /// A deploy as it moves through the state machine.
@@ -275,39 +284,8 @@ impl Deps {
 pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployError> {
     Ok(match request {
         Request::Receive { event } => Response::Received(receive(&event, deps)?),
-        Request::Targets { request } => {
-            let ReleaseRequested { environment, account_id, release, versions } = request;
-            deps.environment(&environment)?;
-            let accounts = match account_id {
-                Some(a) => {
-                    deps.vended(&environment, &a).await?;
-                    vec![a]
-                }
-                None => deps.ledger.accounts(&environment).await?,
-            };
-            if accounts.is_empty() {
-                return Err(DeployError::NoAccounts(environment));
-            }
-            // Resolved once for all the accounts: a deploy finishing in one account while the
-            // next starts must not change what the next one gets.
-            let release = match release {
-                Some(r) => Some(r),
-                None => deps.ledger.environment_release(&environment).await?,
-            };
-            let requests: Vec<DeployRequest> = accounts
-                .into_iter()
-                .map(|account_id| DeployRequest {
-                    environment: environment.clone(),
-                    account_id,
-                    release: release.clone(),
-                    versions: versions.clone(),
-                    resources: BTreeMap::new(),
-                })
-                .collect();
-            Response::Targets(Targets { accounts: requests.len(), requests })
-        }
         Request::Plan { request } => {
-            let DeployRequest { environment, account_id, release, versions, resources } = request;
+            let DeployRequest { environment, account_id, release, versions, resources, fleet: _ } = request;
             deps.environment(&environment)?;
             deps.vended(&environment, &account_id).await?;
             let previous = deps.ledger.current(&environment, &account_id).await?;
@@ -521,6 +499,12 @@ fn receive(event: &Value, deps: &Deps) -> Result<ReleaseRequested, DeployError> 
     let request: ReleaseRequested = serde_json::from_value(event.get("detail").cloned().unwrap_or(Value::Null))
         .map_err(|e| DeployError::NotARequest(format!("its detail: {e}")))?;
     deps.environment(&request.environment)?;
+    // The gates these pass are the fleet's: one account's deploy has neither to pass.
+    if request.account_id.is_some() && (request.emergency.is_some() || request.force.is_some()) {
+        return Err(DeployError::NotARequest(
+            "emergency and force are for a release to the environment's fleet: leave out accountId".into(),
+        ));
+    }
     Ok(request)
 }
 

@@ -12,7 +12,7 @@ use asl::Status;
 use platform_core::config;
 use platform_core::stacksets::StackSets;
 use platform_deploy::cluster::WorkloadApplier;
-use platform_deploy::handler::{DeployRequest, Request, Response, Rollback, Targets, handle};
+use platform_deploy::handler::{Request, Response, Rollback, handle};
 use platform_deploy::images::ScanState;
 use serde_json::{Value, json};
 
@@ -137,39 +137,33 @@ async fn a_failed_smoke_check_rolls_the_release_back() {
     assert_eq!(current(&w, "222233334444"), "2026.11.3");
 }
 
+/// GIVEN a release for the whole environment THEN it is the fleet release's (started once, named
+/// from this execution, with the request) and this execution ends as the fleet does: with its
+/// output, or with the fleet's own error and cause (not States.TaskFailed).
 #[tokio::test]
-async fn a_release_for_an_environment_deploys_each_account_in_turn() {
+async fn a_release_for_an_environment_is_the_fleet_releases() {
     let w = world();
     vend(&w, "dev", "222233334444");
-    vend(&w, "dev", "333344445555");
-    let e = run(&w, "env", json!({"environment": "dev", "release": "2026.11.3"})).await;
+    let e = run(&w, "env", json!({"environment": "dev", "release": "2026.11.3", "requestedBy": "ci"})).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
-    assert_eq!(
-        e.output.expect("output"),
-        json!([
-            {"account_id": "222233334444", "release": "2026.11.3"},
-            {"account_id": "333344445555", "release": "2026.11.3"}
-        ])
-    );
-    assert_eq!(w.children.lock().expect("lock").len(), 2, "one child execution per account");
-    // A broken release stops at the first account: the second is never started.
-    let e = run(&w, "env-broken", json!({"environment": "dev", "release": "2026.11.4-broken"})).await;
-    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("AccountDeployFailed")));
-    assert_eq!(w.children.lock().expect("lock").len(), 3, "only the first account's child ran");
-    let (subject, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
-    assert_eq!(subject, "abc-trading release STOPPED in dev");
-    assert!(message.contains("were not touched"), "{message}");
-    assert_eq!(current(&w, "333344445555"), "2026.11.3");
+    assert_eq!(e.output.expect("output"), json!({"fleet": {"outcome": {"deployed": 2, "failed": 0}}}));
+    let fleets = w.fleets.lock().expect("lock").clone();
+    assert_eq!(fleets.len(), 1);
+    assert_eq!(fleets[0].0, "fleet-env");
+    assert_eq!(fleets[0].1, json!({"request": {"environment": "dev", "release": "2026.11.3", "requestedBy": "ci"}}));
+    assert!(w.children.lock().expect("lock").is_empty(), "no account deployed here");
+    *w.fleet.lock().expect("lock") = Err(("WaveFailed".into(), "wave early failed and was rolled back".into()));
+    let e = run(&w, "env-broken", json!({"environment": "dev", "release": "2026.11.4"})).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("WaveFailed")));
+    assert_eq!(e.cause.as_deref(), Some("wave early failed and was rolled back"));
     // A new account asks without a release: it gets the environment's latest.
+    let e = run(&w, "one", json!({"environment": "dev", "accountId": "222233334444", "release": "2026.11.3"})).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.cause);
     let e = run(&w, "new-account", json!({"environment": "dev", "accountId": "444455556666"})).await;
     assert_eq!(e.status, Status::Succeeded, "{:?}", e.cause);
     assert_eq!(e.output.expect("output")["release"]["name"], "2026.11.3");
 
-    // Nothing vended yet, or nothing ever released: refused, nothing touched.
     let w = world();
-    let e = run(&w, "empty", json!({"environment": "dev", "release": "2026.11.3"})).await;
-    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("InvalidRequest")));
-    assert!(e.cause.as_deref().is_some_and(|c| c.contains("no vended accounts")), "{:?}", e.cause);
     // A new account before the environment's first release: infrastructure and access only.
     let e = run(&w, "unnamed", json!({"environment": "dev", "accountId": "222233334444"})).await;
     assert_eq!(e.status, Status::Succeeded, "{:?}", e.cause);
@@ -339,18 +333,6 @@ async fn an_infrastructure_only_deploy_that_fails_is_notified() {
 #[test]
 fn responses_serialise_to_the_json_they_replaced() {
     let wire = |r: Response| serde_json::to_value(r).expect("serialises");
-    let request = DeployRequest {
-        environment: "dev".into(),
-        account_id: "222233334444".into(),
-        release: Some("2026.11.3".into()),
-        versions: BTreeMap::new(),
-        resources: BTreeMap::new(),
-    };
-    assert_eq!(
-        wire(Response::Targets(Targets { accounts: 1, requests: vec![request] })),
-        json!({"accounts": 1, "requests": [{"environment": "dev", "accountId": "222233334444",
-            "release": "2026.11.3", "versions": {}}]})
-    );
     assert_eq!(
         wire(Response::Rollback(Rollback::to("2026.11.3", vec!["trading-core".into()]))),
         json!({"rolled_back": true, "to": "2026.11.3", "tiers": ["trading-core"]})
@@ -419,7 +401,7 @@ async fn every_field_the_definition_reads_is_in_a_response() {
     // Workloads ready after 45 s: the first gate poll (at 30 s) sees them progressing.
     let w = world_on(1, chrono::Duration::seconds(45));
     vend(&w, "dev", "222233334444");
-    let e = run(&w, "env", json!({"environment": "dev", "release": "2026.11.3"})).await;
+    let e = run(&w, "env", json!({"environment": "dev", "accountId": "222233334444", "release": "2026.11.3"})).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     let e = run(&w, "broken", request("2026.11.4", json!({"order-management": "2026.11.4-broken"}))).await;
     assert_eq!(e.error.as_deref(), Some("ImagePullBackOff"), "{:?}", e.cause);

@@ -89,6 +89,14 @@ pub enum Timeout {
     Path(ReferencePath),
 }
 
+/// A Map setting (`MaxConcurrency`, the tolerated-failure thresholds) given in the definition, or
+/// by its `...Path` form: a reference path read from the Map's effective input when it runs.
+#[derive(Debug, Clone)]
+pub enum Setting<T> {
+    Value(T),
+    Path(ReferencePath),
+}
+
 #[derive(Debug, Clone)]
 pub enum WaitFor {
     Seconds(u64),
@@ -143,9 +151,10 @@ pub enum Kind {
         items_path: Option<Path>,
         item_selector: Option<Template>,
         processor: Box<StateMachine>,
-        max_concurrency: usize,
-        tolerated_failure_count: Option<u64>,
-        tolerated_failure_percentage: Option<f64>,
+        /// 0 (the default) sets no limit.
+        max_concurrency: Setting<usize>,
+        tolerated_failure_count: Option<Setting<u64>>,
+        tolerated_failure_percentage: Option<Setting<f64>>,
         retry: Vec<Retrier>,
         catch: Vec<Catcher>,
     },

@@ -19,9 +19,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("ItemBatcher", "distributed Map (`ItemBatcher`) is not supported"),
     ("ResultWriter", "distributed Map (`ResultWriter`) is not supported"),
     ("Label", "distributed Map (`Label`) is not supported"),
-    ("MaxConcurrencyPath", "`MaxConcurrencyPath` is not supported: use `MaxConcurrency`"),
-    ("ToleratedFailureCountPath", "`ToleratedFailureCountPath` is not supported: use `ToleratedFailureCount`"),
-    ("ToleratedFailurePercentagePath", "`ToleratedFailurePercentagePath` is not supported"),
 ];
 
 /// Reads one JSON object field by field, remembering which were read so the rest can be refused.

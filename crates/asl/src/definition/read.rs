@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::obj::{Obj, fail, path_fail};
 use super::{
-    Catcher, ChoiceBranch, DEFAULT_TASK_TIMEOUT_SECONDS, Io, Kind, LoadError, Next, Nullable, Retrier, State,
+    Catcher, ChoiceBranch, DEFAULT_TASK_TIMEOUT_SECONDS, Io, Kind, LoadError, Next, Nullable, Retrier, Setting, State,
     StateMachine, Text, Timeout, WaitFor,
 };
 use crate::choice::{Rule, RuleError};
@@ -108,6 +108,29 @@ fn limit<'a>(o: &mut Obj<'a>, at: &str, plain: &'a str, path: &'a str) -> Result
         (Some(0), None) => Err(fail(&o.here(plain), "must be positive, not 0")),
         (Some(s), None) => Ok(Some(Timeout::Seconds(s))),
         (None, Some(p)) => Ok(Some(Timeout::Path(p))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A Map setting given literally (`plain`, read by `read`) or by a reference path (`path`),
+/// which Step Functions resolves when the Map state runs; a definition may not give both.
+fn setting<'a, T>(
+    o: &mut Obj<'a>,
+    at: &str,
+    plain: &'a str,
+    path: &'a str,
+    read: impl FnOnce(&mut Obj<'a>) -> Result<Option<T>, LoadError>,
+) -> Result<Option<Setting<T>>, LoadError> {
+    let value = read(o)?;
+    let by_path = match o.reference(path)? {
+        Nullable::Set(p) => Some(p),
+        Nullable::Null => return Err(fail(&o.here(path), "cannot be null")),
+        Nullable::Default => None,
+    };
+    match (value, by_path) {
+        (Some(_), Some(_)) => Err(fail(at, format!("`{plain}` and `{path}` exclude each other"))),
+        (Some(v), None) => Ok(Some(Setting::Value(v))),
+        (None, Some(p)) => Ok(Some(Setting::Path(p))),
         (None, None) => Ok(None),
     }
 }
@@ -307,17 +330,26 @@ impl State {
                     (None, Some(p)) => StateMachine::read(p, &format!("{at}/Iterator"))?,
                     _ => return Err(fail(at, "a Map state needs exactly one of `ItemProcessor` and `Iterator`")),
                 };
-                let max_concurrency = o.uint("MaxConcurrency")?.unwrap_or(0);
-                let tolerated_failure_count = o.uint("ToleratedFailureCount")?;
-                let tolerated_failure_percentage = o.number("ToleratedFailurePercentage")?;
-                if tolerated_failure_percentage.is_some_and(|p| p > 100.0) {
-                    return Err(fail(&o.here("ToleratedFailurePercentage"), "must be between 0 and 100"));
-                }
+                let max_concurrency = setting(&mut o, at, "MaxConcurrency", "MaxConcurrencyPath", |o| {
+                    Ok(o.uint("MaxConcurrency")?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
+                })?;
+                let tolerated_failure_count =
+                    setting(&mut o, at, "ToleratedFailureCount", "ToleratedFailureCountPath", |o| {
+                        o.uint("ToleratedFailureCount")
+                    })?;
+                let tolerated_failure_percentage =
+                    setting(&mut o, at, "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", |o| {
+                        let here = o.here("ToleratedFailurePercentage");
+                        match o.number("ToleratedFailurePercentage")? {
+                            Some(p) if p > 100.0 => Err(fail(&here, format!("{p} is not between 0 and 100"))),
+                            p => Ok(p),
+                        }
+                    })?;
                 Kind::Map {
                     items_path,
                     item_selector,
                     processor: Box::new(processor),
-                    max_concurrency: usize::try_from(max_concurrency).unwrap_or(usize::MAX),
+                    max_concurrency: max_concurrency.unwrap_or(Setting::Value(0)),
                     tolerated_failure_count,
                     tolerated_failure_percentage,
                     retry: retriers(&mut o)?,

@@ -5,20 +5,78 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 
-use super::failure::fill_failure;
+use super::failure::{fill_failure, runtime};
 use super::state::run_machine;
 use super::{Failure, Flow, Run, errors};
-use crate::definition::{State, StateMachine};
+use crate::definition::{Setting, State, StateMachine};
+use crate::path::Root;
 
 pub(super) struct MapRun<'a> {
     pub(super) items: Vec<Value>,
     pub(super) input: Value,
     pub(super) item_selector: Option<&'a crate::template::Template>,
     pub(super) processor: &'a StateMachine,
+    pub(super) limits: Limits,
+}
+
+/// A Map's concurrency (0: no limit) and tolerated-failure thresholds, their `...Path` forms
+/// resolved.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
     pub(super) max_concurrency: usize,
     pub(super) tolerated_count: Option<u64>,
     pub(super) tolerated_percentage: Option<f64>,
+}
+
+impl Limits {
+    /// Reads the `...Path` forms from the Map's effective input (`$$` paths from the context
+    /// object), as Step Functions does when the Map state starts. A path that selects nothing,
+    /// or a value of the wrong kind, fails the state with `States.Runtime`.
+    pub(super) fn resolve(
+        max_concurrency: &Setting<usize>,
+        tolerated_count: Option<&Setting<u64>>,
+        tolerated_percentage: Option<&Setting<f64>>,
+        input: &Value,
+        context: &Value,
+    ) -> Result<Limits, Failure> {
+        let max_concurrency =
+            resolve(max_concurrency, "MaxConcurrencyPath", "a non-negative integer", input, context, |v| {
+                v.as_u64().map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            })?;
+        let tolerated_count = tolerated_count
+            .map(|s| resolve(s, "ToleratedFailureCountPath", "a non-negative integer", input, context, Value::as_u64))
+            .transpose()?;
+        let tolerated_percentage = tolerated_percentage
+            .map(|s| {
+                resolve(s, "ToleratedFailurePercentagePath", "a number from 0 to 100", input, context, |v| {
+                    v.as_f64().filter(|p| (0.0..=100.0).contains(p))
+                })
+            })
+            .transpose()?;
+        Ok(Limits { max_concurrency, tolerated_count, tolerated_percentage })
+    }
+}
+
+fn resolve<T: Copy>(
+    setting: &Setting<T>,
+    field: &str,
+    expected: &str,
+    input: &Value,
+    context: &Value,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Result<T, Failure> {
+    let path = match setting {
+        Setting::Value(v) => return Ok(*v),
+        Setting::Path(p) => p,
+    };
+    let source = if path.root == Root::Context { context } else { input };
+    let value = path
+        .get(source)
+        .ok_or_else(|| runtime(format!("invalid path `{}` in {field}: it references nothing", path.as_str())))?;
+    read(value)
+        .ok_or_else(|| runtime(format!("value {value} selected by {field} `{}` is not {expected}", path.as_str())))
 }
 
 pub(super) async fn run_map(
@@ -42,7 +100,8 @@ pub(super) async fn run_map(
         inputs.push((entry, value));
     }
     let total = inputs.len();
-    let concurrency = if map.max_concurrency == 0 { total.max(1) } else { map.max_concurrency };
+    let limits = map.limits;
+    let concurrency = if limits.max_concurrency == 0 { total.max(1) } else { limits.max_concurrency };
     // Each iteration starts when one of `concurrency` workers is free on the virtual clock, the
     // earliest free first, which is how Step Functions starts them in order. An iteration takes
     // its worker's free time when it starts and gives back its end when done; `buffered` starts
@@ -50,7 +109,11 @@ pub(super) async fn run_map(
     // iteration's token is thus issued at its true start, not the Map's.
     let workers = Mutex::new(vec![now; concurrency.min(total).max(1)]);
     let lock = || workers.lock().unwrap_or_else(|e| e.into_inner());
-    let tolerated = map.tolerated_count.is_some() || map.tolerated_percentage.is_some();
+    let tolerated = limits.tolerated_count.is_some() || limits.tolerated_percentage.is_some();
+    // `buffered` hands the flows over in order, so an untolerated failure behind a still-running
+    // iteration (a callback not answered yet) would wait for it; the failing iteration leaves its
+    // flow here instead, and the Map fails at once.
+    let (stopping, stop) = (&Mutex::new(None::<Flow>), &Notify::new());
     let mut stream = futures_util::stream::iter(inputs.into_iter().map(|(entry, value)| {
         let run = run.clone();
         let processor = map.processor.clone();
@@ -66,6 +129,10 @@ pub(super) async fn run_map(
             lock().push(*end);
             let kind = if flow.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
             run.event(kind, *end, Some(name), json!({"index": entry.0}));
+            if flow.is_err() && !tolerated {
+                stopping.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(|| flow.clone());
+                stop.notify_one();
+            }
             flow
         }
     }))
@@ -73,20 +140,35 @@ pub(super) async fn run_map(
     // An untolerated failure fails the Map: Step Functions starts no further iterations (and
     // stops those in flight, which dropping the stream does here).
     let mut flows: Vec<Flow> = Vec::with_capacity(total);
-    while let Some(flow) = stream.next().await {
-        let failed = flow.is_err();
-        flows.push(flow);
-        if failed && !tolerated {
-            break;
+    loop {
+        tokio::select! {
+            // A flow handed over in order comes first: the failure it carries is then not
+            // taken twice.
+            biased;
+            next = stream.next() => match next {
+                Some(flow) => {
+                    let failed = flow.is_err();
+                    flows.push(flow);
+                    if failed && !tolerated {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            () = stop.notified() => {
+                flows.extend(stopping.lock().unwrap_or_else(|e| e.into_inner()).take());
+                break;
+            }
         }
     }
     drop(stream);
     let ends: Vec<Duration> = flows.iter().map(|(Ok((_, t)) | Err((_, t)))| *t).collect();
     let end = ends.iter().copied().max().unwrap_or(now);
     let failures = flows.iter().filter(|f| f.is_err()).count();
+    // Step Functions fails the Map when its failures exceed either threshold it was given.
     let within = |n: usize| {
-        map.tolerated_count.is_some_and(|c| n as u64 <= c)
-            || map.tolerated_percentage.is_some_and(|p| total > 0 && (n as f64 / total as f64) * 100.0 <= p)
+        limits.tolerated_count.is_none_or(|c| n as u64 <= c)
+            && limits.tolerated_percentage.is_none_or(|p| total > 0 && (n as f64 / total as f64) * 100.0 <= p)
     };
     if failures > 0 && !(tolerated && within(failures)) {
         let (f, t) = flows

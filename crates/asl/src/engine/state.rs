@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::failure::{check_size, fill_failure, runtime};
-use super::map::{MapRun, run_map};
+use super::map::{Limits, MapRun, run_map};
 use super::retry::with_retries;
 use super::task::{TaskCall, is_callback, issue_token, run_task, task_request};
 use super::{Failure, Flow, Run, errors};
@@ -349,6 +349,14 @@ async fn state_body(
                     crate::path::type_name(&items)
                 ))));
             };
+            let limits = Limits::resolve(
+                max_concurrency,
+                tolerated_failure_count.as_ref(),
+                tolerated_failure_percentage.as_ref(),
+                &input,
+                &context,
+            )
+            .map_err(at_entry)?;
             let attempt = |now: Duration, _attempt: u32| {
                 let run = run.clone();
                 let items = items.clone();
@@ -357,15 +365,7 @@ async fn state_body(
                     run_map(
                         &run,
                         state,
-                        MapRun {
-                            items,
-                            input,
-                            item_selector: item_selector.as_ref(),
-                            processor,
-                            max_concurrency: *max_concurrency,
-                            tolerated_count: *tolerated_failure_count,
-                            tolerated_percentage: *tolerated_failure_percentage,
-                        },
+                        MapRun { items, input, item_selector: item_selector.as_ref(), processor, limits },
                         now,
                     )
                     .await

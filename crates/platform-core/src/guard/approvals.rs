@@ -33,7 +33,8 @@ struct ApprovalItem {
     decided_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-    ttl: i64,
+    /// The table's TTL attribute: the audit trail's seven years.
+    expires_at: i64,
 }
 
 impl ApprovalItem {
@@ -104,7 +105,7 @@ impl Approvals for GuardTable {
             decided_by: None,
             decided_at: None,
             reason: None,
-            ttl: approval.opened_at.timestamp() + AUDIT_TTL_SECONDS,
+            expires_at: approval.opened_at.timestamp() + AUDIT_TTL_SECONDS,
         };
         if self.put_if(item(&new, "PutItem")?, "attribute_not_exists(pk)", None).await? == Claim::Won {
             return Ok(Opened::Waiting);

@@ -1,6 +1,7 @@
 //! The command line: each subcommand a struct with its own `run`, errors mapped to exit code 2 once.
 
 mod account;
+mod approve;
 mod local;
 mod release;
 mod repo;
@@ -51,6 +52,9 @@ pub enum Command {
     /// Deploy a release to an environment's account: a ReleaseRequested event (the release
     /// checked here first), run by the local runtime, or with `--aws` put on the platform bus.
     Deploy(release::Deploy),
+    /// A person's decision on a release waiting for approval (`approve`, or `reject` with a reason).
+    #[command(subcommand)]
+    Release(approve::ReleaseCommand),
     /// Request an account (account vending) or report where one stands.
     #[command(subcommand)]
     Account(account::AccountCommand),
@@ -78,6 +82,7 @@ impl Command {
             Command::Scaling(c) => c.run(root).await,
             Command::Render(c) => c.run(root),
             Command::Deploy(c) => c.run(root).await,
+            Command::Release(c) => c.run().await,
             Command::Account(c) => c.run(root).await,
             Command::Schedule(c) => c.run(root).await,
             Command::Inventory(c) => c.run(root).await,

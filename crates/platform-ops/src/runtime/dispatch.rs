@@ -66,9 +66,20 @@ impl Runtime {
         input: Value,
         started: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<asl::Execution, RuntimeError> {
+        self.execute_named(name_or_file, input, started, None).await
+    }
+
+    /// As [`Runtime::execute_at`], named `name` (as StartExecution's `Name`), else `local-<uuid>`.
+    pub async fn execute_named(
+        self: &Arc<Self>,
+        name_or_file: &str,
+        input: Value,
+        started: Option<chrono::DateTime<chrono::Utc>>,
+        name: Option<String>,
+    ) -> Result<asl::Execution, RuntimeError> {
         let (arn, machine) = self.machine(name_or_file)?;
-        let execution_name = format!("local-{}", uuid_like());
-        let mut start = Start::named(execution_name);
+        let execution_name = name.unwrap_or_else(|| format!("local-{}", uuid_like()));
+        let mut start = Start::named(execution_name).with_tokens(self.tokens.clone());
         start.state_machine_arn = arn;
         if let Some(t) = started {
             start.started = t;
@@ -377,7 +388,7 @@ struct LocalTasks {
 
 #[async_trait]
 impl Resolver for LocalTasks {
-    async fn run(&self, request: TaskRequest, _context: &TaskContext) -> Result<TaskOutput, Failure> {
+    async fn run(&self, request: TaskRequest, context: &TaskContext) -> Result<TaskOutput, Failure> {
         let runtime =
             self.runtime.upgrade().ok_or_else(|| Failure::new("States.Runtime", "the runtime has stopped"))?;
         match request {
@@ -386,8 +397,9 @@ impl Resolver for LocalTasks {
                 Ok(Err(f)) => Err(f),
                 Err(e) => Err(Failure::new("Lambda.ResourceNotFoundException", e.to_string())),
             },
-            TaskRequest::StartExecution { state_machine_arn, input, sync, .. } => {
-                let e = Box::pin(runtime.execute(&state_machine_arn, input))
+            TaskRequest::StartExecution { state_machine_arn, input, sync, name } => {
+                // The child starts when the parent's task does, on the parent's virtual clock.
+                let e = Box::pin(runtime.execute_named(&state_machine_arn, input, Some(context.now), name))
                     .await
                     .map_err(|e| Failure::new("StepFunctions.StateMachineDoesNotExistException", e.to_string()))?;
                 if !sync {
@@ -399,7 +411,14 @@ impl Resolver for LocalTasks {
                     asl::Status::Succeeded => {
                         Ok(TaskOutput { value: e.output.unwrap_or(Value::Null), duration: e.duration })
                     }
-                    _ => Err(Failure::new("States.TaskFailed", e.cause.unwrap_or_default())),
+                    // As `.sync`: the task fails States.TaskFailed, its cause the child's
+                    // description (its error and cause inside, for a parent to read).
+                    _ => Err(Failure::new(
+                        "States.TaskFailed",
+                        json!({"ExecutionArn": e.name, "Status": e.status.to_string(),
+                            "Error": e.error, "Cause": e.cause})
+                        .to_string(),
+                    )),
                 }
             }
             TaskRequest::Service { service, action, parameters } => {

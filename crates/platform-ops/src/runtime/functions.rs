@@ -114,6 +114,9 @@ registry! {
         deps.drift = Arc::new(platform_core::fakes::MemoryStackSets::new(0));
     },
     signal_triage::function::SignalTriage => |_| {},
+    // Nothing replaced: the ledger, approvals, alarms and plans are the emulator's SSM,
+    // DynamoDB, CloudWatch and S3.
+    fleet_release::function::FleetRelease => |_| {},
     on_call::function::OnCall => |deps: &mut on_call::handler::Deps| {
         // The emulator has no OpsCenter: tickets are kept in memory (the adapter is tested
         // against a stub of the Systems Manager protocol).

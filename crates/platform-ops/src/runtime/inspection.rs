@@ -66,4 +66,16 @@ impl Runtime {
         }
         Ok(out)
     }
+
+    /// The deployment's guard table, through the recorded clients (a decision's writes are
+    /// changes of the step that made it); named as the functions get it.
+    pub fn guard_table(&self) -> platform_core::guard::GuardTable {
+        let name = self
+            .template
+            .functions
+            .values()
+            .find_map(|f| f.environment.get("GUARD_TABLE_NAME").cloned())
+            .unwrap_or_default();
+        platform_core::guard::GuardTable::new(self.recorded.client(), name)
+    }
 }

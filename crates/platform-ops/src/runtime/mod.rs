@@ -115,6 +115,8 @@ pub struct Runtime {
     pub timeline: Timeline,
     /// The paging provider's stand-in: what on-call paged arrives here through SNS.
     pub pager: emulator::pager::PagerReceiver,
+    /// Where every execution's callback tasks wait: `release approve` and the scenarios answer here.
+    pub tokens: Arc<asl::TaskTokens>,
 }
 
 impl Runtime {
@@ -150,6 +152,7 @@ impl Runtime {
             timeline: Timeline::default(),
             pager: emulator::pager::PagerReceiver::start(None)
                 .map_err(|e| RuntimeError::Invalid(format!("the local paging receiver did not start: {e}")))?,
+            tokens: asl::TaskTokens::new(),
         };
         runtime.provision().await?;
         Ok(runtime)

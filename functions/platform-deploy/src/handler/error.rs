@@ -28,8 +28,6 @@ pub enum DeployError {
     NoRelease(String),
     #[error("`{0}` needs a release: this deployment is infrastructure only")]
     NoReleaseToApply(&'static str),
-    #[error("environment `{0}` has no vended accounts to deploy to")]
-    NoAccounts(String),
     #[error("`{action}` runs after {needs}: the deployment has not been through it")]
     OutOfOrder { action: &'static str, needs: &'static str },
     #[error(transparent)]
@@ -88,10 +86,9 @@ impl DeployError {
             DeployError::Render(_) => ErrorName::ConfigMissing,
             DeployError::ServicesMissing(_) => ErrorName::VerifyFailed,
             DeployError::SmokeFailed(_) => ErrorName::SmokeFailed,
-            DeployError::UnknownEnvironment(_)
-            | DeployError::NoRelease(_)
-            | DeployError::NoAccounts(_)
-            | DeployError::NotARequest(_) => ErrorName::InvalidRequest,
+            DeployError::UnknownEnvironment(_) | DeployError::NoRelease(_) | DeployError::NotARequest(_) => {
+                ErrorName::InvalidRequest
+            }
             DeployError::Untrusted(_) => ErrorName::Untrusted,
             DeployError::OutOfOrder { .. } | DeployError::NoReleaseToApply(_) => ErrorName::InvalidState,
         };

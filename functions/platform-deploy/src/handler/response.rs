@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DeployRequest, Deployment, ReleaseRequested};
+use super::{Deployment, ReleaseRequested};
 use crate::infra::InfrastructureStatus;
 use crate::rollout::Health;
 
@@ -13,7 +13,6 @@ use crate::rollout::Health;
 pub enum Response {
     /// `receive`: the request the event carried, checked.
     Received(ReleaseRequested),
-    Targets(Targets),
     /// plan, ensure-infrastructure, ensure-access, apply-tier, advance, record: the deploy moves on.
     Deployment(Box<Deployment>),
     InfrastructureStatus(InfrastructureStatus),
@@ -29,13 +28,6 @@ impl From<Deployment> for Response {
     fn from(d: Deployment) -> Self {
         Response::Deployment(Box::new(d))
     }
-}
-
-/// `targets`: one deploy request per account, for the state machine's Map.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Targets {
-    pub accounts: usize,
-    pub requests: Vec<DeployRequest>,
 }
 
 /// `verify`: the Services found (all the release should have), and every smoke check passed.

@@ -1,214 +1,16 @@
-//! Scenarios: event files replayed through the runtime, with the outcomes they must produce.
-
-// `scenarios/<name>/scenario.json` lists steps; each step writes log lines, sends an event,
-// invokes a function or runs a state machine, then checks what it expects.
+//! A scenario step's expectations checked against what it led to: dispatches, events, refusals, the emulator's state.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::admission::{Refusal, Stop};
-use super::{Dispatch, Outcome, Runtime, RuntimeError};
+use super::{Check, Expectation, Seen};
+use crate::runtime::admission::{Refusal, Stop};
+use crate::runtime::{Dispatch, Outcome, Runtime, RuntimeError};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Scenario {
-    pub description: String,
-    pub steps: Vec<Step>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    pub name: String,
-    #[serde(flatten)]
-    pub action: Action,
-    #[serde(default)]
-    pub expect: Vec<Expectation>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Lines written to a log group (one per line of `file`), delivered to its subscribers.
-    Logs { group: String, stream: String, file: String },
-    /// An event (file) sent to a bus and routed by the template's rules; put by account `from`
-    /// (default: the event's `account`), to which the bus's resource policy applies.
-    Event {
-        bus: String,
-        file: String,
-        #[serde(default)]
-        from: Option<String>,
-    },
-    /// One function invoked with an event file.
-    Invoke { function: String, file: String },
-    /// A state machine (template name or definition file) run on an input file.
-    Execution { machine: String, file: String },
-    /// A schedule of the template (its event's logical id, or its end) fired at `at`.
-    Schedule { name: String, at: chrono::DateTime<chrono::Utc> },
-    /// Alarm `name` of `account` set to `state` (ALARM, OK) at `at`, as CloudWatch sets it; its
-    /// state change, with the alarm's own configuration, is put on `bus` by that account.
-    Alarm {
-        account: String,
-        name: String,
-        state: String,
-        reason: String,
-        bus: String,
-        at: chrono::DateTime<chrono::Utc>,
-    },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Expectation {
-    /// A dispatch to `target` happened, with this outcome kind and an output containing `output`.
-    Dispatch {
-        target: String,
-        outcome: String,
-        #[serde(default)]
-        output: Option<Value>,
-    },
-    /// Events the step's functions published, by detail-type.
-    Published { detail_type: String, count: usize },
-    /// Objects in a bucket (what Firehose delivered), at least this many.
-    Bucket { name: String, min_objects: usize },
-    /// Exactly `count` JSON objects under `prefix` (placeholders filled) in `bucket` contain
-    /// `contains` (a report's verdict, say): what was written, not only that something was.
-    Reports { bucket: String, prefix: String, contains: Value, count: usize },
-    /// Parameters under a path (recursively), at least this many.
-    Parameters { path: String, min: usize },
-    /// Exactly one account of the organisation has this e-mail, and it sits in the OU named `ou`
-    /// (`root`: directly under the root).
-    Account { email: String, ou: String },
-    /// The step's dispatches made these changing calls (`sns Publish`), among others; with
-    /// `only`, these and no other.
-    Changes {
-        include: Vec<String>,
-        #[serde(default)]
-        only: bool,
-    },
-    /// The step's event of this detail-type was refused `at` the bus (its resource policy) or the
-    /// rules (none matched), and no target ran: no dispatch, no AWS change.
-    Refused { at: Stop, detail_type: String },
-    /// The paging provider's stand-in holds exactly one incident whose key contains `key`, in
-    /// `status` (triggered, resolved), having received exactly `actions` (trigger, resolve...).
-    Paged { key: String, status: String, actions: Vec<String> },
-}
-
-/// One checked expectation.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub step: String,
-    pub expectation: String,
-    pub met: bool,
-    pub actual: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub scenario: String,
-    pub checks: Vec<Check>,
-}
-
-impl Report {
-    pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.met)
-    }
-}
-
-pub fn load(root: &Path, name: &str) -> Result<(PathBuf, Scenario), RuntimeError> {
-    let dir = root.join("scenarios").join(name);
-    let path = dir.join("scenario.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|source| RuntimeError::Read { path: path.display().to_string(), source })?;
-    let scenario =
-        serde_json::from_str(&text).map_err(|e| RuntimeError::Invalid(format!("{}: {e}", path.display())))?;
-    Ok((dir, scenario))
-}
-
-/// A scenario file, with `{{name}}` placeholders filled from the world (`{{account:abc-trading-dev}}`
-/// is that account's id, which the emulator chose) and `{{id}}` a fresh event id.
-pub fn read_json(dir: &Path, file: &str, facts: &BTreeMap<String, String>) -> Result<Value, RuntimeError> {
-    let path = dir.join(file);
-    let mut text = std::fs::read_to_string(&path)
-        .map_err(|source| RuntimeError::Read { path: path.display().to_string(), source })?;
-    for (name, value) in facts {
-        text = text.replace(&format!("{{{{{name}}}}}"), value);
-    }
-    text = text.replace("{{id}}", &uuid::Uuid::new_v4().to_string());
-    if let Some(start) = text.find("{{") {
-        let end = text[start..].find("}}").map_or(text.len(), |e| start + e + 2);
-        return Err(RuntimeError::Invalid(format!("{}: unknown placeholder {}", path.display(), &text[start..end])));
-    }
-    serde_json::from_str(&text).map_err(|e| RuntimeError::Invalid(format!("{}: {e}", path.display())))
-}
-
-/// Replays every step and checks its expectations; progress goes to stderr.
-pub async fn replay(
-    runtime: &Arc<Runtime>,
-    name: &str,
-    dir: &Path,
-    scenario: &Scenario,
-    facts: &BTreeMap<String, String>,
-) -> Result<Report, RuntimeError> {
-    let mut checks = Vec::new();
-    for (i, step) in scenario.steps.iter().enumerate() {
-        eprintln!("  .. step {}/{}: {}", i + 1, scenario.steps.len(), step.name);
-        let published_before = runtime.published().len();
-        let refused_before = runtime.refusals().len();
-        let dispatches: Vec<Dispatch> = match &step.action {
-            Action::Logs { group, stream, file } => {
-                let path = dir.join(file);
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| RuntimeError::Read { path: path.display().to_string(), source })?;
-                let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
-                runtime.write_logs(group, stream, &lines).await?
-            }
-            Action::Event { bus, file, from } => {
-                let from = from.as_deref().map(|f| fill(f, facts)).transpose()?;
-                runtime.send_event_from(bus, read_json(dir, file, facts)?, from.as_deref()).await?
-            }
-            Action::Invoke { function, file } => {
-                let event = read_json(dir, file, facts)?;
-                runtime.dispatch_with_follow(&format!("invoke {function}"), function, event).await?
-            }
-            Action::Execution { machine, file } => {
-                let input = read_json(dir, file, facts)?;
-                // A definition file next to the scenario, or a state machine of the template.
-                let local = dir.join(machine);
-                let target = if local.exists() { local.display().to_string() } else { machine.clone() };
-                runtime.dispatch_with_follow(&format!("execution {machine}"), &target, input).await?
-            }
-            Action::Schedule { name, at } => runtime.fire_schedule(name, *at).await?,
-            Action::Alarm { account, name, state, reason, bus, at } => {
-                runtime.set_alarm(&fill(account, facts)?, &fill(name, facts)?, state, reason, bus, *at).await?
-            }
-        };
-        let published: Vec<Value> = runtime.published().into_iter().skip(published_before).map(|(_, e)| e).collect();
-        let refused: Vec<Refusal> = runtime.refusals().into_iter().skip(refused_before).collect();
-        let seen = Seen { dispatches: &dispatches, published: &published, refused: &refused, facts };
-        for expectation in &step.expect {
-            checks.push(check(runtime, &step.name, expectation, &seen).await);
-        }
-        checks.extend(unrouted(&step.name, &step.expect, &refused));
-    }
-    Ok(Report { scenario: name.to_string(), checks })
-}
-
-/// What one step led to.
-struct Seen<'a> {
-    dispatches: &'a [Dispatch],
-    published: &'a [Value],
-    refused: &'a [Refusal],
-    /// The world's facts, for placeholders in what is checked.
-    facts: &'a BTreeMap<String, String>,
-}
-
-async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &Seen<'_>) -> Check {
-    let Seen { dispatches, published, refused, facts } = *seen;
+pub(super) async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &Seen<'_>) -> Check {
+    let Seen { dispatches, published, refused, facts, decision } = *seen;
     let (text, met, actual) = match expectation {
         Expectation::Dispatch { target, outcome, output } => {
             let meets = |d: &Dispatch| {
@@ -306,6 +108,25 @@ async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &
             };
             (format!("{detail_type} refused at the {at}, nothing dispatched"), met, actual)
         }
+        Expectation::Decision { delivered, message } => {
+            let want = match (delivered, message) {
+                (true, _) => "the decision delivered to the waiting release".to_string(),
+                (false, Some(m)) => format!("the decision refused: …{m}…"),
+                (false, None) => "the decision refused".to_string(),
+            };
+            let (met, actual) = match decision {
+                None => (false, "no decision in this step".to_string()),
+                Some(Ok(done)) => (*delivered, done.clone()),
+                Some(Err(why)) => {
+                    (!delivered && message.as_ref().is_none_or(|m| why.contains(m.as_str())), why.clone())
+                }
+            };
+            (want, met, actual)
+        }
+        Expectation::Waiting { state } => {
+            let waiting: Vec<String> = runtime.tokens.pending().into_iter().map(|p| p.state).collect();
+            (format!("a task waits for its callback at {state}"), waiting.contains(state), waiting.join(", "))
+        }
         Expectation::Paged { key, status, actions } => {
             let incidents: Vec<_> =
                 runtime.pager.snapshot().incidents.into_iter().filter(|i| i.key.contains(key.as_str())).collect();
@@ -344,7 +165,7 @@ const INFORMATIONAL: &[&str] = &["AccountReady"];
 
 /// A failed check for each event that reached no rule while nothing expected that: a detection
 /// or request nobody acts on is an outcome the demo must fail on, not a line in the timeline.
-fn unrouted(step: &str, expect: &[Expectation], refused: &[Refusal]) -> Vec<Check> {
+pub(super) fn unrouted(step: &str, expect: &[Expectation], refused: &[Refusal]) -> Vec<Check> {
     let expected = |r: &Refusal| {
         expect.iter().any(
             |e| matches!(e, Expectation::Refused { at, detail_type } if *at == r.at && *detail_type == r.detail_type),
@@ -363,7 +184,7 @@ fn unrouted(step: &str, expect: &[Expectation], refused: &[Refusal]) -> Vec<Chec
 }
 
 /// `{{name}}` placeholders of a scenario field filled from the world's facts.
-fn fill(text: &str, facts: &BTreeMap<String, String>) -> Result<String, RuntimeError> {
+pub(super) fn fill(text: &str, facts: &BTreeMap<String, String>) -> Result<String, RuntimeError> {
     let mut out = text.to_string();
     for (name, value) in facts {
         out = out.replace(&format!("{{{{{name}}}}}"), value);
@@ -374,10 +195,13 @@ fn fill(text: &str, facts: &BTreeMap<String, String>) -> Result<String, RuntimeE
     }
 }
 
-/// Whether `actual` holds everything in `want` (objects by key, recursively; the rest equal).
+/// Whether `actual` holds everything in `want` (objects by key and lists item by item,
+/// recursively; the rest equal).
 pub fn contains(actual: &Value, want: &Value) -> bool {
     match (actual, want) {
         (Value::Object(a), Value::Object(w)) => w.iter().all(|(k, v)| a.get(k).is_some_and(|x| contains(x, v))),
+        // Lists item by item, as many as wanted: `[{"wave": "canary"}]` holds one wave named so.
+        (Value::Array(a), Value::Array(w)) => a.len() == w.len() && a.iter().zip(w).all(|(x, v)| contains(x, v)),
         _ => actual == want,
     }
 }
@@ -386,6 +210,7 @@ pub fn contains(actual: &Value, want: &Value) -> bool {
 mod tests {
     use serde_json::json;
 
+    use super::super::{Action, load};
     use super::*;
 
     #[test]
@@ -395,6 +220,9 @@ mod tests {
         assert!(contains(&actual, &json!({"detail": {"b": [1, 2]}})));
         assert!(!contains(&actual, &json!({"detail": {"b": [1]}})));
         assert!(!contains(&actual, &json!({"missing": null})));
+        let waves = json!([{"wave": "canary", "results": [1]}, {"wave": "rest"}]);
+        assert!(contains(&waves, &json!([{"wave": "canary"}, {"wave": "rest"}])));
+        assert!(!contains(&waves, &json!([{"wave": "canary"}])), "as many items as wanted");
     }
 
     #[test]
@@ -430,7 +258,9 @@ mod tests {
                     | Action::Event { file, .. }
                     | Action::Invoke { file, .. }
                     | Action::Execution { file, .. } => file,
-                    Action::Schedule { .. } | Action::Alarm { .. } => continue,
+                    Action::Schedule { .. } | Action::Alarm { .. } | Action::Decide { .. } | Action::Advance { .. } => {
+                        continue;
+                    }
                 };
                 assert!(dir.join(file).exists(), "{name}/{}: {file} is missing", step.name);
             }
