@@ -13,7 +13,7 @@ fn the_repository_rolls_prod_out_behind_staging_with_approval() {
     let prod = &tree.environments["prod"].release;
     assert_eq!(prod.promote_from.as_deref(), Some("staging"));
     assert!(prod.approval);
-    assert_eq!(prod.freeze, FreezeAction::Wait);
+    assert_eq!(prod.freeze, FreezeAction::Refuse);
     assert_eq!(prod.waves.first().map(|w| w.clients.clone()), Some(vec!["abc".to_string()]));
     assert!(prod.waves.last().is_some_and(|w| w.rest));
     assert_eq!(tree.environments["dev"].release.freeze, FreezeAction::Off);

@@ -15,9 +15,9 @@ use crate::{actions, validate, world};
 /// seeding is not idempotent or an expected outcome is not met.
 pub async fn run(root: &Path, name: &str, endpoint: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     let (dir, scenario) = scenario::load(root, name)?;
-    let up = local::start(root, endpoint).await?;
+    let up = local::start_with(root, endpoint, &scenario.world).await?;
     let ctx = AwsContext::from_config(emulator::Remote::new(&up.endpoint)?.sdk_config())?;
-    let again = world::seed(&ctx, &up.tree).await?;
+    let again = world::seed_with(&ctx, &up.tree, &scenario.world).await?;
     let idempotent = again.created() == 0 && !again.config.changed();
     let findings = validate::run(root, &actions::linked());
 

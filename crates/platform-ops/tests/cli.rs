@@ -190,6 +190,24 @@ fn demo_replays_the_default_scenario() {
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
 }
 
+/// The fleet scenario (prod, nine client accounts): promotion, four eyes, waves with a bake that
+/// catches an alarm and rolls its wave back, the trading-session refusal and an approval timeout.
+#[test]
+fn demo_replays_the_fleet_scenario() {
+    let out = platform_ops(&["demo", "--scenario", "fleet"], None);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    // The approved release: canary, early and rest, 30-minute bakes, 20 minutes of waiting for bob.
+    assert!(
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (5 transitions, 2h05m on the virtual clock)"),
+        "{text}"
+    );
+    for error in ["NotPromoted", "Frozen", "WaveFailed", "Rejected"] {
+        assert!(text.contains(&format!("PlatformDeployStateMachine: FAILED {error} (")), "{error}: {text}");
+    }
+    assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
+}
+
 /// The second vending scenario: a baseline that fails quarantines the account, audited and
 /// notified, and the demo still passes because that is what the scenario expects.
 #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use platform_core::approvals::{Approvals, Opened, PendingApproval, Verdict};
-use platform_core::config::{ConfigTree, Environment};
+use platform_core::config::{ConfigTree, Environment, FreezeAction};
 use platform_core::release::Release;
 use platform_core::trust::Boundary;
 use serde::{Deserialize, Serialize};
@@ -229,6 +229,18 @@ async fn plan_fleet(
     }
     let planned = plan::plan(&env.release, &resolved.tags, fleet);
     let estimate_minutes = plan::estimate_minutes(&env.release, &planned.waves);
+    // Where the freeze refuses, it refuses here: before anyone is asked to approve a release
+    // that could not start (where it waits, each wave waits for its own close).
+    if env.release.freeze == FreezeAction::Refuse && !planned.waves.is_empty() {
+        gate::freeze(
+            release,
+            FreezeAction::Refuse,
+            &env.trading_hours,
+            now,
+            estimate_minutes,
+            request.emergency.as_deref(),
+        )?;
+    }
     let images: usize = planned.changes.iter().map(|c| c.images.len()).sum();
     let summary = format!(
         "release {release} for {}: {} account(s) in {} wave(s) ({}), {} skipped, {images} image change(s), about {estimate_minutes} min",

@@ -78,4 +78,19 @@ impl Runtime {
             .unwrap_or_default();
         platform_core::guard::GuardTable::new(self.recorded.client(), name)
     }
+
+    /// Writes a parameter in the central account, as another deployment would (scenario setup).
+    pub async fn put_parameter(&self, name: &str, value: &str) -> Result<(), RuntimeError> {
+        use platform_core::ports::ParameterStore;
+        let store = platform_core::aws::SsmParameterStore::new(self.ctx.client::<aws_sdk_ssm::Client>());
+        store.put(name, value, true).await.map_err(|e| aws_error("PutParameter")(e.to_string()))
+    }
+
+    /// A parameter of the central account, if it exists.
+    pub async fn parameter(&self, name: &str) -> Result<Option<String>, RuntimeError> {
+        use platform_core::ports::ParameterStore;
+        let store = platform_core::aws::SsmParameterStore::new(self.ctx.client::<aws_sdk_ssm::Client>());
+        let names = [name.to_string()];
+        store.get_many(&names).await.map(|mut m| m.remove(name)).map_err(|e| aws_error("GetParameters")(e.to_string()))
+    }
 }

@@ -11,9 +11,6 @@ use platform_core::config::{self, ConfigTree};
 use super::Runtime;
 use crate::world::{self, World};
 
-/// The environment the local world seeds and the runtime stands in for.
-pub const LOCAL_ENVIRONMENT: &str = "dev";
-
 /// A running local runtime. Holds the emulator it started, if any: dropping this stops it.
 #[derive(Debug)]
 pub struct Local {
@@ -27,6 +24,11 @@ pub struct Local {
 /// Starts (or, with `endpoint`, reaches) the emulator, seeds the world and loads the template
 /// with the world's parameters.
 pub async fn start(root: &Path, endpoint: Option<&str>) -> anyhow::Result<Local> {
+    start_with(root, endpoint, &world::WorldOptions::default()).await
+}
+
+/// [`start`] standing in for `options`' environment, with its fleet of client accounts.
+pub async fn start_with(root: &Path, endpoint: Option<&str>, options: &world::WorldOptions) -> anyhow::Result<Local> {
     let tree = config::load(&root.join("config"))?;
     let (emulator, remote) = match endpoint {
         Some(e) => (None, Remote::new(e)?),
@@ -40,13 +42,14 @@ pub async fn start(root: &Path, endpoint: Option<&str>) -> anyhow::Result<Local>
     let sdk = remote.sdk_config();
     let ctx = AwsContext::from_config(sdk.clone())?;
     eprintln!("  .. seeding the world from config/");
-    world::seed(&ctx, &tree).await?;
+    world::seed_with(&ctx, &tree, options).await?;
     let world = world::snapshot(&ctx, &tree).await?;
+    let name = &options.environment;
     let env = tree
-        .environment(LOCAL_ENVIRONMENT)
-        .ok_or_else(|| anyhow::anyhow!("config/ has no `{LOCAL_ENVIRONMENT}` environment for the local runtime"))?;
+        .environment(name)
+        .ok_or_else(|| anyhow::anyhow!("config/ has no `{name}` environment for the local runtime"))?;
     let parameters: BTreeMap<String, String> = [
-        ("Environment", LOCAL_ENVIRONMENT.to_string()),
+        ("Environment", name.clone()),
         ("OrganizationId", world.organization_id.clone()),
         ("ManagementAccountId", world.management_account_id.clone()),
         ("AutomationAccountId", world.management_account_id.clone()),

@@ -2,6 +2,7 @@
 
 mod alarms;
 mod database;
+mod fleet;
 mod images;
 mod member;
 mod organisation;
@@ -20,6 +21,7 @@ use member::{Member, ensure_automation_role};
 use organisation::Org;
 
 pub use alarms::{SeededAlarm, health_alarms, seeded_alarms};
+pub use fleet::{WorldOptions, client_name};
 pub use images::{EXTRA_IMAGES, RELEASE_TAGS, seeded_images};
 pub use snapshot::{AccountFacts, MemberResources, World, snapshot};
 
@@ -110,10 +112,15 @@ fn is_loopback_url(url: &str) -> bool {
 
 /// Seeds the world from `tree`. Every step looks before it creates, so seeding twice changes nothing.
 pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, WorldError> {
+    seed_with(ctx, tree, &WorldOptions::default()).await
+}
+
+/// [`seed`] for `options`' environment, with its fleet of client accounts.
+pub async fn seed_with(ctx: &AwsContext, tree: &ConfigTree, options: &WorldOptions) -> Result<SeedReport, WorldError> {
     ensure_local(ctx.endpoint_url())?;
     let env = tree
-        .environment(SEEDED_ENVIRONMENT)
-        .ok_or_else(|| WorldError::MissingEnvironment(SEEDED_ENVIRONMENT.into()))?;
+        .environment(&options.environment)
+        .ok_or_else(|| WorldError::MissingEnvironment(options.environment.clone()))?;
     let mut report = SeedReport::default();
     let org = Org::new(ctx);
 
@@ -161,6 +168,8 @@ pub async fn seed(ctx: &AwsContext, tree: &ConfigTree) -> Result<SeedReport, Wor
     ensure_paging_key(ctx, tree, &env.name, &mut report).await?;
     // The central registry is the automation account's (here the management account's).
     images::seed(ctx, tree, &mut report).await?;
+    let ou = &ous[&env.organizational_unit];
+    fleet::seed_clients(ctx, tree, env, &org, &root, ou, &management_account, options.clients, &mut report).await?;
     Ok(report)
 }
 

@@ -127,6 +127,22 @@ pub(super) async fn check(runtime: &Runtime, step: &str, expectation: &Expectati
             let waiting: Vec<String> = runtime.tokens.pending().into_iter().map(|p| p.state).collect();
             (format!("a task waits for its callback at {state}"), waiting.contains(state), waiting.join(", "))
         }
+        Expectation::Runs { environment, account, release } => {
+            let account = fill(account, facts).unwrap_or_else(|e| e.to_string());
+            let text = format!("account {account} of {environment} runs {release}");
+            let name = format!("/abc-trading/accounts/{environment}/{account}/release");
+            match runtime.parameter(&name).await {
+                Ok(Some(record)) => {
+                    let running = serde_json::from_str::<Value>(&record)
+                        .ok()
+                        .and_then(|r| r.get("name").and_then(Value::as_str).map(str::to_string))
+                        .unwrap_or_default();
+                    (text, running == *release, running)
+                }
+                Ok(None) => (text, false, "no release recorded".into()),
+                Err(e) => (text, false, e.to_string()),
+            }
+        }
         Expectation::Paged { key, status, actions } => {
             let incidents: Vec<_> =
                 runtime.pager.snapshot().incidents.into_iter().filter(|i| i.key.contains(key.as_str())).collect();
@@ -258,9 +274,11 @@ mod tests {
                     | Action::Event { file, .. }
                     | Action::Invoke { file, .. }
                     | Action::Execution { file, .. } => file,
-                    Action::Schedule { .. } | Action::Alarm { .. } | Action::Decide { .. } | Action::Advance { .. } => {
-                        continue;
-                    }
+                    Action::Schedule { .. }
+                    | Action::Alarm { .. }
+                    | Action::Decide { .. }
+                    | Action::Advance { .. }
+                    | Action::Parameter { .. } => continue,
                 };
                 assert!(dir.join(file).exists(), "{name}/{}: {file} is missing", step.name);
             }

@@ -21,6 +21,9 @@ pub use replay::replay;
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub description: String,
+    /// The environment the local runtime stands in for and its fleet (default: dev, no clients).
+    #[serde(default)]
+    pub world: crate::world::WorldOptions,
     pub steps: Vec<Step>,
 }
 
@@ -54,6 +57,9 @@ pub enum Action {
     },
     /// The virtual clock moves to `at`: callback tasks whose timeout passed time out.
     Advance { at: chrono::DateTime<chrono::Utc> },
+    /// A parameter written as another deployment writes it (staging's fleet outcome, which a
+    /// prod-only local runtime cannot produce): `value` as JSON text.
+    Parameter { name: String, value: Value },
     /// Lines written to a log group (one per line of `file`), delivered to its subscribers.
     Logs { group: String, stream: String, file: String },
     /// An event (file) sent to a bus and routed by the template's rules; put by account `from`
@@ -123,6 +129,8 @@ pub enum Expectation {
     },
     /// A task of a state machine waits at `state` for its callback.
     Waiting { state: String },
+    /// The release ledger says `account` (placeholders filled) of `environment` runs `release`.
+    Runs { environment: String, account: String, release: String },
     /// The paging provider's stand-in holds exactly one incident whose key contains `key`, in
     /// `status` (triggered, resolved), having received exactly `actions` (trigger, resolve...).
     Paged { key: String, status: String, actions: Vec<String> },

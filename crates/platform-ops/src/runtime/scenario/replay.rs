@@ -241,6 +241,10 @@ fn start(
             let (state, reason, bus, at) = (state.clone(), reason.clone(), bus.clone(), *at);
             tokio::spawn(async move { rt.set_alarm(&account, &name, &state, &reason, &bus, at).await })
         }
+        Action::Parameter { name, value } => {
+            let (name, value) = (fill(name, facts)?, value.to_string());
+            tokio::spawn(async move { rt.put_parameter(&name, &value).await.map(|()| Vec::new()) })
+        }
         Action::Decide { .. } | Action::Advance { .. } => {
             return Err(RuntimeError::Invalid("decide and advance steps are not dispatched".into()));
         }
