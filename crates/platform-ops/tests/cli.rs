@@ -155,7 +155,7 @@ fn demo_replays_the_default_scenario() {
     // access, six gates (the migrations job, then five tiers), smoke checks), the same release for
     // the whole environment (the fleet release), then a broken image rolled back.
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (64 transitions, 5m00s on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (66 transitions, 5m00s on the virtual clock)"),
         "{text}"
     );
     // The whole environment: the fleet release (a child of 5 transitions' parent) plans it, skips
@@ -170,8 +170,8 @@ fn demo_replays_the_default_scenario() {
     }
     assert!(text.contains("PlatformDeployStateMachine: FAILED ImagePullBackOff"), "{text}");
     // A release naming an image nobody pushed: refused at Plan, before any tier (Start, Receive,
-    // Route, Plan, NotifyRejected, Rejected).
-    assert!(text.contains("PlatformDeployStateMachine: FAILED ImagesRefused (6 transitions, 0s"), "{text}");
+    // Route, Lease, Plan, ReleaseLeaseAfterRejection, NotifyRejected, Rejected).
+    assert!(text.contains("PlatformDeployStateMachine: FAILED ImagesRefused (8 transitions, 0s"), "{text}");
     // Signal triage: every detection reaches it (only AccountReady, which nothing here consumes,
     // reaches no rule); a crash-loop in the bake window rolled back and an OOMKilled raised, each
     // through platform deploy (3m00s of deploy each); the repeat suppressed; a detection from an

@@ -22,6 +22,8 @@ pub struct Env {
     pub automation_account_id: String,
     pub automation_role_name: String,
     pub parameter_prefix: String,
+    /// The guard table: one lease per account being deployed.
+    pub guard_table_name: String,
     pub management_account_id: String,
     pub platform_stackset_role_name: String,
     /// The account of the central ECR every release's images come from.
@@ -70,6 +72,7 @@ impl Function for PlatformDeploy {
                 probe: Arc::new(probe),
             },
             database_probe: Arc::new(crate::database_probe::TcpDatabaseProbe::new(crate::database_probe::TIMEOUT)),
+            leases: Arc::new(platform_core::guard::GuardTable::new(ctx.client(), env.guard_table_name.clone())),
             stack_sets: Arc::new(CloudFormationStackSets::new(management.client())),
             // The monitoring account is this one: the log processor's metrics are here.
             alarms: Arc::new(CloudWatchAlarms::new(ctx.client())),

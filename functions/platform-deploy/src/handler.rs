@@ -65,6 +65,20 @@ pub enum Request {
     Receive {
         event: Value,
     },
+    /// The account's lease, before anything is planned: one deploy per account at a time.
+    Lease {
+        request: DeployRequest,
+        execution: String,
+        now: DateTime<Utc>,
+        #[serde(default)]
+        retries: u32,
+    },
+    /// The lease given back, at every end.
+    ReleaseLease {
+        environment: String,
+        account_id: String,
+        execution: String,
+    },
     Plan {
         request: DeployRequest,
     },
@@ -232,6 +246,8 @@ pub struct Deps {
     pub edge: Edge,
     /// The restore test's probe of a restored database.
     pub database_probe: Arc<dyn crate::database_probe::DatabaseProbe>,
+    /// One deploy per account at a time (the guard table on AWS).
+    pub leases: Arc<dyn platform_core::approvals::Leases>,
 }
 
 impl std::fmt::Debug for Deps {
@@ -242,14 +258,14 @@ impl std::fmt::Debug for Deps {
 
 impl Deps {
     /// The environment, which must be this deployment's own (a dev stack never touches prod).
-    fn environment(&self, name: &str) -> Result<&Environment, DeployError> {
+    pub(crate) fn environment(&self, name: &str) -> Result<&Environment, DeployError> {
         self.boundary.environment(name)?;
         self.tree.environment(name).ok_or_else(|| DeployError::UnknownEnvironment(name.to_string()))
     }
 
     /// `account` must be one vending published for `environment`: a payload naming any other
     /// account deploys nothing there.
-    async fn vended(&self, environment: &str, account: &str) -> Result<(), DeployError> {
+    pub(crate) async fn vended(&self, environment: &str, account: &str) -> Result<(), DeployError> {
         if self.ledger.vended(environment, account).await? {
             return Ok(());
         }
@@ -284,6 +300,15 @@ impl Deps {
 pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployError> {
     Ok(match request {
         Request::Receive { event } => Response::Received(receive(&event, deps)?),
+        Request::Lease { request, execution, now, retries } => {
+            Response::Leased(crate::lease::acquire(deps, &request, &execution, now, retries).await?)
+        }
+        Request::ReleaseLease { environment, account_id, execution } => {
+            deps.environment(&environment)?;
+            Response::LeaseReleased {
+                released: crate::lease::release(deps, &environment, &account_id, &execution).await?,
+            }
+        }
         Request::Plan { request } => {
             let DeployRequest { environment, account_id, release, versions, resources, fleet: _ } = request;
             deps.environment(&environment)?;

@@ -17,6 +17,7 @@ pub mod handler;
 pub mod images;
 pub mod infra;
 pub mod kube;
+pub mod lease;
 pub mod ledger;
 pub mod release;
 pub mod render;

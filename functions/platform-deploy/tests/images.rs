@@ -39,6 +39,7 @@ fn deps(tree: ConfigTree, images: Arc<MemoryImages>) -> Deps {
         alarms: Arc::new(platform_core::fakes::MemoryAlarms::default()),
         images,
         edge,
+        leases: Arc::new(platform_core::fakes::MemoryLeases::default()),
         database_probe: Arc::new(platform_deploy::database_probe::TcpDatabaseProbe::new(
             std::time::Duration::from_secs(1),
         )),

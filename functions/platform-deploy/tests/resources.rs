@@ -35,6 +35,7 @@ fn deps(store: Arc<FakeParameterStore>) -> Deps {
         )),
         registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
         edge: platform_deploy::fakes::idle_edge(&tree).expect("an idle edge"),
+        leases: Arc::new(platform_core::fakes::MemoryLeases::default()),
         database_probe: Arc::new(platform_deploy::database_probe::TcpDatabaseProbe::new(
             std::time::Duration::from_secs(1),
         )),

@@ -28,8 +28,9 @@ async fn a_release_rolls_out_tier_by_tier_behind_its_gates() {
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     let actions = w.actions.lock().expect("lock").clone();
     assert_eq!(
-        actions[..6],
+        actions[..7],
         [
+            "lease",
             "plan",
             "ensure-infrastructure",
             "infrastructure-status",
@@ -197,7 +198,7 @@ async fn a_broken_image_fails_its_tier_and_the_touched_tiers_roll_back() {
     assert!(image_of(&w, "trading-business", "order-management").ends_with(":2026.11.3"));
     assert!(image_of(&w, "trading-edge", "frontend").ends_with(":2026.11.3"), "the edge tier was never touched");
     let actions = w.actions.lock().expect("lock").clone();
-    assert!(actions.ends_with(&["rollback".to_string(), "rollback-health".to_string()]), "{actions:?}");
+    assert!(actions.ends_with(&["rollback".into(), "rollback-health".into(), "release-lease".into()]), "{actions:?}");
     assert_eq!(current(&w, "222233334444"), "2026.11.3", "the failed release is not recorded");
     let (subject, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");
     assert_eq!(subject, "abc-trading release 2026.11.4 FAILED in dev");
@@ -250,7 +251,11 @@ async fn a_release_with_a_missing_or_unsafe_image_is_rejected_before_anything() 
         cause.contains("abc-trading/trade-execution:2026.11.5 has 2 CRITICAL, 1 HIGH findings (block at HIGH)"),
         "{cause}"
     );
-    assert_eq!(w.actions.lock().expect("lock").clone(), ["plan"], "nothing after plan ran");
+    assert_eq!(
+        w.actions.lock().expect("lock").clone(),
+        ["lease", "plan", "release-lease"],
+        "nothing after plan ran but giving the account back"
+    );
     assert_eq!(image_of(&w, "trading-dependent", "audit"), before, "no tier applied");
     assert_eq!(current(&w, "222233334444"), "2026.11.3", "the account's release unchanged");
     let (subject, message) = w.notified.lock().expect("lock").last().cloned().expect("notified");

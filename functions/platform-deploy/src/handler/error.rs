@@ -46,6 +46,14 @@ pub enum DeployError {
     /// The restore test's probe was pointed at something other than an RDS endpoint.
     #[error(transparent)]
     Probe(#[from] crate::database_probe::ProbeError),
+    /// Another release holds the account: this one waits (the state machine retries).
+    #[error("account {account} is being deployed by {holder} (release {release}): waiting for it")]
+    AccountBusy { account: String, holder: String, release: String },
+    /// Another release holds the account and this one does not wait (config, or waited enough).
+    #[error(
+        "account {account} is held by {holder} (release {release}); refused after waiting {waited_minutes} minute(s)"
+    )]
+    AccountHeld { account: String, holder: String, release: String, waited_minutes: i64 },
 }
 
 /// The names [`DeployError::error_type`] reports besides the AWS error classes.
@@ -71,6 +79,10 @@ pub enum ErrorName {
     ExportMissing,
     /// Vending published no client or hosted zone for the account: its name is unknown.
     ClientUnknown,
+    /// Another release deploys the account: retried until it ends (one deploy per account).
+    AccountBusy,
+    /// Another release deploys the account and this one gave up or does not wait: nothing touched.
+    AccountHeld,
 }
 
 impl DeployError {
@@ -91,6 +103,8 @@ impl DeployError {
             }
             DeployError::Untrusted(_) => ErrorName::Untrusted,
             DeployError::OutOfOrder { .. } | DeployError::NoReleaseToApply(_) => ErrorName::InvalidState,
+            DeployError::AccountBusy { .. } => ErrorName::AccountBusy,
+            DeployError::AccountHeld { .. } => ErrorName::AccountHeld,
         };
         name.into()
     }

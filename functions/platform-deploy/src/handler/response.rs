@@ -22,6 +22,10 @@ pub enum Response {
     Rollback(Rollback),
     /// `probe-database`: whether the restored database answered.
     DatabaseProbed(crate::database_probe::Probed),
+    Leased(crate::lease::Leased),
+    LeaseReleased {
+        released: bool,
+    },
 }
 
 impl From<Deployment> for Response {

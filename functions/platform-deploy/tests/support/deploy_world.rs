@@ -35,6 +35,8 @@ pub struct World {
     /// Each fleet release started (its name and input), and how the next one ends: its output,
     /// or its error and cause.
     pub fleets: Mutex<Vec<(String, Value)>>,
+    /// Which release holds each account.
+    pub leases: Arc<platform_core::fakes::MemoryLeases>,
     pub fleet: Mutex<Result<Value, (String, String)>>,
     pub cluster: Arc<MemoryCluster>,
     pub ledger: Arc<MemoryReleaseLedger>,
@@ -149,7 +151,9 @@ pub fn world_edge(
         MemoryImages::default()
             .with_tags(&tree, &["2026.11.3", "2026.11.4", "2026.11.4-broken", "2026.11.5", "2026.11.5-ui.2"]),
     );
+    let leases = Arc::new(platform_core::fakes::MemoryLeases::default());
     Arc::new(World {
+        leases: leases.clone(),
         deps: Deps {
             boundary: Boundary {
                 environment: "dev".into(),
@@ -164,6 +168,7 @@ pub fn world_edge(
             images: images.clone(),
             registry: Registry { account: "123456789012".into(), region: "us-east-1".into() },
             edge: edge_deps,
+            leases: leases.clone(),
             database_probe: Arc::new(platform_deploy::database_probe::TcpDatabaseProbe::new(
                 std::time::Duration::from_secs(1),
             )),
