@@ -6,6 +6,7 @@ use platform_core::approvals::{Lease, Leases};
 use serde_json::json;
 
 #[path = "support/deploy_world.rs"]
+#[allow(dead_code)]
 mod deploy_world;
 use deploy_world::*;
 

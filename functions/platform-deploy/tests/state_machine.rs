@@ -17,6 +17,7 @@ use platform_deploy::images::ScanState;
 use serde_json::{Value, json};
 
 #[path = "support/deploy_world.rs"]
+#[allow(dead_code)]
 mod deploy_world;
 use deploy_world::*;
 
