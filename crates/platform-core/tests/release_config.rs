@@ -68,6 +68,13 @@ fn every_account_is_in_exactly_one_wave() {
         "release.waves[1].concurrency",
         "at least 1",
     );
+    rejects(
+        "environments/prod.toml",
+        "concurrency = 10",
+        "concurrency = 41",
+        "release.waves[1].concurrency",
+        "above 40",
+    );
 }
 
 #[test]

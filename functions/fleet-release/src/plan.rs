@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 
 use platform_core::config::{ReleasePolicy, Wave};
+
+/// Step Functions' inline Map runs at most this many iterations at once.
+pub const MAX_CONCURRENCY: u32 = 40;
 use serde::{Deserialize, Serialize};
 
 /// What the ledger says of one account of the fleet.
@@ -176,7 +179,8 @@ fn wave_plan(policy: &ReleasePolicy, wave: &Wave, taken: &[&AccountChange]) -> W
             .iter()
             .map(|c| WaveAccount { account: c.account.clone(), client: c.client.clone(), previous: c.previous.clone() })
             .collect(),
-        concurrency: wave.concurrency.map_or(size as u32, |c| c.min(size as u32)).max(1),
+        // Absent: the whole wave, as far as an inline Map runs at once.
+        concurrency: wave.concurrency.unwrap_or(MAX_CONCURRENCY).min(size as u32).max(1),
         tolerated: wave.tolerated(size) as u32,
         bake_seconds,
         checks: bake_seconds.div_ceil(check_seconds),

@@ -8,6 +8,9 @@ use crate::config::{Environment, Issues};
 /// The fleet release's execution timeout (state-machines/fleet-release.asl.json): an approval
 /// wait, a freeze wait and every wave with its bake must fit inside it.
 pub const FLEET_RELEASE_TIMEOUT_MINUTES: u32 = 24 * 60;
+/// An inline Map runs at most 40 iterations at once (Step Functions' limit): a wave's
+/// concurrency above it would not be what runs.
+pub const MAX_WAVE_CONCURRENCY: u32 = 40;
 
 pub(crate) fn release(file: &Path, env: &Environment, issues: &mut Issues) {
     let policy = &env.release;
@@ -44,8 +47,14 @@ pub(crate) fn release(file: &Path, env: &Environment, issues: &mut Issues) {
         {
             issues.push(file, key("percent"), format!("{p} is not a share in (0, 100]"));
         }
-        if wave.concurrency == Some(0) {
-            issues.push(file, key("concurrency"), "must be at least 1 (absent: the whole wave at once)");
+        match wave.concurrency {
+            Some(0) => issues.push(file, key("concurrency"), "must be at least 1 (absent: the whole wave, up to 40)"),
+            Some(c) if c > MAX_WAVE_CONCURRENCY => issues.push(
+                file,
+                key("concurrency"),
+                format!("{c} is above {MAX_WAVE_CONCURRENCY}, the iterations an inline Map runs at once"),
+            ),
+            _ => {}
         }
         if let Some(p) = wave.tolerated_failure_percent
             && !(0.0..100.0).contains(&p)
