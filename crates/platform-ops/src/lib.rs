@@ -3,6 +3,7 @@
 pub mod account;
 pub mod actions;
 pub mod approval;
+pub mod bench;
 pub mod demo;
 pub mod runtime;
 pub mod schedule;

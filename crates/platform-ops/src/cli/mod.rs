@@ -2,6 +2,7 @@
 
 mod account;
 mod approve;
+mod bench;
 mod local;
 mod release;
 mod repo;
@@ -67,6 +68,9 @@ pub enum Command {
     Inventory(schedule::Inventory),
     /// Invoke one function in process against the emulator, as `sam local invoke` would.
     Invoke(local::Invoke),
+    /// Measurements that are not tests: `bench fleet` (the fleet release at 8, 50, 200 accounts).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 impl Command {
@@ -87,6 +91,7 @@ impl Command {
             Command::Schedule(c) => c.run(root).await,
             Command::Inventory(c) => c.run(root).await,
             Command::Invoke(c) => c.run(root).await,
+            Command::Bench(c) => c.run(root).await,
         }
     }
 }

@@ -85,7 +85,9 @@ impl Runtime {
             start.started = t;
         }
         let resolver: Arc<dyn Resolver> = Arc::new(LocalTasks { runtime: Arc::downgrade(self) });
-        Ok(asl::execute(&machine, input, start, resolver).await)
+        let execution = asl::execute(&machine, input, start, resolver).await;
+        self.transitions.fetch_add(execution.transitions, std::sync::atomic::Ordering::Relaxed);
+        Ok(execution)
     }
 
     /// Routes an event on `bus` through the template's rules and runs every target; then follows

@@ -117,6 +117,9 @@ pub struct Runtime {
     pub pager: emulator::pager::PagerReceiver,
     /// Where every execution's callback tasks wait: `release approve` and the scenarios answer here.
     pub tokens: Arc<asl::TaskTokens>,
+    /// State transitions of every execution run so far, nested ones included: what Step
+    /// Functions bills.
+    transitions: std::sync::atomic::AtomicU64,
 }
 
 impl Runtime {
@@ -153,6 +156,7 @@ impl Runtime {
             pager: emulator::pager::PagerReceiver::start(None)
                 .map_err(|e| RuntimeError::Invalid(format!("the local paging receiver did not start: {e}")))?,
             tokens: asl::TaskTokens::new(),
+            transitions: std::sync::atomic::AtomicU64::new(0),
         };
         runtime.provision().await?;
         Ok(runtime)
@@ -160,6 +164,11 @@ impl Runtime {
 
     pub fn template(&self) -> &Template {
         &self.template
+    }
+
+    /// State transitions of every execution so far, nested ones included (billed ones).
+    pub fn transitions(&self) -> u64 {
+        self.transitions.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
