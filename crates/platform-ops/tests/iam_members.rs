@@ -419,3 +419,46 @@ fn the_restore_test_deletes_only_its_own_scratch_instances() {
     let modify = Request::new(caller, "rds:ModifyDBInstance", db("abc-trading-dev"));
     assert!(!evaluate(&schedules, &modify).is_allowed());
 }
+
+/// GIVEN the approvers' policy and the fleet's roles THEN an approver writes only the decision
+/// fields of an approval (never its token, never a lease or an audit record), nobody deletes an
+/// approval or a fleet audit record, and the deploy function touches only leases.
+#[test]
+fn approvers_decide_and_nothing_more() {
+    let stack = template();
+    let table = format!("arn:aws:dynamodb:us-east-1:{AUTOMATION}:table/abc-trading-dev-guard");
+    let approver = [stack.managed_policy("ReleaseApproverPolicy")];
+    let update = |partition: &str, attributes: &[&str]| {
+        let request = Request::new(session("release-approvers", AUTOMATION), "dynamodb:UpdateItem", table.clone())
+            .with_context_values("dynamodb:LeadingKeys", [partition])
+            .with_context_values("dynamodb:Attributes", attributes.iter().map(|a| a.to_string()));
+        evaluate(&approver, &request).is_allowed()
+    };
+    assert!(update("approval#fleet-1", &["pk", "sk", "verdict", "decided_by", "decided_at", "reason"]));
+    assert!(!update("approval#fleet-1", &["verdict", "token"]), "the token is not the approver's to change");
+    assert!(!update("approval#fleet-1", &["answer_by"]), "nor the deadline");
+    assert!(!update("lease#dev#333333333333", &["holder"]));
+    assert!(!update("fleet#fleet-1", &["event"]));
+    let table_policy = [stack.document("GuardTable", &["ResourcePolicy", "PolicyDocument"])];
+    for partition in ["approval#fleet-1", "fleet#fleet-1"] {
+        let request = Request::new(session("Admin", AUTOMATION), "dynamodb:DeleteItem", table.clone())
+            .with_context_values("dynamodb:LeadingKeys", [partition]);
+        assert!(matches!(evaluate(&table_policy, &request), Decision::ExplicitDeny(_)), "{partition}");
+    }
+    let deploy = |action: &str, partition: &str| {
+        let request = Request::new(session("abc-trading-dev-x", AUTOMATION), action, table.clone())
+            .with_context_values("dynamodb:LeadingKeys", [partition]);
+        evaluate(&stack.inline_policies("PlatformDeployFunction"), &request).is_allowed()
+    };
+    assert!(deploy("dynamodb:PutItem", "lease#dev#333333333333"));
+    assert!(deploy("dynamodb:DeleteItem", "lease#dev#333333333333"));
+    assert!(!deploy("dynamodb:PutItem", "approval#fleet-1"));
+    let fleet = |action: &str, partition: &str| {
+        let request = Request::new(session("abc-trading-dev-x", AUTOMATION), action, table.clone())
+            .with_context_values("dynamodb:LeadingKeys", [partition]);
+        evaluate(&stack.inline_policies("FleetReleaseFunction"), &request).is_allowed()
+    };
+    assert!(fleet("dynamodb:PutItem", "approval#fleet-1"));
+    assert!(!fleet("dynamodb:DeleteItem", "approval#fleet-1"));
+    assert!(!fleet("dynamodb:PutItem", "lease#dev#333333333333"));
+}
