@@ -137,11 +137,12 @@ fn demo_replays_the_default_scenario() {
     // Account vending: the account in its OU, then a duplicate that joins.
     assert!(text.contains("one account aws+acme-dev@abc-trading.com, in OU Development (actual: "), "{text}");
     assert!(text.contains("      Joined ("), "{text}");
-    // The calls per vended account the README reports.
+    // The calls per vended account the README reports (the hand-over's deploy takes and gives
+    // back the account's lease: a PutItem and a DeleteItem).
     assert!(
         text.contains(
-            "AWS changes: cloudformation CreateStackInstances x1, cloudwatch PutMetricAlarm x63, dynamodb PutItem x3, \
-             dynamodb UpdateItem x2, eventbridge PutEvents x1, organizations CreateAccount x1, organizations MoveAccount x1, \
+            "AWS changes: cloudformation CreateStackInstances x1, cloudwatch PutMetricAlarm x63, dynamodb DeleteItem x1, \
+             dynamodb PutItem x4, dynamodb UpdateItem x2, eventbridge PutEvents x1, organizations CreateAccount x1, organizations MoveAccount x1, \
              sns Publish x2, ssm PutParameter x15\n"
         ),
         "{text}"
