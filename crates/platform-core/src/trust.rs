@@ -73,6 +73,24 @@ pub fn vended_parameter(prefix: &str, environment: &str, account: &str) -> Strin
     format!("{prefix}/accounts/{environment}/{account}/id")
 }
 
+/// Every account vending published for `environment` (`<prefix>/accounts/<env>/<id>/id` = id):
+/// the environment's fleet, as deploys, fleet releases and restore tests read it.
+pub async fn vended_accounts(
+    store: &dyn crate::ports::ParameterStore,
+    prefix: &str,
+    environment: &str,
+) -> Result<Vec<String>, crate::error::AwsError> {
+    let root = format!("{prefix}/accounts/{environment}/");
+    let facts = store.get_by_path(root.trim_end_matches('/')).await?;
+    Ok(facts
+        .iter()
+        .filter_map(|(name, value)| {
+            let id = name.strip_prefix(&root)?.strip_suffix("/id")?;
+            (id == value).then(|| value.clone())
+        })
+        .collect())
+}
+
 /// Accounts already found vended, remembered per container: an alarm storm asks the ledger once
 /// per account, not once per alarm (Parameter Store allows 40 reads a second by default). Only
 /// positive answers are kept, and only for `ttl`: a refusal is always asked again.

@@ -59,16 +59,7 @@ impl FleetLedger for SsmFleetLedger {
     }
 
     async fn accounts(&self, environment: &str) -> Result<Vec<String>, AwsError> {
-        let root = format!("{}/accounts/{environment}/", self.prefix);
-        let facts = self.store.get_by_path(root.trim_end_matches('/')).await?;
-        // `<root><id>/id`: written by vending once the account is baselined.
-        Ok(facts
-            .iter()
-            .filter_map(|(name, value)| {
-                let id = name.strip_prefix(&root)?.strip_suffix("/id")?;
-                (id == value).then(|| value.clone())
-            })
-            .collect())
+        platform_core::trust::vended_accounts(self.store.as_ref(), &self.prefix, environment).await
     }
 
     async fn facts(&self, environment: &str, account: &str) -> Result<AccountFacts, AwsError> {

@@ -91,16 +91,7 @@ impl ReleaseLedger for SsmReleaseLedger {
     }
 
     async fn accounts(&self, environment: &str) -> Result<Vec<String>, ApplyError> {
-        let root = format!("{}/accounts/{environment}/", self.prefix);
-        let facts = self.store.get_by_path(root.trim_end_matches('/')).await.map_err(from_aws)?;
-        // `<root><id>/id`: written by vending once the account is baselined.
-        Ok(facts
-            .iter()
-            .filter_map(|(name, value)| {
-                let id = name.strip_prefix(&root)?.strip_suffix("/id")?;
-                (id == value).then(|| value.clone())
-            })
-            .collect())
+        platform_core::trust::vended_accounts(self.store.as_ref(), &self.prefix, environment).await.map_err(from_aws)
     }
 }
 

@@ -79,13 +79,8 @@ pub async fn targets(tree: &ConfigTree, parameters: &dyn ParameterStore) -> Resu
     let prefix = &tree.organization.parameter_prefix;
     let mut out = Vec::new();
     for env in tree.environments.values().filter(|e| e.backup.restore_test) {
-        let root = format!("{prefix}/accounts/{}/", env.name);
-        for (name, value) in parameters.get_by_path(root.trim_end_matches('/')).await? {
-            // `<root><id>/id` = id: written by vending once the account is baselined.
-            let id = name.strip_prefix(&root).and_then(|r| r.strip_suffix("/id"));
-            if id == Some(value.as_str()) {
-                out.push(Target { account: value, environment: env.name.clone() });
-            }
+        for account in platform_core::trust::vended_accounts(parameters, prefix, &env.name).await? {
+            out.push(Target { account, environment: env.name.clone() });
         }
     }
     Ok(out)
