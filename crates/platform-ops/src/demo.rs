@@ -11,9 +11,16 @@ use crate::{actions, validate, world};
 
 /// Starts the emulator (or reaches `endpoint`), seeds the world from `root/config` and checks a
 /// second seeding changes nothing, validates the repository, then replays `scenarios/<name>`
-/// through the local runtime and prints its timeline. Exit 1 when validation finds anything, the
-/// seeding is not idempotent or an expected outcome is not met.
-pub async fn run(root: &Path, name: &str, endpoint: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+/// through the local runtime and prints its timeline (and, with `report_to`, writes the execution
+/// report there). Exit 1 when validation finds anything, the seeding is not idempotent or an
+/// expected outcome is not met.
+pub async fn run(
+    root: &Path,
+    name: &str,
+    endpoint: Option<&str>,
+    json: bool,
+    report_to: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let (dir, scenario) = scenario::load(root, name)?;
     let up = local::start_with(root, endpoint, &scenario.world).await?;
     let ctx = AwsContext::from_config(emulator::Remote::new(&up.endpoint)?.sdk_config())?;
@@ -23,8 +30,14 @@ pub async fn run(root: &Path, name: &str, endpoint: Option<&str>, json: bool) ->
 
     eprintln!("  .. replaying scenarios/{name} ({} steps)", scenario.steps.len());
     let facts = up.world.accounts.iter().map(|a| (format!("account:{}", a.name), a.id.clone())).collect();
+    if report_to.is_some() {
+        up.runtime.executions.enable();
+    }
     let report = scenario::replay(&up.runtime, name, &dir, &scenario, &facts).await?;
     let passed = report.passed() && idempotent && findings.passed();
+    if let Some(path) = report_to {
+        crate::report::save(path, &format!("scenario {name}"), &up.runtime)?;
+    }
 
     if json {
         let out = serde_json::json!({

@@ -5,6 +5,7 @@ pub mod actions;
 pub mod approval;
 pub mod bench;
 pub mod demo;
+pub mod report;
 pub mod runtime;
 pub mod schedule;
 pub mod templates;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use platform_ops::{demo, runtime};
+use platform_ops::{demo, report, runtime};
 
 use super::{LocalArgs, Output, print_runtime, read_json};
 
@@ -13,13 +13,18 @@ pub struct Demo {
     /// The scenario under scenarios/ to replay.
     #[arg(long, default_value = "default")]
     scenario: String,
+    /// Also write an HTML report of every execution run (graphs with the paths taken, fleet
+    /// grids, the virtual-clock timeline): one self-contained file.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     #[command(flatten)]
     local: LocalArgs,
 }
 
 impl Demo {
     pub async fn run(self, root: &Path) -> anyhow::Result<ExitCode> {
-        demo::run(root, &self.scenario, self.local.endpoint.as_deref(), self.local.output == Output::Json).await
+        let json = self.local.output == Output::Json;
+        demo::run(root, &self.scenario, self.local.endpoint.as_deref(), json, self.report.as_deref()).await
     }
 }
 
@@ -30,6 +35,10 @@ pub struct Run {
     /// The execution input (a JSON file); `{}` when absent.
     #[arg(long)]
     input: Option<PathBuf>,
+    /// Also write an HTML report of every execution run (graphs with the paths taken, fleet
+    /// grids, the virtual-clock timeline): one self-contained file.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     #[command(flatten)]
     local: LocalArgs,
 }
@@ -41,7 +50,13 @@ impl Run {
             None => serde_json::json!({}),
         };
         let up = runtime::local::start(root, self.local.endpoint.as_deref()).await?;
+        if self.report.is_some() {
+            up.runtime.executions.enable();
+        }
         let execution = up.runtime.execute(&self.machine, input).await?;
+        if let Some(path) = &self.report {
+            report::save(path, &format!("run {}", self.machine), &up.runtime)?;
+        }
         if self.local.output == Output::Json {
             println!("{}", serde_json::to_string_pretty(&execution)?);
         } else {
@@ -73,6 +88,10 @@ pub struct SendEvent {
     /// event and applies the bus's resource policy to it.
     #[arg(long, value_name = "ACCOUNT")]
     from: Option<String>,
+    /// Also write an HTML report of every execution run (graphs with the paths taken, fleet
+    /// grids, the virtual-clock timeline): one self-contained file.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     #[command(flatten)]
     local: LocalArgs,
 }
@@ -82,7 +101,13 @@ impl SendEvent {
         let event = read_json(&self.file)?;
         let up = runtime::local::start(root, self.local.endpoint.as_deref()).await?;
         let before = up.runtime.refusals().len();
+        if self.report.is_some() {
+            up.runtime.executions.enable();
+        }
         let dispatches = up.runtime.send_event_from(&self.bus, event, self.from.as_deref()).await?;
+        if let Some(path) = &self.report {
+            report::save(path, &format!("send-event {}", self.file.display()), &up.runtime)?;
+        }
         print_runtime(&up.runtime, &dispatches, self.local.output)?;
         // A refused event is an outcome, not an error: say why, and exit non-zero.
         let refused = up.runtime.refusals().into_iter().skip(before).any(|r| r.at == runtime::admission::Stop::Bus);

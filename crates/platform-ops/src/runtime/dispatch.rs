@@ -77,16 +77,33 @@ impl Runtime {
         started: Option<chrono::DateTime<chrono::Utc>>,
         name: Option<String>,
     ) -> Result<asl::Execution, RuntimeError> {
+        self.execute_from(name_or_file, input, started, name, None).await
+    }
+
+    /// As [`Runtime::execute_named`], started by `parent`'s task (recorded with it).
+    async fn execute_from(
+        self: &Arc<Self>,
+        name_or_file: &str,
+        input: Value,
+        started: Option<chrono::DateTime<chrono::Utc>>,
+        name: Option<String>,
+        parent: Option<super::record::Parent>,
+    ) -> Result<asl::Execution, RuntimeError> {
         let (arn, machine) = self.machine(name_or_file)?;
         let execution_name = name.unwrap_or_else(|| format!("local-{}", uuid_like()));
         let mut start = Start::named(execution_name).with_tokens(self.tokens.clone());
-        start.state_machine_arn = arn;
+        start.state_machine_arn = arn.clone();
         if let Some(t) = started {
             start.started = t;
         }
         let resolver: Arc<dyn Resolver> = Arc::new(LocalTasks { runtime: Arc::downgrade(self) });
+        // The input is kept only when recording: the engine takes it by value.
+        let kept = self.executions.is_enabled().then(|| input.clone());
         let execution = asl::execute(&machine, input, start, resolver).await;
         self.transitions.fetch_add(execution.transitions, std::sync::atomic::Ordering::Relaxed);
+        if let Some(input) = kept {
+            self.executions.record(&arn, &machine, &input, &execution, parent);
+        }
         Ok(execution)
     }
 
@@ -401,9 +418,14 @@ impl Resolver for LocalTasks {
             },
             TaskRequest::StartExecution { state_machine_arn, input, sync, name } => {
                 // The child starts when the parent's task does, on the parent's virtual clock.
-                let e = Box::pin(runtime.execute_named(&state_machine_arn, input, Some(context.now), name))
-                    .await
-                    .map_err(|e| Failure::new("StepFunctions.StateMachineDoesNotExistException", e.to_string()))?;
+                let parent = super::record::Parent {
+                    execution: context.execution_name.clone(),
+                    state: context.state_name.clone(),
+                };
+                let e =
+                    Box::pin(runtime.execute_from(&state_machine_arn, input, Some(context.now), name, Some(parent)))
+                        .await
+                        .map_err(|e| Failure::new("StepFunctions.StateMachineDoesNotExistException", e.to_string()))?;
                 if !sync {
                     return Ok(TaskOutput::now(
                         json!({"ExecutionArn": e.name, "StartDate": e.started.timestamp_millis()}),

@@ -16,6 +16,7 @@ mod inspection;
 pub mod local;
 pub mod pattern;
 mod provisioning;
+pub mod record;
 pub mod scenario;
 pub mod services;
 pub mod template;
@@ -120,6 +121,8 @@ pub struct Runtime {
     /// State transitions of every execution run so far, nested ones included: what Step
     /// Functions bills.
     transitions: std::sync::atomic::AtomicU64,
+    /// Every execution run, nested ones included, once enabled (for `--report`).
+    pub executions: record::Recorder,
 }
 
 impl Runtime {
@@ -157,6 +160,7 @@ impl Runtime {
                 .map_err(|e| RuntimeError::Invalid(format!("the local paging receiver did not start: {e}")))?,
             tokens: asl::TaskTokens::new(),
             transitions: std::sync::atomic::AtomicU64::new(0),
+            executions: record::Recorder::default(),
         };
         runtime.provision().await?;
         Ok(runtime)
