@@ -255,6 +255,25 @@ async fn task_timeouts_use_the_reported_duration() {
     assert_eq!(e.duration, Duration::from_secs(60));
 }
 
+/// GIVEN a task that fails after running a while (a `.sync` child that failed 25 minutes in)
+/// THEN the failure lands then: the parent's clock includes the child's run, and its timeout
+/// still cuts it short.
+#[tokio::test]
+async fn a_task_that_fails_late_fails_at_its_own_time() {
+    let late = || vec![Err(Failure::new("States.TaskFailed", "the child failed").after(Duration::from_secs(1500)))];
+    let task = |timeout: u64| {
+        single(
+            json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "late"},
+            "TimeoutSeconds": timeout, "End": true}),
+        )
+    };
+    let e = run_with(task(3600), json!({}), Arc::new(Scripted::default().with("late", late()))).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("States.TaskFailed")));
+    assert_eq!(e.duration, Duration::from_secs(1500));
+    let e = run_with(task(600), json!({}), Arc::new(Scripted::default().with("late", late()))).await;
+    assert_eq!((e.error.as_deref(), e.duration), (Some(errors::TIMEOUT), Duration::from_secs(600)));
+}
+
 #[tokio::test]
 async fn the_execution_timeout_stops_a_long_run() {
     let e = run(

@@ -44,6 +44,7 @@ pub mod guard;
 pub mod lambda;
 pub mod monitoring;
 pub mod organization;
+pub mod platform_stack;
 pub mod ports;
 pub mod quantity;
 pub mod release;

@@ -101,10 +101,19 @@ fn management(env: &str) -> Stack {
 #[test]
 fn management_roles_are_per_environment_and_reach_only_its_ous() {
     let prod = management("prod");
-    for role in ["OrgVendingRole", "PlatformDeployRole", "SchedulesRole"] {
+    for role in ["OrgVendingRole", "PlatformDeployRole", "SchedulesRole", "FleetPlanRole"] {
         let trust = prod.document(role, &["AssumeRolePolicyDocument"]);
         assert!(assumes(&trust, "abc-trading-prod-platform-ops-AccountVendingFun-CD34"), "{role}");
         assert!(!assumes(&trust, "abc-trading-dev-platform-ops-AccountVendingFun-CD34"), "{role}");
+    }
+    // The fleet plan reads the platform StackSet's instances and changes nothing.
+    let plan = prod.inline_policies("FleetPlanRole");
+    let planner = session("abc-trading-prod-fleet-plan", MANAGEMENT);
+    let platform = format!("arn:aws:cloudformation:us-east-1:{MANAGEMENT}:stackset/abc-trading-platform:1a2b");
+    let on = |action: &str| Request::new(planner.clone(), action, platform.clone());
+    assert!(allowed(&evaluate(&plan, &on("cloudformation:DescribeStackInstance"))));
+    for action in ["cloudformation:CreateStackInstances", "cloudformation:UpdateStackInstances"] {
+        assert!(!allowed(&evaluate(&plan, &on(action))), "{action}");
     }
     let vending = prod.inline_policies("OrgVendingRole");
     let caller = session("abc-trading-prod-org-vending", MANAGEMENT);

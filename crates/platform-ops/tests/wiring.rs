@@ -87,11 +87,13 @@ async fn the_runtime_and_lambda_refuse_the_same_missing_variable() {
         for variable in f.environment.keys() {
             let mut vars = f.environment.clone();
             vars.remove(variable);
-            let runtime = match functions::build(&f.binary, &vars, &unreachable_context()).await {
-                Ok(_) => Ok(()),
-                Err(FunctionError::Init { source, .. }) => Err(source.to_string()),
-                Err(other) => panic!("{}: {other}", f.binary),
-            };
+            let runtime =
+                match functions::build(&f.binary, &vars, &unreachable_context(), &functions::StandIns::default()).await
+                {
+                    Ok(_) => Ok(()),
+                    Err(FunctionError::Init { source, .. }) => Err(source.to_string()),
+                    Err(other) => panic!("{}: {other}", f.binary),
+                };
             assert_eq!(runtime, lambda_init(&f.binary, &vars).await, "{} without {variable}", f.binary);
             if runtime == Err(format!("environment variable {variable} is not set")) {
                 refused += 1;
@@ -124,7 +126,9 @@ fn every_main_serves_its_function_through_platform_core() {
 /// An unknown binary names the ones there are.
 #[tokio::test]
 async fn an_unknown_binary_lists_the_known_ones() {
-    let err = functions::build("billing", &BTreeMap::new(), &unreachable_context()).await.expect_err("unknown");
+    let err = functions::build("billing", &BTreeMap::new(), &unreachable_context(), &functions::StandIns::default())
+        .await
+        .expect_err("unknown");
     assert!(err.to_string().contains("log-processor, alarm-scaler, account-vending"), "{err}");
 }
 

@@ -71,7 +71,12 @@ impl FleetLedger for SsmFleetLedger {
             .map(|t| Self::read::<RecordView>(&names[1], &t))
             .transpose()?
             .map(|r| Running { name: r.name, tags: r.tags });
-        Ok(AccountFacts { account: account.to_string(), client: found.remove(&names[0]), current })
+        Ok(AccountFacts {
+            account: account.to_string(),
+            client: found.remove(&names[0]),
+            current,
+            infrastructure: Default::default(),
+        })
     }
 
     async fn outcome(&self, environment: &str, release: &str) -> Result<Option<FleetOutcome>, AwsError> {

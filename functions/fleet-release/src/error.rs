@@ -23,6 +23,8 @@ pub enum FleetError {
     Release(#[from] ReleaseError),
     #[error("environment {0} has no vended account to release to")]
     NoAccounts(String),
+    #[error("account {account} is not one vending published for {environment}")]
+    NotInFleet { account: String, environment: String },
     #[error("release {release} was {verdict} by {by}: {reason}")]
     Rejected { release: String, verdict: Verdict, by: String, reason: String },
     #[error("the answer to approval `{id}` is not what was recorded: {why}")]
@@ -53,7 +55,9 @@ impl FleetError {
     pub fn error_type(&self) -> &'static str {
         let name = match self {
             FleetError::Aws(e) => return e.error_type(),
-            FleetError::Untrusted(_) | FleetError::AnswerMismatch { .. } => ErrorName::Untrusted,
+            FleetError::Untrusted(_) | FleetError::AnswerMismatch { .. } | FleetError::NotInFleet { .. } => {
+                ErrorName::Untrusted
+            }
             FleetError::Gate(GateError::NotPromoted { .. }) => ErrorName::NotPromoted,
             FleetError::Gate(GateError::Frozen { .. }) => ErrorName::Frozen,
             FleetError::Gate(GateError::NoReason) => ErrorName::InvalidRelease,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::Diagnostic;
-use platform_core::aws::{AwsContext, SsmParameterStore};
+use platform_core::aws::{AwsContext, CloudFormationStackSets, SsmParameterStore};
 use platform_core::guard::GuardTable;
 use platform_core::lambda::{self, Function, InitError};
 use platform_core::trust::Boundary;
@@ -20,6 +20,8 @@ pub struct Env {
     pub guard_table_name: String,
     pub parameter_prefix: String,
     pub report_bucket_name: String,
+    /// The role in the management account that reads the platform StackSet's instances.
+    pub fleet_plan_role_name: String,
 }
 
 /// The fleet release, as Lambda and the local runtime run it.
@@ -44,7 +46,11 @@ impl Function for FleetRelease {
         let tree = platform_core::config::published_tree(store.as_ref(), &env.parameter_prefix).await.map_err(|e| {
             InitError::dependency(format!("reading the published config under {}", env.parameter_prefix), e)
         })?;
+        // The platform StackSet is the management account's, read through a read-only role.
+        let management =
+            ctx.in_account(&ctx.sessions(env.fleet_plan_role_name, Self::NAME), &env.boundary.management_account_id);
         Ok(Deps {
+            stack_sets: Arc::new(CloudFormationStackSets::new(management.client())),
             boundary: env.boundary,
             tree,
             ledger: Arc::new(SsmFleetLedger::new(store, env.parameter_prefix)),

@@ -6,14 +6,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use platform_core::approvals::{Approvals, Opened, PendingApproval, Verdict};
 use platform_core::config::{ConfigTree, Environment, FreezeAction};
+use platform_core::platform_stack;
 use platform_core::release::Release;
+use platform_core::stacksets::StackSets;
 use platform_core::trust::Boundary;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub use crate::error::{ErrorName, FleetError};
 use crate::gate::{self, FleetOutcome, Freeze, Promotion};
-use crate::plan::{self, WavePlan};
+use crate::plan::{self, AccountFacts, Infrastructure, WavePlan};
 use crate::ports::{AlarmStates, FleetLedger, PlanReports};
 
 /// Where plans are published in the reports bucket: `fleet-plans/<env>/<release>/<execution>.json`.
@@ -24,6 +26,13 @@ pub const PLAN_PREFIX: &str = "fleet-plans";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FleetRequest {
     pub environment: String,
+    /// One account of the fleet only (a release for one account in an environment with gates):
+    /// the gates, plan and approval are the same, and the outcome is not the environment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// How platform deploy routed a one-account request here; nothing reads it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gated: bool,
     /// Absent: the environment's latest.
     #[serde(default)]
     pub release: Option<String>,
@@ -95,6 +104,8 @@ pub struct Deps {
     pub approvals: Arc<dyn Approvals>,
     pub alarms: Arc<dyn AlarmStates>,
     pub reports: Arc<dyn PlanReports>,
+    /// The platform StackSet (management account, read only): each account's instance parameters.
+    pub stack_sets: Arc<dyn StackSets>,
 }
 
 impl Deps {
@@ -200,7 +211,10 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, FleetErro
             deps.environment(&request.environment)?;
             let (deployed, failed) = count(&results);
             let outcome = FleetOutcome { release, succeeded: true, execution, finished_at: now, deployed, failed };
-            deps.ledger.record_outcome(&request.environment, &outcome).await?;
+            // One account's release says nothing of the environment: promotion asks the fleet's.
+            if request.account_id.is_none() {
+                deps.ledger.record_outcome(&request.environment, &outcome).await?;
+            }
             Ok(Response::Finished(outcome))
         }
     }
@@ -219,13 +233,21 @@ async fn plan_fleet(
     let mut published = deps.ledger.published(&env.name, release).await?.unwrap_or_else(|| Release::uniform(release));
     published.versions.extend(request.versions.clone());
     let resolved = published.resolve(&deps.tree.catalog)?;
-    let accounts = deps.ledger.accounts(&env.name).await?;
+    let mut accounts = deps.ledger.accounts(&env.name).await?;
     if accounts.is_empty() {
         return Err(FleetError::NoAccounts(env.name.clone()));
     }
+    if let Some(only) = &request.account_id {
+        if !accounts.contains(only) {
+            return Err(FleetError::NotInFleet { account: only.clone(), environment: env.name.clone() });
+        }
+        accounts.retain(|a| a == only);
+    }
     let mut fleet = Vec::with_capacity(accounts.len());
     for account in &accounts {
-        fleet.push(deps.ledger.facts(&env.name, account).await?);
+        let mut facts = deps.ledger.facts(&env.name, account).await?;
+        facts.infrastructure = infrastructure(deps, env, &facts).await?;
+        fleet.push(facts);
     }
     let planned = plan::plan(&env.release, &resolved.tags, fleet);
     let estimate_minutes = plan::estimate_minutes(&env.release, &planned.waves);
@@ -242,8 +264,9 @@ async fn plan_fleet(
         )?;
     }
     let images: usize = planned.changes.iter().map(|c| c.images.len()).sum();
+    let infrastructure = planned.changes.iter().filter(|c| c.infrastructure.changes()).count();
     let summary = format!(
-        "release {release} for {}: {} account(s) in {} wave(s) ({}), {} skipped, {images} image change(s), about {estimate_minutes} min",
+        "release {release} for {}: {} account(s) in {} wave(s) ({}), {} skipped, {images} image change(s), {infrastructure} account(s) with infrastructure changes, about {estimate_minutes} min",
         env.name,
         planned.changes.len(),
         planned.waves.len(),
@@ -276,6 +299,22 @@ async fn plan_fleet(
         estimate_minutes,
         waves: planned.waves,
         summary,
+    })
+}
+
+/// The account's platform StackSet instance against config: what its deploy's infrastructure
+/// step will find (the same parameters, compared the same way).
+async fn infrastructure(deps: &Deps, env: &Environment, facts: &AccountFacts) -> Result<Infrastructure, FleetError> {
+    let Some(client) = &facts.client else { return Ok(Infrastructure::Unknown) };
+    let wanted =
+        platform_stack::platform_parameters(&deps.tree, env, &platform_stack::client_domain(client, &env.domain_name));
+    let stack_set = &deps.tree.organization.deploy.platform_stack_set;
+    Ok(match deps.stack_sets.overrides(stack_set, &facts.account, env.primary_region()).await? {
+        None => Infrastructure::Missing,
+        Some(current) => match platform_stack::differences(&wanted, &current) {
+            parameters if parameters.is_empty() => Infrastructure::Current,
+            parameters => Infrastructure::Differs { parameters },
+        },
     })
 }
 

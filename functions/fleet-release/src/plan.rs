@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use platform_core::config::{ReleasePolicy, Wave};
+use platform_core::platform_stack::ParameterChange;
 
 /// Step Functions' inline Map runs at most this many iterations at once.
 pub const MAX_CONCURRENCY: u32 = 40;
@@ -16,6 +17,32 @@ pub struct AccountFacts {
     pub client: Option<String>,
     /// The release it runs, with its tags by workload; absent: never deployed.
     pub current: Option<Running>,
+    /// Its platform StackSet instance against config (the plan step reads it; the ledger does not).
+    #[serde(default)]
+    pub infrastructure: Infrastructure,
+}
+
+/// An account's platform StackSet instance against what config wants of it: what its deploy
+/// will do to the infrastructure before any workload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "instance", rename_all = "kebab-case")]
+pub enum Infrastructure {
+    /// It has config's parameters.
+    #[default]
+    Current,
+    /// There is none yet: the deploy creates it.
+    Missing,
+    /// These parameters differ: the deploy re-applies the instance with config's.
+    Differs { parameters: Vec<ParameterChange> },
+    /// The account has no client recorded, so its domain (a parameter) is unknown: not compared.
+    Unknown,
+}
+
+impl Infrastructure {
+    /// Whether the deploy changes the account's infrastructure.
+    pub fn changes(&self) -> bool {
+        matches!(self, Infrastructure::Missing | Infrastructure::Differs { .. })
+    }
 }
 
 /// An account's current release as the ledger records it.
@@ -41,6 +68,7 @@ pub struct AccountChange {
     /// What a rollback of this account deploys (its release before this one).
     pub previous: Option<String>,
     pub images: Vec<ImageChange>,
+    pub infrastructure: Infrastructure,
 }
 
 /// Why an account of the fleet is left out.
@@ -48,7 +76,7 @@ pub struct AccountChange {
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum SkipReason {
-    /// It already runs exactly these images.
+    /// It already runs exactly these images on infrastructure config does not change.
     AlreadyCurrent,
 }
 
@@ -109,7 +137,7 @@ pub fn plan(policy: &ReleasePolicy, tags: &BTreeMap<String, String>, fleet: Vec<
                 })
             })
             .collect();
-        if images.is_empty() && facts.current.is_some() {
+        if images.is_empty() && facts.current.is_some() && !facts.infrastructure.changes() {
             skipped.push(Skipped { account: facts.account, client: facts.client, reason: SkipReason::AlreadyCurrent });
             continue;
         }
@@ -118,6 +146,7 @@ pub fn plan(policy: &ReleasePolicy, tags: &BTreeMap<String, String>, fleet: Vec<
             account: facts.account,
             client: facts.client,
             images,
+            infrastructure: facts.infrastructure,
         });
     }
     // Stable order: by client, then account, so a re-plan makes the same waves.

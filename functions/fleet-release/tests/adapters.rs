@@ -41,8 +41,12 @@ async fn an_approval_keeps_the_newest_token_and_one_decision() {
     let emulator = Emulator::start_for_workspace().expect("emulator");
     let guard = Arc::new(guard_table(&emulator).await);
     assert_eq!(guard.open(&pending("t1")).await.expect("open"), Opened::Waiting);
-    assert_eq!(guard.open(&pending("t2")).await.expect("renew"), Opened::Waiting);
-    assert_eq!(guard.get("fleet-1").await.expect("get").expect("record").pending.token, "t2");
+    // The retry's timeout starts again: its answer-by is the one an approver is held to.
+    let mut retried = pending("t2");
+    retried.answer_by = now() + Duration::hours(5);
+    assert_eq!(guard.open(&retried).await.expect("renew"), Opened::Waiting);
+    let record = guard.get("fleet-1").await.expect("get").expect("record");
+    assert_eq!((record.pending.token.as_str(), record.pending.answer_by), ("t2", retried.answer_by));
     let decision = |by: &str, verdict| Decision { verdict, by: by.into(), at: now(), reason: Some("ok".into()) };
     let (bob, carol) = (decision("bob", Verdict::Approved), decision("carol", Verdict::Rejected));
     let (a, b) = tokio::join!(guard.decide("fleet-1", &bob), guard.decide("fleet-1", &carol));

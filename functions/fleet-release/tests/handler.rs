@@ -8,7 +8,8 @@ use fleet_release::handler::{Deps, FleetRequest, PlanSummary, Request, handle};
 use fleet_release::plan::{WaveAccount, WavePlan};
 use platform_core::approvals::{self, Approvals, Decision, Verdict};
 use platform_core::config::{self, ConfigTree};
-use platform_core::fakes::{FakeParameterStore, MemoryApprovals};
+use platform_core::fakes::{FakeParameterStore, MemoryApprovals, MemoryStackSets};
+use platform_core::platform_stack;
 use platform_core::trust::Boundary;
 use serde_json::{Value, json};
 
@@ -19,6 +20,7 @@ struct World {
     approvals: Arc<MemoryApprovals>,
     alarms: Arc<MemoryAlarmStates>,
     reports: Arc<MemoryPlanReports>,
+    stack_sets: Arc<MemoryStackSets>,
 }
 
 fn tree() -> ConfigTree {
@@ -55,7 +57,10 @@ impl World {
             );
         }
         params.insert(&format!("{PREFIX}/{env}/current-release"), "2026.11.3");
+        let clients: Vec<(String, &str)> =
+            (0..n).map(|i| (account(i), if i == 0 { "abc" } else { "client" })).collect();
         World {
+            stack_sets: deployed_instances(&tree(), env, &clients),
             params,
             approvals: Arc::new(MemoryApprovals::default()),
             alarms: Arc::new(MemoryAlarmStates::default()),
@@ -75,8 +80,25 @@ impl World {
             approvals: self.approvals.clone(),
             alarms: self.alarms.clone(),
             reports: self.reports.clone(),
+            stack_sets: self.stack_sets.clone(),
         }
     }
+}
+
+/// Each account's platform instance as its last deploy left it: config's parameters.
+fn deployed_instances(tree: &ConfigTree, env: &str, accounts: &[(String, &str)]) -> Arc<MemoryStackSets> {
+    let stack_sets = Arc::new(MemoryStackSets::new(0));
+    let environment = tree.environment(env).expect("environment");
+    for (account, client) in accounts {
+        let domain = platform_stack::client_domain(client, &environment.domain_name);
+        stack_sets.seed_parameters(
+            &tree.organization.deploy.platform_stack_set,
+            account,
+            environment.primary_region(),
+            platform_stack::platform_parameters(tree, environment, &domain),
+        );
+    }
+    stack_sets
 }
 
 fn tags(tag: &str) -> Value {
@@ -92,6 +114,8 @@ fn request(env: &str) -> FleetRequest {
         requested_by: Some("arn:aws:sts::222222222222:assumed-role/release-managers/alice".into()),
         emergency: None,
         force: None,
+        account_id: None,
+        gated: false,
     }
 }
 
@@ -150,6 +174,91 @@ async fn the_plan_is_published_per_account_and_only_a_changing_prod_plan_needs_a
     }
     let nothing = plan(&world.deps("prod"), "prod").await;
     assert!(!nothing.needs_approval && nothing.waves.is_empty() && nothing.skipped == 12);
+}
+
+/// GIVEN a fleet on the release's images, one account's instance with another node ceiling and
+/// one never given an instance THEN those two are planned with what their infrastructure step
+/// will do, the rest skipped; the parameters are compared as platform deploy compares them.
+#[tokio::test]
+async fn the_plan_shows_each_accounts_infrastructure_differences() {
+    let world = World::new("prod", 4);
+    for i in 0..4 {
+        let name = format!("{PREFIX}/accounts/prod/{}/release", account(i));
+        world.params.insert(&name, &json!({"name": "2026.12.1", "tags": tags("2026.12.1")}).to_string());
+    }
+    let tree = tree();
+    let prod = tree.environment("prod").expect("prod");
+    let stack_set = &tree.organization.deploy.platform_stack_set;
+    let mut wanted =
+        platform_stack::platform_parameters(&tree, prod, &platform_stack::client_domain("client", &prod.domain_name));
+    let max = wanted.get("NodeMaxSize").cloned().expect("a node ceiling");
+    wanted.insert("NodeMaxSize".into(), "1".into());
+    wanted.insert("Retired".into(), "yes".into());
+    world.stack_sets.seed_parameters(stack_set, &account(1), prod.primary_region(), wanted);
+    world.stack_sets.remove_instance(stack_set, &account(2), prod.primary_region());
+    let summary = plan(&world.deps("prod"), "prod").await;
+    assert_eq!((summary.accounts, summary.skipped), (2, 2), "{}", summary.summary);
+    assert!(summary.summary.contains("2 account(s) with infrastructure changes"), "{}", summary.summary);
+    let published = world.reports.get(&summary.plan_key).expect("plan published");
+    let change = |id: String| {
+        published["changes"].as_array().and_then(|c| c.iter().find(|c| c["account"] == json!(id)).cloned())
+    };
+    assert_eq!(
+        change(account(1)).expect("account 1")["infrastructure"],
+        json!({"instance": "differs", "parameters": [
+            {"name": "NodeMaxSize", "from": "1", "to": max},
+            {"name": "Retired", "from": "yes", "to": null},
+        ]})
+    );
+    assert_eq!(change(account(2)).expect("account 2")["infrastructure"], json!({"instance": "missing"}));
+}
+
+/// GIVEN a release for one account (an environment with gates routes it here) THEN the plan
+/// has that account only, and an account vending never published for the environment is refused.
+#[tokio::test]
+async fn a_release_for_one_account_is_a_fleet_of_one_and_only_of_this_environments() {
+    let world = World::new("prod", 5);
+    let deps = world.deps("prod");
+    let mut one = request("prod");
+    one.account_id = Some(account(3));
+    let out =
+        run(&deps, Request::Plan { request: one, release: "2026.12.1".into(), execution: "x-1".into(), now: now() })
+            .await
+            .expect("planned");
+    let summary: PlanSummary = serde_json::from_value(out).expect("summary");
+    assert_eq!((summary.accounts, summary.skipped), (1, 0));
+    assert_eq!(summary.waves.len(), 1);
+    assert_eq!(summary.waves[0].accounts[0].account, account(3));
+    assert!(summary.needs_approval, "one prod account still needs its approval");
+    let mut foreign = request("prod");
+    foreign.account_id = Some("999999999999".into());
+    let out = run(
+        &deps,
+        Request::Plan { request: foreign, release: "2026.12.1".into(), execution: "x-2".into(), now: now() },
+    )
+    .await;
+    assert_eq!(out, Err("Untrusted".into()));
+}
+
+/// GIVEN a fleet of one finished THEN its outcome is not recorded as the environment's: the
+/// next environment's promotion asks for a whole fleet.
+#[tokio::test]
+async fn one_accounts_outcome_is_not_the_environments() {
+    let world = World::new("staging", 2);
+    let deps = world.deps("staging");
+    let mut one = request("staging");
+    one.account_id = Some(account(1));
+    let finish = |request| Request::Finish {
+        request,
+        release: "2026.12.1".into(),
+        execution: "f-1".into(),
+        results: json!([[{"account_id": account(1)}]]),
+        now: now(),
+    };
+    run(&deps, finish(one)).await.expect("finished");
+    assert!(!world.params.snapshot().contains_key(&format!("{PREFIX}/staging/fleet/2026.12.1")));
+    run(&deps, finish(request("staging"))).await.expect("finished");
+    assert!(world.params.snapshot().contains_key(&format!("{PREFIX}/staging/fleet/2026.12.1")));
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use fleet_release::plan::{AccountFacts, Running, SkipReason, estimate_minutes, plan};
+use fleet_release::plan::{AccountFacts, Infrastructure, Running, SkipReason, estimate_minutes, plan};
 use platform_core::config::{ReleasePolicy, Wave};
 
 fn tags(tag: &str) -> BTreeMap<String, String> {
@@ -14,6 +14,7 @@ fn account(i: usize, client: &str, running: Option<&str>) -> AccountFacts {
         account: format!("{:012}", 100_000_000_000 + i),
         client: Some(client.to_string()),
         current: running.map(|r| Running { name: r.to_string(), tags: tags(r) }),
+        infrastructure: Infrastructure::Current,
     }
 }
 
@@ -103,4 +104,24 @@ fn the_waves_do_not_depend_on_the_order_accounts_are_read() {
     let mut reversed = fleet(30);
     reversed.reverse();
     assert_eq!(plan(&policy(), &tags("r"), fleet(30)).waves, plan(&policy(), &tags("r"), reversed).waves);
+}
+
+/// GIVEN an account already on the release's images whose platform instance config would change
+/// THEN it is not skipped: it changes no image and its infrastructure says which parameters.
+#[test]
+fn an_account_whose_infrastructure_differs_is_planned_with_its_parameters() {
+    use platform_core::platform_stack::ParameterChange;
+    let mut accounts = fleet(3);
+    for a in &mut accounts {
+        a.current = Some(Running { name: "2026.12.1".into(), tags: tags("2026.12.1") });
+    }
+    let resized = ParameterChange { name: "NodeMaxSize".into(), from: Some("6".into()), to: Some("8".into()) };
+    accounts[1].infrastructure = Infrastructure::Differs { parameters: vec![resized.clone()] };
+    accounts[2].infrastructure = Infrastructure::Unknown;
+    let planned = plan(&policy(), &tags("2026.12.1"), accounts);
+    assert_eq!(planned.changes.len(), 1, "{:?}", planned.changes);
+    assert!(planned.changes[0].images.is_empty());
+    assert_eq!(planned.changes[0].infrastructure, Infrastructure::Differs { parameters: vec![resized] });
+    // Not compared is not a change: an unknown domain leaves the account as its images say.
+    assert_eq!(planned.skipped.len(), 2);
 }

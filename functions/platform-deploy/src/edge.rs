@@ -206,11 +206,7 @@ impl EdgeError {
     }
 }
 
-/// `<client>.<domain>`: the client account's zone (vending delegates it), its certificate's name
-/// and its endpoint's.
-pub fn client_domain(client: &str, domain: &str) -> String {
-    format!("{client}.{}", domain.trim_end_matches('.'))
-}
+pub use platform_core::platform_stack::client_domain;
 
 /// The path the endpoint check GETs: the edge service's smoke check, else its health path.
 fn smoke_path(tree: &ConfigTree, env: &Environment) -> String {

@@ -1,6 +1,7 @@
 //! The deploy's typed actions, one per state of `platform-deploy`: tier by tier, and rolled back on failure.
 
 mod error;
+mod receive;
 mod response;
 
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use platform_core::config::{ConfigTree, Environment};
 use platform_core::monitoring::{AlarmStore, sync_account_alarms};
 use platform_core::stacksets::StackSets;
-use platform_core::trust::{Boundary, Sender, Untrusted};
+use platform_core::trust::{Boundary, Untrusted};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -24,6 +25,8 @@ use crate::render::{Manifest, Registry, Target, namespace_of, render, workload_k
 use crate::rollout::{Health, tier_health};
 
 pub use self::error::{DeployError, ErrorName};
+pub use self::receive::ReleaseRequested;
+use self::receive::receive;
 pub use self::response::{Response, Rollback, SmokeResult, Verified};
 
 /// Where releases are published (by CI) and an account's current release is recorded (SSM on AWS).
@@ -137,30 +140,6 @@ pub enum Request {
         port: u16,
         now: DateTime<Utc>,
     },
-}
-
-/// `abc.platform` `ReleaseRequested` as published: the account is optional (absent: every
-/// account of the environment), the release too (absent: the environment's latest).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReleaseRequested {
-    pub environment: String,
-    // Absent stays absent: the state machine routes on `$.accountId` being present.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub release: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub versions: BTreeMap<String, String>,
-    /// Who asked (the pipeline's or person's identity): never the approver of their own release.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requested_by: Option<String>,
-    /// Why a fleet release may start inside a trading session (the fleet audits and notifies it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub emergency: Option<String>,
-    /// Why a fleet release may skip the promotion rule (audited and notified).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub force: Option<String>,
 }
 
 /// One account's deploy: a `ReleaseRequested` for an account, or what vending's hand-over or the
@@ -507,30 +486,6 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, DeployErr
             Response::DatabaseProbed(crate::database_probe::probe(probe, &region, &host, port, now).await?)
         }
     })
-}
-
-/// A `ReleaseRequested` event to the request it carries, once its sender (the envelope's
-/// `account`, which EventBridge sets) is the automation account and its environment ours.
-fn receive(event: &Value, deps: &Deps) -> Result<ReleaseRequested, DeployError> {
-    let field = |name: &str| event.get(name).and_then(Value::as_str).unwrap_or_default();
-    if field("source") != "abc.platform" || field("detail-type") != "ReleaseRequested" {
-        return Err(DeployError::NotARequest(format!(
-            "source `{}`, detail-type `{}`",
-            field("source"),
-            field("detail-type")
-        )));
-    }
-    deps.boundary.sent_by(event, "ReleaseRequested", Sender::Automation)?;
-    let request: ReleaseRequested = serde_json::from_value(event.get("detail").cloned().unwrap_or(Value::Null))
-        .map_err(|e| DeployError::NotARequest(format!("its detail: {e}")))?;
-    deps.environment(&request.environment)?;
-    // The gates these pass are the fleet's: one account's deploy has neither to pass.
-    if request.account_id.is_some() && (request.emergency.is_some() || request.force.is_some()) {
-        return Err(DeployError::NotARequest(
-            "emergency and force are for a release to the environment's fleet: leave out accountId".into(),
-        ));
-    }
-    Ok(request)
 }
 
 /// The tier being rolled out; none left (or none at all: infrastructure only) is out of order.

@@ -1,44 +1,14 @@
 //! The platform's infrastructure: an account's `platform` StackSet instance, re-applied only when it differs.
 
-use std::collections::BTreeMap;
-
 use platform_core::config::{ConfigTree, Environment};
+use platform_core::platform_stack;
 use platform_core::stacksets::{InstanceStatus, OperationStatus, Preferences, StackSets};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::from_aws;
 use crate::cluster::ApplyError;
 
-/// The parameters of `stacksets/platform.yaml` for an environment's account whose client zone is
-/// `client_domain` (`<client>.<domain>`: the certificate's name, validated in that zone). The baseline's network, key
-/// and zone are passed as the names of its SSM exports: CloudFormation resolves them in the
-/// member account, so no id is ever copied.
-pub fn platform_parameters(tree: &ConfigTree, env: &Environment, client_domain: &str) -> BTreeMap<String, String> {
-    let exports = format!("{}/{}/baseline", tree.organization.parameter_prefix, env.name);
-    let n = &env.nodegroup;
-    BTreeMap::from([
-        ("Environment".to_string(), env.name.clone()),
-        ("KubernetesVersion".to_string(), env.kubernetes.version.clone()),
-        ("NodeInstanceType".to_string(), n.instance_types.first().cloned().unwrap_or_default()),
-        ("NodeMinSize".to_string(), n.min_size.to_string()),
-        ("NodeDesiredSize".to_string(), n.desired_size.to_string()),
-        ("NodeMaxSize".to_string(), n.max_size.to_string()),
-        ("DatabaseInstanceClass".to_string(), env.database.instance_class.clone()),
-        ("DatabaseStorageGiB".to_string(), env.database.allocated_storage_gib.to_string()),
-        ("DatabaseMultiAz".to_string(), env.database.multi_az.to_string()),
-        ("DomainName".to_string(), client_domain.to_string()),
-        ("VpcId".to_string(), format!("{exports}/vpc-id")),
-        ("PrivateSubnetIds".to_string(), format!("{exports}/private-subnet-ids")),
-        ("PublicSubnetIds".to_string(), format!("{exports}/public-subnet-ids")),
-        ("KmsKeyArn".to_string(), format!("{exports}/kms-key-arn")),
-        ("HostedZoneId".to_string(), format!("{exports}/hosted-zone-id")),
-        ("EdgeNodePort".to_string(), env.edge.node_port.to_string()),
-        ("EdgeWaf".to_string(), env.edge.waf.to_string()),
-        ("BackupRetentionDays".to_string(), env.backup.retention_days.to_string()),
-        ("BackupCopyRegion".to_string(), env.backup.copy_region.clone().unwrap_or_default()),
-        ("BackupSchedule".to_string(), env.backup.schedule_expression().to_string()),
-    ])
-}
+pub use platform_core::platform_stack::platform_parameters;
 
 /// What `ensure` did about the instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,12 +102,8 @@ pub async fn ensure(
         Some(instance) => {
             let current =
                 stack_sets.overrides(&stack_set, account, &region).await.map_err(from_aws)?.unwrap_or_default();
-            let differing: Vec<String> = wanted
-                .iter()
-                .filter(|(k, v)| current.get(*k) != Some(*v))
-                .map(|(k, _)| k.clone())
-                .chain(current.keys().filter(|k| !wanted.contains_key(*k)).cloned())
-                .collect();
+            let differing: Vec<String> =
+                platform_stack::differences(&wanted, &current).into_iter().map(|c| c.name).collect();
             if instance.status == InstanceStatus::Current && differing.is_empty() {
                 return Ok(Infrastructure {
                     stack_set,

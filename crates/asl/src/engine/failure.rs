@@ -12,11 +12,20 @@ use crate::template::FillError;
 pub struct Failure {
     pub error: String,
     pub cause: String,
+    /// How long the task ran on the virtual clock before it failed (a `.sync` child's run):
+    /// the failure lands that much later. Not part of what Step Functions reports.
+    #[serde(skip)]
+    pub took: std::time::Duration,
 }
 
 impl Failure {
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Failure {
-        Failure { error: error.into(), cause: cause.into() }
+        Failure { error: error.into(), cause: cause.into(), took: std::time::Duration::ZERO }
+    }
+
+    /// The same failure, reached after `took` on the virtual clock.
+    pub fn after(self, took: std::time::Duration) -> Failure {
+        Failure { took, ..self }
     }
 
     /// A Lambda function's error: its name is the `errorType`, its cause the error document.

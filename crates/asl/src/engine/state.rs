@@ -193,7 +193,7 @@ async fn state_body(
             };
             let error = text(error).map_err(at_entry)?.unwrap_or_default();
             let cause = text(cause).map_err(at_entry)?.unwrap_or_default();
-            Err((Failure { error, cause }, entered))
+            Err((Failure::new(error, cause), entered))
         }
         Kind::Choice { choices, default } => {
             let input = apply_path(&io.input_path, raw, &context, "InputPath").map_err(at_entry)?;

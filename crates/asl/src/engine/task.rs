@@ -191,7 +191,10 @@ pub(super) async fn run_task(
     let outcome = run.resolver.run(request, &context).await;
     let (result, took) = match outcome {
         Ok(TaskOutput { value, duration }) => (Ok(value), duration),
-        Err(f) => (Err(f), Duration::ZERO),
+        Err(f) => {
+            let took = f.took;
+            (Err(f), took)
+        }
     };
     // A task that is not a callback sends no heartbeats: HeartbeatSeconds bounds it as a timeout.
     let limits = [(timeout, errors::TIMEOUT), (heartbeat, errors::HEARTBEAT_TIMEOUT)];
@@ -274,7 +277,7 @@ async fn await_answer(
         Answer::Failure { error, cause, at } => {
             let at = offset(at);
             run.event("TaskFailed", at, Some(name), json!({"error": error, "cause": cause}));
-            Err((Failure { error, cause }, at))
+            Err((Failure::new(error, cause), at))
         }
         Answer::TimedOut { why: Expiry::Execution, at } => {
             // The execution ends here; its own history event says so, not the task's.

@@ -30,6 +30,14 @@ pub struct ReleasePolicy {
     pub lease_wait_minutes: u32,
 }
 
+impl ReleasePolicy {
+    /// Whether a release must pass anything here before it starts: a promotion rule, an
+    /// approval or a freeze. Where it must, a release for one account passes them too.
+    pub fn has_gates(&self) -> bool {
+        self.promote_from.is_some() || self.approval || self.freeze != FreezeAction::Off
+    }
+}
+
 impl Default for ReleasePolicy {
     fn default() -> Self {
         ReleasePolicy {

@@ -30,6 +30,7 @@ impl Approvals for MemoryApprovals {
             Some(ApprovalRecord { decision: Some(d), .. }) => Ok(Opened::Decided(d.clone())),
             Some(record) => {
                 record.pending.token = approval.token.clone();
+                record.pending.answer_by = approval.answer_by;
                 Ok(Opened::Waiting)
             }
             None => {

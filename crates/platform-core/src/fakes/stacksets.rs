@@ -152,6 +152,26 @@ impl MemoryStackSets {
         }
     }
 
+    /// The instance in `region` carries `overrides` (created CURRENT if missing), as an earlier
+    /// deploy with those parameters left it.
+    pub fn seed_parameters(&self, stack_set: &str, account: &str, region: &str, overrides: BTreeMap<String, String>) {
+        let mut s = self.lock();
+        match s.position(stack_set, account, region) {
+            Some(i) => s.instances[i].overrides = overrides,
+            None => s.instances.push(MemoryInstance {
+                stack_set: stack_set.to_string(),
+                account: account.to_string(),
+                region: region.to_string(),
+                status: InstanceStatus::Current,
+                detailed: Some(DetailedStatus::Succeeded),
+                reason: None,
+                stack_id: None,
+                overrides,
+                operation: String::new(),
+            }),
+        }
+    }
+
     /// The instance is gone, as after DeleteStackInstances: a later create may add it again.
     pub fn remove_instance(&self, stack_set: &str, account: &str, region: &str) {
         let mut s = self.lock();

@@ -110,17 +110,23 @@ impl Approvals for GuardTable {
         if self.put_if(item(&new, "PutItem")?, "attribute_not_exists(pk)", None).await? == Claim::Won {
             return Ok(Opened::Waiting);
         }
-        // A retried task: the approval stays, its token becomes the new attempt's.
+        // A retried task: the approval stays, its token and answer-by become the new attempt's
+        // (whose timeout starts again), so an approver is refused exactly when the token is.
+        let answer_by = serde_json::to_value(approval.answer_by)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| approval.answer_by.to_rfc3339());
         let renewed = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(approval_key(&approval.id)))
             .key("sk", s("approval"))
-            .update_expression("SET #token = :token")
+            .update_expression("SET #token = :token, answer_by = :answer_by")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(verdict)")
             .expression_attribute_names("#token", "token")
             .expression_attribute_values(":token", s(&approval.token))
+            .expression_attribute_values(":answer_by", s(answer_by))
             .send()
             .await
             .classify("UpdateItem");

@@ -442,7 +442,8 @@ impl Resolver for LocalTasks {
                         json!({"ExecutionArn": e.name, "Status": e.status.to_string(),
                             "Error": e.error, "Cause": e.cause})
                         .to_string(),
-                    )),
+                    )
+                    .after(e.duration)),
                 }
             }
             TaskRequest::Service { service, action, parameters } => {

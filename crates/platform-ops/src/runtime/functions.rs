@@ -40,6 +40,21 @@ pub enum FunctionError {
     },
 }
 
+/// What stands in for an AWS service the emulator cannot serve, shared by every function that
+/// uses it (as they would share the service).
+#[derive(Debug)]
+pub struct StandIns {
+    /// The platform StackSet (the emulator's CloudFormation cannot build EKS): each operation
+    /// running for one poll; platform deploy applies it, the fleet release plans against it.
+    pub stack_sets: Arc<platform_core::fakes::MemoryStackSets>,
+}
+
+impl Default for StandIns {
+    fn default() -> Self {
+        StandIns { stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(1)) }
+    }
+}
+
 /// Every function the local runtime runs, and what it replaces in each one's `deps` because the
 /// emulator cannot serve it. The only place the local runtime's wiring differs from Lambda's.
 macro_rules! registry {
@@ -52,10 +67,11 @@ macro_rules! registry {
             binary: &str,
             environment: &BTreeMap<String, String>,
             ctx: &AwsContext,
+            stand_ins: &StandIns,
         ) -> Result<Arc<dyn LocalFunction>, FunctionError> {
             $(
                 if binary == <$function as Function>::NAME {
-                    return start::<$function>(environment, ctx, $overrides).await;
+                    return start::<$function>(environment, ctx, |deps| ($overrides)(deps, stand_ins)).await;
                 }
             )*
             Err(FunctionError::Unknown { name: binary.to_string() })
@@ -79,19 +95,18 @@ macro_rules! registry {
 }
 
 registry! {
-    log_processor::function::LogProcessor => |_| {},
-    alarm_scaler::function::AlarmScaler => |_| {},
-    account_vending::function::AccountVending => |_| {},
-    platform_deploy::function::PlatformDeploy => |deps: &mut platform_deploy::handler::Deps| {
+    log_processor::function::LogProcessor => |_, _: &StandIns| {},
+    alarm_scaler::function::AlarmScaler => |_, _: &StandIns| {},
+    account_vending::function::AccountVending => |_, _: &StandIns| {},
+    platform_deploy::function::PlatformDeploy => |deps: &mut platform_deploy::handler::Deps, stand_ins: &StandIns| {
         use platform_deploy::cluster::{MemoryCluster, MemoryClusters};
         // The emulator has no Kubernetes: one cluster in memory for every account, rollouts
         // ready 20 s (virtual) after they are applied; images tagged `*-broken` never pull.
         let cluster = Arc::new(MemoryCluster::new(chrono::Duration::seconds(20), vec!["*-broken".into()]));
         let clusters = Arc::new(MemoryClusters::new(cluster));
         deps.clusters = clusters.clone();
-        // The emulator's CloudFormation cannot build EKS (stacksets/platform.yaml): the platform
-        // StackSet is kept in memory, each operation running for one poll.
-        let stack_sets = Arc::new(platform_core::fakes::MemoryStackSets::new(1));
+        // The emulator's CloudFormation cannot build EKS (stacksets/platform.yaml).
+        let stack_sets = stand_ins.stack_sets.clone();
         deps.stack_sets = stack_sets.clone();
         // The edge: the platform stack's exports and the nodegroup's groups follow that StackSet
         // in memory; the alias record is the emulator's Route 53 (through the real adapter), and
@@ -108,16 +123,18 @@ registry! {
             Err(error) => tracing::error!(%error, "the database stand-in did not start: restore tests will fail"),
         }
     },
-    scheduled_ops::function::ScheduledOps => |deps: &mut scheduled_ops::handler::Deps| {
+    scheduled_ops::function::ScheduledOps => |deps: &mut scheduled_ops::handler::Deps, _: &StandIns| {
         // The emulator has no DetectStackSetDrift: drift is kept in memory (none unless a test
         // edits an instance by hand); the adapter is tested on scripted answers.
         deps.drift = Arc::new(platform_core::fakes::MemoryStackSets::new(0));
     },
-    signal_triage::function::SignalTriage => |_| {},
-    // Nothing replaced: the ledger, approvals, alarms and plans are the emulator's SSM,
-    // DynamoDB, CloudWatch and S3.
-    fleet_release::function::FleetRelease => |_| {},
-    on_call::function::OnCall => |deps: &mut on_call::handler::Deps| {
+    signal_triage::function::SignalTriage => |_, _: &StandIns| {},
+    // The ledger, approvals, alarms and plans are the emulator's SSM, DynamoDB, CloudWatch and
+    // S3; the platform StackSet the plan compares with is platform deploy's.
+    fleet_release::function::FleetRelease => |deps: &mut fleet_release::handler::Deps, stand_ins: &StandIns| {
+        deps.stack_sets = stand_ins.stack_sets.clone();
+    },
+    on_call::function::OnCall => |deps: &mut on_call::handler::Deps, _: &StandIns| {
         // The emulator has no OpsCenter: tickets are kept in memory (the adapter is tested
         // against a stub of the Systems Manager protocol).
         deps.tickets = Arc::new(on_call::fakes::MemoryTickets::default());

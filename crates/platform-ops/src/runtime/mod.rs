@@ -138,8 +138,9 @@ impl Runtime {
         let ctx = AwsContext::from_config(sdk)?;
         let recorded = ctx.clone().with_interceptor(calls.clone());
         let mut functions = BTreeMap::new();
+        let stand_ins = functions::StandIns::default();
         for f in template.functions.values() {
-            functions.insert(f.id.clone(), functions::build(&f.binary, &f.environment, &recorded).await?);
+            functions.insert(f.id.clone(), functions::build(&f.binary, &f.environment, &recorded, &stand_ins).await?);
         }
         // Cold starts (the published config read at init) belong to no dispatch's calls.
         calls.take();

@@ -89,10 +89,7 @@ async fn delegate(
     Ok(Delegation { name, name_servers: servers, changed: true })
 }
 
-/// `<client>.<domain>`: the client account's zone, its certificate's and its endpoint's name.
-pub fn client_domain(client: &str, domain: &str) -> String {
-    format!("{client}.{}", domain.trim_end_matches('.'))
-}
+pub use platform_core::platform_stack::client_domain;
 
 pub(super) async fn quarantine(v: &Vending, step: &str, cause: &str, deps: &Deps) -> Result<Quarantine, VendingError> {
     if v.account_id.is_none() {

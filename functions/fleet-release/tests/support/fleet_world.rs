@@ -13,7 +13,8 @@ use fleet_release::aws::SsmFleetLedger;
 use fleet_release::fakes::{MemoryAlarmStates, MemoryPlanReports};
 use fleet_release::handler::{Deps, Request, handle};
 use platform_core::config::{self, ConfigTree};
-use platform_core::fakes::{FakeParameterStore, MemoryApprovals};
+use platform_core::fakes::{FakeParameterStore, MemoryApprovals, MemoryStackSets};
+use platform_core::platform_stack;
 use platform_core::ports::ParameterStore;
 use platform_core::trust::Boundary;
 use serde_json::{Value, json};
@@ -127,7 +128,10 @@ impl World {
         let approvals = Arc::new(MemoryApprovals::default());
         let alarms = Arc::new(MemoryAlarmStates::default());
         let reports = Arc::new(MemoryPlanReports::default());
+        let clients: Vec<(String, &str)> =
+            (0..n).map(|i| (account(i), if i == 0 { "abc" } else { "client" })).collect();
         let deps = Deps {
+            stack_sets: deployed_instances(&tree(), env, &clients),
             boundary: Boundary {
                 environment: env.into(),
                 automation_account_id: "222222222222".into(),
@@ -352,4 +356,20 @@ pub fn entered(e: &Execution, state: &str) -> Vec<DateTime<Utc>> {
         .filter(|h| h.kind.ends_with("StateEntered") && h.state.as_deref() == Some(state))
         .map(|h| h.timestamp)
         .collect()
+}
+
+/// Each account's platform instance as its last deploy left it: config's parameters.
+fn deployed_instances(tree: &ConfigTree, env: &str, accounts: &[(String, &str)]) -> Arc<MemoryStackSets> {
+    let stack_sets = Arc::new(MemoryStackSets::new(0));
+    let environment = tree.environment(env).expect("environment");
+    for (account, client) in accounts {
+        let domain = platform_stack::client_domain(client, &environment.domain_name);
+        stack_sets.seed_parameters(
+            &tree.organization.deploy.platform_stack_set,
+            account,
+            environment.primary_region(),
+            platform_stack::platform_parameters(tree, environment, &domain),
+        );
+    }
+    stack_sets
 }
