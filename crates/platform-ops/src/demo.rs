@@ -26,7 +26,16 @@ pub async fn run(
     let ctx = AwsContext::from_config(emulator::Remote::new(&up.endpoint)?.sdk_config())?;
     let again = world::seed_with(&ctx, &up.tree, &scenario.world).await?;
     let idempotent = again.created() == 0 && !again.config.changed();
-    let findings = validate::run(root, &actions::linked());
+    // Validated as of the day the scenario runs as: its config is judged on its own day, and
+    // `validate` (CI runs it on the real date) is where the wall clock counts.
+    let mut inputs = validate::Inputs::for_root(root);
+    if let Some(day) = scenario.as_of {
+        inputs.today = day;
+    }
+    let findings = validate::run_with(&inputs, &actions::linked());
+    for warning in &findings.warnings {
+        eprintln!("  .. validate warning: {}: {}", warning.file, warning.message);
+    }
 
     eprintln!("  .. replaying scenarios/{name} ({} steps)", scenario.steps.len());
     let facts = up.world.accounts.iter().map(|a| (format!("account:{}", a.name), a.id.clone())).collect();

@@ -59,12 +59,35 @@ fn assert_only(report: &Report, failing: &str, expected: &[&str]) {
     }
 }
 
+/// On the real date, on purpose: a Kubernetes version past EKS standard support is a finding CI
+/// must show the day it happens (the config is then upgraded); every other test, the demo and
+/// the flows judge config on their own day and never fail on the calendar.
 #[test]
-fn the_repository_validates_clean() {
+fn the_repository_validates_clean_on_the_real_date() {
+    let report = run_with(&Inputs::for_root(&root()), &actions::linked());
+    assert!(report.passed(), "{report}");
+}
+
+/// GIVEN the repository's config judged 30 days before its Kubernetes version leaves support
+/// THEN validate passes with a warning naming the day; the day after it ends, loading as of that
+/// day is a finding naming the version, and loading config for work still succeeds.
+#[test]
+fn a_version_leaving_support_warns_then_is_a_finding_and_never_stops_work() {
+    use chrono::{Days, NaiveDate};
+    use platform_core::config::{self, SUPPORTED_KUBERNETES_VERSIONS};
+    let dir = root().join("config");
+    let tree = config::load(&dir).expect("config loads whatever the day");
+    let version = &tree.environment("prod").expect("prod").kubernetes.version;
+    let (_, (y, m, d)) = SUPPORTED_KUBERNETES_VERSIONS.iter().find(|(v, _)| v == version).expect("a known version");
+    let ends = NaiveDate::from_ymd_opt(*y, *m, *d).expect("date");
     let mut inputs = Inputs::for_root(&root());
-    inputs.today = today();
+    inputs.today = ends - Days::new(30);
     let report = run_with(&inputs, &actions::linked());
     assert!(report.passed(), "{report}");
+    let warned = report.warnings.iter().find(|w| w.file.ends_with("prod.toml")).expect("prod warned");
+    assert!(warned.message.contains(&format!("leaves EKS standard support on {ends} (30 days")), "{}", warned.message);
+    let after = config::load_as_of(&dir, ends + Days::new(1)).expect_err("past support");
+    assert!(after.to_string().contains(&format!("`{version}` left EKS standard support")), "{after}");
 }
 
 #[test]

@@ -29,7 +29,9 @@ pub use published::{Published, PublishedConfig, PublishedError, published_tree};
 pub use release::{BusyAction, FreezeAction, ReleasePolicy, Wave};
 pub use serving::{Backup, Edge, NODE_PORT_RANGE};
 pub use signals::{Remediation, Severity, SignalRouting, SignatureAction, SignatureRoute, TriageSettings, is_anchor};
-pub use validate::{FLEET_RELEASE_TIMEOUT_MINUTES, SUPPORTED_KUBERNETES_VERSIONS, find_placeholder};
+pub use validate::{
+    FLEET_RELEASE_TIMEOUT_MINUTES, SUPPORTED_KUBERNETES_VERSIONS, SupportEnding, find_placeholder, support_ending,
+};
 
 /// Every organisation runs these; others (a client's UAT, say) may be added beside them.
 pub const REQUIRED_ENVIRONMENTS: &[&str] = &["dev", "staging", "prod"];
@@ -96,13 +98,19 @@ impl Issues {
     }
 }
 
-/// Loads `dir` (the `config/` folder) and validates it as of today.
+/// Loads `dir` (the `config/` folder) and validates it, whatever the day: a Kubernetes version
+/// EKS knows loads even past its support window, which `validate` (as of its day) reports. Work
+/// never fails on the wall clock.
 pub fn load(dir: &Path) -> Result<ConfigTree, ConfigErrors> {
-    load_as_of(dir, chrono::Utc::now().date_naive())
+    load_with(dir, None)
 }
 
-/// Loads and validates `dir`; `today` decides which Kubernetes versions are still supported.
+/// Loads and validates `dir` as of `today`: a Kubernetes version past EKS standard support is an error.
 pub fn load_as_of(dir: &Path, today: NaiveDate) -> Result<ConfigTree, ConfigErrors> {
+    load_with(dir, Some(today))
+}
+
+fn load_with(dir: &Path, today: Option<NaiveDate>) -> Result<ConfigTree, ConfigErrors> {
     let mut issues = Issues::default();
 
     let org_file = dir.join("organization.toml");

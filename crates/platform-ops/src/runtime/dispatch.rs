@@ -258,6 +258,7 @@ impl Runtime {
                 status: e.status,
                 output: e.output,
                 error: e.error,
+                cause: e.cause,
                 transitions: e.transitions,
                 duration_s: e.duration.as_secs_f64(),
             }

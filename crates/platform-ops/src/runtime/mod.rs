@@ -90,9 +90,24 @@ pub struct Dispatch {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Outcome {
-    Invoked { output: Value, metrics: Vec<Value> },
-    InvokeFailed { error: String, cause: String },
-    Execution { status: asl::Status, output: Option<Value>, error: Option<String>, transitions: u64, duration_s: f64 },
+    Invoked {
+        output: Value,
+        metrics: Vec<Value>,
+    },
+    InvokeFailed {
+        error: String,
+        cause: String,
+    },
+    Execution {
+        status: asl::Status,
+        output: Option<Value>,
+        error: Option<String>,
+        /// What the failure says beyond its name (which field was refused, which service failed).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cause: Option<String>,
+        transitions: u64,
+        duration_s: f64,
+    },
 }
 
 /// The runtime for one repository against one emulator.

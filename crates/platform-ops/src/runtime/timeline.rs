@@ -58,7 +58,7 @@ impl Entry {
             Outcome::InvokeFailed { error, cause } => {
                 (format!("{} -> function {}: FAILED {error}", d.via, d.target), vec![truncate(cause, 160)])
             }
-            Outcome::Execution { status, error, transitions, duration_s, output } => (
+            Outcome::Execution { status, error, cause, transitions, duration_s, output } => (
                 format!(
                     "{} -> state machine {}: {status}{} ({transitions} transitions, {} on the virtual clock)",
                     d.via,
@@ -76,6 +76,12 @@ impl Entry {
                         None => format!("output {}", truncate(&o.to_string(), 160)),
                     })
                     .into_iter()
+                    .chain(
+                        cause
+                            .as_deref()
+                            .filter(|c| !c.is_empty())
+                            .map(|c| format!("cause: {}", truncate(&readable(c), 300))),
+                    )
                     .collect(),
             ),
         };
@@ -107,13 +113,7 @@ impl Entry {
             } else if h.kind.ends_with("Failed") && h.kind != "ExecutionFailed" {
                 let error = h.details.get("error").and_then(Value::as_str).unwrap_or_default();
                 // The cause says which value was refused: worth a line of its own to people.
-                let cause = h.details.get("cause").and_then(Value::as_str).filter(|c| !c.is_empty()).map(|c| {
-                    // A Lambda's cause is its error document: its message is what people read.
-                    serde_json::from_str::<Value>(c)
-                        .ok()
-                        .and_then(|d| d.get("errorMessage").and_then(Value::as_str).map(str::to_string))
-                        .unwrap_or_else(|| c.to_string())
-                });
+                let cause = h.details.get("cause").and_then(Value::as_str).filter(|c| !c.is_empty()).map(readable);
                 match cause {
                     Some(cause) => details.push(format!("  {} {state}: {error}: {}", h.kind, truncate(&cause, 200))),
                     None => details.push(format!("  {} {state}: {error}", h.kind)),
@@ -227,5 +227,18 @@ mod tests {
         assert_eq!(duration_text(Duration::from_millis(1500)), "1.5s");
         assert_eq!(duration_text(Duration::from_secs(125)), "2m05s");
         assert_eq!(duration_text(Duration::from_secs(3720)), "1h02m");
+    }
+}
+
+/// A failure's cause as people read it: a Lambda's error document is its message, a child
+/// execution's description its own error and cause; anything else as it is.
+pub fn readable(cause: &str) -> String {
+    let Ok(doc) = serde_json::from_str::<Value>(cause) else { return cause.to_string() };
+    if let Some(message) = doc.get("errorMessage").and_then(Value::as_str) {
+        return message.to_string();
+    }
+    match (doc.get("Error").and_then(Value::as_str), doc.get("Cause").and_then(Value::as_str)) {
+        (Some(error), Some(inner)) => format!("{error}: {}", readable(inner)),
+        _ => cause.to_string(),
     }
 }

@@ -72,7 +72,13 @@ pub struct CheckResult {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub checks: Vec<CheckResult>,
+    /// What will become a finding soon (a Kubernetes version leaving support within
+    /// [`SUPPORT_WARNING_DAYS`]): said, not failed on.
+    pub warnings: Vec<Finding>,
 }
+
+/// How far ahead `validate` warns of a Kubernetes version leaving EKS standard support.
+pub const SUPPORT_WARNING_DAYS: i64 = 90;
 
 impl Report {
     pub fn passed(&self) -> bool {
@@ -101,6 +107,9 @@ impl fmt::Display for Report {
                     None => writeln!(f, "      {}: {}", finding.file, finding.message)?,
                 }
             }
+        }
+        for w in &self.warnings {
+            writeln!(f, "  warning        {}: {}", w.file, w.message)?;
         }
         Ok(())
     }
@@ -134,7 +143,27 @@ pub fn run_with(inputs: &Inputs, catalogue: &ActionCatalogue) -> Report {
 
     // Loaded once: the config check reports its errors, the others use the tree when it loads.
     let tree = platform_core::config::load_as_of(&inputs.config_dir, inputs.today);
+    let warnings = tree
+        .as_ref()
+        .map(|t| {
+            platform_core::config::support_ending(t.environments.values(), inputs.today, SUPPORT_WARNING_DAYS)
+                .into_iter()
+                .map(|e| Finding {
+                    file: rel(inputs, &inputs.config_dir.join("environments").join(format!("{}.toml", e.environment))),
+                    location: Some("kubernetes.version".into()),
+                    message: format!(
+                        "`{}` leaves EKS standard support on {} ({} days after {}): plan the upgrade",
+                        e.version,
+                        e.ends,
+                        (e.ends - inputs.today).num_days(),
+                        inputs.today
+                    ),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Report {
+        warnings,
         checks: vec![
             check_config(inputs, &tree),
             check_generated(inputs, tree.as_ref().ok()),

@@ -13,7 +13,38 @@ use crate::config::{Environment, Issues, Organization};
 pub const SUPPORTED_KUBERNETES_VERSIONS: &[(&str, (i32, u32, u32))] =
     &[("1.33", (2026, 7, 29)), ("1.34", (2026, 12, 2)), ("1.35", (2027, 3, 27))];
 
-pub(crate) fn environment(file: &Path, env: &Environment, today: NaiveDate, issues: &mut Issues) {
+/// `today`: the day support windows are judged on; absent, only whether EKS knows the version
+/// (loading config for work is not a date check: the validation of the day is `validate`'s).
+/// An environment whose Kubernetes version leaves EKS standard support soon (not yet past it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupportEnding {
+    pub environment: String,
+    pub version: String,
+    pub ends: NaiveDate,
+}
+
+/// The environments whose version leaves standard support within `within_days` of `today`:
+/// a warning of `validate`, not a finding, until the day passes.
+pub fn support_ending<'a>(
+    environments: impl IntoIterator<Item = &'a Environment>,
+    today: NaiveDate,
+    within_days: i64,
+) -> Vec<SupportEnding> {
+    environments
+        .into_iter()
+        .filter_map(|env| {
+            let (_, (y, m, d)) = SUPPORTED_KUBERNETES_VERSIONS.iter().find(|(v, _)| *v == env.kubernetes.version)?;
+            let ends = NaiveDate::from_ymd_opt(*y, *m, *d)?;
+            (ends >= today && (ends - today).num_days() <= within_days).then(|| SupportEnding {
+                environment: env.name.clone(),
+                version: env.kubernetes.version.clone(),
+                ends,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn environment(file: &Path, env: &Environment, today: Option<NaiveDate>, issues: &mut Issues) {
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
     if env.name != stem {
         issues.push(file, "name", format!("`{}` does not match the file name `{stem}.toml`", env.name));
@@ -100,7 +131,9 @@ pub(crate) fn environment(file: &Path, env: &Environment, today: NaiveDate, issu
         ),
         Some((v, (y, m, d))) => {
             let end = NaiveDate::from_ymd_opt(*y, *m, *d);
-            if end.is_some_and(|end| end < today) {
+            if let (Some(end), Some(today)) = (end, today)
+                && end < today
+            {
                 issues.push(
                     file,
                     "kubernetes.version",

@@ -10,7 +10,7 @@ mod services;
 mod serving;
 
 pub(crate) use alarms::remediation_alarms;
-pub use environments::SUPPORTED_KUBERNETES_VERSIONS;
+pub use environments::{SUPPORTED_KUBERNETES_VERSIONS, SupportEnding, support_ending};
 pub(crate) use environments::{across_environments, dry_run_targets, environment};
 pub(crate) use org::organization;
 pub use placeholder::find_placeholder;

@@ -7,12 +7,18 @@ use serde_json::Value;
 
 use super::{Check, Expectation, Seen};
 use crate::runtime::admission::{Refusal, Stop};
+use crate::runtime::timeline::readable;
 use crate::runtime::{Dispatch, Outcome, Runtime, RuntimeError};
 
 pub(super) async fn check(runtime: &Runtime, step: &str, expectation: &Expectation, seen: &Seen<'_>) -> Check {
     let Seen { dispatches, published, refused, facts, decision } = *seen;
     let (text, met, actual) = match expectation {
-        Expectation::Dispatch { target, outcome, output } => {
+        Expectation::Dispatch { target, outcome, output, cause: want_cause } => {
+            let cause_of = |d: &Dispatch| match &d.outcome {
+                Outcome::InvokeFailed { cause, .. } => Some(readable(cause)),
+                Outcome::Execution { cause: Some(cause), .. } => Some(readable(cause)),
+                _ => None,
+            };
             let meets = |d: &Dispatch| {
                 let (kind, value) = match &d.outcome {
                     Outcome::Invoked { output, .. } => ("invoked".to_string(), Some(output)),
@@ -24,7 +30,8 @@ pub(super) async fn check(runtime: &Runtime, step: &str, expectation: &Expectati
                     },
                 };
                 let kind_ok = kind == *outcome || kind.starts_with(&format!("{outcome}:"));
-                kind_ok && output.as_ref().is_none_or(|want| value.is_some_and(|v| contains(v, want)))
+                let cause_ok = want_cause.as_ref().is_none_or(|want| cause_of(d).is_some_and(|c| c.contains(want)));
+                kind_ok && cause_ok && output.as_ref().is_none_or(|want| value.is_some_and(|v| contains(v, want)))
             };
             // A step may start the same target several times (a detection per service): the
             // expectation holds for one of them; the first is shown when none meets it.
@@ -36,13 +43,20 @@ pub(super) async fn check(runtime: &Runtime, step: &str, expectation: &Expectati
                 None => "no dispatch".to_string(),
                 Some(Outcome::Invoked { output, .. }) => format!("invoked, output {output}"),
                 Some(Outcome::InvokeFailed { error, .. }) => format!("failed:{error}"),
-                Some(Outcome::Execution { status, output, error, .. }) => match output {
+                Some(Outcome::Execution { status, output, error, cause, .. }) => match output {
                     Some(o) => format!("{status}, output {o}"),
-                    None => format!("{status}, error {}", error.as_deref().unwrap_or_default()),
+                    None => format!(
+                        "{status}, error {}{}",
+                        error.as_deref().unwrap_or_default(),
+                        cause.as_deref().map(|c| format!(", cause {}", readable(c))).unwrap_or_default()
+                    ),
                 },
             };
             let met = met_by.is_some();
-            let want = output.as_ref().map(|o| format!(" with output containing {o}")).unwrap_or_default();
+            let mut want = output.as_ref().map(|o| format!(" with output containing {o}")).unwrap_or_default();
+            if let Some(c) = want_cause {
+                want.push_str(&format!(" with cause containing `{c}`"));
+            }
             (format!("{target} {outcome}{want}"), met, actual)
         }
         Expectation::Published { detail_type, count } => {
@@ -88,16 +102,16 @@ pub(super) async fn check(runtime: &Runtime, step: &str, expectation: &Expectati
             }
         }
         Expectation::Changes { include, only } => {
-            let made: Vec<&String> = dispatches.iter().flat_map(|d| &d.aws_changes).collect();
-            let wanted = |m: &&String| include.iter().any(|want| m.starts_with(want.as_str()));
-            let met = include.iter().all(|want| made.iter().any(|m| m.starts_with(want.as_str())))
-                && (!*only || made.iter().all(wanted));
+            // Totals over the step's dispatches by call (`sns Publish`): `sns Publish x2` holds
+            // for exactly two, never for twelve; a call named without a count, for any.
+            let made = change_totals(dispatches.iter().flat_map(|d| &d.aws_changes));
+            let met = changes_met(&made, include, *only);
             let what = match (*only, include.is_empty()) {
                 (true, true) => "no AWS change".to_string(),
                 (true, false) => format!("AWS changes are only {}", include.join(", ")),
                 _ => format!("AWS changes include {}", include.join(", ")),
             };
-            (what, met, made.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))
+            (what, met, made.iter().map(|(call, n)| format!("{call} x{n}")).collect::<Vec<_>>().join(", "))
         }
         Expectation::Refused { at, detail_type } => {
             let found = refused.iter().find(|r| &r.detail_type == detail_type);
@@ -285,5 +299,78 @@ mod tests {
             names.push(name);
         }
         assert!(names.contains(&"default".to_string()), "{names:?}");
+    }
+}
+
+/// `sns Publish x2` as (`sns Publish`, Some(2)); `sns Publish` as (`sns Publish`, None).
+fn split_count(change: &str) -> (&str, Option<u64>) {
+    match change.rsplit_once(" x") {
+        Some((call, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => (call, n.parse().ok()),
+        _ => (change, None),
+    }
+}
+
+/// The calls of several dispatches' `aws_changes` (`ssm PutParameter x3`), summed by call.
+fn change_totals<'a>(changes: impl Iterator<Item = &'a String>) -> BTreeMap<&'a str, u64> {
+    let mut totals = BTreeMap::new();
+    for change in changes {
+        let (call, n) = split_count(change);
+        *totals.entry(call).or_insert(0) += n.unwrap_or(1);
+    }
+    totals
+}
+
+/// Whether the calls `made` (totals by call) meet `include`: each named call made exactly its
+/// count (any count when none is given), a service named alone (`dynamodb`) standing for each
+/// of its calls; with `only`, nothing else made.
+fn changes_met(made: &BTreeMap<&str, u64>, include: &[String], only: bool) -> bool {
+    let names = |want: &str, call: &str| {
+        call == want || (!want.contains(' ') && call.strip_prefix(want).is_some_and(|r| r.starts_with(' ')))
+    };
+    include.iter().all(|want| {
+        let (want, count) = split_count(want);
+        let n: u64 = made.iter().filter(|(call, _)| names(want, call)).map(|(_, n)| n).sum();
+        n > 0 && count.is_none_or(|c| c == n)
+    }) && (!only || made.keys().all(|call| include.iter().any(|want| names(split_count(want).0, call))))
+}
+
+#[cfg(test)]
+mod changes_tests {
+    use super::*;
+
+    fn made(changes: &[&str]) -> Vec<String> {
+        changes.iter().map(|c| c.to_string()).collect()
+    }
+
+    fn want(wanted: &[&str]) -> Vec<String> {
+        made(wanted)
+    }
+
+    /// GIVEN ten publishes THEN `x1` does not hold (it once did, as a prefix of `x10`), `x10` does,
+    /// and the dispatches' counts add up.
+    #[test]
+    fn counts_match_exactly_and_add_up_over_dispatches() {
+        let ten = made(&["sns Publish x10"]);
+        let totals = change_totals(ten.iter());
+        assert!(!changes_met(&totals, &want(&["sns Publish x1"]), false));
+        assert!(changes_met(&totals, &want(&["sns Publish x10"]), true));
+        let two = made(&["sns Publish x1", "ssm PutParameter x3", "sns Publish x1"]);
+        let totals = change_totals(two.iter());
+        assert!(changes_met(&totals, &want(&["sns Publish x2", "ssm PutParameter x3"]), true));
+        assert!(!changes_met(&totals, &want(&["sns Publish x1"]), false));
+        assert!(!changes_met(&totals, &want(&["sns Publish x2"]), true), "a PutParameter not named");
+    }
+
+    /// GIVEN calls of one service THEN the service named alone covers them, a count over all;
+    /// a call never made is not met.
+    #[test]
+    fn a_service_named_alone_covers_its_calls() {
+        let calls = made(&["dynamodb PutItem x3", "dynamodb UpdateItem x2", "sns Publish x1"]);
+        let totals = change_totals(calls.iter());
+        assert!(changes_met(&totals, &want(&["dynamodb", "sns Publish"]), true));
+        assert!(changes_met(&totals, &want(&["dynamodb x5"]), false));
+        assert!(!changes_met(&totals, &want(&["dynamo"]), false), "not a prefix of a name");
+        assert!(!changes_met(&totals, &want(&["s3 PutObject"]), false));
+        assert!(changes_met(&BTreeMap::new(), &[], true), "no change when none is named");
     }
 }

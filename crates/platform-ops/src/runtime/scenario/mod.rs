@@ -24,6 +24,10 @@ pub struct Scenario {
     /// The environment the local runtime stands in for and its fleet (default: dev, no clients).
     #[serde(default)]
     pub world: crate::world::WorldOptions,
+    /// The day the scenario runs as (its events' day): what `validate` judges support windows
+    /// on when the scenario is demonstrated, so a demo does not fail on the wall clock.
+    #[serde(default)]
+    pub as_of: Option<chrono::NaiveDate>,
     pub steps: Vec<Step>,
 }
 
@@ -97,6 +101,9 @@ pub enum Expectation {
         outcome: String,
         #[serde(default)]
         output: Option<Value>,
+        /// Text the failure's cause (as people read it) must contain: which value was refused.
+        #[serde(default)]
+        cause: Option<String>,
     },
     /// Events the step's functions published, by detail-type.
     Published { detail_type: String, count: usize },
