@@ -217,19 +217,6 @@ impl fmt::Display for Rendered<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration_text(Duration::from_secs(0)), "0s");
-        assert_eq!(duration_text(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(duration_text(Duration::from_secs(125)), "2m05s");
-        assert_eq!(duration_text(Duration::from_secs(3720)), "1h02m");
-    }
-}
-
 /// A failure's cause as people read it: a Lambda's error document is its message, a child
 /// execution's description its own error and cause; anything else as it is.
 pub fn readable(cause: &str) -> String {
@@ -240,5 +227,18 @@ pub fn readable(cause: &str) -> String {
     match (doc.get("Error").and_then(Value::as_str), doc.get("Cause").and_then(Value::as_str)) {
         (Some(error), Some(inner)) => format!("{error}: {}", readable(inner)),
         _ => cause.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration_text(Duration::from_secs(0)), "0s");
+        assert_eq!(duration_text(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(duration_text(Duration::from_secs(125)), "2m05s");
+        assert_eq!(duration_text(Duration::from_secs(3720)), "1h02m");
     }
 }

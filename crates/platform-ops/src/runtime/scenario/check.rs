@@ -236,6 +236,38 @@ pub fn contains(actual: &Value, want: &Value) -> bool {
     }
 }
 
+/// `sns Publish x2` as (`sns Publish`, Some(2)); `sns Publish` as (`sns Publish`, None).
+fn split_count(change: &str) -> (&str, Option<u64>) {
+    match change.rsplit_once(" x") {
+        Some((call, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => (call, n.parse().ok()),
+        _ => (change, None),
+    }
+}
+
+/// The calls of several dispatches' `aws_changes` (`ssm PutParameter x3`), summed by call.
+fn change_totals<'a>(changes: impl Iterator<Item = &'a String>) -> BTreeMap<&'a str, u64> {
+    let mut totals = BTreeMap::new();
+    for change in changes {
+        let (call, n) = split_count(change);
+        *totals.entry(call).or_insert(0) += n.unwrap_or(1);
+    }
+    totals
+}
+
+/// Whether the calls `made` (totals by call) meet `include`: each named call made exactly its
+/// count (any count when none is given), a service named alone (`dynamodb`) standing for each
+/// of its calls; with `only`, nothing else made.
+fn changes_met(made: &BTreeMap<&str, u64>, include: &[String], only: bool) -> bool {
+    let names = |want: &str, call: &str| {
+        call == want || (!want.contains(' ') && call.strip_prefix(want).is_some_and(|r| r.starts_with(' ')))
+    };
+    include.iter().all(|want| {
+        let (want, count) = split_count(want);
+        let n: u64 = made.iter().filter(|(call, _)| names(want, call)).map(|(_, n)| n).sum();
+        n > 0 && count.is_none_or(|c| c == n)
+    }) && (!only || made.keys().all(|call| include.iter().any(|want| names(split_count(want).0, call))))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -300,38 +332,6 @@ mod tests {
         }
         assert!(names.contains(&"default".to_string()), "{names:?}");
     }
-}
-
-/// `sns Publish x2` as (`sns Publish`, Some(2)); `sns Publish` as (`sns Publish`, None).
-fn split_count(change: &str) -> (&str, Option<u64>) {
-    match change.rsplit_once(" x") {
-        Some((call, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => (call, n.parse().ok()),
-        _ => (change, None),
-    }
-}
-
-/// The calls of several dispatches' `aws_changes` (`ssm PutParameter x3`), summed by call.
-fn change_totals<'a>(changes: impl Iterator<Item = &'a String>) -> BTreeMap<&'a str, u64> {
-    let mut totals = BTreeMap::new();
-    for change in changes {
-        let (call, n) = split_count(change);
-        *totals.entry(call).or_insert(0) += n.unwrap_or(1);
-    }
-    totals
-}
-
-/// Whether the calls `made` (totals by call) meet `include`: each named call made exactly its
-/// count (any count when none is given), a service named alone (`dynamodb`) standing for each
-/// of its calls; with `only`, nothing else made.
-fn changes_met(made: &BTreeMap<&str, u64>, include: &[String], only: bool) -> bool {
-    let names = |want: &str, call: &str| {
-        call == want || (!want.contains(' ') && call.strip_prefix(want).is_some_and(|r| r.starts_with(' ')))
-    };
-    include.iter().all(|want| {
-        let (want, count) = split_count(want);
-        let n: u64 = made.iter().filter(|(call, _)| names(want, call)).map(|(_, n)| n).sum();
-        n > 0 && count.is_none_or(|c| c == n)
-    }) && (!only || made.keys().all(|call| include.iter().any(|want| names(split_count(want).0, call))))
 }
 
 #[cfg(test)]
