@@ -88,15 +88,8 @@ impl World {
 /// Each account's platform instance as its last deploy left it: config's parameters.
 fn deployed_instances(tree: &ConfigTree, env: &str, accounts: &[(String, &str)]) -> Arc<MemoryStackSets> {
     let stack_sets = Arc::new(MemoryStackSets::new(0));
-    let environment = tree.environment(env).expect("environment");
     for (account, client) in accounts {
-        let domain = platform_stack::client_domain(client, &environment.domain_name);
-        stack_sets.seed_parameters(
-            &tree.organization.deploy.platform_stack_set,
-            account,
-            environment.primary_region(),
-            platform_stack::platform_parameters(tree, environment, &domain),
-        );
+        stack_sets.seed_platform(tree, env, account, client);
     }
     stack_sets
 }

@@ -117,3 +117,37 @@ async fn the_cluster_is_reached_only_where_access_was_ensured_never_at_a_payload
     let e = handle(verify, &deps).await.expect_err("no release to verify");
     assert_eq!(e.error_type(), "InvalidState", "refused for want of a release, not sent anywhere: {e}");
 }
+
+async fn received(deps: &Deps, detail: Value) -> Value {
+    let request = json!({"action": "receive", "event": event(AUTOMATION, detail)});
+    let Response::Received(r) =
+        handle(serde_json::from_value(request).expect("request"), deps).await.expect("received")
+    else {
+        panic!("receive answers the request");
+    };
+    serde_json::to_value(&r).expect("json")
+}
+
+/// GIVEN a release for one account THEN where the environment has gates it is marked to go
+/// through the fleet release (a fleet of one), where it has none it is deployed directly and an
+/// emergency or force reason is refused; a sender cannot set the mark itself.
+#[tokio::test]
+async fn one_accounts_release_passes_the_environments_gates_and_cannot_say_otherwise() {
+    let (mut deps, _, _) = deps();
+    let one = json!({"environment": "dev", "accountId": "111122223333", "release": "2026.11.3"});
+    assert!(received(&deps, one.clone()).await.get("gated").is_none(), "dev has no gates");
+    let mut urgent = one.clone();
+    urgent["emergency"] = json!("market outage");
+    let (name, message) =
+        refused(&deps, json!({"action": "receive", "event": event(AUTOMATION, urgent.clone())})).await;
+    assert_eq!(name, "InvalidRequest");
+    assert!(message.contains("environment dev has no release gates"), "{message}");
+    let mut forged = one.clone();
+    forged["gated"] = json!(false);
+    let (_, message) = refused(&deps, json!({"action": "receive", "event": event(AUTOMATION, forged)})).await;
+    assert!(message.contains("gated"), "{message}");
+
+    deps.tree.environments.get_mut("dev").expect("dev").release.approval = true;
+    assert_eq!(received(&deps, one).await["gated"], json!(true));
+    assert_eq!(received(&deps, urgent).await["emergency"], json!("market outage"));
+}

@@ -172,6 +172,15 @@ impl MemoryStackSets {
         }
     }
 
+    /// `account`'s platform instance in `environment` as a deploy left it: config's parameters
+    /// for its client, in the environment's primary region.
+    pub fn seed_platform(&self, tree: &crate::config::ConfigTree, environment: &str, account: &str, client: &str) {
+        use crate::platform_stack::{client_domain, platform_parameters};
+        let Some(env) = tree.environment(environment) else { return };
+        let parameters = platform_parameters(tree, env, &client_domain(client, &env.domain_name));
+        self.seed_parameters(&tree.organization.deploy.platform_stack_set, account, env.primary_region(), parameters);
+    }
+
     /// The instance is gone, as after DeleteStackInstances: a later create may add it again.
     pub fn remove_instance(&self, stack_set: &str, account: &str, region: &str) {
         let mut s = self.lock();

@@ -112,10 +112,6 @@ impl Approvals for GuardTable {
         }
         // A retried task: the approval stays, its token and answer-by become the new attempt's
         // (whose timeout starts again), so an approver is refused exactly when the token is.
-        let answer_by = serde_json::to_value(approval.answer_by)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_else(|| approval.answer_by.to_rfc3339());
         let renewed = self
             .client
             .update_item()
@@ -126,7 +122,7 @@ impl Approvals for GuardTable {
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(verdict)")
             .expression_attribute_names("#token", "token")
             .expression_attribute_values(":token", s(&approval.token))
-            .expression_attribute_values(":answer_by", s(answer_by))
+            .expression_attribute_values(":answer_by", s(approval.answer_by.to_rfc3339()))
             .send()
             .await
             .classify("UpdateItem");

@@ -13,6 +13,7 @@ use serde_json::Value;
 use asl::Failure;
 
 mod edge;
+mod stack_sets;
 
 /// One invocation's result, as `sam local invoke` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -123,7 +124,14 @@ registry! {
             Err(error) => tracing::error!(%error, "the database stand-in did not start: restore tests will fail"),
         }
     },
-    scheduled_ops::function::ScheduledOps => |deps: &mut scheduled_ops::handler::Deps, _: &StandIns| {
+    scheduled_ops::function::ScheduledOps => |deps: &mut scheduled_ops::handler::Deps, stand_ins: &StandIns| {
+        // The inventory reads both StackSets: the platform's is the stand-in platform deploy
+        // applies, the baseline the emulator's.
+        deps.stack_sets = Arc::new(stack_sets::SplitStackSets {
+            platform_stack_set: deps.tree.organization.deploy.platform_stack_set.clone(),
+            platform: stand_ins.stack_sets.clone(),
+            emulator: deps.stack_sets.clone(),
+        });
         // The emulator has no DetectStackSetDrift: drift is kept in memory (none unless a test
         // edits an instance by hand); the adapter is tested on scripted answers.
         deps.drift = Arc::new(platform_core::fakes::MemoryStackSets::new(0));

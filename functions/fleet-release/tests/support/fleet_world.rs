@@ -14,7 +14,6 @@ use fleet_release::fakes::{MemoryAlarmStates, MemoryPlanReports};
 use fleet_release::handler::{Deps, Request, handle};
 use platform_core::config::{self, ConfigTree};
 use platform_core::fakes::{FakeParameterStore, MemoryApprovals, MemoryStackSets};
-use platform_core::platform_stack;
 use platform_core::ports::ParameterStore;
 use platform_core::trust::Boundary;
 use serde_json::{Value, json};
@@ -361,15 +360,8 @@ pub fn entered(e: &Execution, state: &str) -> Vec<DateTime<Utc>> {
 /// Each account's platform instance as its last deploy left it: config's parameters.
 fn deployed_instances(tree: &ConfigTree, env: &str, accounts: &[(String, &str)]) -> Arc<MemoryStackSets> {
     let stack_sets = Arc::new(MemoryStackSets::new(0));
-    let environment = tree.environment(env).expect("environment");
     for (account, client) in accounts {
-        let domain = platform_stack::client_domain(client, &environment.domain_name);
-        stack_sets.seed_parameters(
-            &tree.organization.deploy.platform_stack_set,
-            account,
-            environment.primary_region(),
-            platform_stack::platform_parameters(tree, environment, &domain),
-        );
+        stack_sets.seed_platform(tree, env, account, client);
     }
     stack_sets
 }

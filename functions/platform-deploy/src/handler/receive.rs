@@ -49,9 +49,8 @@ pub(super) fn receive(event: &Value, deps: &Deps) -> Result<ReleaseRequested, De
         )));
     }
     deps.boundary.sent_by(event, "ReleaseRequested", Sender::Automation)?;
-    let request: ReleaseRequested = serde_json::from_value(event.get("detail").cloned().unwrap_or(Value::Null))
+    let mut request: ReleaseRequested = serde_json::from_value(event.get("detail").cloned().unwrap_or(Value::Null))
         .map_err(|e| DeployError::NotARequest(format!("its detail: {e}")))?;
-    let mut request = request;
     let env = deps.environment(&request.environment)?;
     request.gated = request.account_id.is_some() && env.release.has_gates();
     // One account's deploy in an environment without gates has nothing to pass.

@@ -13,8 +13,6 @@ use crate::config::{Environment, Issues, Organization};
 pub const SUPPORTED_KUBERNETES_VERSIONS: &[(&str, (i32, u32, u32))] =
     &[("1.33", (2026, 7, 29)), ("1.34", (2026, 12, 2)), ("1.35", (2027, 3, 27))];
 
-/// `today`: the day support windows are judged on; absent, only whether EKS knows the version
-/// (loading config for work is not a date check: the validation of the day is `validate`'s).
 /// An environment whose Kubernetes version leaves EKS standard support soon (not yet past it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupportEnding {
@@ -44,6 +42,8 @@ pub fn support_ending<'a>(
         .collect()
 }
 
+/// `today`: the day support windows are judged on; absent, only whether EKS knows the version
+/// (loading config for work is not a date check: the validation of the day is `validate`'s).
 pub(crate) fn environment(file: &Path, env: &Environment, today: Option<NaiveDate>, issues: &mut Issues) {
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
     if env.name != stem {
