@@ -1,5 +1,6 @@
 //! Runs the moto AWS emulator on a free loopback port: installed on demand, reset between uses, stopped on drop.
 
+pub mod faults;
 pub mod pager;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};

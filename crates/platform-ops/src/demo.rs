@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use platform_core::aws::AwsContext;
 
+use crate::runtime::harness::{Harness, Reliability};
 use crate::runtime::timeline::Rendered;
 use crate::runtime::{local, scenario};
 use crate::{actions, validate, world};
@@ -20,9 +21,23 @@ pub async fn run(
     endpoint: Option<&str>,
     json: bool,
     report_to: Option<&Path>,
+    harness: &Harness,
 ) -> anyhow::Result<ExitCode> {
     let (dir, scenario) = scenario::load(root, name)?;
-    let up = local::start_with(root, endpoint, &scenario.world).await?;
+    let fault_free = local::fault_free_effects(root, endpoint, &scenario.world, harness, |runtime, world| {
+        let (dir, scenario) = (&dir, &scenario);
+        async move {
+            let report = scenario::replay(&runtime, name, dir, scenario, &facts(&world)).await?;
+            if !report.passed() {
+                anyhow::bail!(
+                    "the fault-free run of scenarios/{name} does not meet its own outcomes: run it without faults"
+                );
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    let up = local::start_in(root, endpoint, &scenario.world, harness).await?;
     let ctx = AwsContext::from_config(emulator::Remote::new(&up.endpoint)?.sdk_config())?;
     let again = world::seed_with(&ctx, &up.tree, &scenario.world).await?;
     let idempotent = again.created() == 0 && !again.config.changed();
@@ -38,12 +53,13 @@ pub async fn run(
     }
 
     eprintln!("  .. replaying scenarios/{name} ({} steps)", scenario.steps.len());
-    let facts = up.world.accounts.iter().map(|a| (format!("account:{}", a.name), a.id.clone())).collect();
     if report_to.is_some() {
         up.runtime.executions.enable();
     }
-    let report = scenario::replay(&up.runtime, name, &dir, &scenario, &facts).await?;
-    let passed = report.passed() && idempotent && findings.passed();
+    let report = scenario::replay(&up.runtime, name, &dir, &scenario, &facts(&up.world)).await?;
+    let reliability = fault_free.map(|ff| Reliability::of(harness, &up.runtime, &ff));
+    let passed =
+        report.passed() && idempotent && findings.passed() && reliability.as_ref().is_none_or(Reliability::passed);
     if let Some(path) = report_to {
         crate::report::save(path, &format!("scenario {name}"), &up.runtime)?;
     }
@@ -57,6 +73,7 @@ pub async fn run(
             "checks": report.checks,
             "timeline": up.runtime.timeline.entries(),
             "world": up.world,
+            "reliability": reliability,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -81,13 +98,29 @@ pub async fn run(
             let mark = if c.met { "ok  " } else { "FAIL" };
             println!("  {mark} [{}] {} (actual: {})", c.step, c.expectation, c.actual);
         }
+        if let Some(r) = &reliability {
+            print!("{r}");
+        }
         let met = report.checks.iter().filter(|c| c.met).count();
         println!(
-            "== summary: {met}/{} outcomes met, seeding idempotent: {idempotent}, validation findings: {} -> {}",
+            "== summary: {met}/{} outcomes met, seeding idempotent: {idempotent}, validation findings: {}{} -> {}",
             report.checks.len(),
             findings.findings(),
+            reliability
+                .as_ref()
+                .map(|r| format!(
+                    ", duplicate effects: {}, missing effects: {}",
+                    r.effects.duplicates(),
+                    r.effects.missing()
+                ))
+                .unwrap_or_default(),
             if passed { "PASSED" } else { "FAILED" }
         );
     }
     Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The scenario's facts about the world: `account:<name>` is that account's id.
+fn facts(world: &world::World) -> std::collections::BTreeMap<String, String> {
+    world.accounts.iter().map(|a| (format!("account:{}", a.name), a.id.clone())).collect()
 }

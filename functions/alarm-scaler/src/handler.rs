@@ -35,6 +35,11 @@ pub enum Request {
         /// Set on a deferred decision's second look: the transition is already claimed by it.
         #[serde(default)]
         retry_of: Option<String>,
+        /// The execution deciding (`$$.Execution.Id`): the owner of its claim and lock, so a
+        /// retry of the same execution (its first answer lost) finds them its own, and a second
+        /// delivery of the same alarm (another execution) does not.
+        #[serde(default)]
+        execution: Option<String>,
     },
     /// The same decision, without claiming, locking or acting: for people.
     Explain {
@@ -220,11 +225,14 @@ fn environment_of(alarm: &str, organization: &Organization) -> Option<String> {
 
 pub async fn handle(request: Request, deps: &Deps) -> Result<Response, HandlerError> {
     Ok(match request {
-        Request::Decide { event, now, retry_of } => {
-            Response::Plan(Box::new(decide(&event, now.unwrap_or_else(Utc::now), retry_of, deps, true).await?))
+        Request::Decide { event, now, retry_of, execution } => {
+            let owner = retry_of.clone().or(execution);
+            Response::Plan(Box::new(
+                decide(&event, now.unwrap_or_else(Utc::now), owner, retry_of.is_some(), deps, true).await?,
+            ))
         }
         Request::Explain { event, now } => {
-            Response::Plan(Box::new(decide(&event, now.unwrap_or_else(Utc::now), None, deps, false).await?))
+            Response::Plan(Box::new(decide(&event, now.unwrap_or_else(Utc::now), None, false, deps, false).await?))
         }
         Request::Act { plan } => Response::Acted(act(&plan, deps).await?),
         Request::Verify { plan } => Response::Verified(verify(&plan, deps).await?),
@@ -235,7 +243,8 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, HandlerEr
 async fn decide(
     event: &Value,
     now: DateTime<Utc>,
-    retry_of: Option<String>,
+    owner: Option<String>,
+    second_look: bool,
     deps: &Deps,
     claim: bool,
 ) -> Result<Plan, HandlerError> {
@@ -253,7 +262,7 @@ async fn decide(
     let (cluster, nodegroup) = (organization.resource_prefix(&env_name), organization.nodegroup_name(&env_name));
     let target = alarm.target(Some((&cluster, &nodegroup)))?;
     let transition = format!("{}#{}#{:?}#{}", alarm.account, alarm.alarm, alarm.state, alarm.since.to_rfc3339());
-    let owner = retry_of.clone().unwrap_or_else(|| format!("{}@{}", alarm.event_id, now.timestamp_millis()));
+    let owner = owner.unwrap_or_else(|| format!("{}@{}", alarm.event_id, now.timestamp_millis()));
     let target_key = target.key(&alarm.account);
     // A plan is built once its kind is known; what is not known by then stays empty.
     let plan = |kind, before, summary| Plan {
@@ -275,7 +284,7 @@ async fn decide(
     };
     // The same transition delivered twice acts once (a deferred decision's second look is the
     // same delivery, already holding the claim).
-    if claim && retry_of.is_none() && deps.guard.claim_transition(&transition, &owner, now).await? == Claim::Taken {
+    if claim && !second_look && deps.guard.claim_transition(&transition, &owner, now).await? == Claim::Taken {
         let summary = format!("{} {:?} at {} was already handled", alarm.alarm, alarm.state, alarm.since);
         return Ok(plan(PlanKind::Duplicate, Capacity { min: 0, desired: 0, max: 0 }, summary));
     }
@@ -359,8 +368,10 @@ async fn act(plan: &Plan, deps: &Deps) -> Result<Acted, HandlerError> {
         (PlanKind::Scale, Some(after)) => after,
         (kind, _) => return Err(HandlerError::NothingToDo(kind)),
     };
-    // The transition id makes a retried call the same call (EKS clientRequestToken, max 64).
-    let token: String = plan.owner.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(64).collect();
+    // The owner (the deciding execution) makes a retried call the same call (EKS
+    // clientRequestToken, at most 64 characters): its end, where an execution ARN is unique.
+    let kept: Vec<char> = plan.owner.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let token: String = kept[kept.len().saturating_sub(64)..].iter().collect();
     let update_id = deps.groups.resize(&plan.account, &plan.target, after, &token).await?;
     Ok(Acted { update_id, requested: after })
 }

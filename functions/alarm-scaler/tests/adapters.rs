@@ -38,6 +38,10 @@ async fn a_transition_is_claimed_once_however_many_deliveries_race() {
     assert_eq!(won, 1, "{claims:?}");
     assert_eq!(guard.claim_transition("dev-nodes-cpu-high#ALARM#t1", "late", now).await.expect("claim"), Claim::Taken);
     assert_eq!(guard.claim_transition("dev-nodes-cpu-high#ALARM#t2", "next", now).await.expect("claim"), Claim::Won);
+    // The winner asking again (its first answer lost, the call retried) still holds it.
+    let winner =
+        (0..8).zip(&claims).find(|(_, c)| **c == Claim::Won).map(|(i, _)| format!("exec-{i}")).expect("one won");
+    assert_eq!(guard.claim_transition("dev-nodes-cpu-high#ALARM#t1", &winner, now).await.expect("claim"), Claim::Won);
 }
 
 async fn futures_like_join(
@@ -59,6 +63,7 @@ async fn a_target_is_locked_by_one_at_a_time() {
     let now = Utc::now();
     assert_eq!(guard.lock_target("k", "a", now, 60).await.expect("lock"), Claim::Won);
     assert_eq!(guard.lock_target("k", "b", now, 60).await.expect("lock"), Claim::Taken);
+    assert_eq!(guard.lock_target("k", "a", now, 60).await.expect("lock"), Claim::Won, "a's own lock again");
     guard.unlock_target("k", "b").await.expect("not b's: a no-op");
     assert_eq!(guard.lock_target("k", "b", now, 60).await.expect("lock"), Claim::Taken, "still a's");
     guard.unlock_target("k", "a").await.expect("unlock");

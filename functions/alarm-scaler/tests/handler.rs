@@ -84,7 +84,8 @@ fn at(t: &str) -> Option<DateTime<Utc>> {
 }
 
 async fn decide(deps: &Deps, event: Value, now: &str) -> Plan {
-    match handle(Request::Decide { event, now: at(now), retry_of: None }, deps).await.expect("decides") {
+    match handle(Request::Decide { event, now: at(now), retry_of: None, execution: None }, deps).await.expect("decides")
+    {
         Response::Plan(plan) => *plan,
         other => panic!("decide answers a plan: {other:?}"),
     }
@@ -167,6 +168,7 @@ async fn bad_events_get_typed_errors() {
             event: json!({"source": "aws.ec2", "detail-type": "x", "detail": {}}),
             now: None,
             retry_of: None,
+            execution: None,
         },
         &deps,
     )
@@ -174,8 +176,9 @@ async fn bad_events_get_typed_errors() {
     .expect_err("not an alarm");
     assert_eq!(err.error_type(), "InvalidAlarm");
     let stranger = alarm("someone-else-cpu-high", "ALARM", "2026-11-24T20:00:00Z");
-    let err =
-        handle(Request::Decide { event: stranger, now: None, retry_of: None }, &deps).await.expect_err("not ours");
+    let err = handle(Request::Decide { event: stranger, now: None, retry_of: None, execution: None }, &deps)
+        .await
+        .expect_err("not ours");
     assert_eq!(err.error_type(), "ConfigMissing");
 }
 
@@ -326,10 +329,12 @@ async fn answers_keep_the_shape_the_state_machine_reads() {
     let wire = |r: Response| serde_json::to_value(r).expect("json");
     let keys = |v: &Value| v.as_object().expect("an object").keys().cloned().collect::<BTreeSet<_>>();
     let high = alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z");
-    let decided =
-        handle(Request::Decide { event: high.clone(), now: at("2026-11-24T20:00:05Z"), retry_of: None }, &deps)
-            .await
-            .expect("decides");
+    let decided = handle(
+        Request::Decide { event: high.clone(), now: at("2026-11-24T20:00:05Z"), retry_of: None, execution: None },
+        &deps,
+    )
+    .await
+    .expect("decides");
     let plan = wire(decided);
     let expected = [
         "kind",
@@ -394,7 +399,7 @@ async fn alarms_from_outside_the_environment_are_refused_untouched() {
         (prod, "environment `prod` is not this deployment's (`dev`)"),
         (stranger, "account `999999999999` is not a vended account of environment `dev`"),
     ] {
-        let request = Request::Decide { event, now: at("2026-11-24T20:00:05Z"), retry_of: None };
+        let request = Request::Decide { event, now: at("2026-11-24T20:00:05Z"), retry_of: None, execution: None };
         let e = handle(request, &deps).await.expect_err("refused");
         assert_eq!((e.error_type(), e.to_string().as_str()), ("Untrusted", why));
     }

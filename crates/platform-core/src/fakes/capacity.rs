@@ -87,7 +87,8 @@ impl MemoryGuard {
 impl Guard for MemoryGuard {
     async fn claim_transition(&self, transition: &str, owner: &str, _now: DateTime<Utc>) -> Result<Claim, AwsError> {
         let mut claims = lock(&self.claims);
-        if claims.contains_key(transition) {
+        // `attribute_not_exists(pk) OR #owner = :owner`, as the table's condition.
+        if claims.get(transition).is_some_and(|o| o != owner) {
             return Ok(Claim::Taken);
         }
         claims.insert(transition.into(), owner.into());
@@ -97,8 +98,8 @@ impl Guard for MemoryGuard {
     async fn lock_target(&self, key: &str, owner: &str, now: DateTime<Utc>, seconds: i64) -> Result<Claim, AwsError> {
         let mut locks = lock(&self.locks);
         match locks.get(key) {
-            // `attribute_not_exists(pk) OR lock_until < :now`, as the table's condition.
-            Some((_, until)) if *until >= now.timestamp() => Ok(Claim::Taken),
+            // `attribute_not_exists(pk) OR lock_until < :now OR #owner = :owner`, as the table's.
+            Some((o, until)) if *until >= now.timestamp() && o != owner => Ok(Claim::Taken),
             _ => {
                 locks.insert(key.into(), (owner.into(), now.timestamp() + seconds));
                 Ok(Claim::Won)

@@ -104,6 +104,9 @@ impl GuardTable {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(condition)
+            .set_expression_attribute_names(
+                condition.contains("#owner").then(|| HashMap::from([("#owner".to_string(), "owner".to_string())])),
+            )
             .set_expression_attribute_values(values)
             .send()
             .await
@@ -126,7 +129,9 @@ impl Guard for GuardTable {
             claimed_at: now.to_rfc3339(),
             expires_at: now.timestamp() + CLAIM_TTL_SECONDS,
         };
-        self.put_if(item(&claim, "PutItem")?, "attribute_not_exists(pk)", None).await
+        // The owner's own claim again (a retry whose first answer was lost) is still its own.
+        let values = HashMap::from([(":owner".to_string(), s(owner))]);
+        self.put_if(item(&claim, "PutItem")?, "attribute_not_exists(pk) OR #owner = :owner", Some(values)).await
     }
 
     async fn lock_target(
@@ -143,8 +148,16 @@ impl Guard for GuardTable {
             lock_until: now.timestamp() + seconds,
             expires_at: now.timestamp() + seconds + 3600,
         };
-        let values = HashMap::from([(":now".to_string(), AttributeValue::N(now.timestamp().to_string()))]);
-        self.put_if(item(&lock, "PutItem")?, "attribute_not_exists(pk) OR lock_until < :now", Some(values)).await
+        let values = HashMap::from([
+            (":now".to_string(), AttributeValue::N(now.timestamp().to_string())),
+            (":owner".to_string(), s(owner)),
+        ]);
+        self.put_if(
+            item(&lock, "PutItem")?,
+            "attribute_not_exists(pk) OR lock_until < :now OR #owner = :owner",
+            Some(values),
+        )
+        .await
     }
 
     async fn unlock_target(&self, target_key: &str, owner: &str) -> Result<(), AwsError> {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use platform_ops::{demo, report, runtime};
 
-use super::{LocalArgs, Output, print_runtime, read_json};
+use super::{HarnessArgs, LocalArgs, Output, print_runtime, read_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Demo {
@@ -19,12 +19,15 @@ pub struct Demo {
     report: Option<PathBuf>,
     #[command(flatten)]
     local: LocalArgs,
+    #[command(flatten)]
+    harness: HarnessArgs,
 }
 
 impl Demo {
     pub async fn run(self, root: &Path) -> anyhow::Result<ExitCode> {
         let json = self.local.output == Output::Json;
-        demo::run(root, &self.scenario, self.local.endpoint.as_deref(), json, self.report.as_deref()).await
+        let harness = self.harness.harness();
+        demo::run(root, &self.scenario, self.local.endpoint.as_deref(), json, self.report.as_deref(), &harness).await
     }
 }
 

@@ -120,6 +120,55 @@ pub struct LocalArgs {
     pub output: Output,
 }
 
+/// What a local run is subjected to: AWS's faults and its at-least-once deliveries. Either one
+/// runs the same work fault-free first and compares what took effect.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HarnessArgs {
+    /// Inject faults into this share of AWS requests and Lambda invokes (`0.1` or `10%`): each
+    /// service's throttling, 500, 503, connection reset, timeout, and a response lost after the
+    /// request was applied.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    pub faults: Option<f64>,
+    /// The seed of the fault draws: the same seed injects the same faults.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Only fault requests to this service or `service:Operation` (repeatable).
+    #[arg(long = "fault-scope", value_name = "SERVICE[:OPERATION]")]
+    pub fault_scope: Vec<emulator::faults::Scope>,
+    /// Only these kinds of fault (default: all).
+    #[arg(long = "fault-kinds", value_delimiter = ',', value_name = "KIND,...")]
+    pub fault_kinds: Vec<emulator::faults::FaultKind>,
+    /// Deliver every event and asynchronous invocation twice, as EventBridge and Lambda may.
+    #[arg(long)]
+    pub duplicate_deliveries: bool,
+}
+
+impl HarnessArgs {
+    pub fn harness(&self) -> runtime::harness::Harness {
+        let faults = self.faults.map(|rate| {
+            let mut plan = emulator::faults::FaultPlan::new(rate, self.seed);
+            plan.scope = self.fault_scope.clone();
+            if !self.fault_kinds.is_empty() {
+                plan.kinds = self.fault_kinds.clone();
+            }
+            plan
+        });
+        runtime::harness::Harness { faults, duplicate_deliveries: self.duplicate_deliveries }
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let (number, scale) = match s.strip_suffix('%') {
+        Some(n) => (n, 100.0),
+        None => (s, 1.0),
+    };
+    let rate = number.trim().parse::<f64>().map_err(|e| format!("fault rate `{s}`: {e}"))? / scale;
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(format!("fault rate `{s}` is not between 0 and 1 (or 0% and 100%)"));
+    }
+    Ok(rate)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
     Text,

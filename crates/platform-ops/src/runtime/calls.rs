@@ -37,6 +37,11 @@ const CHANGING: &[&str] = &[
     "Restore",
 ];
 
+/// Whether `operation` changes something, by its verb.
+pub fn changing(operation: &str) -> bool {
+    CHANGING.iter().any(|verb| operation.starts_with(verb))
+}
+
 /// Shared by every client the runtime hands a function or an integration.
 #[derive(Debug, Clone, Default)]
 pub struct CallLog(Arc<Mutex<Vec<(String, String)>>>);
@@ -57,8 +62,7 @@ impl CallLog {
         let mut changes: BTreeMap<(String, String), usize> = BTreeMap::new();
         let mut reads: BTreeMap<(String, String), usize> = BTreeMap::new();
         for (service, operation) in calls {
-            let bucket =
-                if CHANGING.iter().any(|verb| operation.starts_with(verb)) { &mut changes } else { &mut reads };
+            let bucket = if changing(&operation) { &mut changes } else { &mut reads };
             *bucket.entry((service, operation)).or_default() += 1;
         }
         let list =

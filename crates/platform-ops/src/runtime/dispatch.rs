@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use emulator::faults::FaultKind;
 use serde_json::{Value, json};
 
 use asl::{Failure, Resolver, Start, StateMachine, TaskContext, TaskOutput, TaskRequest};
@@ -101,6 +102,7 @@ impl Runtime {
         let kept = self.executions.is_enabled().then(|| input.clone());
         let execution = asl::execute(&machine, input, start, resolver).await;
         self.transitions.fetch_add(execution.transitions, std::sync::atomic::Ordering::Relaxed);
+        self.counters.task_failed(execution.history.iter().filter(|e| e.kind == "TaskFailed").count());
         if let Some(input) = kept {
             self.executions.record(&arn, &machine, &input, &execution, parent);
         }
@@ -207,7 +209,7 @@ impl Runtime {
                 // A schedule without Input sends `{}`, as EventBridge Scheduler does.
                 _ => json!({}),
             };
-            out.push(self.dispatch_at(&format!("schedule {}", rule.id), &target.resource, input, Some(at)).await?);
+            out.extend(self.deliver(&format!("schedule {}", rule.id), &target.resource, input, Some(at)).await?);
         }
         out.extend(self.follow_published().await?);
         Ok(out)
@@ -227,7 +229,27 @@ impl Runtime {
             .map(|t| t.with_timezone(&chrono::Utc));
         for (rule, target, input) in routes {
             let via = format!("rule {}", rule.id);
-            out.push(self.dispatch_at(&via, &target.resource, input, at).await?);
+            out.extend(self.deliver(&via, &target.resource, input, at).await?);
+        }
+        Ok(out)
+    }
+
+    /// A delivery by EventBridge, Scheduler or an event source mapping: at least once, so under
+    /// `--duplicate-deliveries` the same input a second time once the first is done.
+    async fn deliver(
+        self: &Arc<Self>,
+        via: &str,
+        resource: &str,
+        input: Value,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<Dispatch>, RuntimeError> {
+        let again = self.duplicate_deliveries.then(|| input.clone());
+        let mut out = vec![self.dispatch_at(via, resource, input, at).await?];
+        if let Some(input) = again {
+            let mut second = self.dispatch_at(&format!("{via} (delivered again)"), resource, input, at).await?;
+            second.redelivery = true;
+            self.counters.redelivered();
+            out.push(second);
         }
         Ok(out)
     }
@@ -276,6 +298,7 @@ impl Runtime {
             outcome,
             aws_changes: calls.changes,
             aws_reads: calls.reads,
+            redelivery: false,
         };
         self.timeline.push(Entry::dispatch(&dispatch));
         if let Some(states) = states {
@@ -334,7 +357,7 @@ impl Runtime {
         }
         for sub in subscribers {
             let payload = subscription_payload(log_group, stream, &sub.id, lines, now);
-            out.push(self.dispatch(&format!("subscription {}", sub.id), &sub.target, payload).await?);
+            out.extend(self.deliver(&format!("subscription {}", sub.id), &sub.target, payload, None).await?);
         }
         out.extend(self.follow_published().await?);
         Ok(out)
@@ -412,11 +435,24 @@ impl Resolver for LocalTasks {
         let runtime =
             self.runtime.upgrade().ok_or_else(|| Failure::new("States.Runtime", "the runtime has stopped"))?;
         match request {
-            TaskRequest::Lambda { function, payload } => match runtime.invoke(&function, payload).await {
-                Ok(Ok(inv)) => Ok(TaskOutput::now(inv.output)),
-                Ok(Err(f)) => Err(f),
-                Err(e) => Err(Failure::new("Lambda.ResourceNotFoundException", e.to_string())),
-            },
+            TaskRequest::Lambda { function, payload } => {
+                let fault = runtime.faults.draw("lambda", "Invoke");
+                if let Some(f) = fault.filter(|f| *f != FaultKind::ResponseLost) {
+                    let (error, cause) = super::harness::lambda_failure(f);
+                    return Err(Failure::new(error, cause));
+                }
+                let answer = match runtime.invoke(&function, payload).await {
+                    Ok(Ok(inv)) => Ok(TaskOutput::now(inv.output)),
+                    Ok(Err(f)) => Err(f),
+                    Err(e) => Err(Failure::new("Lambda.ResourceNotFoundException", e.to_string())),
+                };
+                // The function ran (its side effects stand) and the state machine never hears.
+                if let Some(f) = fault {
+                    let (error, cause) = super::harness::lambda_failure(f);
+                    return Err(Failure::new(error, cause));
+                }
+                answer
+            }
             TaskRequest::StartExecution { state_machine_arn, input, sync, name } => {
                 // The child starts when the parent's task does, on the parent's virtual clock.
                 let parent = super::record::Parent {

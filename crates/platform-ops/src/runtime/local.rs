@@ -9,6 +9,8 @@ use platform_core::aws::AwsContext;
 use platform_core::config::{self, ConfigTree};
 
 use super::Runtime;
+use super::effects::Effects;
+use super::harness::Harness;
 use crate::world::{self, World};
 
 /// A running local runtime. Holds the emulator it started, if any: dropping this stops it.
@@ -29,6 +31,16 @@ pub async fn start(root: &Path, endpoint: Option<&str>) -> anyhow::Result<Local>
 
 /// [`start`] standing in for `options`' environment, with its fleet of client accounts.
 pub async fn start_with(root: &Path, endpoint: Option<&str>, options: &world::WorldOptions) -> anyhow::Result<Local> {
+    start_in(root, endpoint, options, &Harness::default()).await
+}
+
+/// [`start_with`] under `harness` (faults, deliveries made twice).
+pub async fn start_in(
+    root: &Path,
+    endpoint: Option<&str>,
+    options: &world::WorldOptions,
+    harness: &Harness,
+) -> anyhow::Result<Local> {
     let tree = config::load(&root.join("config"))?;
     let (emulator, remote) = match endpoint {
         Some(e) => (None, Remote::new(e)?),
@@ -62,9 +74,37 @@ pub async fn start_with(root: &Path, endpoint: Option<&str>, options: &world::Wo
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     eprintln!("  .. loading template.yaml and provisioning what its functions call");
-    let runtime = Arc::new(Runtime::new(root, sdk.clone(), parameters).await?);
+    let runtime = Arc::new(Runtime::new_with(root, sdk.clone(), parameters, harness).await?);
     ensure_baseline_stack_set(&sdk, root, &tree, env, &world).await?;
     Ok(Local { runtime, world, tree, endpoint: remote.endpoint_url().to_string(), _emulator: emulator })
+}
+
+/// What `work` takes effect with on a world of its own without faults or second deliveries:
+/// what a harnessed run of the same work is compared with. `None` when `harness` is quiet (there
+/// is nothing to compare). A harnessed run needs emulators of its own, so not with `endpoint`.
+pub async fn fault_free_effects<F, Fut>(
+    root: &Path,
+    endpoint: Option<&str>,
+    options: &world::WorldOptions,
+    harness: &Harness,
+    work: F,
+) -> anyhow::Result<Option<Effects>>
+where
+    F: FnOnce(Arc<Runtime>, World) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    if harness.is_quiet() {
+        return Ok(None);
+    }
+    if let Some(e) = endpoint {
+        anyhow::bail!(
+            "faults and second deliveries are compared with a fault-free run, each on an emulator of its own: run without --endpoint (given: {e})"
+        );
+    }
+    eprintln!("  .. the fault-free run to compare with");
+    let up = start_with(root, None, options).await?;
+    work(up.runtime.clone(), up.world.clone()).await?;
+    Ok(Some(Effects::of(&up.runtime.faults.journal())))
 }
 
 /// The member-baseline StackSet, as the deploy guide creates it in the management account:

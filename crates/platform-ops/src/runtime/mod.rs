@@ -10,8 +10,10 @@ pub mod admission;
 mod alarms;
 pub mod calls;
 mod dispatch;
+pub mod effects;
 mod emf;
 pub mod functions;
+pub mod harness;
 mod inspection;
 pub mod local;
 pub mod pattern;
@@ -85,6 +87,9 @@ pub struct Dispatch {
     pub aws_changes: Vec<String>,
     /// The other calls it made (describes, gets, queries, role assumptions).
     pub aws_reads: Vec<String>,
+    /// The second delivery of the same event or invocation (`--duplicate-deliveries`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub redelivery: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -138,6 +143,14 @@ pub struct Runtime {
     transitions: std::sync::atomic::AtomicU64,
     /// Every execution run, nested ones included, once enabled (for `--report`).
     pub executions: record::Recorder,
+    /// Faults injected into the recorded clients and Lambda invocations, and the journal of
+    /// what the emulator applied.
+    pub faults: Arc<emulator::faults::Faults>,
+    /// Every event routed and every asynchronous invocation delivered twice.
+    duplicate_deliveries: bool,
+    /// Second deliveries made, and task attempts that failed inside executions (each retried
+    /// or caught by its state machine).
+    pub counters: harness::Counters,
 }
 
 impl Runtime {
@@ -148,10 +161,26 @@ impl Runtime {
         sdk: SdkConfig,
         parameters: BTreeMap<String, String>,
     ) -> Result<Runtime, RuntimeError> {
+        Self::new_with(root, sdk, parameters, &harness::Harness::default()).await
+    }
+
+    /// [`Runtime::new`] under `harness`: faults injected into what the functions and state
+    /// machines call (never into the runtime's own provisioning and inspection), deliveries
+    /// repeated.
+    pub async fn new_with(
+        root: &Path,
+        sdk: SdkConfig,
+        parameters: BTreeMap<String, String>,
+        harness: &harness::Harness,
+    ) -> Result<Runtime, RuntimeError> {
         let template = Template::load(&root.join("template.yaml"), &parameters)?;
         let calls = calls::CallLog::default();
+        let faults =
+            emulator::faults::Faults::new(harness.faults.clone().unwrap_or_else(emulator::faults::FaultPlan::none));
+        let recorded = AwsContext::from_config(harness::faulty(&sdk, &faults))?
+            .with_interceptor(calls.clone())
+            .with_interceptor(faults.interceptor());
         let ctx = AwsContext::from_config(sdk)?;
-        let recorded = ctx.clone().with_interceptor(calls.clone());
         let mut functions = BTreeMap::new();
         let stand_ins = functions::StandIns::default();
         for f in template.functions.values() {
@@ -177,6 +206,9 @@ impl Runtime {
             tokens: asl::TaskTokens::new(),
             transitions: std::sync::atomic::AtomicU64::new(0),
             executions: record::Recorder::default(),
+            faults,
+            duplicate_deliveries: harness.duplicate_deliveries,
+            counters: harness::Counters::default(),
         };
         runtime.provision().await?;
         Ok(runtime)

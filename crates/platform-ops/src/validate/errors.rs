@@ -42,6 +42,15 @@ const LAMBDA_ERRORS: &[&str] = &[
     "Lambda.Unknown",
 ];
 
+/// What the Lambda service raises when it failed, not the function: every Lambda task retries
+/// them (AWS's recommended retrier), or an invocation lost to a dropped connection fails a flow.
+const LAMBDA_TRANSIENT: &[&str] = &[
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ServiceException",
+    "Lambda.TooManyRequestsException",
+];
+
 /// The error prefix of an optimised integration (`arn:aws:states:::<service>:<action>`).
 fn integration_prefix(service: &str) -> Option<&'static str> {
     Some(match service {
@@ -181,9 +190,41 @@ fn walk(
                 for error in rule.get("ErrorEquals").and_then(Json::as_array).into_iter().flatten() {
                     let error = error.as_str().unwrap_or_default();
                     if !raisable.admits(error) {
-                        out.push((format!("States/{path}/{field}[{i}]"), error.to_string()));
+                        out.push((
+                            format!("States/{path}/{field}[{i}]"),
+                            format!(
+                                "`{error}` is raised by nothing this state runs (States.*, Lambda.*, the integration's \
+                                 errors, or the function's error names)"
+                            ),
+                        ));
                     }
                 }
+            }
+        }
+        let task = state.get("Type").and_then(Json::as_str) == Some("Task");
+        if task && raisable.exact.contains("Lambda.SdkClientException") {
+            let retried: BTreeSet<&str> = state
+                .get("Retry")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.get("ErrorEquals").and_then(Json::as_array))
+                .flatten()
+                .filter_map(Json::as_str)
+                .collect();
+            let covered = |e: &str| {
+                retried.contains(e) || retried.contains("States.ALL") || retried.contains("States.TaskFailed")
+            };
+            let missing: Vec<&str> = LAMBDA_TRANSIENT.iter().copied().filter(|e| !covered(e)).collect();
+            if !missing.is_empty() {
+                out.push((
+                    format!("States/{path}/Retry"),
+                    format!(
+                        "a Lambda task that does not retry {}: the Lambda service raises them on its own side \
+                         (throttling, its faults, a lost connection) and a retry is safe",
+                        missing.join(", ")
+                    ),
+                ));
             }
         }
         for (key, nested) in [("Branches", None), ("ItemProcessor", Some("States")), ("Iterator", Some("States"))] {
@@ -214,7 +255,9 @@ pub(super) fn check_errors(
     machines: &[PathBuf],
     catalogue: &ActionCatalogue,
 ) -> CheckResult {
-    let scope = "Retry and Catch names against States.*, the integrations and the functions' error enums".to_string();
+    let scope = "Retry and Catch names against States.*, the integrations and the functions' error enums; \
+                 Lambda tasks retry the Lambda service's own failures"
+        .to_string();
     let mut findings = Vec::new();
     let resolver = Resolver { template, catalogue };
     for file in machines {
@@ -230,15 +273,8 @@ pub(super) fn check_errors(
         if let Some(states) = definition.get("States") {
             walk(states, "", &resolver, &subs, &mut bad);
         }
-        for (location, name) in bad {
-            findings.push(Finding {
-                file: rel(inputs, file),
-                location: Some(location),
-                message: format!(
-                    "`{name}` is raised by nothing this state runs (States.*, Lambda.*, the integration's \
-                     errors, or the function's error names)"
-                ),
-            });
+        for (location, message) in bad {
+            findings.push(Finding { file: rel(inputs, file), location: Some(location), message });
         }
     }
     CheckResult { check: "errors", scope, findings }
