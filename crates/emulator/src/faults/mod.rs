@@ -226,6 +226,14 @@ impl Faults {
         lock(&self.journal).clone()
     }
 
+    /// The requests answered since `*mark` (an earlier journal length), moving the mark.
+    pub fn journal_since(&self, mark: &mut usize) -> Vec<Answered> {
+        let journal = lock(&self.journal);
+        let out = journal.get(*mark..).map(<[Answered]>::to_vec).unwrap_or_default();
+        *mark = journal.len();
+        out
+    }
+
     fn answered(&self, a: Answered) {
         lock(&self.journal).push(a);
     }
@@ -336,6 +344,9 @@ impl HttpConnector for FaultyConnector {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             request.body().bytes().hash(&mut h);
             (request.method(), request.uri()).hash(&mut h);
+            // Who asks: the same body from another account (another session's key) is another request.
+            let authorization = request.headers().get("authorization").unwrap_or_default();
+            authorization.split("Credential=").nth(1).and_then(|c| c.split('/').next()).hash(&mut h);
             h.finish()
         };
         let fault = self.faults.draw(&op.service, &op.name);

@@ -292,11 +292,13 @@ impl Runtime {
             )));
         };
         let calls = self.calls.take();
+        let answered = self.faults.journal_since(&mut self.journal_mark.lock().unwrap_or_else(|e| e.into_inner()));
+        let changes = super::effects::Effects::of(&answered).lines();
         let dispatch = Dispatch {
             via: via.to_string(),
             target: resource.to_string(),
             outcome,
-            aws_changes: calls.changes,
+            aws_changes: changes,
             aws_reads: calls.reads,
             redelivery: false,
         };

@@ -57,6 +57,11 @@ impl Effects {
     pub fn total(&self) -> u64 {
         self.by_operation.values().sum()
     }
+
+    /// As the timeline lists calls: `eks UpdateNodegroupConfig x1`.
+    pub fn lines(&self) -> Vec<String> {
+        self.by_operation.iter().map(|(op, n)| format!("{op} x{n}")).collect()
+    }
 }
 
 fn sets(operation: &str) -> bool {

@@ -148,6 +148,9 @@ pub struct Runtime {
     pub faults: Arc<emulator::faults::Faults>,
     /// Every event routed and every asynchronous invocation delivered twice.
     duplicate_deliveries: bool,
+    /// The journal's length at the last dispatch: a dispatch's changes are the writes that took
+    /// effect (faults repeat attempts; a write refused by its condition changed nothing).
+    journal_mark: Mutex<usize>,
     /// Second deliveries made, and task attempts that failed inside executions (each retried
     /// or caught by its state machine).
     pub counters: harness::Counters,
@@ -208,6 +211,7 @@ impl Runtime {
             executions: record::Recorder::default(),
             faults,
             duplicate_deliveries: harness.duplicate_deliveries,
+            journal_mark: Mutex::new(0),
             counters: harness::Counters::default(),
         };
         runtime.provision().await?;
