@@ -36,6 +36,7 @@ pub mod calendar;
 pub mod capacity;
 pub mod claims;
 pub mod config;
+pub mod deliveries;
 pub mod error;
 #[cfg(feature = "fakes")]
 pub mod fakes;

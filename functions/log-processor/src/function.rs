@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use platform_core::aws::AwsContext;
+use platform_core::guard::DeliveryTable;
 use platform_core::lambda::{Function, InitError};
 use serde::Deserialize;
 
@@ -17,6 +18,8 @@ pub struct Env {
     pub environment: String,
     pub delivery_stream_name: String,
     pub event_bus_name: String,
+    /// The guard table, where deliveries processed are recorded (`delivery#log-processor#*`).
+    pub guard_table_name: String,
 }
 
 /// The log processor, as Lambda and the local runtime run it.
@@ -44,6 +47,7 @@ impl Function for LogProcessor {
             bus: Arc::new(EventBridgeBus::new(ctx.client(), env.event_bus_name)),
             metrics: ctx.metrics(),
             retry: RetryPolicy::default(),
+            deliveries: Arc::new(DeliveryTable::new(ctx.client(), env.guard_table_name, "log-processor")),
         })
     }
 

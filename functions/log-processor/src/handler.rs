@@ -7,6 +7,8 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use serde::{Deserialize, Serialize};
 
+use platform_core::deliveries::{Begun, Deliveries};
+
 use crate::forward::{self, EventBus, RecordSink, RetryPolicy};
 use crate::pipeline::{Pipeline, Processed};
 
@@ -38,6 +40,9 @@ pub struct Summary {
     pub records: usize,
     pub detections: usize,
     pub dropped: u64,
+    /// Delivered again after it was processed: skipped.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub redelivered: bool,
 }
 
 /// Stable error types the Lambda reports (`errorType`): on-failure destinations and alarms key on them.
@@ -47,6 +52,8 @@ pub enum HandlerError {
     RecordsUndelivered { count: usize, last: String },
     #[error("{count} event(s) not accepted by EventBridge after retries (last: {last})")]
     EventsUndelivered { count: usize, last: String },
+    #[error("delivery {key} is being processed by another invocation until {lease_until} (epoch s): retry after it")]
+    DeliveryInProgress { key: String, lease_until: i64 },
 }
 
 /// The names [`HandlerError::error_type`] reports.
@@ -54,6 +61,7 @@ pub enum HandlerError {
 pub enum ErrorName {
     RecordsUndelivered,
     EventsUndelivered,
+    DeliveryInProgress,
 }
 
 impl HandlerError {
@@ -61,6 +69,7 @@ impl HandlerError {
         let name = match self {
             HandlerError::RecordsUndelivered { .. } => ErrorName::RecordsUndelivered,
             HandlerError::EventsUndelivered { .. } => ErrorName::EventsUndelivered,
+            HandlerError::DeliveryInProgress { .. } => ErrorName::DeliveryInProgress,
         };
         name.into()
     }
@@ -82,9 +91,90 @@ pub struct Deps {
     pub bus: Arc<dyn EventBus>,
     pub metrics: Arc<dyn MetricsSink>,
     pub retry: RetryPolicy,
+    /// Which deliveries were processed: a redelivery appends no record and publishes no event twice.
+    pub deliveries: Arc<dyn Deliveries>,
 }
 
+/// How long a delivery is held by the invocation processing it: the function's timeout (60 s in
+/// template.yaml), so a retry after a crash takes it over and nothing is lost.
+pub const LEASE_SECONDS: i64 = 60;
+
+/// Processes `input` once per delivery: a delivery completed before is skipped (counted), one
+/// another invocation holds is refused for now. When the record of deliveries cannot be read the
+/// delivery is processed anyway: logs delivered twice beat logs lost.
 pub async fn handle(input: Input, deps: &Deps, now_ms: i64) -> Result<Output, HandlerError> {
+    let key = delivery_key(&input);
+    let now = now_ms / 1000;
+    let recorded = match deps.deliveries.begin(&key, now, LEASE_SECONDS).await {
+        Ok(Begun::Fresh) => true,
+        Ok(Begun::Done) => {
+            tracing::info!(delivery = %key, "delivered again: already processed, skipped");
+            deps.metrics.emit(&redelivery_metric(deps.pipeline.environment(), now_ms));
+            return Ok(match input {
+                Input::Logs { .. } => Output::Logs(Summary { redelivered: true, ..Summary::default() }),
+                Input::Kinesis(_) => Output::Kinesis(KinesisEventResponse::default()),
+            });
+        }
+        Ok(Begun::InProgress { lease_until }) => return Err(HandlerError::DeliveryInProgress { key, lease_until }),
+        Err(e) => {
+            tracing::warn!(delivery = %key, error = %e, "the record of deliveries is unreadable: processing anyway");
+            false
+        }
+    };
+    let output = process(input, deps, now_ms).await;
+    // A failed invocation, or a Kinesis batch with items to retry, is not done: the same delivery
+    // comes again, and finds it free.
+    let done = match &output {
+        Ok(Output::Kinesis(r)) => r.batch_item_failures.is_empty(),
+        Ok(Output::Logs(_)) => true,
+        Err(_) => false,
+    };
+    if recorded {
+        let recorded =
+            if done { deps.deliveries.complete(&key, now).await } else { deps.deliveries.release(&key).await };
+        if let Err(e) = recorded {
+            tracing::warn!(delivery = %key, done, error = %e, "the delivery's outcome is not recorded");
+        }
+    }
+    output
+}
+
+/// What identifies a delivery, the same each time it comes. A subscription payload: its length
+/// and its first and last kilobyte, which hold the gzip header and the trailer's CRC-32 and size of
+/// the whole uncompressed payload (hashing all 0.8 MB would cost more than a fifth of its
+/// processing). A Kinesis batch: its shard and first and last sequence numbers.
+pub fn delivery_key(input: &Input) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    match input {
+        Input::Logs { awslogs } => {
+            let data = awslogs.data.as_bytes();
+            h.update(b"logs");
+            h.update((data.len() as u64).to_be_bytes());
+            h.update(&data[..data.len().min(1024)]);
+            h.update(&data[data.len().saturating_sub(1024)..]);
+        }
+        Input::Kinesis(event) => {
+            h.update(b"kinesis");
+            if let (Some(first), Some(last)) = (event.records.first(), event.records.last()) {
+                h.update(first.event_source_arn.as_deref().unwrap_or_default().as_bytes());
+                h.update(first.kinesis.sequence_number.as_bytes());
+                h.update(b"-");
+                h.update(last.kinesis.sequence_number.as_bytes());
+            }
+        }
+    }
+    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+fn redelivery_metric(environment: &str, now_ms: i64) -> String {
+    emf::Document::new(now_ms)
+        .dimension("Environment", environment)
+        .metric("LogDeliveriesSkipped", "Count", 1)
+        .to_line()
+}
+
+async fn process(input: Input, deps: &Deps, now_ms: i64) -> Result<Output, HandlerError> {
     let mut processed = Processed::default();
     let output = match input {
         Input::Logs { awslogs } => {
@@ -105,6 +195,7 @@ pub async fn handle(input: Input, deps: &Deps, now_ms: i64) -> Result<Output, Ha
                 records: processed.records.len(),
                 detections: processed.detections.len(),
                 dropped: processed.metrics.dropped.values().sum(),
+                redelivered: false,
             })
         }
         Input::Kinesis(event) => {

@@ -7,7 +7,8 @@ use log_processor::fakes::{MemoryBus, MemorySink};
 use log_processor::forward::RetryPolicy;
 use log_processor::handler::{Deps, HandlerError, Input, Output, handle};
 use log_processor::pipeline::Pipeline;
-use platform_core::fakes::CapturedMetrics;
+use platform_core::deliveries::Deliveries as _;
+use platform_core::fakes::{CapturedMetrics, MemoryDeliveries};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Input {
@@ -16,6 +17,7 @@ fn fixture(name: &str) -> Input {
 }
 
 struct World {
+    deliveries: Arc<MemoryDeliveries>,
     firehose: Arc<MemorySink>,
     bus: Arc<MemoryBus>,
     emf: Arc<CapturedMetrics>,
@@ -31,14 +33,16 @@ impl World {
 
 fn world(firehose: MemorySink, bus: MemoryBus) -> World {
     let (firehose, bus, emf) = (Arc::new(firehose), Arc::new(bus), Arc::new(CapturedMetrics::default()));
+    let deliveries = Arc::new(MemoryDeliveries::default());
     let deps = Deps {
+        deliveries: deliveries.clone(),
         pipeline: Pipeline::new("dev").expect("pipeline"),
         sink: firehose.clone(),
         bus: bus.clone(),
         metrics: emf.clone(),
         retry: RetryPolicy { attempts: 2, ..RetryPolicy::default() },
     };
-    World { firehose, bus, emf, deps }
+    World { deliveries, firehose, bus, emf, deps }
 }
 
 #[tokio::test(start_paused = true)]
@@ -97,7 +101,10 @@ async fn an_undecodable_direct_payload_is_dropped_counted_and_not_retried() {
     let w = world(MemorySink::default(), MemoryBus::default());
     let input: Input = serde_json::from_str(r#"{"awslogs":{"data":"H4sI%%%broken"}}"#).expect("event");
     let out = handle(input, &w.deps, 0).await.expect("a poison payload is not retried");
-    assert_eq!(out, Output::Logs(log_processor::handler::Summary { records: 0, detections: 0, dropped: 1 }));
+    assert_eq!(
+        out,
+        Output::Logs(log_processor::handler::Summary { records: 0, detections: 0, dropped: 1, redelivered: false })
+    );
     assert!(w.emf.text().contains("\"Dropped.base64\":1.0"));
 }
 
@@ -116,4 +123,55 @@ async fn events_eventbridge_never_takes_fail_the_invocation() {
     let w = world(MemorySink::default(), MemoryBus::default().refusing(""));
     let err = handle(fixture("cloudwatch-logs-subscription.json"), &w.deps, 0).await.expect_err("undelivered");
     assert_eq!(err.error_type(), "EventsUndelivered");
+}
+
+/// GIVEN a subscription payload delivered twice (Lambda's asynchronous invocations are at least
+/// once) THEN the second delivery appends no record and publishes no event, and says so.
+#[tokio::test(start_paused = true)]
+async fn a_delivery_that_comes_again_is_skipped() {
+    let w = world(MemorySink::default(), MemoryBus::default());
+    handle(fixture("cloudwatch-logs-subscription.json"), &w.deps, 1_763_978_500_000).await.expect("first");
+    let again = handle(fixture("cloudwatch-logs-subscription.json"), &w.deps, 1_763_978_560_000).await.expect("again");
+    let Output::Logs(summary) = again else { panic!("a summary") };
+    assert!(summary.redelivered);
+    assert_eq!((w.delivered().len(), w.bus.events().len()), (3, 1), "nothing twice");
+    assert!(w.emf.text().contains("LogDeliveriesSkipped"), "the skip is counted");
+}
+
+/// GIVEN another invocation still holding the delivery THEN this one refuses it for now (its retry
+/// comes after the lease); GIVEN the holder died (lease run out) THEN the delivery is taken over
+/// and processed, so a crash loses nothing.
+#[tokio::test(start_paused = true)]
+async fn a_delivery_held_elsewhere_waits_and_a_dead_holders_is_taken_over() {
+    let w = world(MemorySink::default(), MemoryBus::default());
+    let input = fixture("cloudwatch-logs-subscription.json");
+    let key = log_processor::handler::delivery_key(&input);
+    let now = 1_763_978_500;
+    w.deliveries.begin(&key, now, 60).await.expect("another invocation begins it");
+    let err = handle(input, &w.deps, now * 1000 + 5_000).await.expect_err("held");
+    assert_eq!(err.error_type(), "DeliveryInProgress");
+    assert_eq!(w.delivered().len(), 0);
+    let late =
+        handle(fixture("cloudwatch-logs-subscription.json"), &w.deps, (now + 61) * 1000).await.expect("taken over");
+    assert!(matches!(late, Output::Logs(ref s) if s.records == 3 && !s.redelivered), "{late:?}");
+}
+
+/// GIVEN the record of deliveries unavailable THEN logs are processed anyway (twice beats never).
+#[tokio::test(start_paused = true)]
+async fn logs_are_processed_when_the_record_of_deliveries_is_down() {
+    let w = world(MemorySink::default(), MemoryBus::default());
+    w.deliveries.fail.store(true, std::sync::atomic::Ordering::Relaxed);
+    handle(fixture("cloudwatch-logs-subscription.json"), &w.deps, 0).await.expect("processed");
+    assert_eq!(w.delivered().len(), 3);
+}
+
+/// GIVEN a Kinesis batch with an item Firehose refused THEN the batch is not recorded as done: the
+/// same batch coming again is processed again, not skipped.
+#[tokio::test(start_paused = true)]
+async fn a_kinesis_batch_with_failed_items_is_not_done() {
+    let w = world(MemorySink::default().refusing("audit event stored"), MemoryBus::default());
+    handle(fixture("kinesis-logs-destination.json"), &w.deps, 0).await.expect("first");
+    let before = w.firehose.delivered().len();
+    handle(fixture("kinesis-logs-destination.json"), &w.deps, 1_000).await.expect("again");
+    assert!(w.firehose.delivered().len() > before, "processed again");
 }

@@ -172,3 +172,47 @@ impl CapturedMetrics {
 fn parsed(emitted: &[String]) -> Vec<serde_json::Value> {
     emitted.iter().flat_map(|d| d.lines()).filter_map(|l| serde_json::from_str(l).ok()).collect()
 }
+
+/// Deliveries in memory, under the guard table's conditions; `fail` makes every call fail as
+/// DynamoDB does when it is unavailable.
+#[derive(Debug, Default)]
+pub struct MemoryDeliveries {
+    /// key -> (done, lease_until)
+    entries: Mutex<BTreeMap<String, (bool, i64)>>,
+    pub fail: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl crate::deliveries::Deliveries for MemoryDeliveries {
+    async fn begin(&self, key: &str, now: i64, lease_seconds: i64) -> Result<crate::deliveries::Begun, AwsError> {
+        use crate::deliveries::Begun;
+        if self.fail.load(Ordering::Relaxed) {
+            return Err(AwsError::new(ErrorClass::Transient, "PutItem", "the table is unavailable"));
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match entries.get(key).copied() {
+            Some((true, _)) => Ok(Begun::Done),
+            Some((false, until)) if until >= now => Ok(Begun::InProgress { lease_until: until }),
+            _ => {
+                entries.insert(key.to_string(), (false, now + lease_seconds));
+                Ok(Begun::Fresh)
+            }
+        }
+    }
+
+    async fn complete(&self, key: &str, _now: i64) -> Result<(), AwsError> {
+        if self.fail.load(Ordering::Relaxed) {
+            return Err(AwsError::new(ErrorClass::Transient, "UpdateItem", "the table is unavailable"));
+        }
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_string(), (true, 0));
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), AwsError> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.get(key).is_some_and(|(done, _)| !done) {
+            entries.remove(key);
+        }
+        Ok(())
+    }
+}

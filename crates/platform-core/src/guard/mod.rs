@@ -1,6 +1,7 @@
 //! The guard table on DynamoDB: claims, leases, slots, target locks and the audit trail, as typed items.
 
 mod approvals;
+mod deliveries;
 mod ledger;
 mod schema;
 mod signals;
@@ -11,6 +12,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+pub use deliveries::DeliveryTable;
 
 use crate::capacity::{AuditDecision, AuditRecord, Claim, Direction, Guard, PastAction};
 use crate::error::{AwsError, ClassifyExt, ErrorClass};
@@ -75,7 +78,7 @@ fn item<T: Serialize>(value: &T, operation: &'static str) -> Result<HashMap<Stri
         .map_err(|e| AwsError::new(ErrorClass::InvalidRequest, operation, "the item does not map").with_source(e))
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
