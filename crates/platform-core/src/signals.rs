@@ -19,7 +19,15 @@ pub enum Sighting {
 /// The guard table's `signal#<key>` partition (or its fake).
 #[async_trait]
 pub trait SignalLedger: Send + Sync + std::fmt::Debug {
-    /// Claims `key` for `window_seconds` from `now` when nothing holds it (or its window has
-    /// passed); otherwise counts this detection against the holder.
-    async fn sight(&self, key: &str, now: DateTime<Utc>, window_seconds: i64) -> Result<Sighting, AwsError>;
+    /// Claims `key` for `window_seconds` from `now` for `owner` (the execution triaging) when
+    /// nothing holds it (or its window has passed); otherwise counts this detection against the
+    /// holder, once per owner: the same owner asking again (a retry whose answer was lost) gets
+    /// the same answer, its claim or its one count.
+    async fn sight(
+        &self,
+        key: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        window_seconds: i64,
+    ) -> Result<Sighting, AwsError>;
 }

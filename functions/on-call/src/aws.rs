@@ -146,6 +146,8 @@ struct IncidentItem {
     #[serde(default)]
     applied: BTreeMap<String, DateTime<Utc>>,
     version: u64,
+    #[serde(default)]
+    writer: String,
     /// Set once resolved (TTL): an open incident is never forgotten.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
@@ -200,6 +202,7 @@ impl Incidents for GuardIncidents {
             ops_item: i.ops_item,
             applied: i.applied,
             version: i.version,
+            writer: i.writer,
         }))
     }
 
@@ -220,6 +223,7 @@ impl Incidents for GuardIncidents {
             ops_item: r.ops_item.clone(),
             applied: r.applied.clone(),
             version: r.version,
+            writer: r.writer.clone(),
             expires_at: r
                 .resolved_at
                 .filter(|_| r.status == IncidentStatus::Resolved)

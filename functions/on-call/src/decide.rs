@@ -126,6 +126,7 @@ mod tests {
             ops_item: None,
             applied: BTreeMap::from([(ALARM.to_string(), at(applied))]),
             version: 1,
+            writer: String::new(),
         }
     }
 

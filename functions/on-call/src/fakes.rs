@@ -120,6 +120,7 @@ pub struct MemoryIncidents {
     records: Mutex<BTreeMap<IncidentKey, IncidentRecord>>,
     gate: Mutex<Option<(Arc<Barrier>, usize)>>,
     put_failures: Mutex<u32>,
+    lost_answers: Mutex<u32>,
 }
 
 impl MemoryIncidents {
@@ -130,6 +131,12 @@ impl MemoryIncidents {
     /// The next `times` writes fail as a lost response would (after nothing was stored).
     pub fn fail_next_put(&self, times: u32) {
         *lock(&self.put_failures) = times;
+    }
+
+    /// The next `times` writes are stored, then answered as the SDK's retry of them would be:
+    /// refused by their own condition (the first answer lost on the way).
+    pub fn lose_next_answer(&self, times: u32) {
+        *lock(&self.lost_answers) = times;
     }
 
     pub fn all(&self) -> BTreeMap<IncidentKey, IncidentRecord> {
@@ -170,6 +177,11 @@ impl Incidents for MemoryIncidents {
             return Ok(Claim::Taken);
         }
         records.insert(key.clone(), record.clone());
+        let mut lost = lock(&self.lost_answers);
+        if *lost > 0 {
+            *lost -= 1;
+            return Ok(Claim::Taken);
+        }
         Ok(Claim::Won)
     }
 }

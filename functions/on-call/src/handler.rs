@@ -181,8 +181,16 @@ async fn alarm(event: &Value, now: DateTime<Utc>, deps: &Deps) -> Result<Handled
     let mut partner = if paired { Partner::NotAsked } else { Partner::None };
     // What this invocation already did: after a lost race the same side effect is not repeated.
     let mut done: Option<Done> = None;
+    // What this invocation last wrote, refused or not heard back: read back unchanged, it landed.
+    let mut written: Option<(Kind, IncidentRecord)> = None;
+    let writer = uuid::Uuid::new_v4().to_string();
     for _ in 0..TRIES {
         let record = deps.incidents.get(&key).await?;
+        if let (Some((kind, mine)), Some(stored)) = (&written, &record)
+            && mine == stored
+        {
+            return Ok(ctx.answer(*kind, Some(stored), now));
+        }
         if let (Partner::NotAsked, Some(name)) = (partner, &route.partner)
             && decide::needs_partner(&change, record.as_ref(), paired)
         {
@@ -198,10 +206,12 @@ async fn alarm(event: &Value, now: DateTime<Utc>, deps: &Deps) -> Result<Handled
                 (kind, ctx.progress(kind, open, &mut done).await?)
             }
         };
+        let next = IncidentRecord { writer: writer.clone(), ..next };
         match deps.incidents.put(&key, &next, record.as_ref().map(|r| r.version)).await? {
             Claim::Won => return Ok(ctx.answer(kind, Some(&next), now)),
-            // Another delivery wrote first: read again and decide again.
-            Claim::Taken => continue,
+            // Another delivery wrote first (or this write landed and its answer was lost): read
+            // again and decide again.
+            Claim::Taken => written = Some((kind, next)),
         }
     }
     Err(AwsError::new(
@@ -317,6 +327,7 @@ impl Context<'_> {
             ops_item,
             applied,
             version: before.map_or(1, |r| r.version + 1),
+            writer: String::new(),
         })
     }
 

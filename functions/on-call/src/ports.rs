@@ -101,6 +101,10 @@ pub struct IncidentRecord {
     pub applied: BTreeMap<String, DateTime<Utc>>,
     /// Bumped by every write: a write expecting another version lost a race.
     pub version: u64,
+    /// The invocation that wrote it: a write refused but read back as its own landed (its
+    /// answer was lost), one written the same by a racing delivery did not.
+    #[serde(default)]
+    pub writer: String,
 }
 
 /// The incidents' records, written conditionally.

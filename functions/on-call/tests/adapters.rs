@@ -123,6 +123,7 @@ fn record(version: u64, status: IncidentStatus) -> IncidentRecord {
         ops_item: Some("oi-1".into()),
         applied: BTreeMap::from([("abc-trading-dev-health-lb-5xx".to_string(), at)]),
         version,
+        writer: "invocation-1".into(),
     }
 }
 

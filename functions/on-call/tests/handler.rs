@@ -163,6 +163,20 @@ async fn a_redelivered_transition_is_a_duplicate() {
     assert_eq!(w.pager.messages().len(), 2, "one trigger, one resolve");
 }
 
+/// GIVEN an incident written whose answer was lost (the SDK's retry refused by its own write)
+/// THEN the invocation answers what it did (opened, updated), not a duplicate, and nothing is
+/// sent twice.
+#[tokio::test]
+async fn a_write_whose_answer_was_lost_is_recognised_as_its_own() {
+    let w = world();
+    w.incidents.lose_next_answer(1);
+    assert_eq!(deliver(&w, event(LB_5XX, MEMBER, "ALARM", 0)).await.expect("opened").kind, Kind::Opened);
+    w.incidents.lose_next_answer(1);
+    let updated = deliver(&w, event(LB_5XX, MEMBER, "ALARM", 5)).await.expect("updated");
+    assert_eq!((updated.kind, updated.updates), (Kind::Updated, 1));
+    assert_eq!(w.pager.messages().len(), 2, "one trigger each");
+}
+
 /// GIVEN two deliveries of one transition that both read before either writes THEN one opens,
 /// the other is a duplicate, and every message carries the same dedup key (PagerDuty merges them).
 #[tokio::test(flavor = "multi_thread")]

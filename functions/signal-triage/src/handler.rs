@@ -30,6 +30,10 @@ pub enum Request {
         /// The state machine's clock (`$$.State.EnteredTime`); the system clock when absent.
         #[serde(default)]
         now: Option<DateTime<Utc>>,
+        /// The execution triaging (`$$.Execution.Id`): its retry (an answer lost) is answered as
+        /// before, another delivery's execution is counted once. The event's id when absent.
+        #[serde(default)]
+        execution: Option<String>,
     },
 }
 
@@ -131,11 +135,15 @@ impl Deps {
 
 pub async fn handle(request: Request, deps: &Deps) -> Result<Response, HandlerError> {
     match request {
-        Request::Triage { event, now } => triage(&event, now.unwrap_or_else(Utc::now), deps).await,
+        Request::Triage { event, now, execution } => {
+            let owner =
+                execution.or_else(|| event.get("id").and_then(Value::as_str).map(str::to_string)).unwrap_or_default();
+            triage(&event, &owner, now.unwrap_or_else(Utc::now), deps).await
+        }
     }
 }
 
-async fn triage(event: &Value, now: DateTime<Utc>, deps: &Deps) -> Result<Triaged, HandlerError> {
+async fn triage(event: &Value, owner: &str, now: DateTime<Utc>, deps: &Deps) -> Result<Triaged, HandlerError> {
     let d = detection::parse(event)?;
     // Only the log processor, in this account, raises detections (its policy, the bus policy
     // and the rule say so too).
@@ -147,7 +155,7 @@ async fn triage(event: &Value, now: DateTime<Utc>, deps: &Deps) -> Result<Triage
     let route = deps.tree.signals.signature(&d.signature);
     let settings = &deps.tree.signals.triage;
     let key = format!("{}#{}#{}", d.account, d.service, d.signature);
-    let sighting = deps.signals.sight(&key, now, i64::from(settings.dedupe_window_seconds)).await?;
+    let sighting = deps.signals.sight(&key, owner, now, i64::from(settings.dedupe_window_seconds)).await?;
     // Only what a remediation needs is read: a notification costs the ledger nothing.
     let remediating = route.is_some_and(|r| r.remediation.is_some()) && !own_logs;
     let release = match (remediating, sighting) {

@@ -19,10 +19,11 @@ async fn one_detection_opens_the_window_and_the_racing_ones_are_counted() {
     let guard = Arc::new(guard_table(&emulator).await);
     let now = Utc::now();
     let mut handles = Vec::new();
-    for _ in 0..8 {
+    for i in 0..8 {
         let guard = guard.clone();
-        handles
-            .push(tokio::spawn(async move { guard.sight("222233334444#order-management#OOMKilled", now, 900).await }));
+        handles.push(tokio::spawn(async move {
+            guard.sight("222233334444#order-management#OOMKilled", &format!("exec-{i}"), now, 900).await
+        }));
     }
     let mut first = 0;
     let mut counts = Vec::new();
@@ -48,17 +49,33 @@ async fn a_passed_window_is_taken_over() {
     let guard = guard_table(&emulator).await;
     let now = Utc::now();
     let key = "222233334444#settlement#CrashLoopBackOff";
-    assert_eq!(guard.sight(key, now, 900).await.expect("first"), Sighting::First);
+    assert_eq!(guard.sight(key, "a", now, 900).await.expect("first"), Sighting::First);
     assert!(matches!(
-        guard.sight(key, now + Duration::seconds(899), 900).await.expect("in"),
+        guard.sight(key, "b", now + Duration::seconds(899), 900).await.expect("in"),
         Sighting::Suppressed { count: 1, .. }
     ));
-    assert_eq!(guard.sight("222233334444#settlement#OOMKilled", now, 900).await.expect("other"), Sighting::First);
-    assert_eq!(guard.sight(key, now + Duration::seconds(901), 900).await.expect("after"), Sighting::First);
-    let again = guard.sight(key, now + Duration::seconds(902), 900).await.expect("again");
+    assert_eq!(guard.sight("222233334444#settlement#OOMKilled", "c", now, 900).await.expect("other"), Sighting::First);
+    assert_eq!(guard.sight(key, "d", now + Duration::seconds(901), 900).await.expect("after"), Sighting::First);
+    let again = guard.sight(key, "e", now + Duration::seconds(902), 900).await.expect("again");
     assert_eq!(
         again,
         Sighting::Suppressed { count: 1, since: now + Duration::seconds(901) },
         "a new window, counted from 0"
     );
+}
+
+/// GIVEN an execution whose answer was lost asking again THEN it gets the same answer: its own
+/// claim is still First, its one count is not counted twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_owner_asking_again_gets_the_same_answer() {
+    let emulator = Emulator::start_for_workspace().expect("emulator");
+    let guard = guard_table(&emulator).await;
+    let now = Utc::now();
+    let key = "222233334444#audit#OOMKilled";
+    assert_eq!(guard.sight(key, "first", now, 900).await.expect("first"), Sighting::First);
+    assert_eq!(guard.sight(key, "first", now, 900).await.expect("its retry"), Sighting::First);
+    let counted = guard.sight(key, "second", now, 900).await.expect("second");
+    assert!(matches!(counted, Sighting::Suppressed { count: 1, .. }), "{counted:?}");
+    assert_eq!(guard.sight(key, "second", now, 900).await.expect("its retry"), counted, "counted once");
+    assert!(matches!(guard.sight(key, "third", now, 900).await.expect("third"), Sighting::Suppressed { count: 2, .. }));
 }

@@ -65,8 +65,25 @@ fn event(signature: &str, service: &str, account: &str) -> Value {
     })
 }
 
+/// Each detection triaged by an execution of its own, as each delivery is.
 async fn triage(w: &World, event: Value, now: DateTime<Utc>) -> Result<Triaged, HandlerError> {
-    handle(Request::Triage { event, now: Some(now) }, &w.deps).await
+    static EXECUTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let execution = format!("exec-{}", EXECUTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    handle(Request::Triage { event, now: Some(now), execution: Some(execution) }, &w.deps).await
+}
+
+/// GIVEN the execution that opened a window retried (its first answer lost) THEN it is answered
+/// as before (not suppressed by itself), and no count is added.
+#[tokio::test]
+async fn a_retried_triage_is_answered_as_before() {
+    let w = world();
+    let e = event("OOMKilled", "audit", MEMBER);
+    let at: DateTime<Utc> = "2026-11-24T22:00:00Z".parse().expect("time");
+    let request = || Request::Triage { event: e.clone(), now: Some(at), execution: Some("exec-retried".into()) };
+    let first = handle(request(), &w.deps).await.expect("first");
+    let again = handle(request(), &w.deps).await.expect("its retry");
+    assert_eq!(first.kind, again.kind);
+    assert_ne!(again.kind, Kind::Suppressed);
 }
 
 fn released(name: &str, at: DateTime<Utc>, previous: Option<&str>) -> AccountRelease {

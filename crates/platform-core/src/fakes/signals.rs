@@ -10,12 +10,15 @@ use crate::error::AwsError;
 use crate::signals::{Sighting, SignalLedger};
 
 /// One key's window, as the table's `signal#<key>` item holds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
     pub since: DateTime<Utc>,
     /// Epoch seconds.
     pub open_until: i64,
     pub suppressed: u64,
+    pub owner: String,
+    /// The owners counted in the window, each once.
+    pub counted: std::collections::BTreeSet<String>,
 }
 
 /// Windows by key.
@@ -33,16 +36,34 @@ impl MemorySignals {
 
 #[async_trait]
 impl SignalLedger for MemorySignals {
-    async fn sight(&self, key: &str, now: DateTime<Utc>, window_seconds: i64) -> Result<Sighting, AwsError> {
+    async fn sight(
+        &self,
+        key: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        window_seconds: i64,
+    ) -> Result<Sighting, AwsError> {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         match windows.get_mut(key) {
-            // `attribute_not_exists(pk) OR open_until < :now` failed: count it.
+            // `attribute_not_exists(pk) OR open_until < :now` failed: the owner's own claim, or
+            // counted once per owner.
             Some(w) if w.open_until >= now.timestamp() => {
-                w.suppressed += 1;
+                if w.owner == owner {
+                    return Ok(Sighting::First);
+                }
+                if w.counted.insert(owner.to_string()) {
+                    w.suppressed += 1;
+                }
                 Ok(Sighting::Suppressed { count: w.suppressed, since: w.since })
             }
             _ => {
-                let window = Window { since: now, open_until: now.timestamp() + window_seconds, suppressed: 0 };
+                let window = Window {
+                    since: now,
+                    open_until: now.timestamp() + window_seconds,
+                    suppressed: 0,
+                    owner: owner.to_string(),
+                    counted: Default::default(),
+                };
                 windows.insert(key.to_string(), window);
                 Ok(Sighting::First)
             }
