@@ -3,6 +3,8 @@
 # validation, then the unit, adapter (moto) and end-to-end tests. Idempotent; CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# One build from a clean checkout: incremental caches would only take disk (CI has little).
+export CARGO_INCREMENTAL=0
 
 step() { printf '\n== %s\n' "$*"; }
 

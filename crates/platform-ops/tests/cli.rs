@@ -115,13 +115,14 @@ fn demo_replays_the_default_scenario() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("subscription PlatformOpsLogSubscription -> function LogProcessorFunction: ok"), "{text}");
     assert!(text.contains("GiveOnCallTime (5m00s)"), "virtual-clock durations in the timeline: {text}");
-    assert!(text.contains("AWS changes: eventbridge PutEvents x1, firehose PutRecordBatch x1"), "{text}");
+    // The log processor's delivery record (begun, then completed), the detection, the archive.
+    assert!(text.contains("AWS changes: dynamodb PutItem x1, dynamodb UpdateItem x1, eventbridge PutEvents x1, firehose PutRecordBatch x1"), "{text}");
     // Alarm remediation: one scale-out, a duplicate that does nothing, a refused scale-in.
     assert!(text.contains("scale: nodegroup abc-trading-dev/abc-trading-dev-nodes: 2 -> 3 (out)"), "{text}");
     // The calls per action the README reports, counted by the runtime's interceptor.
     assert!(
         text.contains(
-            "AWS changes: dynamodb DeleteItem x1, dynamodb PutItem x3, eks UpdateNodegroupConfig x1, sns Publish x1\n"
+            "AWS changes: dynamodb DeleteItem x1, dynamodb PutItem x4, eks UpdateNodegroupConfig x1, sns Publish x1\n"
         ),
         "{text}"
     );
@@ -142,27 +143,27 @@ fn demo_replays_the_default_scenario() {
     assert!(
         text.contains(
             "AWS changes: cloudformation CreateStackInstances x1, cloudwatch PutMetricAlarm x63, dynamodb DeleteItem x1, \
-             dynamodb PutItem x4, dynamodb UpdateItem x2, eventbridge PutEvents x1, organizations CreateAccount x1, organizations MoveAccount x1, \
-             sns Publish x2, ssm PutParameter x15\n"
+             dynamodb PutItem x5, dynamodb UpdateItem x2, eventbridge PutEvents x1, organizations CreateAccount x1, organizations MoveAccount x1, \
+             route 53 ChangeResourceRecordSets x1, sns Publish x2, ssm PutParameter x15\n"
         ),
         "{text}"
     );
     assert!(
         // 40 s of vending, then the hand-over: the new account's platform infrastructure (2 minutes).
-        text.contains("AccountVendingStateMachine: SUCCEEDED (26 transitions, 2m40s on the virtual clock)"),
+        text.contains("AccountVendingStateMachine: SUCCEEDED (28 transitions, 2m40s on the virtual clock)"),
         "{text}"
     );
     // Platform deploy: a clean release (its sender and environment received, infrastructure,
     // access, six gates (the migrations job, then five tiers), smoke checks), the same release for
     // the whole environment (the fleet release), then a broken image rolled back.
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (66 transitions, 5m00s on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (68 transitions, 5m00s on the virtual clock)"),
         "{text}"
     );
-    // The whole environment: the fleet release (a child of 5 transitions' parent) plans it, skips
+    // The whole environment: the fleet release (a child of 7 transitions' parent) plans it, skips
     // the dev account (already on it), deploys acme's as the canary and bakes it 5 minutes.
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (5 transitions, 8m00s on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (7 transitions, 8m00s on the virtual clock)"),
         "{text}"
     );
     for state in ["EnsureInfrastructure", "InfrastructureStatus", "EnsureAccess", "EnsureMonitoring", "Verify", "Fleet"]
@@ -171,23 +172,24 @@ fn demo_replays_the_default_scenario() {
     }
     assert!(text.contains("PlatformDeployStateMachine: FAILED ImagePullBackOff"), "{text}");
     // A release naming an image nobody pushed: refused at Plan, before any tier (Start, Receive,
-    // Route, Lease, Plan, ReleaseLeaseAfterRejection, NotifyRejected, Rejected).
-    assert!(text.contains("PlatformDeployStateMachine: FAILED ImagesRefused (8 transitions, 0s"), "{text}");
+    // Route, Lease, Plan, ReleaseLeaseAfterRejection, NotifyRejected, Rejected, after the delivery
+    // admitted: Deliveries, Admit).
+    assert!(text.contains("PlatformDeployStateMachine: FAILED ImagesRefused (10 transitions, 0s"), "{text}");
     // Signal triage: every detection reaches it (only AccountReady, which nothing here consumes,
     // reaches no rule); a crash-loop in the bake window rolled back and an OOMKilled raised, each
     // through platform deploy (3m00s of deploy each); the repeat suppressed; a detection from an
     // account outside dev's ledger refused.
     assert_eq!(text.matches("refused at the rule").count(), 1, "{text}");
     assert_eq!(
-        text.matches("SignalTriageStateMachine: SUCCEEDED (5 transitions, 3m00s on the virtual clock)").count(),
+        text.matches("SignalTriageStateMachine: SUCCEEDED (7 transitions, 3m00s on the virtual clock)").count(),
         2,
         "{text}"
     );
     assert_eq!(text.matches("      Remediate (3m00s)").count(), 2, "{text}");
     assert!(text.contains("      Suppressed (0s)"), "{text}");
-    assert!(text.contains("SignalTriageStateMachine: FAILED Untrusted (3 transitions"), "{text}");
+    assert!(text.contains("SignalTriageStateMachine: FAILED Untrusted (5 transitions"), "{text}");
     // The weekly restore test: the dev account's database restored, probed, timed and deleted.
-    assert!(text.contains("RestoreTestStateMachine: SUCCEEDED (19 transitions"), "{text}");
+    assert!(text.contains("RestoreTestStateMachine: SUCCEEDED (21 transitions"), "{text}");
     assert!(text.contains("outcomes met") && text.contains("PASSED"), "{text}");
 }
 
@@ -200,7 +202,7 @@ fn demo_replays_the_fleet_scenario() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     // The approved release: canary, early and rest, 30-minute bakes, 20 minutes of waiting for bob.
     assert!(
-        text.contains("PlatformDeployStateMachine: SUCCEEDED (5 transitions, 2h05m on the virtual clock)"),
+        text.contains("PlatformDeployStateMachine: SUCCEEDED (7 transitions, 2h05m on the virtual clock)"),
         "{text}"
     );
     for error in ["NotPromoted", "Frozen", "WaveFailed", "Rejected"] {

@@ -30,7 +30,14 @@ Resources:
     Properties:
       FunctionName: !Sub "abc-trading-${Environment}-log-processor"
       Environment:
-        Variables: {ENVIRONMENT: !Ref Environment, DELIVERY_STREAM_NAME: !Ref Stream, EVENT_BUS_NAME: !Ref Bus}
+        Variables: {ENVIRONMENT: !Ref Environment, DELIVERY_STREAM_NAME: !Ref Stream, EVENT_BUS_NAME: !Ref Bus, GUARD_TABLE_NAME: !Ref Guard}
+  Guard:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Sub "abc-trading-${Environment}-guard"
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}, {AttributeName: sk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}, {AttributeName: sk, KeyType: RANGE}]
   Group:
     Type: AWS::Logs::LogGroup
     Properties: {LogGroupName: /abc-trading/dev/audit}
@@ -214,8 +221,8 @@ async fn service_integrations_reach_the_emulator() {
     }
     assert_eq!(
         dispatches[0].aws_changes,
-        ["dynamodb PutItem x2", "dynamodb UpdateItem x1", "eventbridge PutEvents x1", "sns Publish x1"],
-        "the timeline's AWS changes: writes only"
+        ["dynamodb PutItem x1", "dynamodb UpdateItem x1", "eventbridge PutEvents x1", "sns Publish x1"],
+        "the timeline's AWS changes: writes that took effect (the PutItem its condition refused is none)"
     );
     assert_eq!(dispatches[0].aws_reads, ["dynamodb GetItem x1"], "and the reads apart");
     let published: Vec<_> = runtime.published().into_iter().map(|(_, e)| e["detail-type"].clone()).collect();

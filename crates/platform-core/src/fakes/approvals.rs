@@ -76,6 +76,7 @@ impl Leases for MemoryLeases {
         let key = (lease.environment.clone(), lease.account.clone());
         match leases.get(&key) {
             Some(held) if held.until > now && held.holder != lease.holder => Ok(Acquired::Busy(held.clone())),
+            Some(held) if held.until > now => Ok(Acquired::Held),
             _ => {
                 leases.insert(key, lease.clone());
                 Ok(Acquired::Held)

@@ -68,7 +68,10 @@ impl VendingLedger for MemoryLedger {
         let delay = {
             let mut l = lock(&self.0);
             l.holders.retain(|_, lease| *lease >= now);
-            if l.holders.contains_key(vending) || l.holders.len() < max as usize {
+            if l.holders.contains_key(vending) {
+                return Ok(Claim::Won);
+            }
+            if l.holders.len() < max as usize {
                 l.holders.insert(vending.to_string(), lease_until);
                 l.peak = l.peak.max(l.holders.len());
                 return Ok(Claim::Won);

@@ -139,6 +139,15 @@ impl AccountDirectory for MemoryOrganization {
         let org = self.call("ListCreateAccountStatus")?;
         Ok(org.requests.iter().find(|(id, (n, _))| n == name && !org.finished.contains(*id)).map(|(id, _)| id.clone()))
     }
+    async fn created_by(&self, account: &str) -> Result<Option<String>, AwsError> {
+        let org = self.call("ListCreateAccountStatus")?;
+        // A finished request's account id is derived from its number (see `creation`).
+        let made = |id: &String| {
+            let n: u64 = id.trim_start_matches("car-").parse().unwrap_or_default();
+            format!("{:012}", 100_000_000_000u64 + n) == account
+        };
+        Ok(org.requests.keys().find(|id| org.finished.contains(*id) && made(id)).cloned())
+    }
     async fn ou_id(&self, name: &str) -> Result<Option<String>, AwsError> {
         let org = self.call("ListOrganizationalUnitsForParent")?;
         Ok(org.ous.get(name).cloned())

@@ -178,17 +178,18 @@ impl Leases for GuardTable {
             until_epoch: lease.until.timestamp(),
             expires_at: lease.until.timestamp() + 24 * 3600,
         };
-        let values = HashMap::from([
-            (":now".to_string(), AttributeValue::N(now.timestamp().to_string())),
-            (":holder".to_string(), s(&lease.holder)),
-        ]);
+        let values = HashMap::from([(":now".to_string(), AttributeValue::N(now.timestamp().to_string()))]);
         for _ in 0..TRIES {
-            let condition = "attribute_not_exists(pk) OR until_epoch <= :now OR holder = :holder";
+            let condition = "attribute_not_exists(pk) OR until_epoch <= :now";
             if self.put_if(item(&new, "PutItem")?, condition, Some(values.clone())).await? == Claim::Won {
                 return Ok(Acquired::Held);
             }
             if let Some(raw) = self.get_raw(pk.clone(), "lease").await? {
                 let held: LeaseItem = serde_dynamo::from_item(raw).map_err(unreadable("GetItem", "lease"))?;
+                // Ours and live: a retry after a lost answer, held already (not written again).
+                if held.lease.holder == lease.holder {
+                    return Ok(Acquired::Held);
+                }
                 return Ok(Acquired::Busy(held.lease));
             }
         }

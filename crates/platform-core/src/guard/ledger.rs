@@ -154,7 +154,11 @@ impl VendingLedger for GuardTable {
             let (holders, version) = self.slots().await?;
             let now = stamp(now);
             let mut live: BTreeMap<String, String> = holders.into_iter().filter(|(_, lease)| *lease >= now).collect();
-            if !live.contains_key(vending) && live.len() >= max as usize {
+            // Held already: a retry after a lost answer. Writing again would only move the lease.
+            if live.contains_key(vending) {
+                return Ok(Claim::Won);
+            }
+            if live.len() >= max as usize {
                 return Ok(Claim::Taken);
             }
             live.insert(vending.to_string(), stamp(lease_until));

@@ -90,12 +90,19 @@ impl AccountDirectory for Organizations {
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
         let tags = org_tags(tags)?;
+        // CreateAccount has no idempotency token: an SDK retry after a lost answer would ask for
+        // a second account. A failed call goes back to the state machine, whose retry looks for
+        // the account (by e-mail, then in-progress requests) before asking again.
+        let once = aws_sdk_organizations::config::Builder::default()
+            .retry_config(aws_sdk_organizations::config::retry::RetryConfig::disabled());
         let out = self
             .client
             .create_account()
             .account_name(name)
             .email(email)
             .set_tags(Some(tags))
+            .customize()
+            .config_override(once)
             .send()
             .await
             .classify("CreateAccount")?;
@@ -136,6 +143,22 @@ impl AccountDirectory for Organizations {
         while let Some(page) = pages.next().await {
             let page = page.classify("ListCreateAccountStatus")?;
             if let Some(s) = page.create_account_statuses().iter().find(|s| s.account_name() == Some(name)) {
+                return Ok(s.id().map(str::to_string));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn created_by(&self, account: &str) -> Result<Option<String>, AwsError> {
+        let mut pages = self
+            .client
+            .list_create_account_status()
+            .states(aws_sdk_organizations::types::CreateAccountState::Succeeded)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.classify("ListCreateAccountStatus")?;
+            if let Some(s) = page.create_account_statuses().iter().find(|s| s.account_id() == Some(account)) {
                 return Ok(s.id().map(str::to_string));
             }
         }

@@ -63,6 +63,9 @@ pub trait AccountDirectory: Send + Sync + std::fmt::Debug {
     /// The id of a CreateAccount request for `name` still in progress (one whose response was
     /// lost), so it is followed instead of asked twice.
     async fn creation_in_progress(&self, name: &str) -> Result<Option<String>, AwsError>;
+    /// The id of the succeeded CreateAccount request that made `account`, if one did (kept 90
+    /// days): an account found after a lost answer is told from one built by hand.
+    async fn created_by(&self, account: &str) -> Result<Option<String>, AwsError>;
     /// The id of the OU named `name` directly under the root.
     async fn ou_id(&self, name: &str) -> Result<Option<String>, AwsError>;
     /// The account's parent (root or OU) id.

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use platform_ops::runtime::harness::{Harness, Reliability};
 use platform_ops::{demo, report, runtime};
 
-use super::{HarnessArgs, LocalArgs, Output, print_runtime, read_json};
+use super::{HarnessArgs, LocalArgs, Output, print_harnessed, print_runtime, read_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Demo {
@@ -44,6 +45,8 @@ pub struct Run {
     report: Option<PathBuf>,
     #[command(flatten)]
     local: LocalArgs,
+    #[command(flatten)]
+    harness: HarnessArgs,
 }
 
 impl Run {
@@ -52,16 +55,28 @@ impl Run {
             Some(path) => read_json(path)?,
             None => serde_json::json!({}),
         };
-        let up = runtime::local::start(root, self.local.endpoint.as_deref()).await?;
+        let harness = self.harness.harness();
+        let endpoint = self.local.endpoint.as_deref();
+        let fault_free = fault_free(root, endpoint, &harness, |runtime| {
+            let (machine, input) = (self.machine.clone(), input.clone());
+            async move { Ok(runtime.execute(&machine, input).await.map(drop)?) }
+        })
+        .await?;
+        let up = runtime::local::start_in(root, endpoint, &Default::default(), &harness).await?;
         if self.report.is_some() {
             up.runtime.executions.enable();
         }
         let execution = up.runtime.execute(&self.machine, input).await?;
+        let reliability = fault_free.map(|ff| Reliability::of(&harness, &up.runtime, &ff));
         if let Some(path) = &self.report {
             report::save(path, &format!("run {}", self.machine), &up.runtime)?;
         }
         if self.local.output == Output::Json {
-            println!("{}", serde_json::to_string_pretty(&execution)?);
+            let mut out = serde_json::to_value(&execution)?;
+            if let (Some(r), Some(map)) = (&reliability, out.as_object_mut()) {
+                map.insert("reliability".into(), serde_json::to_value(r)?);
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
         } else {
             let entry = runtime::timeline::Entry::execution(0, &execution);
             print!("{}", runtime::timeline::Rendered(&[entry]));
@@ -76,7 +91,11 @@ impl Run {
             }
             println!("{} state transitions, {:?} on the virtual clock", execution.transitions, execution.duration);
         }
-        Ok(if execution.status == asl::Status::Succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        if let (Some(r), Output::Text) = (&reliability, self.local.output) {
+            print!("{r}");
+        }
+        let reliable = reliability.as_ref().is_none_or(Reliability::passed);
+        Ok(if execution.status == asl::Status::Succeeded && reliable { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
 }
 
@@ -97,12 +116,21 @@ pub struct SendEvent {
     report: Option<PathBuf>,
     #[command(flatten)]
     local: LocalArgs,
+    #[command(flatten)]
+    harness: HarnessArgs,
 }
 
 impl SendEvent {
     pub async fn run(self, root: &Path) -> anyhow::Result<ExitCode> {
         let event = read_json(&self.file)?;
-        let up = runtime::local::start(root, self.local.endpoint.as_deref()).await?;
+        let harness = self.harness.harness();
+        let endpoint = self.local.endpoint.as_deref();
+        let fault_free = fault_free(root, endpoint, &harness, |runtime| {
+            let (bus, event, from) = (self.bus.clone(), event.clone(), self.from.clone());
+            async move { Ok(runtime.send_event_from(&bus, event, from.as_deref()).await.map(drop)?) }
+        })
+        .await?;
+        let up = runtime::local::start_in(root, endpoint, &Default::default(), &harness).await?;
         let before = up.runtime.refusals().len();
         if self.report.is_some() {
             up.runtime.executions.enable();
@@ -111,11 +139,28 @@ impl SendEvent {
         if let Some(path) = &self.report {
             report::save(path, &format!("send-event {}", self.file.display()), &up.runtime)?;
         }
-        print_runtime(&up.runtime, &dispatches, self.local.output)?;
+        let reliability = fault_free.map(|ff| Reliability::of(&harness, &up.runtime, &ff));
+        print_harnessed(&up.runtime, &dispatches, self.local.output, reliability.as_ref())?;
+        let reliable = reliability.as_ref().is_none_or(Reliability::passed);
         // A refused event is an outcome, not an error: say why, and exit non-zero.
         let refused = up.runtime.refusals().into_iter().skip(before).any(|r| r.at == runtime::admission::Stop::Bus);
-        Ok(if refused { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        Ok(if refused || !reliable { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     }
+}
+
+/// The same work's effects without faults or second deliveries, on a world of its own (`None`
+/// when `harness` is quiet).
+async fn fault_free<F, Fut>(
+    root: &Path,
+    endpoint: Option<&str>,
+    harness: &Harness,
+    work: F,
+) -> anyhow::Result<Option<runtime::effects::Effects>>
+where
+    F: FnOnce(std::sync::Arc<runtime::Runtime>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    runtime::local::fault_free_effects(root, endpoint, &Default::default(), harness, |runtime, _| work(runtime)).await
 }
 
 #[derive(Debug, Subcommand)]

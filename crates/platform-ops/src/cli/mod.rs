@@ -141,6 +141,10 @@ pub struct HarnessArgs {
     /// Deliver every event and asynchronous invocation twice, as EventBridge and Lambda may.
     #[arg(long)]
     pub duplicate_deliveries: bool,
+    /// Kill a function at its timeout once, after this action's calls went through, and let its
+    /// state machine re-drive it (repeatable): `AccountVendingFunction:find-or-create`.
+    #[arg(long = "crash-after", value_name = "FUNCTION:action")]
+    pub crash_after: Vec<runtime::harness::CrashPoint>,
 }
 
 impl HarnessArgs {
@@ -153,7 +157,11 @@ impl HarnessArgs {
             }
             plan
         });
-        runtime::harness::Harness { faults, duplicate_deliveries: self.duplicate_deliveries }
+        runtime::harness::Harness {
+            faults,
+            duplicate_deliveries: self.duplicate_deliveries,
+            crash_points: self.crash_after.clone(),
+        }
     }
 }
 
@@ -194,14 +202,25 @@ pub fn print_runtime(
     dispatches: &[runtime::Dispatch],
     output: Output,
 ) -> anyhow::Result<()> {
+    print_harnessed(runtime, dispatches, output, None)
+}
+
+/// [`print_runtime`] with what a harnessed run found (faults, second deliveries, effects).
+pub fn print_harnessed(
+    runtime: &runtime::Runtime,
+    dispatches: &[runtime::Dispatch],
+    output: Output,
+    reliability: Option<&runtime::harness::Reliability>,
+) -> anyhow::Result<()> {
     if output == Output::Json {
         let entries = runtime.timeline.entries();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"dispatches": dispatches, "timeline": entries}))?
-        );
+        let out = serde_json::json!({"dispatches": dispatches, "timeline": entries, "reliability": reliability});
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print!("{}", runtime::timeline::Rendered(&runtime.timeline.entries()));
+        if let Some(r) = reliability {
+            print!("{r}");
+        }
     }
     Ok(())
 }

@@ -443,11 +443,17 @@ impl Resolver for LocalTasks {
                     let (error, cause) = super::harness::lambda_failure(f);
                     return Err(Failure::new(error, cause));
                 }
+                let action = payload.get("action").and_then(|a| a.as_str()).unwrap_or_default().to_string();
+                let id = runtime.template().function(&function).map(|f| f.id.clone()).unwrap_or_default();
                 let answer = match runtime.invoke(&function, payload).await {
                     Ok(Ok(inv)) => Ok(TaskOutput::now(inv.output)),
                     Ok(Err(f)) => Err(f),
                     Err(e) => Err(Failure::new("Lambda.ResourceNotFoundException", e.to_string())),
                 };
+                if let Some(point) = runtime.counters.crash(&id, &action) {
+                    let cause = format!("{point} was killed at its timeout after its calls went through (crash point)");
+                    return Err(Failure::new("Sandbox.Timedout", cause));
+                }
                 // The function ran (its side effects stand) and the state machine never hears.
                 if let Some(f) = fault {
                     let (error, cause) = super::harness::lambda_failure(f);

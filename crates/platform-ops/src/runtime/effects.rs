@@ -37,6 +37,10 @@ pub struct Effects {
     pub by_operation: BTreeMap<String, u64>,
     /// Requests applied again that AWS would not act on again (same token, same value set).
     pub absorbed: u64,
+    /// The same SNS message published again after its answer was lost: SNS has no idempotency
+    /// key, so subscribers get it twice (those that act, on-call, dedupe by the incident key).
+    /// Counted apart, not hidden.
+    pub notifications_repeated: u64,
 }
 
 impl Effects {
@@ -45,8 +49,13 @@ impl Effects {
         let mut seen = HashSet::new();
         for a in journal.iter().filter(|a| a.applied() && changing(&a.operation)) {
             let same_again_is_once = a.token || sets(&a.operation);
-            if same_again_is_once && !seen.insert((&a.service, &a.operation, a.digest)) {
-                out.absorbed += 1;
+            let notification = a.operation == "Publish";
+            if (same_again_is_once || notification) && !seen.insert((&a.service, &a.operation, a.digest)) {
+                if notification {
+                    out.notifications_repeated += 1;
+                } else {
+                    out.absorbed += 1;
+                }
                 continue;
             }
             *out.by_operation.entry(format!("{} {}", a.service, a.operation)).or_default() += 1;
@@ -135,22 +144,27 @@ mod tests {
             answered("dynamodb PutItem", 5, 400, false),
             // A read is no effect.
             answered("eks DescribeNodegroup", 6, 200, false),
+            // The same message again: SNS delivers it twice, counted apart.
+            answered("sns Publish", 7, 200, false),
+            answered("sns Publish", 7, 200, false),
         ];
         let effects = Effects::of(&journal);
         assert_eq!(effects.absorbed, 2);
+        assert_eq!(effects.notifications_repeated, 1);
+        assert_eq!(effects.by_operation["sns Publish"], 1);
         assert_eq!(effects.by_operation["ssm PutParameter"], 1);
         assert_eq!(effects.by_operation["eks UpdateNodegroupConfig"], 1);
         assert_eq!(effects.by_operation["events PutEvents"], 2);
         assert_eq!(effects.by_operation["organizations CreateAccount"], 2);
         assert!(!effects.by_operation.contains_key("dynamodb PutItem"));
-        assert_eq!(effects.total(), 6);
+        assert_eq!(effects.total(), 7);
     }
 
     #[test]
     fn a_comparison_counts_duplicates_and_missing_effects_apart() {
         let base =
             Effects::of(&[answered("sns Publish", 1, 200, false), answered("eks UpdateNodegroupConfig", 2, 200, true)]);
-        let run = Effects::of(&[answered("sns Publish", 1, 200, false), answered("sns Publish", 1, 200, false)]);
+        let run = Effects::of(&[answered("sns Publish", 1, 200, false), answered("sns Publish", 3, 200, false)]);
         let c = Comparison::of(&base, &run);
         assert_eq!((c.duplicates(), c.missing()), (1, 1));
         assert_eq!(Comparison::of(&base, &base).differences, []);

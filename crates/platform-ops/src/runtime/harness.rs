@@ -19,11 +19,42 @@ pub struct Harness {
     /// EventBridge and Lambda's asynchronous invocations deliver at least once: each event
     /// routed and each asynchronous invocation is delivered a second time.
     pub duplicate_deliveries: bool,
+    /// Functions killed at their timeout once, after the chosen action's calls went through.
+    pub crash_points: Vec<CrashPoint>,
 }
 
 impl Harness {
     pub fn is_quiet(&self) -> bool {
-        self.faults.as_ref().is_none_or(|p| p.rate <= 0.0) && !self.duplicate_deliveries
+        self.faults.as_ref().is_none_or(|p| p.rate <= 0.0) && !self.duplicate_deliveries && self.crash_points.is_empty()
+    }
+}
+
+/// `FUNCTION:action` (`AccountVendingFunction:find-or-create`): the first invocation of that
+/// action runs to its end (its side effects stand), then its answer never reaches the state
+/// machine, as when Lambda kills a function at its timeout. The state machine's retry re-drives it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CrashPoint {
+    /// The function's logical id in template.yaml.
+    pub function: String,
+    pub action: String,
+}
+
+impl std::str::FromStr for CrashPoint {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some((function, action)) if !function.is_empty() && !action.is_empty() => {
+                Ok(CrashPoint { function: function.to_string(), action: action.to_string() })
+            }
+            _ => Err(format!("crash point `{s}` is not FUNCTION:action (e.g. AlarmScalerFunction:act)")),
+        }
+    }
+}
+
+impl std::fmt::Display for CrashPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.function, self.action)
     }
 }
 
@@ -59,9 +90,31 @@ pub fn lambda_failure(fault: FaultKind) -> (&'static str, &'static str) {
 pub struct Counters {
     redeliveries: AtomicU64,
     task_failures: AtomicU64,
+    /// Each crash point and whether it has fired.
+    crashes: std::sync::Mutex<Vec<(CrashPoint, bool)>>,
 }
 
 impl Counters {
+    pub fn new(crash_points: &[CrashPoint]) -> Counters {
+        let crashes = crash_points.iter().map(|p| (p.clone(), false)).collect();
+        Counters { crashes: std::sync::Mutex::new(crashes), ..Counters::default() }
+    }
+
+    /// The crash point of `function`'s `action` if it has not fired yet (it fires now).
+    pub fn crash(&self, function: &str, action: &str) -> Option<CrashPoint> {
+        let mut crashes = self.crashes.lock().unwrap_or_else(|e| e.into_inner());
+        let (point, fired) =
+            crashes.iter_mut().find(|(p, fired)| !*fired && p.function == function && p.action == action)?;
+        *fired = true;
+        Some(point.clone())
+    }
+
+    /// The crash points that fired (`true`) or were never reached (`false`).
+    pub fn crash_points(&self, fired: bool) -> Vec<String> {
+        let crashes = self.crashes.lock().unwrap_or_else(|e| e.into_inner());
+        crashes.iter().filter(|(_, f)| *f == fired).map(|(p, _)| p.to_string()).collect()
+    }
+
     pub fn redelivered(&self) {
         self.redeliveries.fetch_add(1, Ordering::Relaxed);
     }
@@ -86,6 +139,12 @@ pub struct Reliability {
     pub effects: Comparison,
     /// Requests applied again that AWS would not act on again (same token, same value set).
     pub absorbed: u64,
+    /// Functions killed after their calls went through, then re-driven by their state machine.
+    pub crashes: Vec<String>,
+    /// Crash points no invocation reached: a run that proves nothing about them fails.
+    pub crash_points_missed: Vec<String>,
+    /// SNS messages published again after a lost answer (SNS's at-least-once; see [`Effects`]).
+    pub notifications_repeated: u64,
 }
 
 impl Reliability {
@@ -103,12 +162,17 @@ impl Reliability {
             redeliveries: runtime.counters.redeliveries.load(Ordering::Relaxed),
             effects: Comparison::of(fault_free, &effects),
             absorbed: effects.absorbed,
+            crashes: runtime.counters.crash_points(true),
+            crash_points_missed: runtime.counters.crash_points(false),
+            // Identical messages sent on purpose (the same notice twice) repeat in both runs.
+            notifications_repeated: effects.notifications_repeated.saturating_sub(fault_free.notifications_repeated),
         }
     }
 
-    /// Nothing took effect twice and nothing the fault-free run did was left undone.
+    /// Nothing took effect twice, nothing the fault-free run did was left undone, and every
+    /// crash point was reached.
     pub fn passed(&self) -> bool {
-        self.effects.duplicates() == 0 && self.effects.missing() == 0
+        self.effects.duplicates() == 0 && self.effects.missing() == 0 && self.crash_points_missed.is_empty()
     }
 }
 
@@ -134,6 +198,12 @@ impl std::fmt::Display for Reliability {
             self.sdk_retries, self.faults.operations, self.task_failures
         )?;
         writeln!(f, "  redeliveries: {}", self.redeliveries)?;
+        if !self.crashes.is_empty() {
+            writeln!(f, "  crashed after their calls went through, then re-driven: {}", self.crashes.join(", "))?;
+        }
+        if !self.crash_points_missed.is_empty() {
+            writeln!(f, "  crash points never reached (FAILED): {}", self.crash_points_missed.join(", "))?;
+        }
         writeln!(
             f,
             "  effects: {} took effect, {} in the fault-free run ({} repeats absorbed by idempotency); duplicate effects: {}, missing effects: {}",
@@ -143,9 +213,52 @@ impl std::fmt::Display for Reliability {
             self.effects.duplicates(),
             self.effects.missing()
         )?;
+        if self.notifications_repeated > 0 {
+            writeln!(
+                f,
+                "  notifications published again after a lost answer (SNS has no idempotency key): {}",
+                self.notifications_repeated
+            )?;
+        }
         for d in &self.effects.differences {
             writeln!(f, "    {}: {} (fault-free: {})", d.operation, d.actual, d.expected)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GIVEN a crash point WHEN other actions run THEN it waits; WHEN its action runs THEN it
+    /// fires once; and a point never reached fails the run (a crash run that crashed nothing
+    /// proves nothing).
+    #[test]
+    fn crash_points_fire_once_and_a_missed_one_fails() {
+        let act: CrashPoint = "AlarmScalerFunction:act".parse().expect("parses");
+        let missed: CrashPoint = "AlarmScalerFunction:no-such-action".parse().expect("parses");
+        assert!("no-colon".parse::<CrashPoint>().is_err());
+        let counters = Counters::new(&[act.clone(), missed]);
+        assert_eq!(counters.crash("AlarmScalerFunction", "decide"), None);
+        assert_eq!(counters.crash("AlarmScalerFunction", "act"), Some(act));
+        assert_eq!(counters.crash("AlarmScalerFunction", "act"), None, "once");
+        assert_eq!(counters.crash_points(true), ["AlarmScalerFunction:act"]);
+        let reliability = Reliability {
+            rate: 0.0,
+            seed: 0,
+            duplicate_deliveries: false,
+            faults: FaultStats::default(),
+            sdk_retries: 0,
+            task_failures: 1,
+            redeliveries: 0,
+            effects: Comparison::default(),
+            absorbed: 0,
+            crashes: counters.crash_points(true),
+            crash_points_missed: counters.crash_points(false),
+            notifications_repeated: 0,
+        };
+        assert!(!reliability.passed());
+        assert!(reliability.to_string().contains("never reached (FAILED): AlarmScalerFunction:no-such-action"));
     }
 }

@@ -212,7 +212,7 @@ impl Runtime {
             faults,
             duplicate_deliveries: harness.duplicate_deliveries,
             journal_mark: Mutex::new(0),
-            counters: harness::Counters::default(),
+            counters: harness::Counters::new(&harness.crash_points),
         };
         runtime.provision().await?;
         Ok(runtime)

@@ -40,15 +40,20 @@ const LAMBDA_ERRORS: &[&str] = &[
     "Lambda.ServiceException",
     "Lambda.TooManyRequestsException",
     "Lambda.Unknown",
+    // The function killed at its timeout (or its sandbox lost) mid-invocation.
+    "Sandbox.Timedout",
 ];
 
 /// What the Lambda service raises when it failed, not the function: every Lambda task retries
 /// them (AWS's recommended retrier), or an invocation lost to a dropped connection fails a flow.
+/// A function killed at its timeout after its calls went through is retried too: every handler
+/// takes up what it began (the crash-point runs of the local runtime show it).
 const LAMBDA_TRANSIENT: &[&str] = &[
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.ServiceException",
     "Lambda.TooManyRequestsException",
+    "Sandbox.Timedout",
 ];
 
 /// The error prefix of an optimised integration (`arn:aws:states:::<service>:<action>`).

@@ -125,8 +125,12 @@ pub(super) async fn find_or_create(mut v: Vending, deps: &Deps) -> Result<Vendin
     // CreateAccount has no idempotency token: the e-mail is the key. A repeated request, or a
     // re-run after a failure, finds the account and carries on with it.
     if let Some(account) = reusable(&v, deps).await? {
+        // Ours when a CreateAccount of ours made it and its answer was lost (or the function
+        // died before it could say so): created, not reused.
+        let created = deps.directory.created_by(&account).await?;
+        v.reused = created.is_none();
+        v.creation_request_id = created;
         v.account_id = Some(account);
-        v.reused = true;
         v.done = true;
         return Ok(v);
     }
