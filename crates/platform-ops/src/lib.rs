@@ -4,6 +4,7 @@ pub mod account;
 pub mod actions;
 pub mod approval;
 pub mod bench;
+pub mod bench_alarms;
 pub mod demo;
 pub mod report;
 pub mod runtime;

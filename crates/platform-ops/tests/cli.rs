@@ -128,7 +128,7 @@ fn demo_replays_the_default_scenario() {
     );
     assert!(
         text.contains(
-            "AWS reads: dynamodb Query x1, eks DescribeNodegroup x2, ssm GetParameters x2, ssm GetParametersByPath x1, sts AssumeRole x1\n"
+            "AWS reads: dynamodb Query x2, eks DescribeNodegroup x2, ssm GetParameters x2, ssm GetParametersByPath x1, sts AssumeRole x1\n"
         ),
         "{text}"
     );

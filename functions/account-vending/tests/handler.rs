@@ -247,7 +247,8 @@ async fn email_already_exists_finds_the_account_and_internal_failure_asks_again(
     let v = vending(handle(Request::AwaitAccount { vending: v }, &f.deps).await.expect("reused"));
     assert_eq!((v.account_id.as_deref(), v.done), (Some("222233334444"), true));
 
-    // INTERNAL_FAILURE: CreateAccount again, three requests in all, then the named failure.
+    // INTERNAL_FAILURE: CreateAccount again, three requests in all, then the named failure: terminal,
+    // not Transient (AwaitAccount's Retry would only poll the failed request again).
     let f = fakes().await;
     f.directory.0.lock().expect("lock").creation_script =
         [Creation::Failed { reason: "INTERNAL_FAILURE".into() }].into();
@@ -258,8 +259,27 @@ async fn email_already_exists_finds_the_account_and_internal_failure_asks_again(
         assert!(!v.done);
     }
     let err = handle(Request::AwaitAccount { vending: v }, &f.deps).await.expect_err("gave up");
-    assert_eq!(err.error_type(), "Transient");
+    assert_eq!(err.error_type(), "AccountCreationFailed");
     assert_eq!(f.directory.calls().iter().filter(|c| *c == "CreateAccount").count(), 3);
+}
+
+/// GIVEN the request's e-mail already names an account of ours that is suspended WHEN the
+/// vending finds or creates its account THEN it is refused as `NotActive` (`InvalidRequest`: a
+/// retry cannot help) and no second account is created with the e-mail.
+#[tokio::test]
+async fn a_suspended_account_found_by_email_is_refused_and_nothing_created() {
+    let f = fakes().await;
+    let tags = [("managed-by", "platform-ops"), ("environment", "dev"), ("client", "acme")];
+    hand_built(&f, "222233334444", "aws+acme-dev@abc-trading.com", &tags);
+    f.directory.0.lock().expect("lock").accounts.iter_mut().for_each(|a| a.state = AccountState::Suspended);
+    let v = validated(&f, "acme").await;
+    let err = handle(Request::FindOrCreate { vending: v }, &f.deps).await.expect_err("suspended");
+    assert!(
+        matches!(&err, VendingError::NotActive { account, status: AccountState::Suspended } if account == "222233334444"),
+        "{err}"
+    );
+    assert_eq!(err.error_type(), "InvalidRequest");
+    assert!(!f.directory.calls().iter().any(|c| c == "CreateAccount"), "{:?}", f.directory.calls());
 }
 
 #[tokio::test]

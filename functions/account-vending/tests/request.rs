@@ -101,6 +101,7 @@ fn creation_failures_map_to_the_names_the_state_machine_catches() {
     assert_eq!(name("EMAIL_ALREADY_EXISTS"), "EmailAlreadyExists");
     assert_eq!(name("ACCOUNT_LIMIT_EXCEEDED"), "AccountLimitExceeded");
     assert_eq!(name("CONCURRENT_ACCOUNT_MODIFICATION"), "ConcurrentAccountModification");
-    assert_eq!(name("INTERNAL_FAILURE"), "Transient");
+    // Only once CreateAccount was asked again as often as allowed: terminal.
+    assert_eq!(name("INTERNAL_FAILURE"), "AccountCreationFailed");
     assert_eq!(name("INVALID_EMAIL"), "AccountCreationFailed");
 }

@@ -353,3 +353,26 @@ async fn outdated_and_missing_regions_take_two_baseline_rounds() {
     let regions: Vec<(&str, &str)> = instances.iter().map(|i| (i.region.as_str(), i.status.as_str())).collect();
     assert_eq!(regions, [("us-east-1", "CURRENT"), ("us-west-2", "CURRENT")]);
 }
+
+/// GIVEN Organizations failing every CreateAccount inside itself (INTERNAL_FAILURE) WHEN the
+/// vending runs THEN it asks three times in all, each request polled once, and then fails
+/// `AccountCreationFailed`, not retried by AwaitAccount: no further poll of a request that has
+/// already failed; the failure is notified as AwaitAccount's and the claim marked failed.
+#[tokio::test]
+async fn internal_failures_ask_three_times_then_fail_without_polling_again() {
+    let w = world().await;
+    w.fakes.directory.0.lock().expect("lock").creation_script =
+        [Creation::Failed { reason: "INTERNAL_FAILURE".into() }].into();
+    let e = run(&w, "internal", request("acme")).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("AccountCreationFailed")), "{:?}", e.cause);
+    let calls = w.fakes.directory.calls();
+    let count = |op: &str| calls.iter().filter(|c| *c == op).count();
+    assert_eq!(count("CreateAccount"), 3, "{calls:?}");
+    assert_eq!(count("DescribeCreateAccountStatus"), 3, "one poll per request, none retried: {calls:?}");
+    let notified = w.notified.lock().expect("lock").clone();
+    assert_eq!(notified.len(), 1);
+    assert!(notified[0].contains("FAILED at AwaitAccount"), "{notified:?}");
+    let l = w.fakes.ledger.0.lock().expect("lock");
+    assert_eq!(l.claims.values().next().map(|c| c.0.as_str()), Some("failed"));
+    assert!(l.holders.is_empty(), "the slot is released");
+}

@@ -288,7 +288,7 @@ async fn decide(
         let summary = format!("{} {:?} at {} was already handled", alarm.alarm, alarm.state, alarm.since);
         return Ok(plan(PlanKind::Duplicate, Capacity { min: 0, desired: 0, max: 0 }, summary));
     }
-    let group = deps.groups.describe(&alarm.account, &target).await?;
+    let mut group = deps.groups.describe(&alarm.account, &target).await?;
     let mut situation = Situation {
         now,
         state: alarm.state,
@@ -304,26 +304,39 @@ async fn decide(
         },
         trading_hours: env.trading_hours.clone(),
         history: deps.guard.history(&target_key).await?,
-        group_tags: group.tags,
+        group_tags: std::mem::take(&mut group.tags),
         pods_need: None,
     };
-    let mut decision = guardrails::decide(&situation);
-    // The pods' needs only matter to a scale-in that every other guardrail allows: read them then,
-    // and decide again with them (the decision is pure; the read is the cost).
-    if let (Outcome::Scale { direction: Direction::In, .. }, Target::Nodegroup { cluster, .. }) =
-        (&decision.outcome, &target)
-    {
-        situation.pods_need = pods_need(deps, &alarm.account, cluster, group.capacity.desired, now).await?;
-        decision = guardrails::decide(&situation);
+    let mut decision = decide_gathered(deps, &mut situation, &alarm.account, &target).await?;
+    // Two alarms for the same target at once: the lock makes one of them act (a dry run and an
+    // explanation take no lock). Only a lock holder records an action, so the history read
+    // before the lock may miss one recorded (its lock released) since: read again under the
+    // lock, and decide again on what changed (a cooldown then refuses, and the lock goes back).
+    let mut busy = false;
+    if claim && matches!(decision.outcome, Outcome::Scale { dry_run: false, .. }) {
+        if deps.guard.lock_target(&target_key, &owner, now, LOCK_SECONDS).await? == Claim::Taken {
+            busy = true;
+        } else {
+            let history = deps.guard.history(&target_key).await?;
+            if history != situation.history {
+                group = deps.groups.describe(&alarm.account, &target).await?;
+                situation.current = group.capacity;
+                situation.group_tags = std::mem::take(&mut group.tags);
+                situation.history = history;
+                situation.pods_need = None;
+                decision = decide_gathered(deps, &mut situation, &alarm.account, &target).await?;
+                if !matches!(decision.outcome, Outcome::Scale { .. }) {
+                    deps.guard.unlock_target(&target_key, &owner).await?;
+                }
+            }
+        }
     }
     let (kind, after, until, summary) = match &decision.outcome {
         Outcome::Scale { from, to, dry_run, direction } => {
             let after = Capacity { min: group.capacity.min.min(*to), desired: *to, max: group.capacity.max.max(*to) };
-            // Two alarms for the same target at once: the lock makes one of them act (a dry run
-            // and an explanation take no lock).
             let kind = if *dry_run {
                 PlanKind::DryRun
-            } else if claim && deps.guard.lock_target(&target_key, &owner, now, LOCK_SECONDS).await? == Claim::Taken {
+            } else if busy {
                 PlanKind::Busy
             } else {
                 PlanKind::Scale
@@ -338,6 +351,25 @@ async fn decide(
         Outcome::Defer { reason, until, .. } => (PlanKind::Defer, None, Some(*until), reason.clone()),
     };
     Ok(Plan { after, until, decision: Some(decision), ..plan(kind, group.capacity, summary) })
+}
+
+/// The decision on what was gathered; the pods' needs only matter to a scale-in that every other
+/// guardrail allows: read them then, and decide again with them (the decision is pure; the read
+/// is the cost).
+async fn decide_gathered(
+    deps: &Deps,
+    situation: &mut Situation,
+    account: &str,
+    target: &Target,
+) -> Result<guardrails::Decision, HandlerError> {
+    let decision = guardrails::decide(situation);
+    if let (Outcome::Scale { direction: Direction::In, .. }, Target::Nodegroup { cluster, .. }) =
+        (&decision.outcome, target)
+    {
+        situation.pods_need = pods_need(deps, account, cluster, situation.current.desired, situation.now).await?;
+        return Ok(guardrails::decide(situation));
+    }
+    Ok(decision)
 }
 
 /// Nodes the pods need in a nodegroup of `desired` nodes, when Container Insights reports it.

@@ -3,14 +3,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use alarm_scaler::alarm::Direction;
+use alarm_scaler::alarm::{Direction, Target};
 use alarm_scaler::demand::Reservation;
 use alarm_scaler::fakes::MemoryDemand;
 use alarm_scaler::guardrails::Capacity;
 use alarm_scaler::handler::{Deps, Plan, PlanKind, Request, Response, handle};
-use alarm_scaler::ports::GroupState;
+use alarm_scaler::ports::{AuditRecord, Claim, GroupState, Groups, Guard};
 use chrono::{DateTime, Utc};
+use platform_core::capacity::PastAction;
 use platform_core::config::{self, config_parameters};
+use platform_core::error::{AwsError, ErrorClass};
 use platform_core::fakes::{CapturedMetrics, FakeParameterStore, MemoryGroups, MemoryGuard};
 use platform_core::trust::Boundary;
 use serde_json::{Value, json};
@@ -413,4 +415,120 @@ async fn alarms_from_outside_the_environment_are_refused_untouched() {
     )
     .await;
     assert_eq!(plan.kind, PlanKind::Scale, "{plan:?}");
+}
+
+fn plan_of(response: Response) -> Plan {
+    match response {
+        Response::Plan(plan) => *plan,
+        other => panic!("decide answers a plan: {other:?}"),
+    }
+}
+
+/// GIVEN a low alarm decided before its stabilisation is over (deferred: the transition claimed
+/// by the deciding execution, nothing locked) WHEN the state machine decides again at the plan's
+/// `until` with `retry_of` set to the plan's owner THEN the second look acts on its own claim (a
+/// scale, the lock its execution's), and another execution delivering the same transition is
+/// still a duplicate.
+#[tokio::test]
+async fn a_deferred_scale_in_decides_again_on_its_own_claim() {
+    let (deps, groups, guard) = deps();
+    groups.set_capacity(ACCOUNT, Capacity { min: 1, desired: 4, max: 4 });
+    let low = alarm("abc-trading-dev-remediate-nodes-cpu-low", "ALARM", "2026-11-24T20:00:00Z");
+    let ask = |now: Option<DateTime<Utc>>, retry_of: Option<String>, execution: Option<&str>| Request::Decide {
+        event: low.clone(),
+        now,
+        retry_of,
+        execution: execution.map(str::to_string),
+    };
+    let first = plan_of(handle(ask(at("2026-11-24T20:05:00Z"), None, Some("exec-1")), &deps).await.expect("decides"));
+    assert_eq!((first.kind, first.owner.as_str()), (PlanKind::Defer, "exec-1"), "{first:?}");
+    assert_eq!(first.until, at("2026-11-24T20:10:00Z"), "ten minutes of stabilisation from the alarm");
+    assert!(guard.locks.lock().expect("lock").is_empty(), "a deferral locks nothing");
+    assert_eq!(guard.claims.lock().expect("lock").get(&first.transition).map(String::as_str), Some("exec-1"));
+
+    // DecideAgain sends `retry_of`, not `execution`: the owner is the first look's.
+    let second = plan_of(handle(ask(first.until, Some(first.owner.clone()), None), &deps).await.expect("decides"));
+    assert_eq!((second.kind, second.owner.as_str()), (PlanKind::Scale, "exec-1"), "{second:?}");
+    assert_eq!(second.after.map(|a| a.desired), Some(3));
+    let owner = guard.locks.lock().expect("lock").get(&second.target_key).map(|(o, _)| o.clone());
+    assert_eq!(owner.as_deref(), Some("exec-1"), "the lock is the deferred execution's");
+
+    let other = plan_of(handle(ask(first.until, None, Some("exec-2")), &deps).await.expect("decides"));
+    assert_eq!(other.kind, PlanKind::Duplicate, "another delivery of the transition acts on nothing");
+    assert!(groups.resizes().is_empty(), "deciding resizes nothing");
+}
+
+/// Groups that are always busy with another update (EKS answers ResourceInUseException).
+#[derive(Debug)]
+struct Updating(Arc<MemoryGroups>);
+
+#[async_trait::async_trait]
+impl Groups for Updating {
+    async fn describe(&self, account: &str, target: &Target) -> Result<GroupState, AwsError> {
+        self.0.describe(account, target).await
+    }
+    async fn resize(&self, _: &str, _: &Target, _: Capacity, _: &str) -> Result<Option<String>, AwsError> {
+        Err(AwsError::new(ErrorClass::OperationInProgress, "UpdateNodegroupConfig", "an update is in progress"))
+    }
+}
+
+/// GIVEN a group with another update in progress WHEN act resizes it THEN the error is
+/// `OperationInProgress` (the name Act's Retry waits on), nothing is resized and the target
+/// stays locked for the retry.
+#[tokio::test]
+async fn a_resize_of_a_busy_group_is_operation_in_progress() {
+    let (mut deps, groups, guard) = deps();
+    let high = alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z");
+    let plan = decide(&deps, high, "2026-11-24T20:00:05Z").await;
+    deps.groups = Arc::new(Updating(groups.clone()));
+    let err = handle(Request::Act { plan: plan.clone() }, &deps).await.expect_err("busy");
+    assert_eq!(err.error_type(), "OperationInProgress", "{err}");
+    assert!(groups.resizes().is_empty());
+    assert!(guard.locks.lock().expect("lock").contains_key(&plan.target_key), "still locked for the retry");
+}
+
+/// A guard table whose audit writes are all throttled; everything else as the table.
+#[derive(Debug)]
+struct Unrecorded(Arc<MemoryGuard>);
+
+#[async_trait::async_trait]
+impl Guard for Unrecorded {
+    async fn claim_transition(&self, t: &str, owner: &str, now: DateTime<Utc>) -> Result<Claim, AwsError> {
+        self.0.claim_transition(t, owner, now).await
+    }
+    async fn lock_target(&self, key: &str, owner: &str, now: DateTime<Utc>, s: i64) -> Result<Claim, AwsError> {
+        self.0.lock_target(key, owner, now, s).await
+    }
+    async fn unlock_target(&self, key: &str, owner: &str) -> Result<(), AwsError> {
+        self.0.unlock_target(key, owner).await
+    }
+    async fn history(&self, key: &str) -> Result<Vec<PastAction>, AwsError> {
+        self.0.history(key).await
+    }
+    async fn record(&self, _: &str, _: &AuditRecord) -> Result<(), AwsError> {
+        Err(AwsError::new(ErrorClass::Throttled, "PutItem", "rate exceeded"))
+    }
+}
+
+/// GIVEN a resize that went through WHEN its audit record cannot be written THEN record fails
+/// `Throttled` (retried by the state machine), no outcome is counted, and the target stays locked
+/// by the plan's owner: a second alarm for the group meanwhile is busy, not a second resize.
+#[tokio::test]
+async fn a_record_that_fails_after_acting_keeps_the_target_locked() {
+    let (mut deps, groups, guard, metrics) = deps_with_metrics();
+    deps.guard = Arc::new(Unrecorded(guard.clone()));
+    let high = alarm("abc-trading-dev-remediate-nodes-cpu-high", "ALARM", "2026-11-24T20:00:00Z");
+    let plan = decide(&deps, high, "2026-11-24T20:00:05Z").await;
+    assert_eq!(plan.kind, PlanKind::Scale);
+    handle(Request::Act { plan: plan.clone() }, &deps).await.expect("acts");
+    let err = handle(Request::Record { plan: plan.clone() }, &deps).await.expect_err("not recorded");
+    assert_eq!(err.error_type(), "Throttled");
+    let holder = guard.locks.lock().expect("lock").get(&plan.target_key).map(|(o, _)| o.clone());
+    assert_eq!(holder, Some(plan.owner.clone()), "the lock is not released before the record is written");
+    assert!(metrics.documents().is_empty(), "nothing counted for an unrecorded remediation");
+
+    let memory = alarm("abc-trading-dev-remediate-nodes-memory-high", "ALARM", "2026-11-24T20:01:00Z");
+    let second = decide(&deps, memory, "2026-11-24T20:01:05Z").await;
+    assert_eq!(second.kind, PlanKind::Busy, "{second:?}");
+    assert_eq!(groups.resizes().len(), 1, "one resize");
 }

@@ -1,6 +1,6 @@
 //! `state-machines/alarm-remediation.asl.json` through the `asl` engine, path by path, the scaler scripted.
 
-// The paths: act, refuse, defer, dry run, throttled act, verify timeout, failure.
+// The paths: act, refuse, defer, dry run, throttled act, busy group, verify timeout, failure, unrecorded act.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -163,4 +163,48 @@ async fn a_decision_that_fails_is_reported() {
     let e = run(scaler.clone()).await;
     assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("RemediationFailed")));
     assert_eq!(scaler.calls(), ["decide", "sns:publish"]);
+}
+
+/// GIVEN a group with another update in progress WHEN act answers `OperationInProgress` twice
+/// THEN act is retried and the remediation goes on; WHEN the group stays busy THEN act is tried
+/// once and retried six times (Act's Retry), the remediation fails and people are told last.
+#[tokio::test]
+async fn a_busy_group_is_retried_then_escalated() {
+    let busy = || Err(Failure::new("OperationInProgress", "an update is in progress"));
+    let scaler = Arc::new(
+        Scaler::default()
+            .with("decide", vec![Ok(plan("scale"))])
+            .with("act", vec![busy(), busy(), Ok(json!({"update_id": "u-1"}))])
+            .with("verify", vec![settled(true)])
+            .with("record", vec![audit()]),
+    );
+    let e = run(scaler.clone()).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.cause);
+    assert_eq!(scaler.calls().iter().filter(|c| *c == "act").count(), 3);
+
+    let scaler = Arc::new(Scaler::default().with("decide", vec![Ok(plan("scale"))]).with("act", vec![busy()]));
+    let e = run(scaler.clone()).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("RemediationFailed")));
+    assert_eq!(scaler.calls().iter().filter(|c| *c == "act").count(), 1 + 6);
+    assert!(!scaler.calls().iter().any(|c| c == "verify" || c == "record"), "{:?}", scaler.calls());
+    assert_eq!(scaler.calls().last().map(String::as_str), Some("sns:publish"), "people are told");
+}
+
+/// GIVEN a resize that went through WHEN its audit record can never be written THEN record is
+/// tried once and retried four times (Record's Retry), and the remediation fails and is told:
+/// nothing ends quietly with an action missing from the trail.
+#[tokio::test]
+async fn a_record_that_keeps_failing_escalates() {
+    let scaler = Arc::new(
+        Scaler::default()
+            .with("decide", vec![Ok(plan("scale"))])
+            .with("act", vec![Ok(json!({"update_id": "u-1"}))])
+            .with("verify", vec![settled(true)])
+            .with("record", vec![Err(Failure::new("Transient", "connection reset"))]),
+    );
+    let e = run(scaler.clone()).await;
+    assert_eq!((e.status, e.error.as_deref()), (Status::Failed, Some("RemediationFailed")));
+    assert_eq!(e.cause.as_deref(), Some("connection reset"));
+    let calls = scaler.calls();
+    assert_eq!(calls, [&["decide", "act", "verify"][..], &["record"; 5], &["sns:publish"]].concat());
 }

@@ -175,3 +175,55 @@ async fn a_kinesis_batch_with_failed_items_is_not_done() {
     handle(fixture("kinesis-logs-destination.json"), &w.deps, 1_000).await.expect("again");
     assert!(w.firehose.delivered().len() > before, "processed again");
 }
+
+/// The Kinesis fixture with its third (audit) item's data replaced by `data`, base64 as Lambda
+/// hands it over.
+fn kinesis_with_third_item(data: &str) -> Input {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/events/kinesis-logs-destination.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    event["Records"][2]["kinesis"]["data"] = Value::from(data);
+    serde_json::from_value(event).expect("a Kinesis event")
+}
+
+/// GIVEN a Kinesis batch with one item that is not gzip WHEN it is handled THEN that item is
+/// dropped and counted (`Dropped.gzip`), not reported for retry (it would fail the same way
+/// forever and hold the shard), the other items' records and events are delivered, and the batch
+/// is done: the same batch again is skipped.
+#[tokio::test(start_paused = true)]
+async fn a_kinesis_item_that_does_not_decode_is_dropped_and_counted_not_retried() {
+    let w = world(MemorySink::default(), MemoryBus::default());
+    // base64 of "not a gzip stream".
+    let poisoned = || kinesis_with_third_item("bm90IGEgZ3ppcCBzdHJlYW0=");
+    let out = handle(poisoned(), &w.deps, 0).await.expect("a poison item does not fail the batch");
+    let Output::Kinesis(response) = out else { panic!("kinesis answers with batch item failures") };
+    assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
+    let delivered = w.delivered();
+    assert_eq!(delivered.len(), 2, "the settlement item's two lines");
+    assert!(delivered.iter().all(|r| r["service"] == "settlement"), "{delivered:?}");
+    assert_eq!(w.bus.events().len(), 1, "CrashLoopBackOff raised");
+    let emf = w.emf.text();
+    assert!(emf.contains("\"Dropped.gzip\":1.0"), "{emf}");
+
+    let again = handle(poisoned(), &w.deps, 1_000).await.expect("again");
+    assert_eq!(again, Output::Kinesis(Default::default()));
+    assert_eq!((w.delivered().len(), w.bus.events().len()), (2, 1), "a done batch is not processed twice");
+}
+
+/// GIVEN EventBridge refusing every event WHEN a Kinesis batch is handled THEN the invocation
+/// fails `EventsUndelivered` (the whole batch comes again: events have no item to retry alone),
+/// its records are archived all the same, and the delivery is released so the batch coming again
+/// is processed, not skipped as done.
+#[tokio::test(start_paused = true)]
+async fn a_kinesis_batch_whose_events_eventbridge_refuses_fails_and_is_processed_again() {
+    let w = world(MemorySink::default(), MemoryBus::default().refusing(""));
+    let err = handle(fixture("kinesis-logs-destination.json"), &w.deps, 0).await.expect_err("undelivered");
+    assert_eq!(err.error_type(), "EventsUndelivered");
+    assert_eq!(w.delivered().len(), 3, "settlement's two lines and the audit line archived");
+    assert!(w.bus.events().is_empty());
+    let calls = w.bus.calls().len();
+
+    let again = handle(fixture("kinesis-logs-destination.json"), &w.deps, 1_000).await.expect_err("again");
+    assert_eq!(again.error_type(), "EventsUndelivered", "processed again, not skipped as done");
+    assert_eq!(w.delivered().len(), 6, "the records again: at least once");
+    assert!(w.bus.calls().len() > calls, "the events tried again");
+}

@@ -1,14 +1,15 @@
 //! The schedules on fakes: drift, working hours, off-hours through the scaler's guard, the inventory.
 
 // Drift found, reported and re-applied only where the environment says so; working hours per
-// environment time zone; off-hours through the scaler's guard and audit; the inventory's report.
+// environment time zone; off-hours through the scaler's guard and audit (a group another action
+// holds, a resize that fails); the inventory's report.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use platform_core::capacity::GroupState;
-use platform_core::capacity::{Capacity, PastAction};
+use platform_core::capacity::{Capacity, GroupState, Groups, PastAction, Target};
 use platform_core::config;
+use platform_core::error::{AwsError, ErrorClass};
 use platform_core::fakes::MemoryStackSets;
 use platform_core::organization::AccountState;
 use platform_core::stacksets::{InstanceStatus, Preferences, ResourceDrift, StackSets};
@@ -148,6 +149,68 @@ async fn off_hours_scales_down_and_back_through_the_guard_and_its_audit() {
     let actions = off_hours::run(&tree, &accounts, &groups, &guard, at("2026-11-26T20:05:00Z"), "test").await;
     let a = actions.iter().find(|a| a.account == "111111111111").expect("dev");
     assert_eq!((a.outcome, a.guardrail.as_deref()), (Outcome::Refuse, Some("cooldown")));
+}
+
+/// The guard table's key of the dev nodegroup in account 111111111111, as off-hours locks it.
+fn dev_nodegroup_key(tree: &config::ConfigTree) -> String {
+    let target =
+        Target::Nodegroup { cluster: tree.resource_prefix("dev"), nodegroup: tree.organization.nodegroup_name("dev") };
+    target.key("111111111111")
+}
+
+/// GIVEN the dev nodegroup locked by another action (an alarm's resize) WHEN off-hours runs at
+/// night THEN it refuses with the guardrail `busy`: nothing resized, nothing recorded, the other
+/// owner's lock left as it was.
+#[tokio::test]
+async fn off_hours_leaves_a_group_another_action_holds() {
+    let tree = config::load(&config::repository_config_dir()).expect("config");
+    let (groups, guard) = (MemoryGroups::default(), MemoryGuard::default());
+    groups.set("111111111111", group(2, &[]));
+    let night = at("2026-11-25T19:00:00Z");
+    let key = dev_nodegroup_key(&tree);
+    let held = ("alarm-exec-1".to_string(), night.timestamp() + 600);
+    guard.locks.lock().expect("lock").insert(key.clone(), held.clone());
+    let accounts = [account("111111111111", "Development")];
+    let actions = off_hours::run(&tree, &accounts, &groups, &guard, night, "off-hours-run").await;
+    assert_eq!(actions.len(), 1);
+    let a = &actions[0];
+    assert_eq!((a.outcome, a.guardrail.as_deref(), a.from, a.to), (Outcome::Refuse, Some("busy"), Some(2), 0));
+    assert!(groups.resizes().is_empty(), "{:?}", groups.resizes());
+    assert!(guard.records().is_empty(), "a busy group is not audited: the holder's action is");
+    assert_eq!(guard.locks.lock().expect("lock").get(&key), Some(&held), "the holder keeps its lock");
+}
+
+/// Groups whose resizes are all denied (the member role lost eks:UpdateNodegroupConfig).
+#[derive(Debug)]
+struct Denied(MemoryGroups);
+
+#[async_trait::async_trait]
+impl Groups for Denied {
+    async fn describe(&self, account: &str, target: &Target) -> Result<GroupState, AwsError> {
+        self.0.describe(account, target).await
+    }
+    async fn resize(&self, _: &str, _: &Target, _: Capacity, _: &str) -> Result<Option<String>, AwsError> {
+        Err(AwsError::new(ErrorClass::AccessDenied, "UpdateNodegroupConfig", "not authorized"))
+    }
+}
+
+/// GIVEN a resize that fails WHEN off-hours runs THEN the group's outcome is `error` with the
+/// reason, the lock it took is released (the next run, or an alarm, is not held off) and nothing
+/// is recorded as done.
+#[tokio::test]
+async fn a_failed_off_hours_resize_is_an_error_that_releases_the_lock() {
+    let tree = config::load(&config::repository_config_dir()).expect("config");
+    let (groups, guard) = (Denied(MemoryGroups::default()), MemoryGuard::default());
+    groups.0.set("111111111111", group(2, &[]));
+    let accounts = [account("111111111111", "Development")];
+    let actions = off_hours::run(&tree, &accounts, &groups, &guard, at("2026-11-25T19:00:00Z"), "run-1").await;
+    assert_eq!(actions.len(), 1);
+    let a = &actions[0];
+    assert_eq!((a.outcome, a.guardrail.as_deref()), (Outcome::Error, None));
+    assert!(a.reason.contains("not authorized"), "{}", a.reason);
+    assert!(guard.locks.lock().expect("lock").is_empty(), "the lock is released");
+    assert!(guard.records().is_empty(), "nothing recorded");
+    assert_eq!(groups.0.groups.lock().expect("lock")["111111111111"].capacity.desired, 2, "unchanged");
 }
 
 #[test]

@@ -333,6 +333,28 @@ struct FaultyConnector {
     faults: Arc<Faults>,
 }
 
+/// Hashes `value` with object keys in sorted order.
+fn hash_json(value: &serde_json::Value, h: &mut impl Hasher) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            for (k, v) in entries {
+                k.hash(h);
+                hash_json(v, h);
+            }
+            '}'.hash(h);
+        }
+        serde_json::Value::Array(items) => {
+            for v in items {
+                hash_json(v, h);
+            }
+            ']'.hash(h);
+        }
+        other => other.to_string().hash(h),
+    }
+}
+
 impl HttpConnector for FaultyConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let op = request
@@ -342,7 +364,12 @@ impl HttpConnector for FaultyConnector {
         let token = request.body().bytes().is_some_and(carries_token);
         let digest = {
             let mut h = std::collections::hash_map::DefaultHasher::new();
-            request.body().bytes().hash(&mut h);
+            // A JSON body by its content, not its bytes: the SDKs serialise maps (a DynamoDB
+            // item) in no fixed order, so the same item sent twice differs byte for byte.
+            match request.body().bytes().and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()) {
+                Some(json) => hash_json(&json, &mut h),
+                None => request.body().bytes().hash(&mut h),
+            }
             (request.method(), request.uri()).hash(&mut h);
             // Who asks: the same body from another account (another session's key) is another request.
             let authorization = request.headers().get("authorization").unwrap_or_default();
@@ -390,6 +417,22 @@ impl HttpConnector for FaultyConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// GIVEN the same DynamoDB item serialised in two key orders THEN one digest; another value
+    /// THEN another (a retry's identical write is recognised, a changed one is not).
+    #[test]
+    fn json_bodies_are_compared_by_content_not_key_order() {
+        let digest = |text: &str| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            hash_json(&serde_json::from_str(text).expect("json"), &mut h);
+            h.finish()
+        };
+        let a = digest(r#"{"Item": {"pk": {"S": "x"}, "owner": {"S": "e1"}}, "TableName": "t"}"#);
+        let b = digest(r#"{"TableName": "t", "Item": {"owner": {"S": "e1"}, "pk": {"S": "x"}}}"#);
+        let c = digest(r#"{"TableName": "t", "Item": {"owner": {"S": "e2"}, "pk": {"S": "x"}}}"#);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
 
     #[test]
     fn a_seed_replays_the_same_faults_and_the_rate_holds() {

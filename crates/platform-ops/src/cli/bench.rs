@@ -1,9 +1,10 @@
-//! `bench fleet`: the fleet release's figures for fleets of several sizes, as a table (or JSON).
+//! `bench fleet` and `bench alarms`: the fleet release's figures per fleet size, and alarm deliveries under contention.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use platform_ops::bench;
+use platform_ops::bench_alarms::{self, AlarmFigures, AlarmLoad};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
@@ -16,38 +17,143 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Alarm transitions for several targets, each delivered more than once, all at once, through
+    /// the alarm scaler's decide on the guard table in a fresh emulator: one claim per
+    /// transition, the table's conflicts and retries, decision times. Fails when a transition
+    /// did not get exactly one claim, or a guarantee broke.
+    Alarms {
+        #[arg(long, default_value_t = AlarmLoad::default().transitions)]
+        transitions: u32,
+        /// Targets (nodegroups, one per member account).
+        #[arg(long, default_value_t = AlarmLoad::default().targets)]
+        targets: u32,
+        /// Deliveries of each transition.
+        #[arg(long, default_value_t = AlarmLoad::default().deliveries)]
+        deliveries: u32,
+        /// Deliveries in flight at once.
+        #[arg(long, default_value_t = AlarmLoad::default().concurrency)]
+        concurrency: u32,
+        /// Leave moto's conditional writes as they are: not atomic per item, unlike DynamoDB's,
+        /// so racing duplicates can both win a claim.
+        #[arg(long)]
+        raw_emulator: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl BenchCommand {
     pub async fn run(self, root: &Path) -> anyhow::Result<ExitCode> {
-        let BenchCommand::Fleet { accounts, json } = self;
-        let mut rows = Vec::new();
-        for n in accounts {
-            eprintln!("  .. a fleet of {n} accounts");
-            rows.extend(bench::fleet(root, n).await?);
-        }
-        if json {
-            println!("{}", serde_json::to_string_pretty(&rows)?);
-        } else {
-            println!(
-                "| accounts | release | status | virtual time | transitions | Step Functions cost | wall time | wall per account |"
-            );
-            println!("|---:|---|---|---:|---:|---:|---:|---:|");
-            for r in &rows {
-                println!(
-                    "| {} | {} | {} | {} | {} | ${:.4} | {:.1} s | {:.2} s |",
-                    r.accounts,
-                    r.release,
-                    r.status,
-                    bench::minutes(r.virtual_seconds),
-                    r.transitions,
-                    r.cost_usd,
-                    r.wall_seconds,
-                    r.wall_seconds / f64::from(r.accounts.max(1))
+        match self {
+            BenchCommand::Fleet { accounts, json } => fleet(root, accounts, json).await,
+            BenchCommand::Alarms { transitions, targets, deliveries, concurrency, raw_emulator, json } => {
+                let load = AlarmLoad { transitions, targets, deliveries, concurrency };
+                eprintln!(
+                    "  .. {transitions} transitions for {targets} targets, {deliveries} deliveries each, {concurrency} in flight"
                 );
+                let figures = bench_alarms::alarms(root, &load, !raw_emulator).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&figures)?);
+                } else {
+                    print_alarms(&figures);
+                }
+                let problems = figures.problems();
+                for p in &problems {
+                    eprintln!("error: {p}");
+                }
+                if raw_emulator && !figures.misclaimed.is_empty() {
+                    eprintln!(
+                        "note: moto checks a condition and writes without a lock; DynamoDB does both atomically per item"
+                    );
+                }
+                Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
         }
-        let ok = rows.iter().all(|r| r.status == "SUCCEEDED");
-        Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    }
+}
+
+async fn fleet(root: &Path, accounts: Vec<u32>, json: bool) -> anyhow::Result<ExitCode> {
+    let mut rows = Vec::new();
+    for n in accounts {
+        eprintln!("  .. a fleet of {n} accounts");
+        rows.extend(bench::fleet(root, n).await?);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!(
+            "| accounts | release | status | virtual time | transitions | Step Functions cost | wall time | wall per account |"
+        );
+        println!("|---:|---|---|---:|---:|---:|---:|---:|");
+        for r in &rows {
+            println!(
+                "| {} | {} | {} | {} | {} | ${:.4} | {:.1} s | {:.2} s |",
+                r.accounts,
+                r.release,
+                r.status,
+                bench::minutes(r.virtual_seconds),
+                r.transitions,
+                r.cost_usd,
+                r.wall_seconds,
+                r.wall_seconds / f64::from(r.accounts.max(1))
+            );
+        }
+    }
+    let ok = rows.iter().all(|r| r.status == "SUCCEEDED");
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_alarms(f: &AlarmFigures) {
+    let l = &f.load;
+    let counts = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+    };
+    let claimed = l.transitions as usize - f.misclaimed.len();
+    let rows = [
+        (
+            "load",
+            format!(
+                "{} transitions x {} deliveries, {} targets, {} in flight",
+                l.transitions, l.deliveries, l.targets, l.concurrency
+            ),
+        ),
+        (
+            "conditional writes per item",
+            (if f.atomic_items { "atomic, as DynamoDB" } else { "as moto applies them" }).into(),
+        ),
+        ("outcomes", counts(&f.outcomes)),
+        ("refusals", counts(&f.refusals)),
+        ("exactly one claim", format!("{claimed} of {} transitions", l.transitions)),
+        ("without a reason", f.unexplained.to_string()),
+        (
+            "resizes",
+            format!(
+                "{} ({} inside a cooldown, at most {} at once per target)",
+                f.scales.values().sum::<u32>(),
+                f.scales_in_cooldown,
+                f.max_concurrent_scales
+            ),
+        ),
+        ("conditional writes", f.conditional_writes.to_string()),
+        ("conflicts", format!("{} ({} duplicates + busy)", f.conflicts, f.expected_conflicts)),
+        ("table calls / attempts / SDK retries", format!("{} / {} / {}", f.operations, f.attempts, f.retries)),
+        ("decide retries", f.decide_retries.to_string()),
+        (
+            "decide p50 / p99 / max",
+            format!("{:.1} / {:.1} / {:.1} ms", f.decide.p50_ms, f.decide.p99_ms, f.decide.max_ms),
+        ),
+        ("wall time", format!("{:.1} s", f.wall_seconds)),
+        ("throughput", format!("{:.0} deliveries/s", f.deliveries_per_second)),
+    ];
+    println!("| figure | value |");
+    println!("|---|---:|");
+    for (name, value) in rows {
+        println!("| {name} | {value} |");
+    }
+    println!();
+    println!("| table operation | calls | conditional | attempts | conflicts | errors |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (op, c) in &f.table {
+        println!("| {op} | {} | {} | {} | {} | {} |", c.operations, c.conditional, c.attempts, c.conflicts, c.errors);
     }
 }

@@ -68,7 +68,8 @@ pub enum Command {
     Inventory(schedule::Inventory),
     /// Invoke one function in process against the emulator, as `sam local invoke` would.
     Invoke(local::Invoke),
-    /// Measurements that are not tests: `bench fleet` (the fleet release at 8, 50, 200 accounts).
+    /// Measurements that are not tests: `bench fleet` (the fleet release at 8, 50, 200 accounts),
+    /// `bench alarms` (1,000 alarm transitions delivered twice at once on the guard table).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
 }

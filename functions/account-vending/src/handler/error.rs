@@ -45,7 +45,6 @@ pub enum ErrorName {
     EmailAlreadyExists,
     AccountLimitExceeded,
     ConcurrentAccountModification,
-    Transient,
     AccountCreationFailed,
     BaselineFailed,
     NoSlot,
@@ -73,7 +72,9 @@ impl VendingError {
                 "EMAIL_ALREADY_EXISTS" => ErrorName::EmailAlreadyExists,
                 "ACCOUNT_LIMIT_EXCEEDED" => ErrorName::AccountLimitExceeded,
                 "CONCURRENT_ACCOUNT_MODIFICATION" => ErrorName::ConcurrentAccountModification,
-                "INTERNAL_FAILURE" => ErrorName::Transient,
+                // INTERNAL_FAILURE reaches here only once CreateAccount was asked again as often as
+                // allowed: terminal, not `Transient` (a retried poll of a request that already
+                // failed only fails again).
                 _ => ErrorName::AccountCreationFailed,
             },
             VendingError::BaselineFailed { .. } => ErrorName::BaselineFailed,
