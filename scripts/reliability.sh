@@ -40,7 +40,7 @@ python3 - "$out" "${runs[@]}" <<'EOF'
 import json, sys
 out, runs = sys.argv[1], sys.argv[2:]
 kinds = ["throttled", "server-error", "unavailable", "reset", "timeout", "response-lost"]
-print("| run | outcomes met | " + " | ".join(kinds) + " | SDK retries | task retries | redeliveries | effects (fault-free) | duplicate | missing | wall |")
+print("| run | outcomes met | " + " | ".join(kinds) + " | SDK retries | failed task attempts | redeliveries | effects (fault-free) | duplicate | missing | wall |")
 print("|---|---|" + "---|" * len(kinds) + "---|---|---|---|---|---|---|")
 notes = []
 for name in runs:
