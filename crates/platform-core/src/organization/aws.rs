@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_organizations::types::Tag;
+use aws_sdk_organizations::types::{CreateAccountState, CreateAccountStatus, Tag};
 
 use super::{Account, AccountDirectory, AccountState, Creation, MemberDirectory};
 use crate::error::{AwsError, ClassifyExt, ErrorClass};
@@ -61,6 +61,24 @@ fn account_status(s: &aws_sdk_organizations::types::AccountStatus) -> AccountSta
         Sdk::Suspended => AccountState::Suspended,
         Sdk::PendingClosure => AccountState::PendingClosure,
         other => AccountState::from(other.as_str()),
+    }
+}
+
+impl Organizations {
+    /// The id of the first CreateAccount request in `state` that `matches`, over every page.
+    async fn creation_request(
+        &self,
+        state: CreateAccountState,
+        matches: impl Fn(&CreateAccountStatus) -> bool,
+    ) -> Result<Option<String>, AwsError> {
+        let mut pages = self.client.list_create_account_status().states(state).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.classify("ListCreateAccountStatus")?;
+            if let Some(s) = page.create_account_statuses().iter().find(|s| matches(s)) {
+                return Ok(s.id().map(str::to_string));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -134,35 +152,11 @@ impl AccountDirectory for Organizations {
     }
 
     async fn creation_in_progress(&self, name: &str) -> Result<Option<String>, AwsError> {
-        let mut pages = self
-            .client
-            .list_create_account_status()
-            .states(aws_sdk_organizations::types::CreateAccountState::InProgress)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.classify("ListCreateAccountStatus")?;
-            if let Some(s) = page.create_account_statuses().iter().find(|s| s.account_name() == Some(name)) {
-                return Ok(s.id().map(str::to_string));
-            }
-        }
-        Ok(None)
+        self.creation_request(CreateAccountState::InProgress, |s| s.account_name() == Some(name)).await
     }
 
     async fn created_by(&self, account: &str) -> Result<Option<String>, AwsError> {
-        let mut pages = self
-            .client
-            .list_create_account_status()
-            .states(aws_sdk_organizations::types::CreateAccountState::Succeeded)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.classify("ListCreateAccountStatus")?;
-            if let Some(s) = page.create_account_statuses().iter().find(|s| s.account_id() == Some(account)) {
-                return Ok(s.id().map(str::to_string));
-            }
-        }
-        Ok(None)
+        self.creation_request(CreateAccountState::Succeeded, |s| s.account_id() == Some(account)).await
     }
 
     async fn ou_id(&self, name: &str) -> Result<Option<String>, AwsError> {
