@@ -49,7 +49,7 @@ impl Effects {
         let mut seen = HashSet::new();
         for a in journal.iter().filter(|a| a.applied() && changing(&a.operation)) {
             let same_again_is_once = a.token || sets(&a.operation);
-            let notification = a.operation == "Publish";
+            let notification = a.service == "sns" && a.operation == "Publish";
             if (same_again_is_once || notification) && !seen.insert((&a.service, &a.operation, a.digest)) {
                 if notification {
                     out.notifications_repeated += 1;

@@ -179,12 +179,15 @@ impl Reliability {
 impl std::fmt::Display for Reliability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kinds: Vec<String> = self.faults.injected.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let faults = match self.rate {
+            r if r > 0.0 => format!("faults at {:.1}% (seed {})", r * 100.0, self.seed),
+            _ => "no faults".to_string(),
+        };
         writeln!(
             f,
-            "== reliability: faults at {:.1}% (seed {}){}",
-            self.rate * 100.0,
-            self.seed,
-            if self.duplicate_deliveries { ", every delivery made twice" } else { "" }
+            "== reliability: {faults}{}{}",
+            if self.duplicate_deliveries { ", every delivery made twice" } else { "" },
+            if self.crashes.is_empty() && self.crash_points_missed.is_empty() { "" } else { ", crash points" }
         )?;
         writeln!(
             f,
