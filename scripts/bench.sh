@@ -1,19 +1,62 @@
 #!/usr/bin/env bash
-# The log processor's figures: the criterion benchmark, peak RSS for one 1 MB delivery, and the
-# Python comparison on the same payload in the same run. Prints the numbers the README reports.
+# The log processor's figures: the criterion benchmark, peak RSS for one delivery, and the Python
+# comparison on the same payload in the same run, once both pipelines are shown to produce the
+# same output (records, redactions, signatures, metrics, EMF documents, detections).
+#
+#   ./scripts/bench.sh [PAYLOAD]
+#
+# PAYLOAD: a CloudWatch Logs subscription event as Lambda receives it ({"awslogs":{"data":...}})
+# to compare on; without it, the project's synthetic 10,000-event delivery (about 1 MB).
 set -euo pipefail
+if [[ $# -gt 1 || ${1:-} == -* ]]; then
+  echo "usage: $0 [PAYLOAD]" >&2
+  exit 2
+fi
+# Resolved before the cd below, so a relative path means what the caller meant.
+payload=${1:+$(realpath -e -- "$1")}
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-payload=target/bench/payload.json
-mkdir -p target/bench
+target=${CARGO_TARGET_DIR:-target}
+mkdir -p "$target/bench"
 
 cargo bench -p log-processor --no-default-features --bench pipeline -- --warm-up-time 2 --measurement-time 8
 cargo build -q --profile bench -p log-processor --no-default-features --example compare
-bin=target/release/examples/compare
-[[ -x "$bin" ]] || bin=target/bench/examples/compare
+# The bench profile builds into release/ (Cargo's naming); bench/ covers a Cargo that changes that.
+bin=$target/release/examples/compare
+[[ -x "$bin" ]] || bin=$target/bench/examples/compare
 
-echo "== peak RSS, one delivery (10,000 events)"
-/usr/bin/time -f "peak_rss_kib=%M" "$bin" "$payload" 1 2>&1 | grep -E "peak_rss|payload_bytes"
+if [[ -z "$payload" ]]; then
+  payload=$target/bench/payload.json
+  "$bin" --write "$payload" --rounds 1 >/dev/null
+fi
 
-echo "== Rust vs Python on the same payload"
-rust_ns=$("$bin" "$payload" 20 | sed -n 's/^rust_ns_per_event=//p')
-python3 scripts/compare_python.py "$payload" "$rust_ns" 5
+echo "== Rust, best of 20 ($payload)"
+rust_out=$("$bin" --payload "$payload" --rounds 20)
+grep -E '^(payload_bytes|events|records|rust_ns_per_event)=' <<<"$rust_out"
+
+echo "== peak RSS, one delivery"
+/usr/bin/time -f "peak_rss_kib=%M" "$bin" --payload "$payload" --rounds 1 2>&1 >/dev/null | grep '^peak_rss_kib='
+
+echo "== Python, best of 5, same payload"
+rust_ns=$(sed -n 's/^rust_ns_per_event=//p' <<<"$rust_out")
+python_out=$(python3 scripts/compare_python.py "$payload" --rounds 5 --rust-ns "$rust_ns")
+
+# Figures only count if both did the same work: compare the two parity summaries first.
+python3 - <(sed -n 's/^parity=//p' <<<"$rust_out") <(sed -n 's/^parity=//p' <<<"$python_out") <<'EOF'
+import json, sys
+rust, python = (json.load(open(path)) for path in sys.argv[1:3])
+def differences(a, b, path="parity"):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            yield from differences(a.get(key), b.get(key), f"{path}.{key}")
+    elif a != b:
+        yield f"  {path}: rust={json.dumps(a)} python={json.dumps(b)}"
+found = list(differences(rust, python))
+if found:
+    print("parity: Rust and Python differ; diff their outputs with compare --dump DIR and"
+          " compare_python.py --dump DIR", *found, sep="\n", file=sys.stderr)
+    sys.exit(1)
+print(f"parity: identical ({rust['records']} records, {sum(rust['redactions'].values())} redactions,"
+      f" {sum(rust['signatures'].values())} signature hits, {rust['detections']} detections,"
+      f" {rust['emf_documents']} EMF documents)")
+EOF
+grep -E '^(python_ns_per_event|rust_ns_per_event|ratio)=' <<<"$python_out"

@@ -13,6 +13,6 @@ pub mod template;
 
 pub use definition::{LoadError, StateMachine};
 pub use engine::{
-    CallbackError, Event, Execution, Failure, NoTasks, PendingTask, Resolver, Start, Status, TaskContext, TaskOutput,
-    TaskRequest, TaskTokens, execute,
+    ABORTED, CallbackError, Event, Execution, Failure, NoTasks, PendingTask, Redrive, RedriveError, Resolver, Start,
+    Status, TaskContext, TaskOutput, TaskRequest, TaskTokens, execute, redrive,
 };

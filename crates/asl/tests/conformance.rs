@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::Arc;
 
-use asl::{Failure, Resolver, Start, StateMachine, Status, TaskContext, TaskOutput, TaskRequest, execute};
+use asl::{Failure, Resolver, Start, StateMachine, TaskContext, TaskOutput, TaskRequest, execute};
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
@@ -83,17 +83,7 @@ async fn ours(case: &Case) -> Outcome {
     let machine = StateMachine::from_value(&case.definition).unwrap_or_else(|e| panic!("{}: {e}", case.name));
     let e =
         execute(&machine, case.input.clone(), Start::named("conformance"), Arc::new(Mocks(case.mocks.clone()))).await;
-    Outcome {
-        status: match e.status {
-            Status::Succeeded => "SUCCEEDED",
-            Status::Failed => "FAILED",
-            Status::TimedOut => "TIMED_OUT",
-        }
-        .to_string(),
-        output: e.output,
-        error: e.error,
-        cause: e.cause,
-    }
+    Outcome { status: e.status.as_str().to_string(), output: e.output, error: e.error, cause: e.cause }
 }
 
 #[tokio::test(flavor = "multi_thread")]

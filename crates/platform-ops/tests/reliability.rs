@@ -84,3 +84,23 @@ fn flows_killed_after_their_side_effect_resume_without_repeating_it() {
     assert!(r["task_failures"].as_u64() >= Some(3), "each crash failed its task once: {r:#}");
     assert!(r["effects"]["differences"].as_array().is_some_and(Vec::is_empty), "{r:#}");
 }
+
+/// GIVEN the default scenario WHEN the local runtime stops mid-execution, each time right after
+/// a state's calls went through and before its result was recorded (vending after FindOrCreate,
+/// the scaler after Act, a deploy after its first ApplyTier), THEN each execution is redriven as
+/// RedriveExecution does (the finished states kept, the stopped state run again) and ends as
+/// without the stop: nothing repeated, nothing missing.
+#[test]
+fn executions_stopped_mid_way_and_redriven_repeat_nothing() {
+    let points = [
+        "AccountVendingStateMachine:FindOrCreate",
+        "AlarmRemediationStateMachine:Act",
+        "PlatformDeployStateMachine:ApplyTier",
+    ];
+    let args: Vec<&str> = points.iter().flat_map(|p| ["--crash-after", p]).collect();
+    let (out, doc) = demo(&args);
+    let r = &doc["reliability"];
+    assert!(out.status.success(), "unmet: {:?}\nreliability: {r:#}", unmet(&doc));
+    assert_eq!(r["crashes"], serde_json::json!(points), "every stop point was reached: {r:#}");
+    assert!(r["effects"]["differences"].as_array().is_some_and(Vec::is_empty), "{r:#}");
+}

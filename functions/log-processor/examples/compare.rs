@@ -1,31 +1,158 @@
-//! Writes the benchmark payload for the Python comparison and times the Rust pipeline on it.
-//! `compare <payload-path> [rounds]`: prints `rust_ns_per_event=<n>` (best of the rounds).
+//! Times the log pipeline on a CloudWatch Logs subscription event (a file, or the synthetic payload) and prints its parity summary.
 
+// Output, one `key=value` per line: payload_bytes, events, records, rust_ns_per_event (best of
+// the rounds, per event of the decoded batch) and parity (a JSON object that
+// scripts/compare_python.py prints too, from its own results, for scripts/bench.sh to compare).
+
+// Beside this file, not in examples/ itself, where Cargo would take it for an example of its own.
+#[path = "compare/parity.rs"]
+mod parity;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
+use log_processor::decode;
 use log_processor::pipeline::{Pipeline, Processed};
 use log_processor::synthetic;
+use serde_json::Value;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: compare <payload-path> [rounds]")?;
-    let rounds: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(20);
-    let lines = 10_000;
-    let data = synthetic::awslogs_data(lines, 42);
-    std::fs::write(&path, serde_json::json!({"awslogs": {"data": data}}).to_string())?;
+const USAGE: &str = "usage: compare [--payload FILE] [--write FILE] [--rounds N] [--dump DIR]
+  --payload FILE  time the pipeline on FILE, a CloudWatch Logs subscription event as Lambda
+                  receives it: {\"awslogs\":{\"data\":\"<base64 of the gzipped batch>\"}}
+  --write FILE    without --payload: also write the synthetic payload to FILE (same shape)
+  --rounds N      timed rounds, the best is reported (default 20)
+  --dump DIR      write the records and the EMF documents (keys sorted) to DIR/rust-records.jsonl
+                  and DIR/rust-emf.jsonl, to diff with compare_python.py --dump when parity fails";
 
-    let pipeline = Pipeline::new("dev")?;
+/// Events in the synthetic payload: a full delivery, about 1 MB as CloudWatch sends it.
+const SYNTHETIC_EVENTS: usize = 10_000;
+/// The synthetic payload's seed: the same payload on every machine and every run.
+const SYNTHETIC_SEED: u64 = 42;
+
+#[derive(Debug)]
+struct Args {
+    payload: Option<PathBuf>,
+    write: Option<PathBuf>,
+    dump: Option<PathBuf>,
+    rounds: usize,
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("compare: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("compare: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The arguments, or `None` when help was asked for.
+fn parse_args(mut it: impl Iterator<Item = std::ffi::OsString>) -> Result<Option<Args>, String> {
+    let mut args = Args { payload: None, write: None, dump: None, rounds: 20 };
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match flag.to_str() {
+            Some("--payload") => args.payload = Some(value("--payload")?.into()),
+            Some("--write") => args.write = Some(value("--write")?.into()),
+            Some("--dump") => args.dump = Some(value("--dump")?.into()),
+            Some("--rounds") => {
+                let v = value("--rounds")?;
+                args.rounds = v
+                    .to_str()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("--rounds takes a whole number of at least 1, not {v:?}"))?;
+            }
+            Some("-h" | "--help") => return Ok(None),
+            _ => return Err(format!("unknown argument {flag:?}")),
+        }
+    }
+    if args.payload.is_some() && args.write.is_some() {
+        return Err("--write writes the synthetic payload, which --payload replaces".into());
+    }
+    Ok(Some(args))
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let (name, data) = match &args.payload {
+        Some(path) => (path.display().to_string(), read_event(path)?),
+        None => {
+            let data = synthetic::awslogs_data(SYNTHETIC_EVENTS, SYNTHETIC_SEED);
+            if let Some(path) = &args.write {
+                let event = serde_json::json!({"awslogs": {"data": data}}).to_string();
+                std::fs::write(path, event).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+            }
+            ("the synthetic payload".to_string(), data)
+        }
+    };
+    // Decoded once untimed, for the event count and for errors that name the file.
+    let events = {
+        let mut json = decode::decode_awslogs(data.as_bytes()).map_err(|e| format!("{name}: awslogs.data: {e}"))?;
+        decode::parse_batch(&mut json).map_err(|e| format!("{name}: awslogs.data: {e}"))?.log_events.len()
+    };
+    if events == 0 {
+        return Err(format!("{name}: the batch holds no log events to time"));
+    }
+
+    let pipeline = Pipeline::new("dev").map_err(|e| format!("the pipeline does not build: {e}"))?;
     let mut best = f64::MAX;
-    let mut records = 0;
-    for _ in 0..rounds {
+    let mut last = None;
+    for _ in 0..args.rounds {
         let start = Instant::now();
         let mut out = Processed::default();
-        pipeline.process_encoded(data.as_bytes(), &mut out)?;
-        let ns = start.elapsed().as_nanos() as f64 / lines as f64;
-        best = best.min(ns);
-        records = out.records.len();
+        pipeline.process_encoded(data.as_bytes(), &mut out).map_err(|e| format!("{name}: awslogs.data: {e}"))?;
+        // The EMF documents are part of what the function produces, and Python writes them too.
+        let emf = out.metrics.to_emf(pipeline.environment(), parity::EMF_TIMESTAMP_MS);
+        best = best.min(start.elapsed().as_nanos() as f64 / events as f64);
+        last = Some((out, emf));
     }
-    println!("payload_bytes={} events={lines} records={records}", data.len());
+    let Some((out, emf)) = last else { return Err("no round ran".into()) };
+
+    println!("payload_bytes={}", data.len());
+    println!("events={events}");
+    println!("records={}", out.records.len());
     println!("rust_ns_per_event={best:.0}");
+    println!("parity={}", parity::summary(&out, events, &emf));
+    if let Some(dir) = &args.dump {
+        dump(dir, &out, &emf).map_err(|e| format!("{}: cannot write: {e}", dir.display()))?;
+    }
     Ok(())
+}
+
+fn dump(dir: &Path, out: &Processed, emf: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("rust-records.jsonl"), out.records.iter().flatten().copied().collect::<Vec<u8>>())?;
+    let mut documents = String::new();
+    for line in emf.lines() {
+        parity::write_canonical(&serde_json::from_str(line).unwrap_or(Value::Null), &mut documents);
+        documents.push('\n');
+    }
+    std::fs::write(dir.join("rust-emf.jsonl"), documents)
+}
+
+/// `awslogs.data` of the subscription event in `path`.
+fn read_event(path: &Path) -> Result<String, String> {
+    let name = path.display();
+    let bytes = std::fs::read(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    let mut event: Value = serde_json::from_slice(&bytes).map_err(|e| format!("{name}: not JSON: {e}"))?;
+    match event.pointer_mut("/awslogs/data").map(Value::take) {
+        Some(Value::String(data)) => Ok(data),
+        Some(_) => Err(format!("{name}: awslogs.data is not a string")),
+        None => Err(format!(
+            "{name}: no awslogs.data; a CloudWatch Logs subscription event is {{\"awslogs\":{{\"data\":\"<base64 gzip>\"}}}}"
+        )),
+    }
 }

@@ -34,6 +34,18 @@ pub struct StateMachine {
     pub timeout_seconds: Option<u64>,
 }
 
+impl StateMachine {
+    /// Whether a state of this name is in the machine, its Parallel branches or Map processors.
+    pub fn has_state(&self, name: &str) -> bool {
+        self.states.contains_key(name)
+            || self.states.values().any(|s| match &s.kind {
+                Kind::Parallel { branches, .. } => branches.iter().any(|b| b.has_state(name)),
+                Kind::Map { processor, .. } => processor.has_state(name),
+                _ => false,
+            })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct State {
     pub name: String,

@@ -15,6 +15,8 @@ pub enum Status {
     Succeeded,
     Failed,
     TimedOut,
+    /// Stopped mid-way (the process running it died, or StopExecution).
+    Aborted,
 }
 
 impl Status {
@@ -24,6 +26,7 @@ impl Status {
             Status::Succeeded => "SUCCEEDED",
             Status::Failed => "FAILED",
             Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
         }
     }
 }
@@ -63,6 +66,9 @@ pub struct Execution {
     /// State transitions, as Step Functions Standard bills them.
     pub transitions: u64,
     pub history: Vec<Event>,
+    /// What a redrive continues from (an execution that did not succeed).
+    #[serde(skip)]
+    pub redrive: Option<super::Redrive>,
 }
 
 /// Options for one execution.
@@ -74,6 +80,9 @@ pub struct Start {
     /// Where callback tasks (`.waitForTaskToken`) wait for their answers; without it they fail
     /// with `States.Runtime`, as no one could answer them.
     pub tokens: Option<Arc<TaskTokens>>,
+    /// The execution stops the first time this state has run, before its result is recorded,
+    /// as when the process running it dies there: a redrive runs the state again.
+    pub stop_after: Option<String>,
 }
 
 impl Start {
@@ -84,11 +93,17 @@ impl Start {
             name,
             started: Utc::now(),
             tokens: None,
+            stop_after: None,
         }
     }
 
     /// This execution's callback tasks wait in `tokens`, where callers answer them.
     pub fn with_tokens(self, tokens: Arc<TaskTokens>) -> Start {
         Start { tokens: Some(tokens), ..self }
+    }
+
+    /// This execution stops once `state` has run, before its result is recorded.
+    pub fn stopping_after(self, state: impl Into<String>) -> Start {
+        Start { stop_after: Some(state.into()), ..self }
     }
 }

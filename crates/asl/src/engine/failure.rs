@@ -42,7 +42,8 @@ impl Failure {
     /// when named). `States.Timeout` also names heartbeat timeouts, which Step Functions defines
     /// it to cover; `States.TaskFailed` takes neither kind of timeout.
     pub(super) fn matches(&self, names: &[String]) -> bool {
-        if self.error == errors::RUNTIME {
+        // A stopped execution is not a failure of the state: nothing retries or catches it.
+        if self.error == errors::RUNTIME || self.error == super::redrive::ABORTED {
             return false;
         }
         let timeout = self.error == errors::TIMEOUT || self.error == errors::HEARTBEAT_TIMEOUT;

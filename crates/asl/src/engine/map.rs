@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 
 use super::failure::{fill_failure, runtime};
 use super::state::run_machine;
-use super::{Failure, Flow, Run, errors};
+use super::{Failure, Flow, Run, errors, redrive};
 use crate::definition::{Setting, State, StateMachine};
 use crate::path::Root;
 
@@ -84,6 +84,7 @@ pub(super) async fn run_map(
     state: &State,
     map: MapRun<'_>,
     now: Duration,
+    scope: &(dyn Fn(usize) -> String + Sync),
 ) -> Result<(Value, Duration), (Failure, Duration)> {
     let name = state.name.as_str();
     run.event("MapStateStarted", now, Some(name), json!({"length": map.items.len()}));
@@ -117,6 +118,7 @@ pub(super) async fn run_map(
     let mut stream = futures_util::stream::iter(inputs.into_iter().map(|(entry, value)| {
         let run = run.clone();
         let processor = map.processor.clone();
+        let scope = scope(entry.0);
         async move {
             let start = {
                 let mut free = lock();
@@ -124,7 +126,7 @@ pub(super) async fn run_map(
                 earliest.map_or(now, |i| free.swap_remove(i))
             };
             run.event("MapIterationStarted", start, Some(name), json!({"index": entry.0}));
-            let flow = run_machine(run.clone(), processor, value, start, Some(entry.clone())).await;
+            let flow = run_machine(run.clone(), processor, value, start, Some(entry.clone()), scope).await;
             let (Ok((_, end)) | Err((_, end))) = &flow;
             lock().push(*end);
             let kind = if flow.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
@@ -162,6 +164,12 @@ pub(super) async fn run_map(
         }
     }
     drop(stream);
+    // A stopped execution stops the Map, tolerated failures or not; its iterations that finished
+    // keep their results for a redrive.
+    if run.is_stopped() {
+        let end = flows.iter().map(|(Ok((_, t)) | Err((_, t)))| *t).max().unwrap_or(now);
+        return Err((redrive::stopped(name), end));
+    }
     let ends: Vec<Duration> = flows.iter().map(|(Ok((_, t)) | Err((_, t)))| *t).collect();
     let end = ends.iter().copied().max().unwrap_or(now);
     let failures = flows.iter().filter(|f| f.is_err()).count();

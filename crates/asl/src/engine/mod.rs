@@ -1,6 +1,7 @@
 //! Runs a state machine: data flow, retries and catches, Parallel, Map and callbacks, on a virtual clock.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use crate::definition::StateMachine;
 mod execution;
 mod failure;
 mod map;
+mod redrive;
 mod retry;
 mod state;
 mod task;
@@ -19,6 +21,7 @@ mod tokens;
 
 pub use execution::{Event, Execution, Start, Status};
 pub use failure::Failure;
+pub use redrive::{ABORTED, Redrive, RedriveError};
 pub use task::{NoTasks, Resolver, TaskContext, TaskOutput, TaskRequest};
 pub use tokens::{CallbackError, PendingTask, TaskTokens};
 
@@ -53,6 +56,13 @@ struct Run {
     history: Mutex<Vec<Event>>,
     transitions: AtomicU64,
     deadline: Option<Duration>,
+    /// States that finished in the attempt being redriven: taken, not run again.
+    finished: HashMap<String, redrive::Exit>,
+    /// States that finished in this attempt, for a redrive of it.
+    exits: Mutex<HashMap<String, redrive::Exit>>,
+    /// Set once the execution has stopped at `start.stop_after`.
+    stopped: AtomicBool,
+    redrive_count: u32,
 }
 
 /// Where a state machine (or a branch, or a Map iteration) left off.
@@ -61,24 +71,46 @@ type Flow = Result<(Value, Duration), (Failure, Duration)>;
 /// Runs `machine` on `input` to the end. Failures of the machine are an `Execution` with status
 /// FAILED, not an `Err`: the caller reads status, error and cause as Step Functions reports them.
 pub async fn execute(machine: &StateMachine, input: Value, start: Start, resolver: Arc<dyn Resolver>) -> Execution {
-    let run = Arc::new(Run {
-        resolver,
-        deadline: machine.timeout_seconds.map(Duration::from_secs),
-        start: start.clone(),
-        input: input.clone(),
-        history: Mutex::new(Vec::new()),
-        transitions: AtomicU64::new(0),
-    });
+    let run = Run::new(resolver, machine, input.clone(), start, Redrive::default(), Vec::new());
     run.event("ExecutionStarted", Duration::ZERO, None, json!({"input": input.to_string()}));
-    let outcome = if let Err(f) = check_size(&input, "execution input") {
-        Err((f, Duration::ZERO))
-    } else {
-        run_machine(run.clone(), machine.clone(), input, Duration::ZERO, None).await
+    finish_execution(run, machine, input, Duration::ZERO).await
+}
+
+/// Redrives `previous` as RedriveExecution does: the same name and input, its history continued;
+/// the states that finished keep their results and are not run again (`start.stop_after` may
+/// stop the redrive too). A succeeded execution is refused.
+pub async fn redrive(
+    machine: &StateMachine,
+    previous: Execution,
+    start: Start,
+    resolver: Arc<dyn Resolver>,
+) -> Result<Execution, RedriveError> {
+    let Some(mut state) = previous.redrive.filter(|_| previous.status != Status::Succeeded) else {
+        return Err(RedriveError::NotRedrivable(previous.name));
     };
+    state.count += 1;
+    let (input, at) = (state.input.clone(), state.ended);
+    let start = Start { name: previous.name, started: previous.started, ..start };
+    let run = Run::new(resolver, machine, input.clone(), start, state, previous.history);
+    run.event("ExecutionRedriven", at, None, json!({"redriveCount": run.redrive_count}));
+    Ok(finish_execution(run, machine, input, at).await)
+}
+
+async fn finish_execution(run: Arc<Run>, machine: &StateMachine, input: Value, from: Duration) -> Execution {
+    let outcome = if let Err(f) = check_size(&input, "execution input") {
+        Err((f, from))
+    } else {
+        run_machine(run.clone(), machine.clone(), input.clone(), from, None, String::new()).await
+    };
+    let stopped = run.stopped.load(Ordering::Relaxed);
     let (status, output, error, cause, end) = match outcome {
         Ok((output, end)) => {
             run.event("ExecutionSucceeded", end, None, json!({"output": output.to_string()}));
             (Status::Succeeded, Some(output), None, None, end)
+        }
+        Err((f, end)) if stopped || f.error == redrive::ABORTED => {
+            run.event("ExecutionAborted", end, None, json!({"cause": f.cause}));
+            (Status::Aborted, None, None, Some(f.cause), end)
         }
         Err((f, end)) if f.error == errors::TIMEOUT && run.deadline.is_some_and(|d| end >= d) => {
             run.event("ExecutionTimedOut", end, None, json!({"error": f.error, "cause": f.cause}));
@@ -92,20 +124,67 @@ pub async fn execute(machine: &StateMachine, input: Value, start: Start, resolve
         }
     };
     let history = std::mem::take(&mut *run.history.lock().unwrap_or_else(|e| e.into_inner()));
+    // What finished before stays finished across redrives: the earlier attempt's results and this one's.
+    let redrive = (status != Status::Succeeded).then(|| {
+        let mut exits = run.finished.clone();
+        exits.extend(std::mem::take(&mut *run.exits.lock().unwrap_or_else(|e| e.into_inner())));
+        Redrive { input, exits, ended: end, count: run.redrive_count }
+    });
     Execution {
-        name: start.name,
+        name: run.start.name.clone(),
         status,
         output,
         error,
         cause,
-        started: start.started,
+        started: run.start.started,
         duration: end,
         transitions: run.transitions.load(Ordering::Relaxed),
         history,
+        redrive,
     }
 }
 
 impl Run {
+    fn new(
+        resolver: Arc<dyn Resolver>,
+        machine: &StateMachine,
+        input: Value,
+        start: Start,
+        previous: Redrive,
+        history: Vec<Event>,
+    ) -> Arc<Run> {
+        Arc::new(Run {
+            resolver,
+            deadline: machine.timeout_seconds.map(Duration::from_secs),
+            start,
+            input,
+            history: Mutex::new(history),
+            transitions: AtomicU64::new(0),
+            finished: previous.exits,
+            exits: Mutex::new(HashMap::new()),
+            stopped: AtomicBool::new(false),
+            redrive_count: previous.count,
+        })
+    }
+
+    /// The result `key` had when it finished in the attempt being redriven.
+    fn finished(&self, key: &str) -> Option<redrive::Exit> {
+        self.finished.get(key).cloned()
+    }
+
+    fn exited(&self, key: String, exit: redrive::Exit) {
+        self.exits.lock().unwrap_or_else(|e| e.into_inner()).insert(key, exit);
+    }
+
+    /// Whether `state` is where this execution stops (the first time it has run); it stops now.
+    fn stops_after(&self, state: &str) -> bool {
+        self.start.stop_after.as_deref() == Some(state) && !self.stopped.swap(true, Ordering::Relaxed)
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
+    }
+
     fn event(&self, kind: &str, at: Duration, state: Option<&str>, details: Value) {
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let id = history.len() as u64 + 1;
@@ -132,7 +211,7 @@ impl Run {
                 "Name": self.start.name,
                 "RoleArn": "arn:aws:iam::123456789012:role/local-step-functions",
                 "StartTime": self.start.started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                "RedriveCount": 0,
+                "RedriveCount": self.redrive_count,
             },
             "State": {
                 "EnteredTime": self.at(entered).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

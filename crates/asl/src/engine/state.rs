@@ -1,5 +1,6 @@
 //! One state at a time: data flow through paths and templates, and catchers on failure.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -12,27 +13,43 @@ use super::failure::{check_size, fill_failure, runtime};
 use super::map::{Limits, MapRun, run_map};
 use super::retry::with_retries;
 use super::task::{TaskCall, is_callback, issue_token, run_task, task_request};
-use super::{Failure, Flow, Run, errors};
+use super::{Failure, Flow, Run, errors, redrive};
 use crate::definition::{Catcher, Kind, Next, Nullable, State, StateMachine, Text, Timeout, WaitFor};
 
-/// Runs from `StartAt` to an end. Boxed: Parallel and Map recurse into it.
+/// Runs from `StartAt` to an end. Boxed: Parallel and Map recurse into it. `scope` names where
+/// this run sits in the execution (empty at the top), so a redrive finds what finished here.
 pub(super) fn run_machine(
     run: Arc<Run>,
     machine: StateMachine,
     input: Value,
     now: Duration,
     item: Option<(usize, Value)>,
+    scope: String,
 ) -> BoxFuture<'static, Flow> {
     Box::pin(async move {
         let mut name = machine.start_at.clone();
         let mut data = input;
         let mut now = now;
+        let mut visits: HashMap<String, u32> = HashMap::new();
         loop {
+            // Stopped elsewhere (another branch or iteration): nothing more starts here.
+            if run.is_stopped() {
+                return Err((redrive::stopped(&name), now));
+            }
             let Some(state) = machine.states.get(&name) else {
                 return Err((runtime(format!("state `{name}` does not exist")), now));
             };
-            run.transitions.fetch_add(1, Ordering::Relaxed);
-            let step = run_state(&run, state, data, now, item.as_ref()).await;
+            let visit = visits.entry(name.clone()).or_default();
+            let key = redrive::key(&scope, &name, *visit);
+            *visit += 1;
+            let step = match run.finished(&key) {
+                // Finished before a redrive: its result is taken, the state is not run again.
+                Some(exit) => Step::Next { output: exit.output, next: exit.next, at: exit.at.max(now) },
+                None => {
+                    run.transitions.fetch_add(1, Ordering::Relaxed);
+                    run_state(&run, state, data, now, item.as_ref(), &key).await
+                }
+            };
             match step {
                 Step::Next { output, next, at } => {
                     if let Some(deadline) = run.deadline
@@ -105,23 +122,29 @@ async fn run_state(
     raw: Value,
     entered: Duration,
     item: Option<&(usize, Value)>,
+    key: &str,
 ) -> Step {
     let type_name = state.kind.type_name();
     let name = state.name.as_str();
     run.event(&format!("{type_name}StateEntered"), entered, Some(name), json!({"input": raw.to_string()}));
-    let outcome = state_body(run, state, &raw, entered, item).await;
+    let outcome = state_body(run, state, &raw, entered, item, key).await;
     match outcome {
+        // The state ran (its task's effects stand) and the execution stops before recording it.
+        Ok((_, _, at)) if run.stops_after(name) => Step::Fail { failure: redrive::stopped(name), at },
         Ok((output, next, at)) => {
             if let Err(f) = check_size(&output, &format!("output of state `{name}`")) {
                 return Step::Fail { failure: f, at };
             }
             run.event(&format!("{type_name}StateExited"), at, Some(name), json!({"output": output.to_string()}));
+            run.exited(key.to_string(), redrive::Exit { output: output.clone(), next: next.clone(), at });
             Step::Next { output, next, at }
         }
         Err((failure, at)) => {
             // A catcher sends the error, placed on the state's raw input, to its Next state; but
-            // a timeout at the execution's deadline ends the execution, catchers or not.
-            let expired = failure.error == errors::TIMEOUT && run.deadline.is_some_and(|d| at >= d);
+            // a timeout at the execution's deadline ends the execution, catchers or not, and a
+            // stopped execution is not a failure anything catches.
+            let expired =
+                (failure.error == errors::TIMEOUT && run.deadline.is_some_and(|d| at >= d)) || run.is_stopped();
             let catchers: &[Catcher] = match &state.kind {
                 Kind::Task { catch, .. } | Kind::Parallel { catch, .. } | Kind::Map { catch, .. } if !expired => catch,
                 _ => &[],
@@ -135,7 +158,9 @@ async fn run_state(
                             Some(name),
                             json!({"output": output.to_string(), "caught": failure.error}),
                         );
-                        return Step::Next { output, next: Some(c.next.clone()), at };
+                        let next = Some(c.next.clone());
+                        run.exited(key.to_string(), redrive::Exit { output: output.clone(), next: next.clone(), at });
+                        return Step::Next { output, next, at };
                     }
                     Err(f) => return Step::Fail { failure: f, at },
                 }
@@ -153,6 +178,7 @@ async fn state_body(
     raw: &Value,
     entered: Duration,
     item: Option<&(usize, Value)>,
+    key: &str,
 ) -> Body {
     let at_entry = |f: Failure| (f, entered);
     let context = run.context(&state.name, entered, 0, item);
@@ -290,20 +316,25 @@ async fn state_body(
                 Some(t) => t.fill(&input, &context).map_err(|e| at_entry(fill_failure(e)))?,
                 None => input,
             };
-            let attempt = |now: Duration, _attempt: u32| {
+            let attempt = |now: Duration, attempt: u32| {
                 let run = run.clone();
                 let effective = effective.clone();
                 async move {
                     run.event("ParallelStateStarted", now, Some(&state.name), Value::Null);
-                    let flows = futures_util::future::join_all(
-                        branches.iter().map(|b| run_machine(run.clone(), b.clone(), effective.clone(), now, None)),
-                    )
+                    let flows = futures_util::future::join_all(branches.iter().enumerate().map(|(i, b)| {
+                        let scope = redrive::nested(key, attempt, i);
+                        run_machine(run.clone(), b.clone(), effective.clone(), now, None, scope)
+                    }))
                     .await;
                     let end = flows.iter().map(|f| match f {
                         Ok((_, t)) | Err((_, t)) => *t,
                     });
                     let end = end.max().unwrap_or(now);
-                    // The branch that failed first (on the virtual clock) fails the state.
+                    // The branch that failed first (on the virtual clock) fails the state; a
+                    // stopped execution stops it, whatever the other branches did.
+                    if run.is_stopped() {
+                        return Err((redrive::stopped(&state.name), end));
+                    }
                     let first_failure = flows
                         .iter()
                         .filter_map(|f| f.as_ref().err())
@@ -357,16 +388,18 @@ async fn state_body(
                 &context,
             )
             .map_err(at_entry)?;
-            let attempt = |now: Duration, _attempt: u32| {
+            let attempt = |now: Duration, attempt: u32| {
                 let run = run.clone();
                 let items = items.clone();
                 let input = input.clone();
                 async move {
+                    let scope = |index| redrive::nested(key, attempt, index);
                     run_map(
                         &run,
                         state,
                         MapRun { items, input, item_selector: item_selector.as_ref(), processor, limits },
                         now,
+                        &scope,
                     )
                     .await
                 }

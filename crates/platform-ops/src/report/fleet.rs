@@ -206,7 +206,7 @@ fn cell(children: &[&Run], fleet: &str, account: &str) -> (Cell, String) {
     let status = |r: Option<&&Run>| r.map(|r| r.rec.execution.status);
     let cell = match (status(deploys.last()), status(rollbacks.last())) {
         (_, Some(asl::Status::Succeeded)) => Cell::RolledBack,
-        (_, Some(_)) | (Some(asl::Status::Failed | asl::Status::TimedOut), None) => Cell::Failed,
+        (_, Some(_)) | (Some(asl::Status::Failed | asl::Status::TimedOut | asl::Status::Aborted), None) => Cell::Failed,
         (Some(asl::Status::Succeeded), None) => Cell::Deployed,
         (None, None) => Cell::NotStarted,
     };
@@ -221,5 +221,6 @@ pub fn status_class(s: asl::Status) -> &'static str {
         asl::Status::Succeeded => "ok",
         asl::Status::Failed => "bad",
         asl::Status::TimedOut => "late",
+        asl::Status::Aborted => "bad",
     }
 }

@@ -100,7 +100,8 @@ impl Runtime {
         let resolver: Arc<dyn Resolver> = Arc::new(LocalTasks { runtime: Arc::downgrade(self) });
         // The input is kept only when recording: the engine takes it by value.
         let kept = self.executions.is_enabled().then(|| input.clone());
-        let execution = asl::execute(&machine, input, start, resolver).await;
+        let id = self.template.machine(name_or_file).map(|m| m.id.clone());
+        let execution = self.execute_stoppable(id.as_deref(), &machine, input, start, resolver).await?;
         self.transitions.fetch_add(execution.transitions, std::sync::atomic::Ordering::Relaxed);
         self.counters.task_failed(execution.history.iter().filter(|e| e.kind == "TaskFailed").count());
         if let Some(input) = kept {

@@ -32,10 +32,14 @@ impl Harness {
 /// `FUNCTION:action` (`AccountVendingFunction:find-or-create`): the first invocation of that
 /// action runs to its end (its side effects stand), then its answer never reaches the state
 /// machine, as when Lambda kills a function at its timeout. The state machine's retry re-drives it.
+/// `MACHINE:State` (`PlatformDeployStateMachine:ApplyTier`): the first execution reaching that
+/// state stops once it has run, before its result is recorded, as when the process running the
+/// execution dies there; it is then redriven as RedriveExecution does.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CrashPoint {
-    /// The function's logical id in template.yaml.
+    /// The function's (or state machine's) logical id in template.yaml.
     pub function: String,
+    /// The function's action, or the state machine's state.
     pub action: String,
 }
 
@@ -47,7 +51,9 @@ impl std::str::FromStr for CrashPoint {
             Some((function, action)) if !function.is_empty() && !action.is_empty() => {
                 Ok(CrashPoint { function: function.to_string(), action: action.to_string() })
             }
-            _ => Err(format!("crash point `{s}` is not FUNCTION:action (e.g. AlarmScalerFunction:act)")),
+            _ => Err(format!(
+                "crash point `{s}` is not FUNCTION:action or MACHINE:State (e.g. AlarmScalerFunction:act, PlatformDeployStateMachine:ApplyTier)"
+            )),
         }
     }
 }
@@ -107,6 +113,12 @@ impl Counters {
             crashes.iter_mut().find(|(p, fired)| !*fired && p.function == function && p.action == action)?;
         *fired = true;
         Some(point.clone())
+    }
+
+    /// The actions (or states) of `target`'s crash points that have not fired yet.
+    pub fn armed(&self, target: &str) -> Vec<String> {
+        let crashes = self.crashes.lock().unwrap_or_else(|e| e.into_inner());
+        crashes.iter().filter(|(p, fired)| !*fired && p.function == target).map(|(p, _)| p.action.clone()).collect()
     }
 
     /// The crash points that fired (`true`) or were never reached (`false`).
@@ -202,7 +214,11 @@ impl std::fmt::Display for Reliability {
         )?;
         writeln!(f, "  redeliveries: {}", self.redeliveries)?;
         if !self.crashes.is_empty() {
-            writeln!(f, "  crashed after their calls went through, then re-driven: {}", self.crashes.join(", "))?;
+            writeln!(
+                f,
+                "  crashed after their calls went through, then re-driven (functions by their retry, executions by a redrive): {}",
+                self.crashes.join(", ")
+            )?;
         }
         if !self.crash_points_missed.is_empty() {
             writeln!(f, "  crash points never reached (FAILED): {}", self.crash_points_missed.join(", "))?;

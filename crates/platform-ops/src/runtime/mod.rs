@@ -19,6 +19,7 @@ pub mod local;
 pub mod pattern;
 mod provisioning;
 pub mod record;
+mod redrive;
 pub mod scenario;
 pub mod services;
 pub mod template;
