@@ -103,6 +103,7 @@ fn finished(name: &str, status: Status, when: &str, minutes: u64, history: Vec<E
         duration: Duration::from_secs(minutes * 60),
         transitions: history.len() as u64,
         history,
+        redrive: None,
     }
 }
 
