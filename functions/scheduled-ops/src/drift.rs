@@ -164,6 +164,22 @@ pub async fn report(
     })
 }
 
+/// `running` while any re-apply of `findings` runs; `done` when all ended, with the re-applies
+/// that did not succeed (the instance still drifted: people are told, not reassured).
+pub async fn remediation_status(stack_sets: &dyn StackSets, findings: &[Finding]) -> Result<DetectionStatus, AwsError> {
+    let (mut failed, mut running) = (Vec::new(), false);
+    for f in findings {
+        let Some(op) = &f.remediation else { continue };
+        match stack_sets.operation(&f.stack_set, op).await? {
+            s if !s.finished() => running = true,
+            OperationStatus::Succeeded => {}
+            other => failed.push(format!("{} {}/{} ({other:?})", f.stack_set, f.account, f.region)),
+        }
+    }
+    let status = if running { DetectionState::Running } else { DetectionState::Done };
+    Ok(DetectionStatus { status, failed })
+}
+
 /// One EMF document per StackSet: `DriftedInstances` (dimension `StackSet`, low cardinality).
 pub fn metrics(report: &DriftReport, at: chrono::DateTime<chrono::Utc>) -> Vec<serde_json::Value> {
     report

@@ -1,4 +1,4 @@
-//! The scheduled operations' typed actions: drift (start, status, report), off-hours, inventory, the restore test.
+//! The scheduled operations' typed actions: drift (start, status, report, remediation), off-hours, inventory, the restore test.
 
 use std::sync::Arc;
 
@@ -34,6 +34,10 @@ pub enum Request {
         detections: Vec<Detection>,
         execution: String,
         now: DateTime<Utc>,
+    },
+    /// The re-applies a drift report started, followed to their end.
+    RemediationStatus {
+        findings: Vec<drift::Finding>,
     },
     /// `now`: the schedule's time (`<aws.scheduler.scheduled-time>`), so a late or repeated run
     /// decides as the intended one.
@@ -160,6 +164,9 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response, ScheduleE
             }
             tracing::info!(drifted = report.drifted, remediated = report.remediated, "drift report");
             Response::DriftReport(report)
+        }
+        Request::RemediationStatus { findings } => {
+            Response::DriftStatus(drift::remediation_status(deps.stack_sets.as_ref(), &findings).await?)
         }
         Request::OffHours { now } => {
             let accounts = deps.directory.members().await?;

@@ -48,11 +48,19 @@ pub struct StandIns {
     /// The platform StackSet (the emulator's CloudFormation cannot build EKS): each operation
     /// running for one poll; platform deploy applies it, the fleet release plans against it.
     pub stack_sets: Arc<platform_core::fakes::MemoryStackSets>,
+    /// The emulator has no Kubernetes: a cluster in memory per account, rollouts ready 20 s
+    /// (virtual) after they are applied; images tagged `*-broken` never pull.
+    pub clusters: Arc<platform_deploy::cluster::MemoryClusters>,
 }
 
 impl Default for StandIns {
     fn default() -> Self {
-        StandIns { stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(1)) }
+        use platform_deploy::cluster::{MemoryCluster, MemoryClusters};
+        let cluster = Arc::new(MemoryCluster::new(chrono::Duration::seconds(20), vec!["*-broken".into()]));
+        StandIns {
+            stack_sets: Arc::new(platform_core::fakes::MemoryStackSets::new(1)),
+            clusters: Arc::new(MemoryClusters::new(cluster)),
+        }
     }
 }
 
@@ -100,11 +108,7 @@ registry! {
     alarm_scaler::function::AlarmScaler => |_, _: &StandIns| {},
     account_vending::function::AccountVending => |_, _: &StandIns| {},
     platform_deploy::function::PlatformDeploy => |deps: &mut platform_deploy::handler::Deps, stand_ins: &StandIns| {
-        use platform_deploy::cluster::{MemoryCluster, MemoryClusters};
-        // The emulator has no Kubernetes: one cluster in memory for every account, rollouts
-        // ready 20 s (virtual) after they are applied; images tagged `*-broken` never pull.
-        let cluster = Arc::new(MemoryCluster::new(chrono::Duration::seconds(20), vec!["*-broken".into()]));
-        let clusters = Arc::new(MemoryClusters::new(cluster));
+        let clusters = stand_ins.clusters.clone();
         deps.clusters = clusters.clone();
         // The emulator's CloudFormation cannot build EKS (stacksets/platform.yaml).
         let stack_sets = stand_ins.stack_sets.clone();
@@ -132,9 +136,14 @@ registry! {
             platform: stand_ins.stack_sets.clone(),
             emulator: deps.stack_sets.clone(),
         });
-        // The emulator has no DetectStackSetDrift: drift is kept in memory (none unless a test
-        // edits an instance by hand); the adapter is tested on scripted answers.
-        deps.drift = Arc::new(platform_core::fakes::MemoryStackSets::new(0));
+        // The emulator has no DetectStackSetDrift: detection runs on the stand-in platform
+        // StackSet (a scenario's `drift` step edits its instances by hand) and finds nothing on
+        // the others; the adapter is tested on scripted answers.
+        deps.drift = Arc::new(stack_sets::SplitDrift {
+            platform_stack_set: deps.tree.organization.deploy.platform_stack_set.clone(),
+            platform: stand_ins.stack_sets.clone(),
+            other: Arc::new(platform_core::fakes::MemoryStackSets::new(0)),
+        });
     },
     signal_triage::function::SignalTriage => |_, _: &StandIns| {},
     // The ledger, approvals, alarms and plans are the emulator's SSM, DynamoDB, CloudWatch and

@@ -22,6 +22,7 @@ pub mod record;
 mod redrive;
 pub mod scenario;
 pub mod services;
+mod stand_ins;
 pub mod template;
 pub mod timeline;
 
@@ -155,6 +156,9 @@ pub struct Runtime {
     /// Second deliveries made, and task attempts that failed inside executions (each retried
     /// or caught by its state machine).
     pub counters: harness::Counters,
+    /// What stands in for the services the emulator lacks (the platform StackSet, the clusters),
+    /// for scenarios to act on and check.
+    stand_ins: Arc<functions::StandIns>,
 }
 
 impl Runtime {
@@ -190,6 +194,7 @@ impl Runtime {
         for f in template.functions.values() {
             functions.insert(f.id.clone(), functions::build(&f.binary, &f.environment, &recorded, &stand_ins).await?);
         }
+        let stand_ins = Arc::new(stand_ins);
         // Cold starts (the published config read at init) belong to no dispatch's calls.
         calls.take();
         let mut runtime = Runtime {
@@ -214,6 +219,7 @@ impl Runtime {
             duplicate_deliveries: harness.duplicate_deliveries,
             journal_mark: Mutex::new(0),
             counters: harness::Counters::new(&harness.crash_points),
+            stand_ins,
         };
         runtime.provision().await?;
         Ok(runtime)

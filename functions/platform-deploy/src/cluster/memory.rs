@@ -129,6 +129,20 @@ impl MemoryCluster {
         self.objects.lock().unwrap_or_else(|e| e.into_inner()).get(&key).map(|o| o.body.clone())
     }
 
+    /// The container images of every workload (Deployment, StatefulSet) named `name`, in any
+    /// namespace, as applied.
+    pub fn images_of(&self, name: &str) -> Vec<String> {
+        let objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        objects
+            .iter()
+            .filter(|((kind, _, n), _)| n == name && (kind == "Deployment" || kind == "StatefulSet"))
+            .flat_map(|(_, o)| {
+                let containers = o.body.pointer("/spec/template/spec/containers").and_then(Value::as_array);
+                containers.into_iter().flatten().filter_map(|c| c["image"].as_str().map(str::to_string))
+            })
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.objects.lock().unwrap_or_else(|e| e.into_inner()).len()
     }

@@ -14,44 +14,14 @@ pub(super) async fn check(runtime: &Runtime, step: &str, expectation: &Expectati
     let Seen { dispatches, published, refused, facts, decision } = *seen;
     let (text, met, actual) = match expectation {
         Expectation::Dispatch { target, outcome, output, cause: want_cause } => {
-            let cause_of = |d: &Dispatch| match &d.outcome {
-                Outcome::InvokeFailed { cause, .. } => Some(readable(cause)),
-                Outcome::Execution { cause: Some(cause), .. } => Some(readable(cause)),
-                _ => None,
-            };
-            let meets = |d: &Dispatch| {
-                let (kind, value) = match &d.outcome {
-                    Outcome::Invoked { output, .. } => ("invoked".to_string(), Some(output)),
-                    Outcome::InvokeFailed { error, .. } => (format!("failed:{error}"), None),
-                    // `FAILED:<error>`: an expectation may name the error a failed execution ended with.
-                    Outcome::Execution { status, output, error, .. } => match error {
-                        Some(error) => (format!("{status}:{error}"), output.as_ref()),
-                        None => (status.to_string(), output.as_ref()),
-                    },
-                };
-                let kind_ok = kind == *outcome || kind.starts_with(&format!("{outcome}:"));
-                let cause_ok = want_cause.as_ref().is_none_or(|want| cause_of(d).is_some_and(|c| c.contains(want)));
-                kind_ok && cause_ok && output.as_ref().is_none_or(|want| value.is_some_and(|v| contains(v, want)))
-            };
-            // A step may start the same target several times (a detection per service): the
-            // expectation holds for one of them; the first is shown when none meets it.
-            let to_target =
-                |d: &&Dispatch| runtime.same_resource(&d.target, target) || Path::new(&d.target).ends_with(target);
-            let met_by = dispatches.iter().filter(to_target).find(|d| meets(d));
+            // A step may start the same target several times (a detection per service): this
+            // expectation holds for one of them, and [`unaccounted`] fails the step for any
+            // dispatch to the target no expectation holds for; the first is shown when none meets it.
+            let same = |a: &str, b: &str| runtime.same_resource(a, b);
+            let to_target = |d: &&Dispatch| to_target(&same, d, target);
+            let met_by = dispatches.iter().filter(to_target).find(|d| meets(d, expectation));
             let found = met_by.or_else(|| dispatches.iter().find(to_target));
-            let actual = match found.map(|d| &d.outcome) {
-                None => "no dispatch".to_string(),
-                Some(Outcome::Invoked { output, .. }) => format!("invoked, output {output}"),
-                Some(Outcome::InvokeFailed { error, .. }) => format!("failed:{error}"),
-                Some(Outcome::Execution { status, output, error, cause, .. }) => match output {
-                    Some(o) => format!("{status}, output {o}"),
-                    None => format!(
-                        "{status}, error {}{}",
-                        error.as_deref().unwrap_or_default(),
-                        cause.as_deref().map(|c| format!(", cause {}", readable(c))).unwrap_or_default()
-                    ),
-                },
-            };
+            let actual = found.map_or_else(|| "no dispatch".to_string(), describe);
             let met = met_by.is_some();
             let mut want = output.as_ref().map(|o| format!(" with output containing {o}")).unwrap_or_default();
             if let Some(c) = want_cause {
@@ -157,6 +127,19 @@ pub(super) async fn check(runtime: &Runtime, step: &str, expectation: &Expectati
                 Err(e) => (text, false, e.to_string()),
             }
         }
+        Expectation::Image { environment, account, service, tag } => {
+            let account = fill(account, facts).unwrap_or_else(|e| e.to_string());
+            let text = format!("every container of {service} in {account} of {environment} runs tag {tag}");
+            let images = runtime.workload_images(environment, &account, service);
+            // `repo:tag@sha256:...` or `repo:tag`: the tag is what follows the last `:` before any digest.
+            let tag_of = |image: &str| {
+                let name = image.split('@').next().unwrap_or(image);
+                name.rsplit_once(':').map(|(_, t)| t.to_string()).unwrap_or_default()
+            };
+            let met = !images.is_empty() && images.iter().all(|i| tag_of(i) == *tag);
+            let actual = if images.is_empty() { "no such workload".to_string() } else { images.join(", ") };
+            (text, met, actual)
+        }
         Expectation::Paged { key, status, actions } => {
             let incidents: Vec<_> =
                 runtime.pager.snapshot().incidents.into_iter().filter(|i| i.key.contains(key.as_str())).collect();
@@ -175,6 +158,84 @@ pub(super) async fn check(runtime: &Runtime, step: &str, expectation: &Expectati
         }
     };
     Check { step: step.to_string(), expectation: text, met, actual }
+}
+
+/// Whether `d` went to `target` (a template name, logical id or ARN, or a definition file).
+fn to_target(same: &dyn Fn(&str, &str) -> bool, d: &Dispatch, target: &str) -> bool {
+    same(&d.target, target) || Path::new(&d.target).ends_with(target)
+}
+
+fn cause_of(d: &Dispatch) -> Option<String> {
+    match &d.outcome {
+        Outcome::InvokeFailed { cause, .. } | Outcome::Execution { cause: Some(cause), .. } => Some(readable(cause)),
+        _ => None,
+    }
+}
+
+/// Whether `d` ended as the dispatch expectation `e` says (target aside).
+fn meets(d: &Dispatch, e: &Expectation) -> bool {
+    let Expectation::Dispatch { outcome, output, cause: want_cause, .. } = e else { return false };
+    let (kind, value) = match &d.outcome {
+        Outcome::Invoked { output, .. } => ("invoked".to_string(), Some(output)),
+        Outcome::InvokeFailed { error, .. } => (format!("failed:{error}"), None),
+        // `FAILED:<error>`: an expectation may name the error a failed execution ended with.
+        Outcome::Execution { status, output, error, .. } => match error {
+            Some(error) => (format!("{status}:{error}"), output.as_ref()),
+            None => (status.to_string(), output.as_ref()),
+        },
+    };
+    let kind_ok = kind == *outcome || kind.starts_with(&format!("{outcome}:"));
+    let cause_ok = want_cause.as_ref().is_none_or(|want| cause_of(d).is_some_and(|c| c.contains(want)));
+    kind_ok && cause_ok && output.as_ref().is_none_or(|want| value.is_some_and(|v| contains(v, want)))
+}
+
+fn describe(d: &Dispatch) -> String {
+    match &d.outcome {
+        Outcome::Invoked { output, .. } => format!("invoked, output {output}"),
+        Outcome::InvokeFailed { error, .. } => format!("failed:{error}"),
+        Outcome::Execution { status, output, error, cause, .. } => match output {
+            Some(o) => format!("{status}, output {o}"),
+            None => format!(
+                "{status}, error {}{}",
+                error.as_deref().unwrap_or_default(),
+                cause.as_deref().map(|c| format!(", cause {}", readable(c))).unwrap_or_default()
+            ),
+        },
+    }
+}
+
+/// A failed check for each dispatch to a target the step names that none of the step's
+/// expectations for that target holds for: every matching dispatch is checked, not just one
+/// (a second detection's triage failing next to a first that succeeded fails the step).
+/// `same`: whether two names are the same template resource.
+pub(super) fn unaccounted(
+    same: &dyn Fn(&str, &str) -> bool,
+    step: &str,
+    expect: &[Expectation],
+    dispatches: &[Dispatch],
+) -> Vec<Check> {
+    let targets: Vec<&str> = expect
+        .iter()
+        .filter_map(|e| match e {
+            Expectation::Dispatch { target, .. } => Some(target.as_str()),
+            _ => None,
+        })
+        .collect();
+    dispatches
+        .iter()
+        .filter_map(|d| {
+            let named: Vec<&str> = targets.iter().copied().filter(|t| to_target(same, d, t)).collect();
+            let accounted = expect.iter().any(|e| {
+                matches!(e, Expectation::Dispatch { target, .. } if named.contains(&target.as_str())) && meets(d, e)
+            });
+            (!named.is_empty() && !accounted).then(|| Check {
+                step: step.to_string(),
+                expectation: format!("every dispatch to {} as an expectation of the step says", named[0]),
+                met: false,
+                actual: describe(d),
+            })
+        })
+        .collect()
 }
 
 /// How many JSON objects under `prefix` contain `want`, of how many there are.
@@ -287,6 +348,44 @@ mod tests {
         assert!(!contains(&waves, &json!([{"wave": "canary"}])), "as many items as wanted");
     }
 
+    /// GIVEN two dispatches to the same target in a step, one succeeded and one failed WHEN the
+    /// step expects only the success THEN the failed one fails the step; WHEN it expects both
+    /// THEN the step holds; a dispatch to a target the step does not name is not judged here.
+    #[test]
+    fn every_dispatch_to_a_named_target_is_checked_not_only_one() {
+        let dispatch = |target: &str, status: asl::Status| Dispatch {
+            via: "rule".into(),
+            target: target.into(),
+            outcome: Outcome::Execution {
+                status,
+                output: None,
+                error: None,
+                cause: None,
+                transitions: 1,
+                duration_s: 0.0,
+            },
+            aws_changes: Vec::new(),
+            aws_reads: Vec::new(),
+            redelivery: false,
+        };
+        let expect = |outcome: &str| Expectation::Dispatch {
+            target: "Triage".into(),
+            outcome: outcome.into(),
+            output: None,
+            cause: None,
+        };
+        let same = |a: &str, b: &str| a == b;
+        let seen = [
+            dispatch("Triage", asl::Status::Succeeded),
+            dispatch("Triage", asl::Status::Failed),
+            dispatch("Other", asl::Status::Failed),
+        ];
+        let failed = unaccounted(&same, "logs", &[expect("SUCCEEDED")], &seen);
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed[0].actual, "FAILED, error ");
+        assert!(unaccounted(&same, "logs", &[expect("SUCCEEDED"), expect("FAILED")], &seen).is_empty());
+    }
+
     #[test]
     fn an_unrouted_event_fails_its_step_unless_expected_or_informational() {
         let refusal = |detail_type: &str, at: Stop| Refusal {
@@ -324,6 +423,7 @@ mod tests {
                     | Action::Alarm { .. }
                     | Action::Decide { .. }
                     | Action::Advance { .. }
+                    | Action::Drift { .. }
                     | Action::Parameter { .. } => continue,
                 };
                 assert!(dir.join(file).exists(), "{name}/{}: {file} is missing", step.name);

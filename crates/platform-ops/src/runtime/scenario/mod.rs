@@ -80,6 +80,14 @@ pub enum Action {
     Execution { machine: String, file: String },
     /// A schedule of the template (its event's logical id, or its end) fired at `at`.
     Schedule { name: String, at: chrono::DateTime<chrono::Utc> },
+    /// Someone changes resources of `stack_set`'s instance in `account` (placeholders filled) and
+    /// `region` by hand, behind CloudFormation's back: the next drift detection finds them.
+    Drift {
+        stack_set: String,
+        account: String,
+        region: String,
+        resources: Vec<platform_core::stacksets::ResourceDrift>,
+    },
     /// Alarm `name` of `account` set to `state` (ALARM, OK) at `at`, as CloudWatch sets it; its
     /// state change, with the alarm's own configuration, is put on `bus` by that account.
     Alarm {
@@ -138,6 +146,9 @@ pub enum Expectation {
     Waiting { state: String },
     /// The release ledger says `account` (placeholders filled) of `environment` runs `release`.
     Runs { environment: String, account: String, release: String },
+    /// Every container of workload `service` in the cluster of `account` (placeholders filled) of
+    /// `environment` runs an image tagged `tag`: what the cluster runs, not what was recorded.
+    Image { environment: String, account: String, service: String, tag: String },
     /// The paging provider's stand-in holds exactly one incident whose key contains `key`, in
     /// `status` (triggered, resolved), having received exactly `actions` (trigger, resolve...).
     Paged { key: String, status: String, actions: Vec<String> },

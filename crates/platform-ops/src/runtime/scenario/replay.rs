@@ -8,7 +8,7 @@ use platform_core::approvals::Decision;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-use super::check::{check, fill, unrouted};
+use super::check::{check, fill, unaccounted, unrouted};
 use super::{Action, Check, Expectation, Report, Scenario, Seen, Step, read_json};
 use crate::approval::{LocalAnswers, decide};
 use crate::runtime::admission::Refusal;
@@ -108,6 +108,7 @@ pub async fn replay(
             checks.push(check(runtime, &step.name, expectation, &seen).await);
         }
         checks.extend(unrouted(&step.name, &step.expect, &refused));
+        checks.extend(unaccounted(&|a, b| runtime.same_resource(a, b), &step.name, &step.expect, &dispatches));
     }
     // Nothing answers what still waits: its timeouts run out, as they would on AWS.
     if let Some(p) = parked.take() {
@@ -158,6 +159,7 @@ async fn ended(
     for expectation in then {
         out.push(check(runtime, &label, expectation, &seen).await);
     }
+    out.extend(unaccounted(&|a, b| runtime.same_resource(a, b), &label, then, dispatches));
     out
 }
 
@@ -240,6 +242,13 @@ fn start(
             let (account, name) = (fill(account, facts)?, fill(name, facts)?);
             let (state, reason, bus, at) = (state.clone(), reason.clone(), bus.clone(), *at);
             tokio::spawn(async move { rt.set_alarm(&account, &name, &state, &reason, &bus, at).await })
+        }
+        Action::Drift { stack_set, account, region, resources } => {
+            let (stack_set, account, region, resources) =
+                (stack_set.clone(), fill(account, facts)?, region.clone(), resources.clone());
+            tokio::spawn(
+                async move { rt.edit_by_hand(&stack_set, &account, &region, resources).await.map(|()| Vec::new()) },
+            )
         }
         Action::Parameter { name, value } => {
             let (name, value) = (fill(name, facts)?, value.to_string());
