@@ -30,7 +30,11 @@ impl Resolver for Counted {
         let TaskRequest::Lambda { function, payload } = request else {
             return Err(Failure::new("States.Runtime", "only Lambda tasks here"));
         };
-        *self.calls.lock().expect("lock").entry(format!("{function} {payload}")).or_default() += 1;
+        // Keys sorted whatever serde_json's map order (`preserve_order` may be on in a workspace build).
+        let sorted: BTreeMap<String, Value> =
+            payload.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let key = format!("{function} {}", serde_json::to_string(&sorted).unwrap_or_default());
+        *self.calls.lock().expect("lock").entry(key).or_default() += 1;
         if self.failing.lock().expect("lock").contains(&function) {
             return Err(Failure::new("Boom", format!("{function} failed")));
         }

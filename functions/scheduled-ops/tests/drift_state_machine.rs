@@ -103,9 +103,7 @@ fn machine() -> StateMachine {
     StateMachine::parse(&text).expect("loads")
 }
 
-#[tokio::test]
-async fn drift_is_polled_reported_audited_and_notified() {
-    let w = world().await;
+fn role_edited(w: &World) {
     w.sets.edit_by_hand(
         "abc-trading-member-baseline",
         "111111111111",
@@ -117,11 +115,22 @@ async fn drift_is_polled_reported_audited_and_notified() {
             properties: vec!["/Properties/Policies/0".into()],
         }],
     );
+}
+
+#[tokio::test]
+async fn drift_is_polled_reported_audited_and_notified() {
+    let w = world().await;
+    role_edited(&w);
     let e = execute(&machine(), json!({}), Start::named("night"), w.clone()).await;
     assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
     let out: Value = e.output.expect("output");
     assert_eq!((out["drifted"].clone(), out["remediated"].clone()), (json!(1), json!(1)), "dev re-applies: {out}");
-    assert_eq!(e.duration, Duration::from_secs(3 * 60), "two polls RUNNING, the third done");
+    assert_eq!(out["reapplied"], json!({"status": "done", "failed": []}), "the re-apply followed to its end: {out}");
+    assert_eq!(
+        e.duration,
+        Duration::from_secs(6 * 60),
+        "detection and re-apply: each two polls RUNNING, the third done"
+    );
     let calls = w.calls.lock().expect("lock").clone();
     assert!(calls.contains(&"dynamodb:putItem".to_string()), "audited: {calls:?}");
     assert!(calls.iter().any(|c| c == "abc-trading drift: 1 instance(s) drifted, 1 re-applied"), "{calls:?}");
@@ -133,4 +142,25 @@ async fn drift_is_polled_reported_audited_and_notified() {
     assert_eq!(e.status, Status::Succeeded);
     assert_eq!(e.output.expect("output")["drifted"], 0);
     assert!(!w.calls.lock().expect("lock").iter().any(|c| c == "sns:publish"));
+}
+
+/// GIVEN a drifted instance whose re-apply fails (its region refuses the operation) WHEN the
+/// night's run follows the re-apply THEN it reports the instance as not back and tells people so,
+/// and the next night finds the drift still there.
+#[tokio::test]
+async fn a_re_apply_that_fails_is_reported_and_notified_not_counted_as_fixed() {
+    let w = world().await;
+    role_edited(&w);
+    w.sets.fail_region("us-east-1", Some("the role is in use"));
+    let e = execute(&machine(), json!({}), Start::named("night"), w.clone()).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?} {:?}", e.error, e.cause);
+    let out: Value = e.output.expect("output");
+    assert_eq!(out["reapplied"]["status"], "done");
+    let failed = out["reapplied"]["failed"].to_string();
+    assert!(failed.contains("abc-trading-member-baseline 111111111111/us-east-1 (Failed)"), "{out}");
+    let calls = w.calls.lock().expect("lock").clone();
+    assert!(calls.iter().any(|c| c.starts_with("abc-trading drift: 1 instance(s) drifted")), "{calls:?}");
+
+    let e = execute(&machine(), json!({}), Start::named("night-2"), w.clone()).await;
+    assert_eq!(e.output.expect("output")["drifted"], 1, "still drifted: the failed re-apply fixed nothing");
 }
