@@ -5,6 +5,7 @@ pub mod actions;
 pub mod approval;
 pub mod bench;
 pub mod bench_alarms;
+pub mod bench_init;
 pub mod demo;
 pub mod report;
 pub mod runtime;

@@ -1,10 +1,13 @@
-//! `bench fleet` and `bench alarms`: the fleet release's figures per fleet size, and alarm deliveries under contention.
+//! `bench fleet`, `bench alarms` and `bench init`: fleet releases per fleet size, alarm deliveries under contention, cold starts.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use platform_ops::bench;
 use platform_ops::bench_alarms::{self, AlarmFigures, AlarmLoad};
+use platform_ops::bench_init::{self, InitRow};
+use platform_ops::runtime::local;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
@@ -40,6 +43,23 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Every function binary's cold start (process start to its first request for work, Lambda's
+    /// Init Duration) beside a hello-world lambda_runtime binary, against a Runtime API stand-in;
+    /// the functions that read the published config at init read it from a seeded emulator.
+    /// scripts/init-bench.sh builds the binaries (--release) and runs this.
+    Init {
+        /// Where the binaries are (hello-lambda and each function's).
+        #[arg(long, default_value = "target/release")]
+        bin_dir: PathBuf,
+        /// Cold starts of each binary (interleaved), after one unmeasured start each.
+        #[arg(long, default_value_t = 30)]
+        rounds: usize,
+        /// AWS_LAMBDA_FUNCTION_MEMORY_SIZE given to every binary.
+        #[arg(long, default_value_t = 512)]
+        memory_mb: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl BenchCommand {
@@ -68,7 +88,52 @@ impl BenchCommand {
                 }
                 Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
+            BenchCommand::Init { bin_dir, rounds, memory_mb, json } => {
+                init(root, &bin_dir, rounds, memory_mb, json).await
+            }
         }
+    }
+}
+
+async fn init(root: &Path, bin_dir: &Path, rounds: usize, memory_mb: u32, json: bool) -> anyhow::Result<ExitCode> {
+    let up = local::start(root, None).await?;
+    let functions =
+        up.runtime.template().functions.values().map(|f| (f.id.clone(), f.binary.clone(), f.environment.clone()));
+    let targets = bench_init::targets(bin_dir, functions, memory_mb);
+    let common: BTreeMap<String, String> = emulator::Remote::new(&up.endpoint)?
+        .env_vars()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .chain([
+            ("AWS_LAMBDA_FUNCTION_VERSION".to_string(), "$LATEST".to_string()),
+            ("AWS_LAMBDA_LOG_GROUP_NAME".to_string(), "/aws/lambda/init-bench".to_string()),
+            ("AWS_LAMBDA_LOG_STREAM_NAME".to_string(), "init-bench".to_string()),
+        ])
+        .collect();
+    eprintln!("  .. {rounds} cold starts of each of {} binaries in {}", targets.len(), bin_dir.display());
+    let rows = bench_init::measure(&targets, &common, rounds)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print_init(&rows);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_init(rows: &[InitRow]) {
+    println!("| function | binary | size | init median | p90 | min | x hello world |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for r in rows {
+        println!(
+            "| {} | `{}` | {:.1} MB | {:.2} ms | {:.2} ms | {:.2} ms | {:.2}x |",
+            r.function,
+            r.binary,
+            r.binary_bytes as f64 / 1e6,
+            r.median_ms,
+            r.p90_ms,
+            r.min_ms,
+            r.ratio
+        );
     }
 }
 
