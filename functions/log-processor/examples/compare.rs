@@ -1,7 +1,8 @@
 //! Times the log pipeline on a CloudWatch Logs subscription event (a file, or the synthetic payload) and prints its parity summary.
 
 // Output, one `key=value` per line: payload_bytes, events, records, rust_ns_per_event (best of
-// the rounds, per event of the decoded batch) and parity (a JSON object that
+// the rounds, per event of the decoded batch, on one core), workers and rust_wall_ns_per_event
+// (the batch split across that many threads) and parity (a JSON object that
 // scripts/compare_python.py prints too, from its own results, for scripts/bench.sh to compare).
 
 // Beside this file, not in examples/ itself, where Cargo would take it for an example of its own.
@@ -108,9 +109,46 @@ fn run(args: &Args) -> Result<(), String> {
     }
 
     let pipeline = Pipeline::new("dev").map_err(|e| format!("the pipeline does not build: {e}"))?;
+    let workers = pipeline.workers();
+    let split = |out: &Processed, emf: &str| parity::summary(out, events, emf);
+    // One core (the figure compared with Python), then the batch split across the cores.
+    let (best, (out, emf)) = time(&pipeline.with_workers(1), &data, &name, args.rounds, events)?;
+    let (wall, (split_out, split_emf)) = time(
+        &Pipeline::new("dev").map_err(|e| format!("the pipeline does not build: {e}"))?,
+        &data,
+        &name,
+        args.rounds,
+        events,
+    )?;
+    if split(&out, &emf) != split(&split_out, &split_emf) {
+        return Err(format!("{name}: split across {workers} threads, the output differs from one thread's"));
+    }
+
+    println!("payload_bytes={}", data.len());
+    println!("events={events}");
+    println!("records={}", out.records.len());
+    println!("rust_ns_per_event={best:.0}");
+    println!("workers={workers}");
+    println!("rust_wall_ns_per_event={wall:.0}");
+    println!("parity={}", parity::summary(&out, events, &emf));
+    if let Some(dir) = &args.dump {
+        dump(dir, &out, &emf).map_err(|e| format!("{}: cannot write: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The best of `rounds` runs of `pipeline` on `data`, per event, with the last run's output and
+/// EMF documents.
+fn time(
+    pipeline: &Pipeline,
+    data: &str,
+    name: &str,
+    rounds: usize,
+    events: usize,
+) -> Result<(f64, (Processed, String)), String> {
     let mut best = f64::MAX;
     let mut last = None;
-    for _ in 0..args.rounds {
+    for _ in 0..rounds {
         let start = Instant::now();
         let mut out = Processed::default();
         pipeline.process_encoded(data.as_bytes(), &mut out).map_err(|e| format!("{name}: awslogs.data: {e}"))?;
@@ -119,17 +157,7 @@ fn run(args: &Args) -> Result<(), String> {
         best = best.min(start.elapsed().as_nanos() as f64 / events as f64);
         last = Some((out, emf));
     }
-    let Some((out, emf)) = last else { return Err("no round ran".into()) };
-
-    println!("payload_bytes={}", data.len());
-    println!("events={events}");
-    println!("records={}", out.records.len());
-    println!("rust_ns_per_event={best:.0}");
-    println!("parity={}", parity::summary(&out, events, &emf));
-    if let Some(dir) = &args.dump {
-        dump(dir, &out, &emf).map_err(|e| format!("{}: cannot write: {e}", dir.display()))?;
-    }
-    Ok(())
+    last.map(|l| (best, l)).ok_or_else(|| "no round ran".to_string())
 }
 
 fn dump(dir: &Path, out: &Processed, emf: &str) -> std::io::Result<()> {

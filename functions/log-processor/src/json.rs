@@ -49,6 +49,17 @@ impl Records {
         })
     }
 
+    /// `later`'s records after these.
+    pub fn append(&mut self, later: Records) {
+        let offset = self.data.len();
+        self.ends.extend(later.ends.iter().map(|end| end + offset));
+        if self.data.is_empty() {
+            self.data = later.data;
+        } else {
+            self.data.extend_from_slice(&later.data);
+        }
+    }
+
     /// Every record as a slice, for the delivery calls.
     pub fn slices(&self) -> Vec<&[u8]> {
         self.iter().collect()

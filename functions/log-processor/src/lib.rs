@@ -24,6 +24,6 @@ pub mod metrics;
 pub mod parse;
 pub mod pipeline;
 pub mod redact;
-mod scan;
+pub mod scan;
 pub mod services;
 pub mod synthetic;

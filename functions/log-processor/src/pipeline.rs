@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::classify::{Action, CatalogueError, Classifier, Severity};
-use crate::decode::{self, DecodeError, LogBatch};
+use crate::decode::{self, DecodeError, LogBatch, LogEvent};
 use crate::json::{self, Records};
 use crate::metrics::{self, Metrics};
 use crate::parse::{self, Level};
@@ -19,6 +19,10 @@ pub const OTHER_SERVICE: &str = "other";
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// Characters of the triggering line carried in a detection event.
 const SAMPLE_CHARS: usize = 512;
+/// Events a worker thread is given at least: below this a thread costs more than it saves.
+const EVENTS_PER_WORKER: usize = 1_000;
+/// Most workers one batch is split across (Lambda gives at most 6 vCPUs).
+const MAX_WORKERS: usize = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -28,8 +32,8 @@ pub enum InitError {
     Catalogue(#[from] CatalogueError),
     #[error(transparent)]
     Services(#[from] ServicesError),
-    #[error("cannot build the literal scanner: {0}")]
-    Scanner(#[from] aho_corasick::BuildError),
+    #[error(transparent)]
+    Scanner(#[from] crate::scan::ScannerError),
 }
 
 /// A signature seen for a service in this invocation: one event per (service, signature).
@@ -58,6 +62,24 @@ pub struct Processed {
     pub detections: BTreeMap<(String, String), Detection>,
 }
 
+impl Processed {
+    /// Adds what a later part of the same deliveries produced: its records after these, its
+    /// counters summed, its detections counted into the ones already seen (which keep their
+    /// first line and time).
+    pub fn absorb(&mut self, later: Processed) {
+        self.records.append(later.records);
+        self.metrics.merge(later.metrics);
+        for (key, d) in later.detections {
+            match self.detections.get_mut(&key) {
+                Some(mine) => mine.count += d.count,
+                None => {
+                    self.detections.insert(key, d);
+                }
+            }
+        }
+    }
+}
+
 /// Built once per process (Lambda init): compiled rules, catalogue, services and their tiers.
 #[derive(Debug)]
 pub struct Pipeline {
@@ -66,6 +88,8 @@ pub struct Pipeline {
     classifier: Classifier,
     scanner: Scanner,
     services: Services,
+    /// Threads one large batch may be split across (the cores this process may use).
+    workers: usize,
 }
 
 impl Pipeline {
@@ -80,7 +104,19 @@ impl Pipeline {
     ) -> Result<Pipeline, InitError> {
         let services = Services::compiled_in()?;
         let scanner = Scanner::new(&redactor, &classifier)?;
-        Ok(Pipeline { environment: environment.into(), redactor, classifier, scanner, services })
+        // Counts the cgroup's CPU quota too: Lambda below 1,769 MB gets less than one core.
+        let workers = std::thread::available_parallelism().map_or(1, usize::from).min(MAX_WORKERS);
+        Ok(Pipeline { environment: environment.into(), redactor, classifier, scanner, services, workers })
+    }
+
+    /// At most `workers` threads per batch (1: every batch on the calling thread).
+    pub fn with_workers(mut self, workers: usize) -> Pipeline {
+        self.workers = workers.clamp(1, MAX_WORKERS);
+        self
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
     }
 
     pub fn environment(&self) -> &str {
@@ -119,11 +155,65 @@ impl Pipeline {
         *out.metrics.dropped.entry(e.kind()).or_default() += 1;
     }
 
+    /// One batch: large ones split into contiguous parts processed on their own threads and
+    /// joined in order, so the output is the same as on one thread.
     pub fn process_batch(&self, batch: &LogBatch<'_>, out: &mut Processed) {
         if batch.is_control() {
             out.metrics.control_messages += 1;
             return;
         }
+        // The owner is the account for every event of the batch.
+        let account = Some(&*batch.owner).filter(|o| metrics::is_account_id(o));
+        if account.is_none() {
+            out.metrics.unattributed_batches += 1;
+        }
+        let events = &batch.log_events[..];
+        let workers = self.workers.min(events.len() / EVENTS_PER_WORKER).max(1);
+        if workers == 1 {
+            self.process_events(batch, events, account, out);
+            return;
+        }
+        let mut parts = events.chunks(events.len().div_ceil(workers));
+        let first = parts.next().unwrap_or_default();
+        let later: Vec<Processed> = std::thread::scope(|scope| {
+            let spawned: Vec<_> = parts
+                .map(|part| {
+                    let work = move || {
+                        let mut done = Processed::default();
+                        self.process_events(batch, part, account, &mut done);
+                        done
+                    };
+                    // A thread the system will not give is no reason to fail: that part runs
+                    // here, after the first.
+                    std::thread::Builder::new().spawn_scoped(scope, work).map_err(|_| part)
+                })
+                .collect();
+            self.process_events(batch, first, account, out);
+            spawned
+                .into_iter()
+                .map(|handle| match handle {
+                    Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    Err(part) => {
+                        let mut done = Processed::default();
+                        self.process_events(batch, part, account, &mut done);
+                        done
+                    }
+                })
+                .collect()
+        });
+        for part in later {
+            out.absorb(part);
+        }
+    }
+
+    /// `events` of `batch` into `out`: parsed, redacted, classified, counted, written.
+    fn process_events(
+        &self,
+        batch: &LogBatch<'_>,
+        events: &[LogEvent<'_>],
+        account: Option<&str>,
+        out: &mut Processed,
+    ) {
         let group_service = parse::service_from_log_group(&batch.log_group);
         let mut counts: RedactionCounts = self.redactor.new_counts();
         let mut hits = Vec::new();
@@ -134,20 +224,15 @@ impl Pipeline {
         json::push_field(&mut shared, "account", &batch.owner);
         json::push_field(&mut shared, "log_group", &batch.log_group);
         json::push_field(&mut shared, "log_stream", &batch.log_stream);
-        let raw_bytes: usize = batch.log_events.iter().map(|e| e.message.len()).sum();
-        out.records.reserve(batch.log_events.len(), raw_bytes + batch.log_events.len() * (shared.len() + 96));
+        let raw_bytes: usize = events.iter().map(|e| e.message.len()).sum();
+        out.records.reserve(events.len(), raw_bytes + events.len() * (shared.len() + 96));
         let signatures = self.classifier.signatures();
-        // The owner is the account for every event of the batch: its counters are found once.
-        let account = Some(&*batch.owner).filter(|o| metrics::is_account_id(o));
         let services = match account {
             Some(id) => &mut out.metrics.account(id).services,
-            None => {
-                out.metrics.unattributed_batches += 1;
-                &mut out.metrics.unattributed
-            }
+            None => &mut out.metrics.unattributed,
         };
         let mut tally = self.services.tally();
-        for event in &batch.log_events {
+        for event in events {
             let record = parse::parse_line(&event.message, event.timestamp, group_service);
             let (service, tier) =
                 record.service.as_deref().and_then(|s| self.services.get(s)).unwrap_or((OTHER_SERVICE, None));

@@ -37,3 +37,26 @@ fn canonical_json_sorts_keys_at_every_depth() {
     parity::write_canonical(&value, &mut out);
     assert_eq!(out, r#"{"a":{"c":null,"d":[{"y":"\b","z":1.0}]},"b":1}"#);
 }
+
+/// A batch split across threads gives exactly what one thread gives: every record in order, the
+/// same counters (durations in order), the same detections with their first line and time, also
+/// when a second batch adds to output that already holds the first.
+#[test]
+fn a_batch_split_across_threads_gives_what_one_thread_gives() {
+    let one = Pipeline::new("dev").expect("pipeline").with_workers(1);
+    let four = Pipeline::new("dev").expect("pipeline").with_workers(4);
+    assert_eq!((one.workers(), four.workers()), (1, 4));
+    let run = |pipeline: &Pipeline| {
+        let mut out = Processed::default();
+        for (events, seed) in [(5_003, 7), (4_000, 42)] {
+            pipeline.process_encoded(synthetic::awslogs_data(events, seed).as_bytes(), &mut out).expect("decodes");
+        }
+        out
+    };
+    let (a, b) = (run(&one), run(&four));
+    assert_eq!(a.records, b.records);
+    assert_eq!(a.metrics, b.metrics);
+    assert_eq!(a.detections, b.detections);
+    assert_eq!(a.records.len(), 9_003);
+    assert!(!a.detections.is_empty());
+}
