@@ -23,6 +23,7 @@ const USAGE: &str = "usage: compare [--payload FILE] [--write FILE] [--rounds N]
                   receives it: {\"awslogs\":{\"data\":\"<base64 of the gzipped batch>\"}}
   --write FILE    without --payload: also write the synthetic payload to FILE (same shape)
   --rounds N      timed rounds, the best is reported (default 20)
+  --one-core      time one core only (no split run; what scripts/bench.sh profiles)
   --dump DIR      write the records and the EMF documents (keys sorted) to DIR/rust-records.jsonl
                   and DIR/rust-emf.jsonl, to diff with compare_python.py --dump when parity fails";
 
@@ -37,6 +38,7 @@ struct Args {
     write: Option<PathBuf>,
     dump: Option<PathBuf>,
     rounds: usize,
+    one_core: bool,
 }
 
 fn main() -> ExitCode {
@@ -62,13 +64,14 @@ fn main() -> ExitCode {
 
 /// The arguments, or `None` when help was asked for.
 fn parse_args(mut it: impl Iterator<Item = std::ffi::OsString>) -> Result<Option<Args>, String> {
-    let mut args = Args { payload: None, write: None, dump: None, rounds: 20 };
+    let mut args = Args { payload: None, write: None, dump: None, rounds: 20, one_core: false };
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match flag.to_str() {
             Some("--payload") => args.payload = Some(value("--payload")?.into()),
             Some("--write") => args.write = Some(value("--write")?.into()),
             Some("--dump") => args.dump = Some(value("--dump")?.into()),
+            Some("--one-core") => args.one_core = true,
             Some("--rounds") => {
                 let v = value("--rounds")?;
                 args.rounds = v
@@ -109,20 +112,20 @@ fn run(args: &Args) -> Result<(), String> {
     }
 
     let pipeline = Pipeline::new("dev").map_err(|e| format!("the pipeline does not build: {e}"))?;
-    let workers = pipeline.workers();
+    let workers = if args.one_core { 1 } else { pipeline.workers() };
     let split = |out: &Processed, emf: &str| parity::summary(out, events, emf);
     // One core (the figure compared with Python), then the batch split across the cores.
     let (best, (out, emf)) = time(&pipeline.with_workers(1), &data, &name, args.rounds, events)?;
-    let (wall, (split_out, split_emf)) = time(
-        &Pipeline::new("dev").map_err(|e| format!("the pipeline does not build: {e}"))?,
-        &data,
-        &name,
-        args.rounds,
-        events,
-    )?;
-    if split(&out, &emf) != split(&split_out, &split_emf) {
-        return Err(format!("{name}: split across {workers} threads, the output differs from one thread's"));
-    }
+    let wall = if args.one_core {
+        best
+    } else {
+        let split_pipeline = Pipeline::new("dev").map_err(|e| format!("the pipeline does not build: {e}"))?;
+        let (wall, (split_out, split_emf)) = time(&split_pipeline, &data, &name, args.rounds, events)?;
+        if split(&out, &emf) != split(&split_out, &split_emf) {
+            return Err(format!("{name}: split across {workers} threads, the output differs from one thread's"));
+        }
+        wall
+    };
 
     println!("payload_bytes={}", data.len());
     println!("events={events}");

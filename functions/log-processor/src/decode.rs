@@ -38,6 +38,7 @@ impl DecodeError {
 }
 
 /// Standard base64 (what CloudWatch and Kinesis use), SIMD-accelerated.
+#[inline(never)]
 pub fn decode_base64(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
     base64_simd::STANDARD.decode_to_vec(data).map_err(|source| DecodeError::Base64 { len: data.len(), source })
 }
@@ -50,6 +51,7 @@ pub fn decode_base64(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
 /// decoder, which stops at the cap and reports what is really wrong. One shape cannot be told
 /// apart without the consumed-input count libdeflater does not expose: several members whose last
 /// one inflates to exactly the bytes of the first (equal size and CRC-32) read as the first alone.
+#[inline(never)]
 pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     let trailer = gz.len().checked_sub(8).and_then(|at| gz.get(at..)).and_then(|t| <[u8; 8]>::try_from(t).ok());
     let Some(trailer) = trailer else {
@@ -129,6 +131,7 @@ pub struct LogEvent<'a> {
 
 /// Parses the batch in place: escaped strings are unescaped into `json` itself, so every string
 /// borrows from it and none is copied (simd-json also validates UTF-8).
+#[inline(never)]
 pub fn parse_batch(json: &mut [u8]) -> Result<LogBatch<'_>, DecodeError> {
     simd_json::serde::from_slice(json).map_err(DecodeError::Json)
 }

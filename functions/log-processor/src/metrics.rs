@@ -229,8 +229,11 @@ fn service_document(
     for (sig, n) in &m.signatures {
         doc = doc.metric(format!("Signature.{sig}"), "Count", *n as f64);
     }
+    // Sorted once for all four ranks.
+    let mut sorted = m.durations_ms.clone();
+    sorted.sort_unstable_by(f64::total_cmp);
     for (name, p) in [("LatencyP50", 0.50), ("LatencyP90", 0.90), ("LatencyP99", 0.99), ("LatencyMax", 1.0)] {
-        if let Some(v) = percentile(&m.durations_ms, p) {
+        if let Some(v) = nearest_rank(&sorted, p) {
             doc = doc.metric(name, "Milliseconds", v);
         }
     }
@@ -243,9 +246,14 @@ pub fn percentile(samples: &[f64], p: f64) -> Option<f64> {
         return None;
     }
     let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
+    sorted.sort_unstable_by(f64::total_cmp);
+    nearest_rank(&sorted, p)
+}
+
+/// Nearest-rank percentile (`p` in 0..=1) of samples sorted ascending.
+fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied()
 }
 
 #[cfg(test)]

@@ -169,6 +169,7 @@ pub fn service_from_log_group(log_group: &str) -> Option<&str> {
 
 /// Parses one line; never fails: a line that is not JSON is text, a broken JSON line is text too.
 /// `group_service` is the service the log group names, used when the line does not say.
+#[inline(never)]
 pub fn parse_line<'a>(line: &'a str, timestamp: i64, group_service: Option<&'a str>) -> Record<'a> {
     let trimmed = line.trim_end_matches(['\n', '\r']);
     let looks_json = trimmed.trim_start().starts_with('{');
@@ -261,7 +262,7 @@ fn text_record<'a>(line: Cow<'a, str>, timestamp: i64, service: Option<Cow<'a, s
 /// (`level=error`), Kubernetes events (`Warning  BackOff`), `[WARN]`. Only the head is read.
 fn text_level(line: &str) -> Level {
     let head = &line[..floor_char_boundary(line, 160)];
-    if let Some(at) = head.find("level=") {
+    if let Some(at) = LEVEL_KEY.find(head.as_bytes()) {
         let value = head[at + 6..].trim_start_matches('"');
         let end = value.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(value.len());
         let level = Level::parse(&value[..end]);
@@ -269,14 +270,28 @@ fn text_level(line: &str) -> Level {
             return level;
         }
     }
-    for word in head.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| w.len() >= 4) {
-        let level = match word {
-            "ERROR" | "Error" => Level::Error,
-            "WARN" | "WARNING" | "Warning" => Level::Warn,
-            "INFO" => Level::Info,
-            "DEBUG" => Level::Debug,
-            "TRACE" => Level::Trace,
-            "FATAL" | "CRITICAL" | "PANIC" => Level::Fatal,
+    // Words of ASCII letters: every level word starts with a capital, so only those are read.
+    let bytes = head.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_alphabetic() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        if i - start < 4 || !bytes[start].is_ascii_uppercase() {
+            continue;
+        }
+        let level = match &bytes[start..i] {
+            b"ERROR" | b"Error" => Level::Error,
+            b"WARN" | b"WARNING" | b"Warning" => Level::Warn,
+            b"INFO" => Level::Info,
+            b"DEBUG" => Level::Debug,
+            b"TRACE" => Level::Trace,
+            b"FATAL" | b"CRITICAL" | b"PANIC" => Level::Fatal,
             _ => continue,
         };
         return level;
@@ -284,9 +299,15 @@ fn text_level(line: &str) -> Level {
     Level::Unknown
 }
 
+/// Searchers built once: building one per line cost more than the search.
+static LEVEL_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("level="));
+static MS: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("ms"));
+
 /// `duration=123ms`, `took 45 ms`, `in 12.5ms`: request timings in plain text.
 fn text_duration(line: &str) -> Option<f64> {
-    memchr::memmem::find_iter(line.as_bytes(), b"ms").find_map(|at| {
+    MS.find_iter(line.as_bytes()).find_map(|at| {
         let before = line[..at].trim_end();
         // The number runs back from "ms" to the last character that is not a digit or a dot;
         // that character may be multi-byte, so the cut is taken after its full width.
