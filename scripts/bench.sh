@@ -29,9 +29,16 @@ if [[ -z "$payload" ]]; then
   "$bin" --write "$payload" --rounds 1 >/dev/null
 fi
 
-echo "== Rust, best of 20 ($payload)"
+echo "== Rust, best of 20 ($payload): one core, then the batch split across the cores"
 rust_out=$("$bin" --payload "$payload" --rounds 20)
-grep -E '^(payload_bytes|events|records|rust_ns_per_event)=' <<<"$rust_out"
+grep -E '^(payload_bytes|events|records|rust_ns_per_event|workers|rust_wall_ns_per_event)=' <<<"$rust_out"
+
+echo "== where the instructions go, per stage (callgrind, one delivery, one core)"
+if command -v valgrind >/dev/null; then
+  python3 scripts/stages.py "$bin" "$payload"
+else
+  echo "valgrind is not installed: no stage shares (apt-get install valgrind)"
+fi
 
 echo "== peak RSS, one delivery"
 /usr/bin/time -f "peak_rss_kib=%M" "$bin" --payload "$payload" --rounds 1 2>&1 >/dev/null | grep '^peak_rss_kib='

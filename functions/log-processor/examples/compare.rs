@@ -113,15 +113,22 @@ fn run(args: &Args) -> Result<(), String> {
 
     let pipeline = Pipeline::new("dev").map_err(|e| format!("the pipeline does not build: {e}"))?;
     let workers = if args.one_core { 1 } else { pipeline.workers() };
-    let split = |out: &Processed, emf: &str| parity::summary(out, events, emf);
-    // One core (the figure compared with Python), then the batch split across the cores.
+    // One core (the figure compared with Python), then the batch split across the cores. The
+    // first output is summarised and dropped before the second run, so the peak RSS of a run
+    // with --rounds 1 is one delivery's.
     let (best, (out, emf)) = time(&pipeline.with_workers(1), &data, &name, args.rounds, events)?;
+    let summary = parity::summary(&out, events, &emf);
+    let records = out.records.len();
+    if let Some(dir) = &args.dump {
+        dump(dir, &out, &emf).map_err(|e| format!("{}: cannot write: {e}", dir.display()))?;
+    }
+    drop((out, emf));
     let wall = if args.one_core {
         best
     } else {
         let split_pipeline = Pipeline::new("dev").map_err(|e| format!("the pipeline does not build: {e}"))?;
         let (wall, (split_out, split_emf)) = time(&split_pipeline, &data, &name, args.rounds, events)?;
-        if split(&out, &emf) != split(&split_out, &split_emf) {
+        if parity::summary(&split_out, events, &split_emf) != summary {
             return Err(format!("{name}: split across {workers} threads, the output differs from one thread's"));
         }
         wall
@@ -129,14 +136,11 @@ fn run(args: &Args) -> Result<(), String> {
 
     println!("payload_bytes={}", data.len());
     println!("events={events}");
-    println!("records={}", out.records.len());
+    println!("records={records}");
     println!("rust_ns_per_event={best:.0}");
     println!("workers={workers}");
     println!("rust_wall_ns_per_event={wall:.0}");
-    println!("parity={}", parity::summary(&out, events, &emf));
-    if let Some(dir) = &args.dump {
-        dump(dir, &out, &emf).map_err(|e| format!("{}: cannot write: {e}", dir.display()))?;
-    }
+    println!("parity={summary}");
     Ok(())
 }
 

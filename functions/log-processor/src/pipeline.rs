@@ -173,6 +173,9 @@ impl Pipeline {
             self.process_events(batch, events, account, out);
             return;
         }
+        // Room for every part's records at once: appending the later parts then copies each once.
+        let shared = self.environment.len() + batch.owner.len() + batch.log_group.len() + batch.log_stream.len() + 64;
+        reserve(&mut out.records, events, shared);
         let mut parts = events.chunks(events.len().div_ceil(workers));
         let first = parts.next().unwrap_or_default();
         let later: Vec<Processed> = std::thread::scope(|scope| {
@@ -224,8 +227,7 @@ impl Pipeline {
         json::push_field(&mut shared, "account", &batch.owner);
         json::push_field(&mut shared, "log_group", &batch.log_group);
         json::push_field(&mut shared, "log_stream", &batch.log_stream);
-        let raw_bytes: usize = events.iter().map(|e| e.message.len()).sum();
-        out.records.reserve(events.len(), raw_bytes + events.len() * (shared.len() + 96));
+        reserve(&mut out.records, events, shared.len());
         let signatures = self.classifier.signatures();
         let services = match account {
             Some(id) => &mut out.metrics.account(id).services,
@@ -312,6 +314,12 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// Room in `records` for `events`, each about its message plus `shared` bytes and the fields.
+fn reserve(records: &mut json::Records, events: &[LogEvent<'_>], shared: usize) {
+    let raw_bytes: usize = events.iter().map(|e| e.message.len()).sum();
+    records.reserve(events.len(), raw_bytes + events.len() * (shared + 96));
 }
 
 /// What a record carries besides the parsed line: its service, its redacted texts, its signatures.
