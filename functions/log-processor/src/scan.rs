@@ -1,6 +1,6 @@
 //! One automaton pass per text for both the redaction triggers and the signature literals.
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind, StartKind};
 
@@ -88,7 +88,7 @@ impl Scanner {
             .start_kind(StartKind::Unanchored)
             .prefilter(false)
             .build(&literals)?;
-        let table = Table::from_dfa(&dfa)?;
+        let table = Table::from_dfa(&dfa, &literals)?;
         Ok(Scanner {
             trans: table.trans,
             classes: table.classes,
@@ -141,22 +141,50 @@ struct Table {
 }
 
 impl Table {
-    fn from_dfa(dfa: &DFA) -> Result<Table, ScannerError> {
+    /// The table of `dfa`, built over `literals` (its patterns, matched ignoring ASCII case).
+    fn from_dfa(dfa: &DFA, literals: &[&str]) -> Result<Table, ScannerError> {
+        let too_large = |_| ScannerError::TooLarge;
+        // A byte in no literal takes every state where a mismatch does, so all such bytes are
+        // one class (0); each byte a literal holds is a class of its own, both cases together.
+        let mut classes = [0u8; 256];
+        let mut representative = vec![0u8];
+        for &byte in literals.iter().flat_map(|l| l.as_bytes()) {
+            let lower = byte.to_ascii_lowercase();
+            if classes[usize::from(lower)] == 0 {
+                let class = u8::try_from(representative.len()).map_err(too_large)?;
+                classes[usize::from(lower)] = class;
+                classes[usize::from(lower.to_ascii_uppercase())] = class;
+                representative.push(lower);
+            }
+        }
+        // Class 0's representative is one of its members; when every byte is in some literal
+        // it has none, and its column (never looked up) repeats class 1's.
+        representative[0] = match (0..=255u8).find(|&b| classes[usize::from(b)] == 0) {
+            Some(byte) => byte,
+            None => representative.get(1).copied().unwrap_or(0),
+        };
+        let stride = representative.len();
+        // Every state reachable from the start, in the order first reached, by the crate's ids.
         let start = dfa.start_state(Anchored::No)?;
-        // Every state reachable from the start, in the order first reached.
         let mut states = vec![start];
-        let mut index = std::collections::HashMap::from([(start, 0usize)]);
+        let mut index: Vec<Option<usize>> = Vec::new();
+        let mut seen = |sid: StateID, states: &mut Vec<StateID>| -> usize {
+            let at = sid.as_usize();
+            if index.len() <= at {
+                index.resize(at + 1, None);
+            }
+            *index[at].get_or_insert_with(|| {
+                states.push(sid);
+                states.len() - 1
+            })
+        };
+        seen(start, &mut states);
         let mut next = Vec::new();
         let mut i = 0;
         while let Some(&sid) = states.get(i) {
-            for byte in 0..=255u8 {
+            for &byte in &representative {
                 let to = dfa.next_state(Anchored::No, sid, byte);
-                let n = states.len();
-                let at = *index.entry(to).or_insert(n);
-                if at == n {
-                    states.push(to);
-                }
-                next.push(at);
+                next.push(seen(to, &mut states));
             }
             i += 1;
         }
@@ -167,28 +195,11 @@ impl Table {
         for (new, &old) in order.iter().enumerate() {
             renumbered[old] = new;
         }
-        // Bytes whose columns are equal in every state share a class.
-        let mut classes = [0u8; 256];
-        let mut columns: Vec<Vec<usize>> = Vec::new();
-        let mut representative = Vec::new();
-        for byte in 0..256usize {
-            let column: Vec<usize> = (0..states.len()).map(|s| next[s * 256 + byte]).collect();
-            let class = match columns.iter().position(|c| *c == column) {
-                Some(c) => c,
-                None => {
-                    columns.push(column);
-                    representative.push(byte);
-                    columns.len() - 1
-                }
-            };
-            classes[byte] = u8::try_from(class).map_err(|_| ScannerError::TooLarge)?;
-        }
-        let stride = columns.len();
-        let premultiplied = |s: usize| u32::try_from(s * stride).map_err(|_| ScannerError::TooLarge);
+        let premultiplied = |s: usize| u32::try_from(s * stride).map_err(too_large);
         let mut trans = Vec::with_capacity(states.len() * stride);
         for &old in &order {
-            for &byte in &representative {
-                trans.push(premultiplied(renumbered[next[old * 256 + byte]])?);
+            for class in 0..stride {
+                trans.push(premultiplied(renumbered[next[old * stride + class]])?);
             }
         }
         let matches = order.iter().filter(|&&s| dfa.is_match(states[s])).count();
@@ -204,7 +215,7 @@ impl Table {
             classes,
             first_match: premultiplied(states.len() - matches)?,
             outputs,
-            stride: u32::try_from(stride).map_err(|_| ScannerError::TooLarge)?,
+            stride: u32::try_from(stride).map_err(too_large)?,
         })
     }
 }
