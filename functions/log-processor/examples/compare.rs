@@ -116,7 +116,8 @@ fn run(args: &Args) -> Result<(), String> {
     // One core (the figure compared with Python), then the batch split across the cores. The
     // first output is summarised and dropped before the second run, so the peak RSS of a run
     // with --rounds 1 is one delivery's.
-    let (best, (out, emf)) = time(&pipeline.with_workers(1), &data, &name, args.rounds, events)?;
+    let one_core = pipeline.with_workers(1);
+    let (best, (out, emf)) = time(&one_core, &data, &name, args.rounds, events)?;
     let summary = parity::summary(&out, events, &emf);
     let records = out.records.len();
     if let Some(dir) = &args.dump {
@@ -126,8 +127,7 @@ fn run(args: &Args) -> Result<(), String> {
     let wall = if args.one_core {
         best
     } else {
-        let split_pipeline = Pipeline::new("dev").map_err(|e| format!("the pipeline does not build: {e}"))?;
-        let (wall, (split_out, split_emf)) = time(&split_pipeline, &data, &name, args.rounds, events)?;
+        let (wall, (split_out, split_emf)) = time(&one_core.with_workers(workers), &data, &name, args.rounds, events)?;
         if parity::summary(&split_out, events, &split_emf) != summary {
             return Err(format!("{name}: split across {workers} threads, the output differs from one thread's"));
         }

@@ -178,29 +178,23 @@ impl Pipeline {
         reserve(&mut out.records, events, shared);
         let mut parts = events.chunks(events.len().div_ceil(workers));
         let first = parts.next().unwrap_or_default();
+        let run = move |part: &[LogEvent<'_>]| {
+            let mut done = Processed::default();
+            self.process_events(batch, part, account, &mut done);
+            done
+        };
         let later: Vec<Processed> = std::thread::scope(|scope| {
+            // A thread the system will not give is no reason to fail: that part runs here,
+            // after the first.
             let spawned: Vec<_> = parts
-                .map(|part| {
-                    let work = move || {
-                        let mut done = Processed::default();
-                        self.process_events(batch, part, account, &mut done);
-                        done
-                    };
-                    // A thread the system will not give is no reason to fail: that part runs
-                    // here, after the first.
-                    std::thread::Builder::new().spawn_scoped(scope, work).map_err(|_| part)
-                })
+                .map(|part| std::thread::Builder::new().spawn_scoped(scope, move || run(part)).map_err(|_| part))
                 .collect();
             self.process_events(batch, first, account, out);
             spawned
                 .into_iter()
                 .map(|handle| match handle {
                     Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    Err(part) => {
-                        let mut done = Processed::default();
-                        self.process_events(batch, part, account, &mut done);
-                        done
-                    }
+                    Err(part) => run(part),
                 })
                 .collect()
         });
