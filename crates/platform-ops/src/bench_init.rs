@@ -117,6 +117,14 @@ fn summary(s: &mut [f64]) -> (f64, f64, f64) {
 struct RuntimeApi {
     address: String,
     requests: mpsc::Receiver<(Instant, String, String)>,
+    /// Where the binary being started writes its stderr (read when it fails to start).
+    stderr: PathBuf,
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.stderr);
+    }
 }
 
 impl RuntimeApi {
@@ -133,7 +141,8 @@ impl RuntimeApi {
                 }
             }
         });
-        Ok(RuntimeApi { address, requests })
+        let stderr = std::env::temp_dir().join(format!("init-bench-{}.stderr", std::process::id()));
+        Ok(RuntimeApi { address, requests, stderr })
     }
 
     /// Spawns `target` and waits for its first request: the init duration, or why it failed.
@@ -141,8 +150,7 @@ impl RuntimeApi {
         let binary = target.binary.display().to_string();
         // Anything left from a previous start (a late request) is not this start's.
         while self.requests.try_recv().is_ok() {}
-        let stderr = std::env::temp_dir().join(format!("init-bench-{}.stderr", std::process::id()));
-        let log = std::fs::File::create(&stderr)
+        let log = std::fs::File::create(&self.stderr)
             .map_err(|source| InitBenchError::Spawn { binary: binary.clone(), source })?;
         let mut command = Command::new(&target.binary);
         command
@@ -167,7 +175,7 @@ impl RuntimeApi {
                 Ok((_, line, body)) => return Err(failed(format!("asked `{line}` first: {body}"))),
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if let Ok(Some(status)) = child.0.try_wait() {
-                        let said = std::fs::read_to_string(&stderr).unwrap_or_default();
+                        let said = std::fs::read_to_string(&self.stderr).unwrap_or_default();
                         return Err(failed(format!("exited ({status}) before asking for work: {}", said.trim())));
                     }
                     if start.elapsed() > INIT_TIMEOUT {

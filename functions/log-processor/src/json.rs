@@ -53,11 +53,7 @@ impl Records {
     pub fn append(&mut self, later: Records) {
         let offset = self.data.len();
         self.ends.extend(later.ends.iter().map(|end| end + offset));
-        if self.data.is_empty() {
-            self.data = later.data;
-        } else {
-            self.data.extend_from_slice(&later.data);
-        }
+        self.data.extend_from_slice(&later.data);
     }
 
     /// Every record as a slice, for the delivery calls.

@@ -230,8 +230,7 @@ fn service_document(
         doc = doc.metric(format!("Signature.{sig}"), "Count", *n as f64);
     }
     // Sorted once for all four ranks.
-    let mut sorted = m.durations_ms.clone();
-    sorted.sort_unstable_by(f64::total_cmp);
+    let sorted = sorted(&m.durations_ms);
     for (name, p) in [("LatencyP50", 0.50), ("LatencyP90", 0.90), ("LatencyP99", 0.99), ("LatencyMax", 1.0)] {
         if let Some(v) = nearest_rank(&sorted, p) {
             doc = doc.metric(name, "Milliseconds", v);
@@ -240,18 +239,15 @@ fn service_document(
     doc
 }
 
-/// Nearest-rank percentile (`p` in 0..=1) of unsorted samples.
-pub fn percentile(samples: &[f64], p: f64) -> Option<f64> {
-    if samples.is_empty() {
-        return None;
-    }
+/// `samples` in ascending order, for [`nearest_rank`].
+pub fn sorted(samples: &[f64]) -> Vec<f64> {
     let mut sorted = samples.to_vec();
     sorted.sort_unstable_by(f64::total_cmp);
-    nearest_rank(&sorted, p)
+    sorted
 }
 
-/// Nearest-rank percentile (`p` in 0..=1) of samples sorted ascending.
-fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
+/// Nearest-rank percentile (`p` in 0..=1) of samples sorted ascending; none of no samples.
+pub fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
     sorted.get(rank - 1).copied()
 }
@@ -264,10 +260,13 @@ mod tests {
     #[test]
     fn percentiles_by_nearest_rank() {
         let samples: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&samples, 0.5), Some(50.0));
-        assert_eq!(percentile(&samples, 0.99), Some(99.0));
-        assert_eq!(percentile(&samples, 1.0), Some(100.0));
-        assert_eq!(percentile(&[], 0.5), None);
+        let mut shuffled = samples.clone();
+        shuffled.reverse();
+        let samples = sorted(&shuffled);
+        assert_eq!(nearest_rank(&samples, 0.5), Some(50.0));
+        assert_eq!(nearest_rank(&samples, 0.99), Some(99.0));
+        assert_eq!(nearest_rank(&samples, 1.0), Some(100.0));
+        assert_eq!(nearest_rank(&sorted(&[]), 0.5), None);
     }
 
     #[test]

@@ -167,20 +167,27 @@ impl Pipeline {
         if account.is_none() {
             out.metrics.unattributed_batches += 1;
         }
+        // The fields every record of the batch shares, escaped once.
+        let mut shared = Vec::new();
+        json::push_field(&mut shared, "environment", &self.environment);
+        json::push_field(&mut shared, "account", &batch.owner);
+        json::push_field(&mut shared, "log_group", &batch.log_group);
+        json::push_field(&mut shared, "log_stream", &batch.log_stream);
+        let shared = &shared[..];
         let events = &batch.log_events[..];
+        // Room for every record of the batch at once: appending a split batch's later parts
+        // then copies each once.
+        reserve(&mut out.records, events, shared.len());
         let workers = self.workers.min(events.len() / EVENTS_PER_WORKER).max(1);
         if workers == 1 {
-            self.process_events(batch, events, account, out);
+            self.process_events(batch, events, account, shared, out);
             return;
         }
-        // Room for every part's records at once: appending the later parts then copies each once.
-        let shared = self.environment.len() + batch.owner.len() + batch.log_group.len() + batch.log_stream.len() + 64;
-        reserve(&mut out.records, events, shared);
         let mut parts = events.chunks(events.len().div_ceil(workers));
         let first = parts.next().unwrap_or_default();
         let run = move |part: &[LogEvent<'_>]| {
             let mut done = Processed::default();
-            self.process_events(batch, part, account, &mut done);
+            self.process_events(batch, part, account, shared, &mut done);
             done
         };
         let later: Vec<Processed> = std::thread::scope(|scope| {
@@ -189,7 +196,7 @@ impl Pipeline {
             let spawned: Vec<_> = parts
                 .map(|part| std::thread::Builder::new().spawn_scoped(scope, move || run(part)).map_err(|_| part))
                 .collect();
-            self.process_events(batch, first, account, out);
+            self.process_events(batch, first, account, shared, out);
             spawned
                 .into_iter()
                 .map(|handle| match handle {
@@ -203,24 +210,20 @@ impl Pipeline {
         }
     }
 
-    /// `events` of `batch` into `out`: parsed, redacted, classified, counted, written.
+    /// `events` of `batch` into `out`: parsed, redacted, classified, counted, written, each
+    /// record with the batch's `shared` fields.
     fn process_events(
         &self,
         batch: &LogBatch<'_>,
         events: &[LogEvent<'_>],
         account: Option<&str>,
+        shared: &[u8],
         out: &mut Processed,
     ) {
         let group_service = parse::service_from_log_group(&batch.log_group);
         let mut counts: RedactionCounts = self.redactor.new_counts();
         let mut hits = Vec::new();
         let mut more = Vec::new();
-        // The fields every record of the batch shares, escaped once.
-        let mut shared = Vec::new();
-        json::push_field(&mut shared, "environment", &self.environment);
-        json::push_field(&mut shared, "account", &batch.owner);
-        json::push_field(&mut shared, "log_group", &batch.log_group);
-        json::push_field(&mut shared, "log_stream", &batch.log_stream);
         reserve(&mut out.records, events, shared.len());
         let signatures = self.classifier.signatures();
         let services = match account {
@@ -294,7 +297,7 @@ impl Pipeline {
             }
 
             let written = Written { service, message: &message, stack_trace: stack_trace.as_deref(), hits: &hits };
-            write_record(out.records.buffer(), event.timestamp, &shared, &record, &written, signatures);
+            write_record(out.records.buffer(), event.timestamp, shared, &record, &written, signatures);
             out.records.finish();
         }
         // Tiers need an account to be a dimension of; an unattributed batch is counted as one.
