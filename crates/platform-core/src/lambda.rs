@@ -85,7 +85,7 @@ pub fn env_from<E: DeserializeOwned>(vars: impl IntoIterator<Item = (String, Str
 /// Builds `F`'s dependencies once from the process environment, then serves requests.
 pub async fn serve<F: Function>() -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init();
-    let ctx = AwsContext::load().await?;
+    let ctx = AwsContext::load_in_lambda().await?;
     let deps = deps_from::<F>(std::env::vars(), &ctx).await.inspect_err(|e| {
         tracing::error!(function = F::NAME, error = %e, "init failed");
     })?;

@@ -63,7 +63,7 @@ async fn a_dry_run_reports_without_writing() {
 async fn publish_against_the_emulator_is_idempotent() {
     let emulator = emulator::Emulator::start_for_workspace().expect("emulator");
     let ctx = AwsContext::from_config(emulator.sdk_config()).expect("region");
-    let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
+    let store = SsmParameterStore::new(ctx.client());
 
     let first = config::publish(&tree(), &store, false).await.expect("publish");
     assert_eq!(first.created.len(), expected());

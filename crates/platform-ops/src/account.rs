@@ -158,7 +158,7 @@ pub async fn status(
         }
         let root = format!("{}/accounts/{}/{id}", tree.organization.parameter_prefix, request.environment);
         use platform_core::ports::ParameterStore;
-        let store = platform_core::aws::SsmParameterStore::new(aws_sdk_ssm::Client::new(sdk));
+        let store = platform_core::aws::SsmParameterStore::new(aws_sdk_ssm::Client::new(sdk).into());
         facts = store
             .get_by_path(&root)
             .await?

@@ -159,7 +159,7 @@ async fn service_integrations_reach_the_emulator() {
     .collect();
     // Platform deploy and the scheduled operations read the published config at start, as on Lambda.
     let tree = platform_core::config::load(&root.join("config")).expect("config");
-    let store = platform_core::aws::SsmParameterStore::new(aws_sdk_ssm::Client::new(&emulator.sdk_config()));
+    let store = platform_core::aws::SsmParameterStore::new(aws_sdk_ssm::Client::new(&emulator.sdk_config()).into());
     platform_core::config::publish(&tree, &store, false).await.expect("published");
     // On-call reads its paging key at start: people create it before the stack.
     aws_sdk_ssm::Client::new(&emulator.sdk_config())

@@ -30,7 +30,7 @@ async fn world() -> World {
     let emulator = Emulator::start_for_workspace().expect("emulator");
     let sdk = emulator.sdk_config();
     let tree = config::load(&config::repository_config_dir()).expect("config");
-    let ssm = SsmParameterStore::new(aws_sdk_ssm::Client::new(&sdk));
+    let ssm = SsmParameterStore::new(aws_sdk_ssm::Client::new(&sdk).into());
     for (name, value) in config_parameters(&tree) {
         ssm.put(&name, &value, true).await.expect("publish config");
     }

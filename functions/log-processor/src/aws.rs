@@ -4,18 +4,19 @@ use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;
+use platform_core::aws::Lazy;
 use platform_core::error::{AwsError, ClassifyExt, build_error};
 
 use crate::forward::{EventBus, EventEntry, RecordSink};
 
 #[derive(Debug, Clone)]
 pub struct FirehoseSink {
-    client: aws_sdk_firehose::Client,
+    client: Lazy<aws_sdk_firehose::Client>,
     stream: String,
 }
 
 impl FirehoseSink {
-    pub fn new(client: aws_sdk_firehose::Client, stream: impl Into<String>) -> Self {
+    pub fn new(client: Lazy<aws_sdk_firehose::Client>, stream: impl Into<String>) -> Self {
         FirehoseSink { client, stream: stream.into() }
     }
 }
@@ -43,12 +44,12 @@ impl RecordSink for FirehoseSink {
 
 #[derive(Debug, Clone)]
 pub struct EventBridgeBus {
-    client: aws_sdk_eventbridge::Client,
+    client: Lazy<aws_sdk_eventbridge::Client>,
     bus: String,
 }
 
 impl EventBridgeBus {
-    pub fn new(client: aws_sdk_eventbridge::Client, bus: impl Into<String>) -> Self {
+    pub fn new(client: Lazy<aws_sdk_eventbridge::Client>, bus: impl Into<String>) -> Self {
         EventBridgeBus { client, bus: bus.into() }
     }
 }

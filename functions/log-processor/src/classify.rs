@@ -1,10 +1,12 @@
 //! Known failure signatures, from the data-driven catalogue in `config/log-signatures.toml`.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
-use regex::Regex;
 use serde::{Deserialize, Serialize};
+
+use crate::pattern::{Pattern, PatternError};
 
 /// The catalogue shipped with the function, compiled in.
 pub const DEFAULT_SIGNATURES: &str = include_str!("../../../config/log-signatures.toml");
@@ -67,7 +69,7 @@ pub struct Signature {
     pub description: String,
     /// One bit per `all_of` group; the signature matches when all are set.
     groups: u32,
-    pattern: Option<Regex>,
+    pattern: Option<Pattern>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,15 +87,22 @@ pub struct Classifier {
     /// Literal (lower case) -> (signature, group bit) pairs it satisfies.
     literal_strings: Vec<String>,
     literal_groups: Vec<Vec<(usize, u32)>>,
-    automaton: AhoCorasick,
+    /// Built on the first [`Classifier::classify`]: the pipeline never needs it (its scanner has
+    /// its own table), and init is what it would cost. `None`: it could not be built.
+    automaton: OnceLock<Option<AhoCorasick>>,
 }
 
 impl Classifier {
     pub fn with_default_catalogue() -> Result<Classifier, CatalogueError> {
-        Self::from_toml(DEFAULT_SIGNATURES)
+        Self::parse(DEFAULT_SIGNATURES, Pattern::shipped)
     }
 
     pub fn from_toml(text: &str) -> Result<Classifier, CatalogueError> {
+        Self::parse(text, Pattern::new)
+    }
+
+    /// The catalogue in `text`, each pattern held by `pattern` (checked, or shipped).
+    fn parse(text: &str, pattern: fn(&str) -> Result<Pattern, PatternError>) -> Result<Classifier, CatalogueError> {
         let file: CatalogueFile = toml::from_str(text)?;
         let mut names = BTreeSet::new();
         let mut signatures = Vec::new();
@@ -128,12 +137,7 @@ impl Classifier {
                     literal_groups[at].push((index, 1 << g));
                 }
             }
-            let pattern = config
-                .pattern
-                .as_deref()
-                .map(Regex::new)
-                .transpose()
-                .map_err(|e| fail(format!("pattern does not compile: {e}")))?;
+            let pattern = config.pattern.as_deref().map(pattern).transpose().map_err(|e| fail(e.to_string()))?;
             let groups = if config.all_of.len() == 32 { u32::MAX } else { (1u32 << config.all_of.len()) - 1 };
             signatures.push(Signature {
                 name: config.name,
@@ -144,11 +148,7 @@ impl Classifier {
                 pattern,
             });
         }
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(&literals)
-            .map_err(|e| CatalogueError::Signature { name: "(literals)".into(), message: e.to_string() })?;
-        Ok(Classifier { signatures, literal_strings: literals, literal_groups, automaton })
+        Ok(Classifier { signatures, literal_strings: literals, literal_groups, automaton: OnceLock::new() })
     }
 
     pub fn signatures(&self) -> &[Signature] {
@@ -160,8 +160,15 @@ impl Classifier {
     pub fn classify(&self, text: &str, out: &mut Vec<usize>) {
         out.clear();
         let mut seen = Seen::default();
-        for m in self.automaton.find_overlapping_iter(text) {
-            seen.add(&self.literal_groups[m.pattern().as_usize()]);
+        match self.automaton.get_or_init(|| crate::redact::case_insensitive(&self.literal_strings)) {
+            Some(automaton) => {
+                for m in automaton.find_overlapping_iter(text) {
+                    seen.add(&self.literal_groups[m.pattern().as_usize()]);
+                }
+            }
+            // With no literal search every group counts as seen: signatures fire on their
+            // patterns alone rather than go silent.
+            None => self.literal_groups.iter().for_each(|pairs| seen.add(pairs)),
         }
         self.evaluate(text, &seen, out);
     }
@@ -182,11 +189,17 @@ impl Classifier {
         }
         let seen = &seen.groups;
         for (i, sig) in self.signatures.iter().enumerate() {
-            if seen[i] == sig.groups && sig.pattern.as_ref().is_none_or(|p| p.is_match(text)) {
+            if seen[i] == sig.groups && sig.pattern.as_ref().is_none_or(|p| pattern_matches(p, text)) {
                 out.push(i);
             }
         }
     }
+}
+
+/// Whether `pattern` matches `text`; a pattern that cannot be compiled counts as matching, so its
+/// signature still fires on its literals rather than going silent.
+fn pattern_matches(pattern: &Pattern, text: &str) -> bool {
+    pattern.regex().map_or(true, |re| re.is_match(text))
 }
 
 /// Which `all_of` groups of which signatures a text showed.

@@ -22,6 +22,7 @@ pub mod handler;
 pub mod json;
 pub mod metrics;
 pub mod parse;
+pub mod pattern;
 pub mod pipeline;
 pub mod redact;
 pub mod scan;

@@ -2,10 +2,13 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::Regex;
 use serde::Deserialize;
+
+use crate::pattern::{Pattern, PatternError};
 
 /// How every marker starts: `[REDACTED:<rule>]`.
 const MARKER: &str = "[REDACTED:";
@@ -20,6 +23,12 @@ pub enum RuleError {
     Toml(#[from] toml::de::Error),
     #[error("redaction rule `{rule}`: {message}")]
     Rule { rule: String, message: String },
+    #[error("redaction rule `{rule}`")]
+    Pattern {
+        rule: String,
+        #[source]
+        source: PatternError,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,7 +57,7 @@ pub struct RuleConfig {
 
 #[derive(Debug)]
 enum Matcher {
-    Pattern(Regex),
+    Pattern(Pattern),
     CardNumber,
 }
 
@@ -66,7 +75,9 @@ pub struct Redactor {
     /// Trigger literals (lower case), and for each the bit set of the rules it arms (at most 64).
     literals: Vec<String>,
     trigger_rules: Vec<u64>,
-    triggers: AhoCorasick,
+    /// Built on the first [`Redactor::redact`]: the pipeline never needs it (its scanner has its
+    /// own table), and init is what it would cost. `None`: it could not be built.
+    triggers: OnceLock<Option<AhoCorasick>>,
     /// Rules with no trigger run on every line.
     always: u64,
 }
@@ -84,7 +95,8 @@ impl RedactionCounts {
 impl Redactor {
     /// The rules shipped in `config/log-processing.toml`.
     pub fn with_default_rules() -> Result<Redactor, RuleError> {
-        Self::from_toml(DEFAULT_RULES)
+        let file: RulesFile = toml::from_str(DEFAULT_RULES)?;
+        Self::build(file.redaction.rules, Pattern::shipped)
     }
 
     pub fn from_toml(text: &str) -> Result<Redactor, RuleError> {
@@ -94,6 +106,14 @@ impl Redactor {
 
     /// Compiles the enabled rules; a bad rule is an error naming it, never a silently skipped rule.
     pub fn new(configs: Vec<RuleConfig>) -> Result<Redactor, RuleError> {
+        Self::build(configs, Pattern::new)
+    }
+
+    /// As [`Redactor::new`], each pattern checked and held by `pattern` (tests lower its size limit).
+    fn build(
+        configs: Vec<RuleConfig>,
+        pattern: impl Fn(&str) -> Result<Pattern, PatternError>,
+    ) -> Result<Redactor, RuleError> {
         let mut names = BTreeSet::new();
         let mut rules = Vec::new();
         let mut literals: Vec<String> = Vec::new();
@@ -105,13 +125,9 @@ impl Redactor {
                 return Err(fail("is defined twice".into()));
             }
             let matcher = match (&config.pattern, config.kind.as_deref()) {
-                (Some(p), None) => {
-                    let re = Regex::new(p).map_err(|e| fail(format!("pattern does not compile: {e}")))?;
-                    if re.is_match("") {
-                        return Err(fail("pattern matches the empty string".into()));
-                    }
-                    Matcher::Pattern(re)
-                }
+                (Some(p), None) => Matcher::Pattern(
+                    pattern(p).map_err(|source| RuleError::Pattern { rule: config.name.clone(), source })?,
+                ),
                 (None, Some("card-number")) => Matcher::CardNumber,
                 (None, Some(other)) => return Err(fail(format!("unknown kind `{other}` (known: card-number)"))),
                 _ => return Err(fail("needs exactly one of `pattern` and `kind`".into())),
@@ -141,11 +157,7 @@ impl Redactor {
             }
             rules.push(Rule { replacement: format!("{MARKER}{}]", config.name), name: config.name, matcher });
         }
-        let triggers = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(&literals)
-            .map_err(|e| RuleError::Rule { rule: "(triggers)".into(), message: e.to_string() })?;
-        Ok(Redactor { rules, literals, trigger_rules, triggers, always })
+        Ok(Redactor { rules, literals, trigger_rules, triggers: OnceLock::new(), always })
     }
 
     /// Names of the enabled rules, in the order of [`RedactionCounts`].
@@ -169,10 +181,14 @@ impl Redactor {
 
     /// `text` with every secret replaced; borrowed, untouched, when there is none.
     pub fn redact<'a>(&self, text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
-        let mut armed = self.always;
-        for m in self.triggers.find_overlapping_iter(text) {
-            armed |= self.trigger_rules[m.pattern().as_usize()];
-        }
+        let automaton = self.triggers.get_or_init(|| case_insensitive(&self.literals));
+        let armed = match automaton {
+            Some(automaton) => automaton
+                .find_overlapping_iter(text)
+                .fold(self.always, |armed, m| armed | self.trigger_rules[m.pattern().as_usize()]),
+            // Fails closed: with no trigger search, every rule runs.
+            None => u64::MAX,
+        };
         self.redact_armed(text, armed, counts)
     }
 
@@ -189,7 +205,11 @@ impl Redactor {
                 continue;
             }
             let (replaced, n) = match &rule.matcher {
-                Matcher::Pattern(re) => replace_secret(re, &out, &rule.replacement),
+                Matcher::Pattern(pattern) => match pattern.regex() {
+                    Ok(re) => replace_secret(re, &out, &rule.replacement),
+                    // Fails closed: a text its rule cannot be checked on leaves as the marker.
+                    Err(_) => (rule.replacement.clone(), 1),
+                },
                 Matcher::CardNumber => replace_cards(&out, &rule.replacement),
             };
             if n > 0 {
@@ -201,6 +221,16 @@ impl Redactor {
         }
         out
     }
+}
+
+/// One automaton over `literals`, ignoring ASCII case, of the kind cheapest to build; `None` when
+/// the crate refuses them (it limits sizes, none of which a rules file comes near).
+pub(crate) fn case_insensitive(literals: &[String]) -> Option<AhoCorasick> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+        .build(literals)
+        .ok()
 }
 
 /// Replaces the `secret` group of every match (the whole match when the pattern has none).
@@ -396,6 +426,29 @@ mod tests {
         (out, counts)
     }
 
+    /// Patterns compile when a line first arms their rule; one that cannot be compiled then
+    /// (past the size limit) replaces the whole text with its marker rather than let it through.
+    #[test]
+    fn a_rule_whose_pattern_cannot_compile_fails_closed() {
+        let rule = |name: &str, pattern: &str| RuleConfig {
+            name: name.into(),
+            enabled: true,
+            triggers: vec!["secret".into()],
+            pattern: Some(pattern.into()),
+            kind: None,
+        };
+        let rules = vec![rule("tiny", r"secret=(?P<secret>\w{40})")];
+        let r = Redactor::build(rules, |p| Pattern::with_size_limit(p, 100)).expect("the syntax is fine");
+        let mut counts = r.new_counts();
+        assert_eq!(r.redact("nothing to see", &mut counts), "nothing to see", "unarmed: not compiled, untouched");
+        assert_eq!(r.redact("a secret=abc in here", &mut counts), "[REDACTED:tiny]");
+        assert_eq!(counts.0, vec![1]);
+        assert!(matches!(
+            Redactor::new(vec![rule("empty", "x*")]),
+            Err(RuleError::Pattern { rule, source: PatternError::MatchesEmpty }) if rule == "empty"
+        ));
+    }
+
     #[test]
     fn luhn_accepts_real_test_cards_only() {
         let digits = |s: &str| s.bytes().map(|b| b - b'0').collect::<Vec<_>>();
@@ -479,7 +532,10 @@ mod tests {
     #[test]
     fn bad_rules_are_named() {
         let bad = "[[redaction.rules]]\nname = \"x\"\nenabled = true\npattern = \"(unclosed\"\n";
-        assert!(matches!(Redactor::from_toml(bad), Err(RuleError::Rule { rule, .. }) if rule == "x"));
+        assert!(matches!(
+            Redactor::from_toml(bad),
+            Err(RuleError::Pattern { rule, source: PatternError::Syntax(_) }) if rule == "x"
+        ));
         let empty = "[[redaction.rules]]\nname = \"y\"\nenabled = true\npattern = \"a*\"\n";
         assert!(Redactor::from_toml(empty).is_err());
         let both = "[[redaction.rules]]\nname = \"z\"\nenabled = true\npattern = \"a\"\nkind = \"card-number\"\n";

@@ -1,19 +1,13 @@
 //! One automaton pass per text for both the redaction triggers and the signature literals.
 
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind, StartKind};
-
 use crate::classify::{Classifier, Seen};
 use crate::redact::Redactor;
 
 /// Why the scanner could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ScannerError {
-    #[error("cannot build the literal scanner: {0}")]
-    Build(#[from] aho_corasick::BuildError),
-    #[error("the literal scanner has no unanchored start: {0}")]
-    Start(#[from] aho_corasick::MatchError),
+    #[error("the literal scanner was given an empty literal")]
+    EmptyLiteral,
     #[error("the literal scanner's table is too large for 32-bit states")]
     TooLarge,
 }
@@ -27,13 +21,15 @@ pub(crate) struct Scan {
 
 /// Both literal sets merged into one case-insensitive automaton, so a line is read once.
 ///
-/// The automaton is the crate's DFA copied into a table this module walks itself: the states
-/// renumbered so that every match state comes after every other, the bytes folded into classes
-/// (one per byte some literal holds, one for all the others). The loop is then a class lookup,
-/// a table step and one comparison per byte; a match state (rare) is read in a function of its
-/// own, for every literal ending there (standard semantics give a match state the literals of
-/// its failure chain, so this is the overlapping search). The crate's overlapping iterator, and
-/// a loop over its `Automaton` interface, took about 2.7 times the instructions.
+/// The automaton is an Aho-Corasick DFA built here as a dense table this module walks: the
+/// states numbered so that every match state comes after every other, the bytes folded into
+/// classes (one per byte some literal holds, one for all the others). The loop is then a class
+/// lookup, a table step and one comparison per byte; a match state (rare) is read in a function
+/// of its own, for every literal ending there (a state holds the literals of its failure chain,
+/// so this is the overlapping search). The aho-corasick crate's overlapping iterator, and a loop
+/// over its `Automaton` interface, took about 2.7 times the instructions; building the table
+/// from the crate's DFA took 8.4M instructions at init, building it here takes a fraction of it
+/// (the tests check the walk against the crate's overlapping search).
 ///
 /// Tried and measured no faster on the benchmark payload: a plain `is_match` before the
 /// overlapping walk, and a Teddy (SIMD) gate on a rare five-byte piece of every literal over a
@@ -75,13 +71,7 @@ impl Scanner {
         for (at, pairs) in signature {
             groups[at].extend_from_slice(pairs);
         }
-        let dfa = DFA::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .start_kind(StartKind::Unanchored)
-            .prefilter(false)
-            .build(&literals)?;
-        let table = Table::from_dfa(&dfa, &literals)?;
+        let table = Table::build(&literals)?;
         Ok(Scanner { table, arms, groups, always: redactor.always_armed() })
     }
 
@@ -130,79 +120,90 @@ struct Table {
 }
 
 impl Table {
-    /// The table of `dfa`, built over `literals` (its patterns, matched ignoring ASCII case).
-    fn from_dfa(dfa: &DFA, literals: &[&str]) -> Result<Table, ScannerError> {
+    /// The Aho-Corasick automaton of `literals` (lower case; matched ignoring ASCII case) as a
+    /// complete transition table: the trie, then each state's missing transitions and outputs
+    /// taken from its failure state, breadth first, so a shallower state is always complete
+    /// before a deeper one reads it.
+    fn build(literals: &[&str]) -> Result<Table, ScannerError> {
         let too_large = |_| ScannerError::TooLarge;
         // A byte in no literal takes every state where a mismatch does, so all such bytes are
         // one class (0); each byte a literal holds is a class of its own, both cases together.
         let mut classes = [0u8; 256];
-        let mut representative = vec![0u8];
+        let mut stride = 1usize;
         for &byte in literals.iter().flat_map(|l| l.as_bytes()) {
             let lower = byte.to_ascii_lowercase();
             if classes[usize::from(lower)] == 0 {
-                let class = u8::try_from(representative.len()).map_err(too_large)?;
+                let class = u8::try_from(stride).map_err(too_large)?;
                 classes[usize::from(lower)] = class;
                 classes[usize::from(lower.to_ascii_uppercase())] = class;
-                representative.push(lower);
+                stride += 1;
             }
         }
-        // Class 0's representative is one of its members; when every byte is in some literal
-        // it has none, and its column (never looked up) repeats class 1's.
-        representative[0] = match (0..=255u8).find(|&b| classes[usize::from(b)] == 0) {
-            Some(byte) => byte,
-            None => representative.get(1).copied().unwrap_or(0),
-        };
-        let stride = representative.len();
-        // Every state reachable from the start, in the order first reached, by the crate's ids.
-        let start = dfa.start_state(Anchored::No)?;
-        let mut states = vec![start];
-        let mut index: Vec<Option<usize>> = Vec::new();
-        let mut seen = |sid: StateID, states: &mut Vec<StateID>| -> usize {
-            let at = sid.as_usize();
-            if index.len() <= at {
-                index.resize(at + 1, None);
+        const NONE: usize = usize::MAX;
+        let mut next = vec![NONE; stride];
+        let mut outputs: Vec<Vec<usize>> = vec![Vec::new()];
+        for (i, literal) in literals.iter().enumerate() {
+            if literal.is_empty() {
+                return Err(ScannerError::EmptyLiteral);
             }
-            *index[at].get_or_insert_with(|| {
-                states.push(sid);
-                states.len() - 1
-            })
-        };
-        seen(start, &mut states);
-        let mut next = Vec::new();
-        let mut i = 0;
-        while let Some(&sid) = states.get(i) {
-            for &byte in &representative {
-                let to = dfa.next_state(Anchored::No, sid, byte);
-                next.push(seen(to, &mut states));
+            let mut state = 0;
+            for &byte in literal.as_bytes() {
+                let at = state * stride + usize::from(classes[usize::from(byte.to_ascii_lowercase())]);
+                if next[at] == NONE {
+                    next[at] = outputs.len();
+                    outputs.push(Vec::new());
+                    next.resize(next.len() + stride, NONE);
+                }
+                state = next[at];
             }
-            i += 1;
+            outputs[state].push(i);
         }
-        // Non-match states first (the start stays 0: it never matches, no literal is empty).
-        let mut order: Vec<usize> = (0..states.len()).collect();
-        order.sort_by_key(|&s| (dfa.is_match(states[s]), s));
-        let mut renumbered = vec![0usize; states.len()];
+        let mut fail = vec![0usize; outputs.len()];
+        let mut queue = std::collections::VecDeque::new();
+        for slot in &mut next[..stride] {
+            match *slot {
+                NONE => *slot = 0,
+                child => queue.push_back(child),
+            }
+        }
+        while let Some(state) = queue.pop_front() {
+            let f = fail[state];
+            if !outputs[f].is_empty() {
+                let inherited = outputs[f].clone();
+                outputs[state].extend(inherited);
+            }
+            for class in 0..stride {
+                let at = state * stride + class;
+                let via_fail = next[f * stride + class];
+                match next[at] {
+                    NONE => next[at] = via_fail,
+                    child => {
+                        fail[child] = via_fail;
+                        queue.push_back(child);
+                    }
+                }
+            }
+        }
+        // Non-match states first; the start stays 0 (it never matches: no literal is empty).
+        let mut order: Vec<usize> = (0..outputs.len()).collect();
+        order.sort_by_key(|&s| (!outputs[s].is_empty(), s));
+        let mut renumbered = vec![0usize; order.len()];
         for (new, &old) in order.iter().enumerate() {
             renumbered[old] = new;
         }
         let premultiplied = |s: usize| u32::try_from(s * stride).map_err(too_large);
-        let mut trans = Vec::with_capacity(states.len() * stride);
+        let mut trans = Vec::with_capacity(next.len());
         for &old in &order {
-            for class in 0..stride {
-                trans.push(premultiplied(renumbered[next[old * stride + class]])?);
+            for &to in &next[old * stride..(old + 1) * stride] {
+                trans.push(premultiplied(renumbered[to])?);
             }
         }
-        let matches = order.iter().filter(|&&s| dfa.is_match(states[s])).count();
-        let outputs = order[states.len() - matches..]
-            .iter()
-            .map(|&old| {
-                let sid = states[old];
-                (0..dfa.match_len(sid)).map(|k| dfa.match_pattern(sid, k).as_usize()).collect()
-            })
-            .collect();
+        let first_match = order.iter().position(|&s| !outputs[s].is_empty()).unwrap_or(order.len());
+        let outputs = order[first_match..].iter().map(|&s| std::mem::take(&mut outputs[s])).collect();
         Ok(Table {
             trans,
             classes,
-            first_match: premultiplied(states.len() - matches)?,
+            first_match: premultiplied(first_match)?,
             outputs,
             stride: u32::try_from(stride).map_err(too_large)?,
         })

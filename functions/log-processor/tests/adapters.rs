@@ -30,7 +30,7 @@ async fn firehose_delivers_records_to_its_bucket() {
         .await
         .expect("delivery stream");
 
-    let sink = FirehoseSink::new(firehose, "abc-trading-dev-logs");
+    let sink = FirehoseSink::new(firehose.into(), "abc-trading-dev-logs");
     let records: Vec<&[u8]> = vec![b"{\"n\":1}\n", b"{\"n\":2}\n", b"{\"n\":3}\n"];
     let results = sink.put_record_batch(&records).await.expect("put");
     assert_eq!(results, [None, None, None]);
@@ -38,7 +38,7 @@ async fn firehose_delivers_records_to_its_bucket() {
     assert_eq!(keys.len(), 1, "one delivery object: {keys:?}");
     assert!(keys[0].contains("abc-trading-dev-logs-"), "{keys:?}");
 
-    let missing = FirehoseSink::new(ctx.client::<aws_sdk_firehose::Client>(), "no-such-stream");
+    let missing = FirehoseSink::new(ctx.client(), "no-such-stream");
     let err = missing.put_record_batch(&records).await.expect_err("missing stream");
     assert_eq!(err.class, platform_core::ErrorClass::NotFound, "{err}");
 }
@@ -49,7 +49,7 @@ async fn eventbridge_reports_refused_entries_by_position() {
     let ctx = AwsContext::from_config(emulator.sdk_config()).expect("region");
     let events = ctx.client::<aws_sdk_eventbridge::Client>();
     events.create_event_bus().name("abc-trading-dev").send().await.expect("bus");
-    let bus = EventBridgeBus::new(events, "abc-trading-dev");
+    let bus = EventBridgeBus::new(events.into(), "abc-trading-dev");
     let entry = |detail: &str| EventEntry {
         source: "abc.platform".into(),
         detail_type: "FailureSignatureDetected".into(),
@@ -100,7 +100,7 @@ async fn a_partial_firehose_failure_resends_only_the_refused_record() {
         .http_client(create_mock_http_client())
         .interceptor(MockResponseInterceptor::new().rule_mode(RuleMode::Sequential).with_rule(&first))
         .build();
-    let sink = FirehoseSink::new(aws_sdk_firehose::Client::from_conf(config), "abc-trading-dev-logs");
+    let sink = FirehoseSink::new(aws_sdk_firehose::Client::from_conf(config).into(), "abc-trading-dev-logs");
     let lines: Vec<String> = (0..3).map(|i| format!("{i}\n")).collect();
     let records: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
     let policy = RetryPolicy { base_delay: std::time::Duration::from_millis(1), ..RetryPolicy::default() };

@@ -11,7 +11,7 @@ async fn deliveries_are_held_taken_over_completed_and_released() {
     let emulator = Emulator::start_for_workspace().expect("emulator");
     let client = aws_sdk_dynamodb::Client::new(&emulator.sdk_config());
     GuardTable::create(client.clone(), "guard").await.expect("table");
-    let table = DeliveryTable::new(client, "guard", "log-processor");
+    let table = DeliveryTable::new(client.into(), "guard", "log-processor");
     let now = 1_800_000_000;
     assert_eq!(table.begin("k", now, 60).await.expect("begin"), Begun::Fresh);
     assert_eq!(table.begin("k", now + 5, 60).await.expect("begin"), Begun::InProgress { lease_until: now + 60 });

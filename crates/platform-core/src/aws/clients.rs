@@ -1,5 +1,8 @@
 //! How each SDK crate's client is built from the shared configuration and interceptors.
 
+use std::ops::Deref;
+use std::sync::OnceLock;
+
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
@@ -7,6 +10,51 @@ use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 /// feature of the same name, so a function compiles only the SDK crates it calls.
 pub trait SdkClient: Sized {
     fn build(config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Self;
+}
+
+/// An SDK client built when first used. Building one is not free: the first client of each SDK
+/// crate parses that service's endpoint partitions (about 0.7M instructions), and every client
+/// sets up its runtime plugins. An adapter holding a `Lazy` costs its function's init nothing;
+/// its first request builds the client, once, and every later one reuses it. Derefs to the client.
+#[derive(Debug, Clone)]
+pub struct Lazy<C> {
+    client: OnceLock<C>,
+    config: SdkConfig,
+    interceptors: Vec<SharedInterceptor>,
+}
+
+impl<C: SdkClient> Lazy<C> {
+    /// The client, built now if this is its first use.
+    pub fn get(&self) -> &C {
+        self.client.get_or_init(|| C::build(&self.config, &self.interceptors))
+    }
+
+    /// Whether it has been built (something has used it).
+    pub fn is_built(&self) -> bool {
+        self.client.get().is_some()
+    }
+}
+
+impl<C: SdkClient> Deref for Lazy<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        self.get()
+    }
+}
+
+/// A client built elsewhere (tests, tools), held as it is.
+impl<C> From<C> for Lazy<C> {
+    fn from(client: C) -> Self {
+        Lazy { client: OnceLock::from(client), config: SdkConfig::builder().build(), interceptors: Vec::new() }
+    }
+}
+
+/// `ctx.client()` builds a `Lazy` wherever one is asked for: it keeps what building needs.
+impl<C: SdkClient> SdkClient for Lazy<C> {
+    fn build(config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Self {
+        Lazy { client: OnceLock::new(), config: config.clone(), interceptors: interceptors.to_vec() }
+    }
 }
 
 macro_rules! sdk_client {
@@ -53,3 +101,21 @@ sdk_client!("sns", aws_sdk_sns);
 sdk_client!("sqs", aws_sdk_sqs);
 sdk_client!("ssm", aws_sdk_ssm);
 sdk_client!("sts", aws_sdk_sts);
+
+#[cfg(all(test, feature = "ssm"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lazy_client_is_built_on_first_use_and_kept() {
+        let config = SdkConfig::builder().region(aws_config::Region::new("eu-west-2")).build();
+        let lazy = <Lazy<aws_sdk_ssm::Client> as SdkClient>::build(&config, &[]);
+        assert!(!lazy.is_built());
+        assert_eq!(lazy.config().region().map(|r| r.as_ref()), Some("eu-west-2"));
+        assert!(lazy.is_built());
+        let first: *const aws_sdk_ssm::Client = lazy.get();
+        assert!(std::ptr::eq(first, lazy.get()), "built once");
+        let given = Lazy::from(aws_sdk_ssm::Client::from_conf(aws_sdk_ssm::Config::builder().build()));
+        assert!(given.is_built());
+    }
+}

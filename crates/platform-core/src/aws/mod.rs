@@ -5,6 +5,7 @@ mod alarms;
 mod clients;
 #[cfg(feature = "cloudformation")]
 mod cloudformation;
+mod http;
 #[cfg(feature = "cloudwatch")]
 mod indicators;
 #[cfg(feature = "ssm")]
@@ -19,7 +20,7 @@ use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor}
 
 #[cfg(feature = "cloudwatch")]
 pub use alarms::CloudWatchAlarms;
-pub use clients::SdkClient;
+pub use clients::{Lazy, SdkClient};
 #[cfg(feature = "cloudformation")]
 pub use cloudformation::CloudFormationStackSets;
 #[cfg(feature = "cloudwatch")]
@@ -47,10 +48,41 @@ impl AwsContext {
     /// The standard chain: `AWS_ENDPOINT_URL` (and per-service overrides), `AWS_REGION`,
     /// `AWS_PROFILE`, environment or role credentials. A region is required: nothing here guesses one.
     pub async fn load() -> Result<Self, InitError> {
-        Self::from_config(aws_config::defaults(BehaviorVersion::latest()).load().await)
+        // The loader's own providers (IMDS, ECS, STS web identity) build clients too: they get
+        // the shared client as well, or each would read the trust store at init.
+        Self::from_config(Self::loader().load().await)
     }
 
+    /// In a Lambda function: as [`AwsContext::load`], but the execution role's credentials are
+    /// taken from the environment, where Lambda puts them, by that provider alone. The default
+    /// chain would also build its profile, container and web-identity providers (an STS client
+    /// among them) at init, to find the same credentials. Without them in the environment (a
+    /// binary run by hand) it is the default chain.
+    pub async fn load_in_lambda() -> Result<Self, InitError> {
+        let loader = Self::loader();
+        let loader = match std::env::var_os("AWS_ACCESS_KEY_ID") {
+            Some(_) => {
+                loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
+            }
+            None => loader,
+        };
+        Self::from_config(loader.load().await)
+    }
+
+    fn loader() -> aws_config::ConfigLoader {
+        // The loader's own providers (IMDS, ECS, STS web identity) build clients too: they get
+        // the shared client as well, or each would read the trust store at init.
+        aws_config::defaults(BehaviorVersion::latest()).http_client(http::shared_https_client())
+    }
+
+    /// A configuration without an HTTP client of its own gets the process's shared one
+    /// ([`http::shared_https_client`]): every client built from here on shares its pool, and none
+    /// reads the trust store before its first request.
     pub fn from_config(config: SdkConfig) -> Result<Self, InitError> {
+        let config = match config.http_client() {
+            Some(_) => config,
+            None => config.into_builder().http_client(http::shared_https_client()).build(),
+        };
         let region = config.region().map(|r| r.to_string()).ok_or(InitError::NoRegion)?;
         Ok(AwsContext { config, region, interceptors: Vec::new(), metrics: Arc::new(StdoutMetrics) })
     }

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::types::{ParameterTier, ParameterType, Tag};
 
+use crate::aws::Lazy;
 use crate::error::{AwsError, ClassifyExt, ErrorClass};
 use crate::ports::ParameterStore;
 
@@ -14,11 +15,11 @@ const DELETE_BATCH: usize = 10;
 
 #[derive(Debug, Clone)]
 pub struct SsmParameterStore {
-    client: Client,
+    client: Lazy<Client>,
 }
 
 impl SsmParameterStore {
-    pub fn new(client: Client) -> Self {
+    pub fn new(client: Lazy<Client>) -> Self {
         SsmParameterStore { client }
     }
 }

@@ -5,16 +5,17 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use aws_sdk_sts::Client;
 
+use crate::aws::Lazy;
 use crate::error::{AwsError, ClassifyExt, ErrorClass};
 use crate::ports::{AssumeRoleRequest, RoleAssumer, SessionCredentials};
 
 #[derive(Debug, Clone)]
 pub struct StsRoleAssumer {
-    client: Client,
+    client: Lazy<Client>,
 }
 
 impl StsRoleAssumer {
-    pub fn new(client: Client) -> Self {
+    pub fn new(client: Lazy<Client>) -> Self {
         StsRoleAssumer { client }
     }
 }

@@ -10,13 +10,17 @@ use crate::error::{AwsError, ClassifyExt, ErrorClass};
 /// `delivery#<function>#<key>` / `claim` in the guard table.
 #[derive(Debug, Clone)]
 pub struct DeliveryTable {
-    client: aws_sdk_dynamodb::Client,
+    client: crate::aws::Lazy<aws_sdk_dynamodb::Client>,
     table: String,
     function: String,
 }
 
 impl DeliveryTable {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, function: impl Into<String>) -> Self {
+    pub fn new(
+        client: crate::aws::Lazy<aws_sdk_dynamodb::Client>,
+        table: impl Into<String>,
+        function: impl Into<String>,
+    ) -> Self {
         DeliveryTable { client, table: table.into(), function: function.into() }
     }
 

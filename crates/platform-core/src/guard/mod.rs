@@ -85,12 +85,12 @@ pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
 /// The guard table (`pk`, `sk`, TTL on `expires_at`), shared with the other flows.
 #[derive(Debug, Clone)]
 pub struct GuardTable {
-    client: aws_sdk_dynamodb::Client,
+    client: crate::aws::Lazy<aws_sdk_dynamodb::Client>,
     table: String,
 }
 
 impl GuardTable {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    pub fn new(client: crate::aws::Lazy<aws_sdk_dynamodb::Client>, table: impl Into<String>) -> Self {
         GuardTable { client, table: table.into() }
     }
 

@@ -27,6 +27,6 @@ impl GuardTable {
             .send()
             .await
             .classify("CreateTable")?;
-        Ok(GuardTable::new(client, table))
+        Ok(GuardTable::new(client.into(), table))
     }
 }

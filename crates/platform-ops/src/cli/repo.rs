@@ -83,7 +83,7 @@ impl ConfigCommand {
                 let ssm = aws_sdk_ssm::config::Builder::from(ctx.config())
                     .retry_config(aws_sdk_ssm::config::retry::RetryConfig::adaptive().with_max_attempts(8))
                     .build();
-                let store = SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(ssm));
+                let store = SsmParameterStore::new(aws_sdk_ssm::Client::from_conf(ssm).into());
                 let report = config::publish(&tree, &store, dry_run).await?;
                 println!("{report}");
             }

@@ -35,7 +35,7 @@ impl Runtime {
     /// How many parameters the central account holds under `path` (for scenario checks).
     pub async fn parameters_under(&self, path: &str) -> Result<usize, RuntimeError> {
         use platform_core::ports::ParameterStore;
-        let store = platform_core::aws::SsmParameterStore::new(self.ctx.client::<aws_sdk_ssm::Client>());
+        let store = platform_core::aws::SsmParameterStore::new(self.ctx.client());
         store.get_by_path(path).await.map(|p| p.len()).map_err(|e| aws_error("GetParametersByPath")(e.to_string()))
     }
 
@@ -82,14 +82,14 @@ impl Runtime {
     /// Writes a parameter in the central account, as another deployment would (scenario setup).
     pub async fn put_parameter(&self, name: &str, value: &str) -> Result<(), RuntimeError> {
         use platform_core::ports::ParameterStore;
-        let store = platform_core::aws::SsmParameterStore::new(self.ctx.client::<aws_sdk_ssm::Client>());
+        let store = platform_core::aws::SsmParameterStore::new(self.ctx.client());
         store.put(name, value, true).await.map_err(|e| aws_error("PutParameter")(e.to_string()))
     }
 
     /// A parameter of the central account, if it exists.
     pub async fn parameter(&self, name: &str) -> Result<Option<String>, RuntimeError> {
         use platform_core::ports::ParameterStore;
-        let store = platform_core::aws::SsmParameterStore::new(self.ctx.client::<aws_sdk_ssm::Client>());
+        let store = platform_core::aws::SsmParameterStore::new(self.ctx.client());
         let names = [name.to_string()];
         store.get_many(&names).await.map(|mut m| m.remove(name)).map_err(|e| aws_error("GetParameters")(e.to_string()))
     }

@@ -43,7 +43,7 @@ pub(super) async fn seed_clients(
     count: u32,
     report: &mut SeedReport,
 ) -> Result<(), WorldError> {
-    let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
+    let store = SsmParameterStore::new(ctx.client());
     let tags = BTreeMap::from([
         ("environment".to_string(), env.name.clone()),
         ("managed-by".to_string(), "platform-ops".to_string()),

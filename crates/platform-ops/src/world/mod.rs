@@ -160,7 +160,7 @@ pub async fn seed_with(ctx: &AwsContext, tree: &ConfigTree, options: &WorldOptio
     let zone_name = format!("{SEEDED_CLIENT}.{}", env.domain_name.trim_end_matches('.'));
     let zone_id = zone::ensure_client_zone(&member_ctx, &zone_name, &mut report).await?;
 
-    let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
+    let store = SsmParameterStore::new(ctx.client());
     report.config = config::publish(tree, &store, false).await?;
     let facts =
         Vended { account_id: &account_id, account_name: &account_name, client: SEEDED_CLIENT, zone_id: &zone_id };

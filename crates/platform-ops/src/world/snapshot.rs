@@ -82,7 +82,7 @@ pub async fn snapshot(ctx: &AwsContext, tree: &ConfigTree) -> Result<World, Worl
     }
     accounts.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let store = SsmParameterStore::new(ctx.client::<aws_sdk_ssm::Client>());
+    let store = SsmParameterStore::new(ctx.client());
     let params = platform_core::ports::ParameterStore::get_by_path(
         &store,
         &format!("{}/config/", tree.organization.parameter_prefix),
