@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The log processor's figures: the criterion benchmark, peak RSS for one delivery, and the Python
 # comparison on the same payload in the same run, once both pipelines are shown to produce the
-# same output (records, redactions, signatures, metrics, EMF documents, detections).
+# same output (records, redactions, signatures, metrics, EMF documents, detections); then the
+# cold-start table of every function beside hello world (scripts/init-bench.sh). One command for
+# every figure of the README's log processing and cold start sections.
 #
-#   ./scripts/bench.sh [PAYLOAD]
+#   ./scripts/bench.sh [PAYLOAD]          BENCH_SKIP_INIT=1 leaves the cold starts out
 #
 # PAYLOAD: a CloudWatch Logs subscription event as Lambda receives it ({"awslogs":{"data":...}})
 # to compare on; without it, the project's synthetic 10,000-event delivery (about 1 MB).
@@ -31,7 +33,7 @@ fi
 
 echo "== Rust, best of 20 ($payload): one core, then the batch split across the cores"
 rust_out=$("$bin" --payload "$payload" --rounds 20)
-grep -E '^(payload_bytes|events|records|rust_ns_per_event|workers|rust_wall_ns_per_event)=' <<<"$rust_out"
+grep -E '^(payload_bytes|events|records|rust_ns_per_event|workers|rust_wall_ns_per_event|pipeline_new_us|first_delivery_ms|best_delivery_ms)=' <<<"$rust_out"
 
 echo "== where the instructions go, per stage (callgrind, one delivery, one core)"
 if command -v valgrind >/dev/null; then
@@ -67,3 +69,11 @@ print(f"parity: identical ({rust['records']} records, {sum(rust['redactions'].va
       f" {rust['emf_documents']} EMF documents)")
 EOF
 grep -E '^(python_ns_per_event|rust_ns_per_event|ratio)=' <<<"$python_out"
+
+# The cold-start table: every function's init beside hello world (release builds of all of them).
+if [[ ${BENCH_SKIP_INIT:-} == 1 ]]; then
+  echo "== cold starts: skipped (BENCH_SKIP_INIT=1; scripts/init-bench.sh runs them alone)"
+else
+  echo "== cold starts, process start to the first request for work (scripts/init-bench.sh)"
+  bash scripts/init-bench.sh
+fi

@@ -3,7 +3,8 @@
 // Output, one `key=value` per line: payload_bytes, events, records, rust_ns_per_event (best of
 // the rounds, per event of the decoded batch, on one core), workers and rust_wall_ns_per_event
 // (the batch split across that many threads) and parity (a JSON object that
-// scripts/compare_python.py prints too, from its own results, for scripts/bench.sh to compare).
+// scripts/compare_python.py prints too, from its own results, for scripts/bench.sh to compare);
+// then what a cold start adds: pipeline_new_us, first_delivery_ms beside best_delivery_ms.
 
 // Beside this file, not in examples/ itself, where Cargo would take it for an example of its own.
 #[path = "compare/parity.rs"]
@@ -111,13 +112,15 @@ fn run(args: &Args) -> Result<(), String> {
         return Err(format!("{name}: the batch holds no log events to time"));
     }
 
+    let built = Instant::now();
     let pipeline = Pipeline::new("dev").map_err(|e| format!("the pipeline does not build: {e}"))?;
+    let pipeline_new = built.elapsed();
     let workers = if args.one_core { 1 } else { pipeline.workers() };
     // One core (the figure compared with Python), then the batch split across the cores. The
     // first output is summarised and dropped before the second run, so the peak RSS of a run
     // with --rounds 1 is one delivery's.
     let one_core = pipeline.with_workers(1);
-    let (best, (out, emf)) = time(&one_core, &data, &name, args.rounds, events)?;
+    let (best, first, (out, emf)) = time(&one_core, &data, &name, args.rounds, events)?;
     let summary = parity::summary(&out, events, &emf);
     let records = out.records.len();
     if let Some(dir) = &args.dump {
@@ -127,7 +130,8 @@ fn run(args: &Args) -> Result<(), String> {
     let wall = if args.one_core {
         best
     } else {
-        let (wall, (split_out, split_emf)) = time(&one_core.with_workers(workers), &data, &name, args.rounds, events)?;
+        let (wall, _, (split_out, split_emf)) =
+            time(&one_core.with_workers(workers), &data, &name, args.rounds, events)?;
         if parity::summary(&split_out, events, &split_emf) != summary {
             return Err(format!("{name}: split across {workers} threads, the output differs from one thread's"));
         }
@@ -140,20 +144,26 @@ fn run(args: &Args) -> Result<(), String> {
     println!("rust_ns_per_event={best:.0}");
     println!("workers={workers}");
     println!("rust_wall_ns_per_event={wall:.0}");
+    // What a cold start pays besides the best round: building the pipeline (in Lambda's init),
+    // and its first delivery, which compiles the patterns the delivery's lines arm.
+    println!("pipeline_new_us={:.0}", pipeline_new.as_secs_f64() * 1e6);
+    println!("first_delivery_ms={:.2}", first * events as f64 / 1e6);
+    println!("best_delivery_ms={:.2}", best * events as f64 / 1e6);
     println!("parity={summary}");
     Ok(())
 }
 
-/// The best of `rounds` runs of `pipeline` on `data`, per event, with the last run's output and
-/// EMF documents.
+/// The best and the first of `rounds` runs of `pipeline` on `data`, per event, with the last
+/// run's output and EMF documents.
 fn time(
     pipeline: &Pipeline,
     data: &str,
     name: &str,
     rounds: usize,
     events: usize,
-) -> Result<(f64, (Processed, String)), String> {
+) -> Result<(f64, f64, (Processed, String)), String> {
     let mut best = f64::MAX;
+    let mut first = None;
     let mut last = None;
     for _ in 0..rounds {
         let start = Instant::now();
@@ -161,10 +171,15 @@ fn time(
         pipeline.process_encoded(data.as_bytes(), &mut out).map_err(|e| format!("{name}: awslogs.data: {e}"))?;
         // The EMF documents are part of what the function produces, and Python writes them too.
         let emf = out.metrics.to_emf(pipeline.environment(), parity::EMF_TIMESTAMP_MS);
-        best = best.min(start.elapsed().as_nanos() as f64 / events as f64);
+        let took = start.elapsed().as_nanos() as f64 / events as f64;
+        best = best.min(took);
+        first.get_or_insert(took);
         last = Some((out, emf));
     }
-    last.map(|l| (best, l)).ok_or_else(|| "no round ran".to_string())
+    match (first, last) {
+        (Some(first), Some(last)) => Ok((best, first, last)),
+        _ => Err("no round ran".to_string()),
+    }
 }
 
 fn dump(dir: &Path, out: &Processed, emf: &str) -> std::io::Result<()> {

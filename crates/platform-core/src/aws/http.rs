@@ -44,3 +44,25 @@ impl HttpClient for TrustStoreOnFirstRequest {
         self.0.connector_metadata()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_config::SdkConfig;
+
+    use super::*;
+    use crate::aws::AwsContext;
+
+    #[test]
+    fn a_context_gives_its_clients_the_shared_client_and_keeps_one_it_was_given() {
+        let bare = SdkConfig::builder().region(aws_config::Region::new("eu-west-2")).build();
+        assert!(bare.http_client().is_none());
+        let ctx = AwsContext::from_config(bare).expect("context");
+        let shared = ctx.config().http_client().expect("the shared client is installed");
+        assert!(format!("{shared:?}").contains("TrustStoreOnFirstRequest"), "{shared:?}");
+        let given = Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).build_https();
+        let own = SdkConfig::builder().region(aws_config::Region::new("eu-west-2")).http_client(given).build();
+        let ctx = AwsContext::from_config(own).expect("context");
+        let kept = ctx.config().http_client().expect("kept");
+        assert!(!format!("{kept:?}").contains("TrustStoreOnFirstRequest"), "{kept:?}");
+    }
+}

@@ -152,27 +152,55 @@ impl AwsContext {
 
     /// Clients in any member account through `sessions`.
     pub fn members(&self, sessions: Arc<MemberSessions>) -> MemberClients {
-        MemberClients { ctx: self.clone(), sessions }
+        MemberClients { ctx: self.clone(), sessions, built: Arc::default() }
     }
 }
 
-/// SDK clients in member accounts, built per call from cached sessions (a client is cheap; the
-/// session behind it is what costs, and [`MemberSessions`] keeps it).
+/// SDK clients in member accounts, each built once per (client type, account, region) and kept:
+/// building one sets up its runtime plugins, which a request should not pay for again. A kept
+/// client stays valid: its credentials come from [`MemberSessions`], renewed whenever the SDK asks.
 #[derive(Debug, Clone)]
 pub struct MemberClients {
     ctx: AwsContext,
     sessions: Arc<MemberSessions>,
+    built: Arc<BuiltClients>,
+}
+
+/// Clients already built, by (client type, account, region).
+#[derive(Default)]
+struct BuiltClients(std::sync::Mutex<std::collections::HashMap<ClientKey, Box<dyn std::any::Any + Send + Sync>>>);
+
+type ClientKey = (std::any::TypeId, String, String);
+
+impl std::fmt::Debug for BuiltClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self.0.lock().map_or(0, |m| m.len());
+        f.debug_struct("BuiltClients").field("held", &held).finish()
+    }
 }
 
 impl MemberClients {
     /// A client in `account`, in this process's region.
-    pub fn client<C: SdkClient>(&self, account: &str) -> C {
-        self.context(account).client()
+    pub fn client<C: SdkClient + Clone + Send + Sync + 'static>(&self, account: &str) -> C {
+        self.client_in(account, &self.ctx.region)
     }
 
     /// A client in `account` and `region` (a cluster lives in its environment's primary region).
-    pub fn client_in<C: SdkClient>(&self, account: &str, region: &str) -> C {
-        self.context(account).in_region(region).client()
+    pub fn client_in<C: SdkClient + Clone + Send + Sync + 'static>(&self, account: &str, region: &str) -> C {
+        let key = (std::any::TypeId::of::<C>(), account.to_string(), region.to_string());
+        // A poisoned lock only means another thread panicked mid-insert: the map is still whole.
+        let mut built = self.built.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = built.get(&key).and_then(|c| c.downcast_ref::<C>()) {
+            return client.clone();
+        }
+        let client: C = self.context(account).in_region(region).client();
+        built.insert(key, Box::new(client.clone()));
+        client
+    }
+
+    /// How many clients are kept (one per client type, account and region asked for).
+    pub fn built(&self) -> usize {
+        self.built.0.lock().map_or(0, |m| m.len())
     }
 
     /// The context inside `account` (its credentials sign EKS tokens).
@@ -182,5 +210,28 @@ impl MemberClients {
 
     pub fn sessions(&self) -> &Arc<MemberSessions> {
         &self.sessions
+    }
+}
+
+#[cfg(all(test, feature = "ssm", feature = "sts"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_clients_are_built_once_per_type_account_and_region() {
+        let config = SdkConfig::builder().region(aws_config::Region::new("eu-west-2")).build();
+        let ctx = AwsContext::from_config(config).expect("context");
+        let members = ctx.members(ctx.sessions("automation", "test"));
+        let first: aws_sdk_ssm::Client = members.client("111111111111");
+        let again: aws_sdk_ssm::Client = members.client("111111111111");
+        assert_eq!(members.built(), 1, "the second request reuses the first's client");
+        assert_eq!(first.config().region(), again.config().region());
+        let _: aws_sdk_ssm::Client = members.client_in("111111111111", "us-east-1");
+        let _: aws_sdk_ssm::Client = members.client("222222222222");
+        let _: aws_sdk_sts::Client = members.client("111111111111");
+        assert_eq!(members.built(), 4);
+        let in_region: aws_sdk_ssm::Client = members.client_in("111111111111", "us-east-1");
+        assert_eq!(in_region.config().region().map(|r| r.as_ref()), Some("us-east-1"));
+        assert_eq!(members.built(), 4);
     }
 }
