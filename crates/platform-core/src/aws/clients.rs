@@ -1,7 +1,7 @@
 //! How each SDK crate's client is built from the shared configuration and interceptors.
 
 use std::ops::Deref;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
@@ -15,10 +15,11 @@ pub trait SdkClient: Sized {
 /// An SDK client built when first used. Building one is not free: the first client of each SDK
 /// crate parses that service's endpoint partitions (about 0.7M instructions), and every client
 /// sets up its runtime plugins. An adapter holding a `Lazy` costs its function's init nothing;
-/// its first request builds the client, once, and every later one reuses it. Derefs to the client.
+/// its first request builds the client, once, and every later one reuses it (its clones too: they
+/// share the one built). Derefs to the client.
 #[derive(Debug, Clone)]
 pub struct Lazy<C> {
-    client: OnceLock<C>,
+    client: Arc<OnceLock<C>>,
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
 }
@@ -46,14 +47,18 @@ impl<C: SdkClient> Deref for Lazy<C> {
 /// A client built elsewhere (tests, tools), held as it is.
 impl<C> From<C> for Lazy<C> {
     fn from(client: C) -> Self {
-        Lazy { client: OnceLock::from(client), config: SdkConfig::builder().build(), interceptors: Vec::new() }
+        Lazy {
+            client: Arc::new(OnceLock::from(client)),
+            config: SdkConfig::builder().build(),
+            interceptors: Vec::new(),
+        }
     }
 }
 
 /// `ctx.client()` builds a `Lazy` wherever one is asked for: it keeps what building needs.
 impl<C: SdkClient> SdkClient for Lazy<C> {
     fn build(config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Self {
-        Lazy { client: OnceLock::new(), config: config.clone(), interceptors: interceptors.to_vec() }
+        Lazy { client: Arc::default(), config: config.clone(), interceptors: interceptors.to_vec() }
     }
 }
 
@@ -110,11 +115,13 @@ mod tests {
     fn a_lazy_client_is_built_on_first_use_and_kept() {
         let config = SdkConfig::builder().region(aws_config::Region::new("eu-west-2")).build();
         let lazy = <Lazy<aws_sdk_ssm::Client> as SdkClient>::build(&config, &[]);
+        let copy = lazy.clone();
         assert!(!lazy.is_built());
         assert_eq!(lazy.config().region().map(|r| r.as_ref()), Some("eu-west-2"));
         assert!(lazy.is_built());
         let first: *const aws_sdk_ssm::Client = lazy.get();
         assert!(std::ptr::eq(first, lazy.get()), "built once");
+        assert!(copy.is_built() && std::ptr::eq(first, copy.get()), "a clone shares the one built");
         let given = Lazy::from(aws_sdk_ssm::Client::from_conf(aws_sdk_ssm::Config::builder().build()));
         assert!(given.is_built());
     }
