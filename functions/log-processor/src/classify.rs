@@ -78,6 +78,12 @@ pub enum CatalogueError {
     Toml(#[from] toml::de::Error),
     #[error("signature `{name}`: {message}")]
     Signature { name: String, message: String },
+    #[error("signature `{name}`")]
+    Pattern {
+        name: String,
+        #[source]
+        source: PatternError,
+    },
 }
 
 /// The catalogue compiled into one case-insensitive automaton over every literal.
@@ -137,7 +143,12 @@ impl Classifier {
                     literal_groups[at].push((index, 1 << g));
                 }
             }
-            let pattern = config.pattern.as_deref().map(pattern).transpose().map_err(|e| fail(e.to_string()))?;
+            let pattern = config
+                .pattern
+                .as_deref()
+                .map(pattern)
+                .transpose()
+                .map_err(|source| CatalogueError::Pattern { name: config.name.clone(), source })?;
             let groups = if config.all_of.len() == 32 { u32::MAX } else { (1u32 << config.all_of.len()) - 1 };
             signatures.push(Signature {
                 name: config.name,
@@ -288,6 +299,25 @@ mod tests {
             c.signatures().iter().filter(|s| s.severity == Severity::Critical).map(|s| s.name.as_str()).collect();
         assert_eq!(crit, ["DatabaseUnreachable", "AxonServerUnreachable"]);
         assert!(c.signatures().iter().all(|s| !s.description.is_empty()));
+    }
+
+    /// A signature whose pattern cannot be compiled when first needed (past the size limit) fires
+    /// on its literals rather than going silent; a pattern that does not parse is refused at load.
+    #[test]
+    fn a_signature_whose_pattern_cannot_compile_still_fires() {
+        let catalogue = "[[signatures]]\nname = \"Big\"\nseverity = \"low\"\naction = \"count\"\n\
+            description = \"x\"\nall_of = [[\"boom\"]]\npattern = '\\w{40}'\n";
+        let c = Classifier::parse(catalogue, |p| Pattern::with_size_limit(p, 100)).expect("the syntax is fine");
+        let mut out = Vec::new();
+        c.classify("a boom here", &mut out);
+        assert_eq!(out, vec![0]);
+        c.classify("nothing", &mut out);
+        assert!(out.is_empty(), "still gated on its literals");
+        let bad = catalogue.replace("\\w{40}", "(unclosed");
+        assert!(matches!(
+            Classifier::from_toml(&bad),
+            Err(CatalogueError::Pattern { name, source: PatternError::Syntax(_) }) if name == "Big"
+        ));
     }
 
     #[test]

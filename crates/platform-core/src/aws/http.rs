@@ -1,10 +1,10 @@
-//! One HTTPS client per process, whose trust store is read on the first request, not at init.
+//! One HTTPS client per context (in a Lambda, per process), its trust store read by the first request.
 
 // The SDK gives every client it builds its own default HTTPS client, and that client builds a
 // connector while the SDK client is being built, only to check that it can: each one parses the
 // system's root certificates into a trust store (about 2.5 ms for the Debian / AL2023 bundle)
-// inside Lambda's init, once per SDK client. Here every client of the process shares one HTTPS
-// client (one connection pool, one connector per timeout setting), and its first connector is
+// inside Lambda's init, once per SDK client. Here every client built from one `AwsContext` (in a
+// Lambda, every client of the process) shares one HTTPS client (one connection pool, one connector per timeout setting), and its first connector is
 // built when the first request needs it: a request that has to open a TLS connection anyway.
 
 use aws_smithy_http_client::proxy::ProxyConfig;

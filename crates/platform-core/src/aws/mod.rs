@@ -48,8 +48,6 @@ impl AwsContext {
     /// The standard chain: `AWS_ENDPOINT_URL` (and per-service overrides), `AWS_REGION`,
     /// `AWS_PROFILE`, environment or role credentials. A region is required: nothing here guesses one.
     pub async fn load() -> Result<Self, InitError> {
-        // The loader's own providers (IMDS, ECS, STS web identity) build clients too: they get
-        // the shared client as well, or each would read the trust store at init.
         Self::from_config(Self::loader().load().await)
     }
 
@@ -172,10 +170,19 @@ struct BuiltClients(std::sync::Mutex<std::collections::HashMap<ClientKey, Box<dy
 
 type ClientKey = (std::any::TypeId, String, String);
 
+impl BuiltClients {
+    /// The map, locked. A poisoned lock only means another thread panicked mid-insert: the map
+    /// is still whole.
+    fn held(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<ClientKey, Box<dyn std::any::Any + Send + Sync>>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 impl std::fmt::Debug for BuiltClients {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let held = self.0.lock().map_or(0, |m| m.len());
-        f.debug_struct("BuiltClients").field("held", &held).finish()
+        f.debug_struct("BuiltClients").field("held", &self.held().len()).finish()
     }
 }
 
@@ -188,8 +195,7 @@ impl MemberClients {
     /// A client in `account` and `region` (a cluster lives in its environment's primary region).
     pub fn client_in<C: SdkClient + Clone + Send + Sync + 'static>(&self, account: &str, region: &str) -> C {
         let key = (std::any::TypeId::of::<C>(), account.to_string(), region.to_string());
-        // A poisoned lock only means another thread panicked mid-insert: the map is still whole.
-        let mut built = self.built.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut built = self.built.held();
         if let Some(client) = built.get(&key).and_then(|c| c.downcast_ref::<C>()) {
             return client.clone();
         }
@@ -200,7 +206,7 @@ impl MemberClients {
 
     /// How many clients are kept (one per client type, account and region asked for).
     pub fn built(&self) -> usize {
-        self.built.0.lock().map_or(0, |m| m.len())
+        self.built.held().len()
     }
 
     /// The context inside `account` (its credentials sign EKS tokens).
