@@ -17,9 +17,9 @@ import sys
 import tempfile
 
 STAGES = [
-    ("base64", "log_processor::decode::decode_base64"),
-    ("inflate (libdeflate)", "log_processor::decode::inflate"),
-    ("batch JSON (simd-json)", "log_processor::decode::parse_batch"),
+    ("base64", "log_processor::decode::decode_base64_into"),
+    ("inflate (libdeflate)", "log_processor::decode::inflate_into"),
+    ("batch JSON (simd-json)", "log_processor::decode::parse_batch_with"),
     ("line parse (JSON lines, envelopes, text)", "log_processor::parse::parse_line"),
     ("literal scan (triggers + signature literals)", "log_processor::scan::Scanner::scan"),
     ("redaction (armed rules, card numbers)", "log_processor::redact::Redactor::redact_armed"),

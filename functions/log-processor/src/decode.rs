@@ -38,9 +38,17 @@ impl DecodeError {
 }
 
 /// Standard base64 (what CloudWatch and Kinesis use), SIMD-accelerated.
-#[inline(never)]
 pub fn decode_base64(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    base64_simd::STANDARD.decode_to_vec(data).map_err(|source| DecodeError::Base64 { len: data.len(), source })
+    let mut out = Vec::new();
+    decode_base64_into(data, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode_base64`] into `out` (cleared first), reusing its memory.
+#[inline(never)]
+pub fn decode_base64_into(data: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    out.clear();
+    base64_simd::STANDARD.decode_append(data, out).map_err(|source| DecodeError::Base64 { len: data.len(), source })
 }
 
 /// Inflates a gzip stream, refusing more than `limit` bytes of output.
@@ -51,8 +59,16 @@ pub fn decode_base64(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
 /// decoder, which stops at the cap and reports what is really wrong. One shape cannot be told
 /// apart without the consumed-input count libdeflater does not expose: several members whose last
 /// one inflates to exactly the bytes of the first (equal size and CRC-32) read as the first alone.
-#[inline(never)]
 pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+    let mut out = Vec::new();
+    inflate_into(gz, limit, &mut out)?;
+    Ok(out)
+}
+
+/// [`inflate`] into `out` (cleared first), reusing its memory.
+#[inline(never)]
+pub fn inflate_into(gz: &[u8], limit: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    out.clear();
     let trailer = gz.len().checked_sub(8).and_then(|at| gz.get(at..)).and_then(|t| <[u8; 8]>::try_from(t).ok());
     let Some(trailer) = trailer else {
         return Err(DecodeError::Gzip(std::io::Error::new(
@@ -65,32 +81,33 @@ pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     // here; the streaming decoder finds out what the stream really holds, up to the cap.
     let declared = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
     if declared > limit {
-        return inflate_streaming(gz, limit);
+        return inflate_streaming(gz, limit, out);
     }
-    let mut out = vec![0u8; declared];
-    match libdeflater::Decompressor::new().gzip_decompress(gz, &mut out) {
+    out.resize(declared, 0);
+    match libdeflater::Decompressor::new().gzip_decompress(gz, out) {
         // libdeflate checked the first member against its own trailer; the stream's last trailer
         // agreeing on size and checksum means that member was the whole stream.
-        Ok(n) if n == declared && n > 0 && libdeflater::crc32(&out) == crc => Ok(out),
+        Ok(n) if n == declared && n > 0 && libdeflater::crc32(out) == crc => Ok(()),
         Err(libdeflater::DecompressionError::BadData) => {
             Err(DecodeError::Gzip(std::io::Error::new(std::io::ErrorKind::InvalidData, "corrupt gzip stream")))
         }
-        _ => inflate_streaming(gz, limit),
+        _ => inflate_streaming(gz, limit, out),
     }
 }
 
 /// Any gzip stream (concatenated members included), inflated piece by piece up to `limit` bytes.
-fn inflate_streaming(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
-    let mut out = Vec::with_capacity(gz.len().min(limit));
+fn inflate_streaming(gz: &[u8], limit: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    out.clear();
+    out.reserve(gz.len().min(limit));
     let mut decoder = flate2::read::MultiGzDecoder::new(gz).take(limit as u64 + 1);
-    decoder.read_to_end(&mut out).map_err(DecodeError::Gzip)?;
+    decoder.read_to_end(out).map_err(DecodeError::Gzip)?;
     if out.len() > limit {
         return Err(DecodeError::TooLarge { limit });
     }
     if out.is_empty() {
         return Err(DecodeError::Gzip(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "empty gzip stream")));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// One subscription delivery. Strings borrow from the inflated buffer unless they carry escapes;
@@ -131,15 +148,80 @@ pub struct LogEvent<'a> {
 
 /// Parses the batch in place: escaped strings are unescaped into `json` itself, so every string
 /// borrows from it and none is copied (simd-json also validates UTF-8).
-#[inline(never)]
 pub fn parse_batch(json: &mut [u8]) -> Result<LogBatch<'_>, DecodeError> {
-    simd_json::serde::from_slice(json).map_err(DecodeError::Json)
+    parse_batch_with(json, &mut simd_json::Buffers::default())
+}
+
+/// [`parse_batch`] with the parser's working memory from `parser`.
+#[inline(never)]
+pub fn parse_batch_with<'a>(json: &'a mut [u8], parser: &mut simd_json::Buffers) -> Result<LogBatch<'a>, DecodeError> {
+    simd_json::serde::from_slice_with_buffers(json, parser).map_err(DecodeError::Json)
 }
 
 /// base64 + gzip, as both the direct subscription (`awslogs.data`) and Kinesis records carry it
 /// (Kinesis hands the record already base64-decoded: use [`inflate`] directly).
 pub fn decode_awslogs(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
     inflate(&decode_base64(data)?, MAX_DECOMPRESSED_BYTES)
+}
+
+/// The memory one delivery is decoded into, kept for the next: a warm process then writes into
+/// pages it already has instead of faulting in about 10 MB of fresh ones per delivery (the kernel
+/// zeroing them took more time than inflating into them). Buffers that grew past
+/// [`RETAINED_BYTES`] are given back after their delivery, so one outsized batch does not pin its
+/// memory for the life of the process.
+#[derive(Default)]
+pub struct DecodeBuffers {
+    gzip: Vec<u8>,
+    json: Vec<u8>,
+    parser: simd_json::Buffers,
+}
+
+/// The most a kept buffer may hold: room for a full CloudWatch delivery (about 1 MB compressed,
+/// a few MB inflated) several times over.
+pub const RETAINED_BYTES: usize = 16 << 20;
+
+impl std::fmt::Debug for DecodeBuffers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodeBuffers")
+            .field("gzip_capacity", &self.gzip.capacity())
+            .field("json_capacity", &self.json.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DecodeBuffers {
+    /// `awslogs.data` (base64 + gzip) decoded and parsed into a batch borrowing from these buffers.
+    pub fn awslogs(&mut self, data: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
+        decode_base64_into(data, &mut self.gzip)?;
+        inflate_into(&self.gzip, MAX_DECOMPRESSED_BYTES, &mut self.json)?;
+        parse_batch_with(&mut self.json, &mut self.parser)
+    }
+
+    /// A gzip payload (a Kinesis record) inflated and parsed into a batch borrowing from these buffers.
+    pub fn gzip(&mut self, gz: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
+        inflate_into(gz, MAX_DECOMPRESSED_BYTES, &mut self.json)?;
+        parse_batch_with(&mut self.json, &mut self.parser)
+    }
+
+    /// After a delivery: what is within [`RETAINED_BYTES`] is kept (emptied), the rest given back.
+    pub fn release(&mut self) {
+        let oversized = self.json.capacity() > RETAINED_BYTES;
+        for buffer in [&mut self.gzip, &mut self.json] {
+            if buffer.capacity() > RETAINED_BYTES {
+                *buffer = Vec::new();
+            }
+            buffer.clear();
+        }
+        // The parser's buffers grow with the JSON it was given; their sizes are not exposed.
+        if oversized {
+            self.parser = simd_json::Buffers::default();
+        }
+    }
+
+    /// Bytes held between deliveries (the parser's own buffers aside).
+    pub fn retained_bytes(&self) -> usize {
+        self.gzip.capacity() + self.json.capacity()
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +299,26 @@ mod tests {
         let mut capped = gzip(&[b'x'; 600]);
         capped.extend(gzip(&[b'y'; 600]));
         assert_eq!(inflate(&capped, 1000).expect_err("over the cap").kind(), "too_large");
+    }
+
+    #[test]
+    fn kept_buffers_decode_alike_and_give_back_what_outgrew_the_limit() {
+        let encoded = base64_simd::STANDARD.encode_to_string(gzip(BATCH.as_bytes()));
+        let mut buffers = DecodeBuffers::default();
+        for _ in 0..2 {
+            let batch = buffers.awslogs(encoded.as_bytes()).expect("decodes");
+            assert_eq!(batch.log_events[0].message, "plain \"quoted\" line");
+            buffers.release();
+        }
+        assert!(buffers.retained_bytes() >= BATCH.len(), "kept for the next delivery");
+        let gz = gzip(BATCH.as_bytes());
+        assert_eq!(buffers.gzip(&gz).expect("decodes").log_events.len(), 2);
+        buffers.release();
+
+        buffers.json = Vec::with_capacity(RETAINED_BYTES + 1);
+        buffers.release();
+        assert_eq!(buffers.json.capacity(), 0, "an outsized buffer is given back");
+        assert!(buffers.gzip.capacity() > 0, "the others are kept");
     }
 
     #[test]

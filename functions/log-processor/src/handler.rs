@@ -174,18 +174,30 @@ fn redelivery_metric(environment: &str, now_ms: i64) -> String {
         .to_line()
 }
 
+/// One delivery processed and forwarded; its record buffer is then kept for the next.
 async fn process(input: Input, deps: &Deps, now_ms: i64) -> Result<Output, HandlerError> {
-    let mut processed = Processed::default();
+    let mut processed = deps.pipeline.processed();
+    let output = forward_processed(input, deps, now_ms, &mut processed).await;
+    deps.pipeline.recycle(processed.records);
+    output
+}
+
+async fn forward_processed(
+    input: Input,
+    deps: &Deps,
+    now_ms: i64,
+    processed: &mut Processed,
+) -> Result<Output, HandlerError> {
     let output = match input {
         Input::Logs { awslogs } => {
             // A payload that cannot be decoded will not decode on retry either: it is counted as
             // dropped (by reason) and logged, not retried forever.
-            if let Err(e) = deps.pipeline.process_encoded(awslogs.data.as_bytes(), &mut processed) {
+            if let Err(e) = deps.pipeline.process_encoded(awslogs.data.as_bytes(), processed) {
                 tracing::error!(reason = e.kind(), error = %e, bytes = awslogs.data.len(), "dropped undecodable payload");
             }
             let undelivered = forward::send_records(deps.sink.as_ref(), &processed.records.slices(), deps.retry).await;
             if !undelivered.is_empty() {
-                emit(deps, &processed, now_ms);
+                emit(deps, processed, now_ms);
                 return Err(HandlerError::RecordsUndelivered {
                     count: undelivered.indices.len(),
                     last: undelivered.last_error.unwrap_or_default(),
@@ -203,7 +215,7 @@ async fn process(input: Input, deps: &Deps, now_ms: i64) -> Result<Output, Handl
             // only its own item.
             let mut owner: Vec<usize> = Vec::new();
             for (item, record) in event.records.iter().enumerate() {
-                if let Err(e) = deps.pipeline.process_gzip(&record.kinesis.data.0, &mut processed) {
+                if let Err(e) = deps.pipeline.process_gzip(&record.kinesis.data.0, processed) {
                     tracing::error!(
                         reason = e.kind(),
                         error = %e,
@@ -238,7 +250,7 @@ async fn process(input: Input, deps: &Deps, now_ms: i64) -> Result<Output, Handl
 
     let entries: Vec<forward::EventEntry> = processed.detections.values().map(forward::event_for).collect();
     let undelivered = forward::send_events(deps.bus.as_ref(), &entries, deps.retry).await;
-    emit(deps, &processed, now_ms);
+    emit(deps, processed, now_ms);
     if !undelivered.is_empty() {
         return Err(HandlerError::EventsUndelivered {
             count: undelivered.indices.len(),

@@ -49,8 +49,19 @@ impl Records {
         })
     }
 
+    /// Bytes the buffers can hold without growing.
+    pub fn capacity_bytes(&self) -> usize {
+        self.data.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+    }
+
+    /// No records, the memory kept.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.ends.clear();
+    }
+
     /// `later`'s records after these.
-    pub fn append(&mut self, later: Records) {
+    pub fn append(&mut self, later: &Records) {
         let offset = self.data.len();
         self.ends.extend(later.ends.iter().map(|end| end + offset));
         self.data.extend_from_slice(&later.data);

@@ -1,11 +1,12 @@
 //! One batch through the pipeline: parse, redact, classify, count, and normalised records out.
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use serde::Serialize;
 
 use crate::classify::{Action, CatalogueError, Classifier, Severity, Signature};
-use crate::decode::{self, DecodeError, LogBatch, LogEvent};
+use crate::decode::{DecodeBuffers, DecodeError, LogBatch, LogEvent, RETAINED_BYTES};
 use crate::json::{self, Records};
 use crate::metrics::{self, Metrics};
 use crate::parse::{self, Level, Record};
@@ -65,9 +66,11 @@ pub struct Processed {
 impl Processed {
     /// Adds what a later part of the same deliveries produced: its records after these, its
     /// counters summed, its detections counted into the ones already seen (which keep their
-    /// first line and time).
-    pub fn absorb(&mut self, later: Processed) {
-        self.records.append(later.records);
+    /// first line and time). Gives back `later`'s record buffer, emptied, for reuse.
+    pub fn absorb(&mut self, later: Processed) -> Records {
+        let mut records = later.records;
+        self.records.append(&records);
+        records.clear();
         self.metrics.merge(later.metrics);
         for (key, d) in later.detections {
             match self.detections.get_mut(&key) {
@@ -77,6 +80,7 @@ impl Processed {
                 }
             }
         }
+        records
     }
 }
 
@@ -90,6 +94,11 @@ pub struct Pipeline {
     services: Services,
     /// Threads one large batch may be split across (the cores this process may use).
     workers: usize,
+    /// Memory kept from one delivery for the next (see [`DecodeBuffers`]): the decode buffers,
+    /// and emptied record buffers (one per worker). Apart, as workers take record buffers while
+    /// the decode buffers are held.
+    decode: Mutex<DecodeBuffers>,
+    records: Mutex<Vec<Records>>,
 }
 
 impl Pipeline {
@@ -106,7 +115,16 @@ impl Pipeline {
         let scanner = Scanner::new(&redactor, &classifier)?;
         // Counts the cgroup's CPU quota too: Lambda below 1,769 MB gets less than one core.
         let workers = std::thread::available_parallelism().map_or(1, usize::from).min(MAX_WORKERS);
-        Ok(Pipeline { environment: environment.into(), redactor, classifier, scanner, services, workers })
+        Ok(Pipeline {
+            environment: environment.into(),
+            redactor,
+            classifier,
+            scanner,
+            services,
+            workers,
+            decode: Mutex::default(),
+            records: Mutex::default(),
+        })
     }
 
     /// At most `workers` threads per batch (1: every batch on the calling thread).
@@ -135,20 +153,55 @@ impl Pipeline {
     /// A base64 + gzip payload (`awslogs.data`): decoded, then processed; a payload that cannot
     /// be decoded is counted as dropped and returned as the error, never silently skipped.
     pub fn process_encoded(&self, data: &[u8], out: &mut Processed) -> Result<(), DecodeError> {
-        let mut json = decode::decode_awslogs(data).inspect_err(|e| self.count_drop(e, out))?;
-        self.process_json(&mut json, out)
+        self.decoded(out, |buffers| buffers.awslogs(data))
     }
 
     /// A gzip payload (a Kinesis record, already base64-decoded by Lambda).
     pub fn process_gzip(&self, gz: &[u8], out: &mut Processed) -> Result<(), DecodeError> {
-        let mut json = decode::inflate(gz, decode::MAX_DECOMPRESSED_BYTES).inspect_err(|e| self.count_drop(e, out))?;
-        self.process_json(&mut json, out)
+        self.decoded(out, |buffers| buffers.gzip(gz))
     }
 
-    fn process_json(&self, json: &mut [u8], out: &mut Processed) -> Result<(), DecodeError> {
-        let batch = decode::parse_batch(json).inspect_err(|e| self.count_drop(e, out))?;
-        self.process_batch(&batch, out);
-        Ok(())
+    /// The batch `decode` makes of the kept buffers, processed into `out`; the buffers are then
+    /// emptied for the next delivery.
+    fn decoded(
+        &self,
+        out: &mut Processed,
+        decode: impl for<'b> FnOnce(&'b mut DecodeBuffers) -> Result<LogBatch<'b>, DecodeError>,
+    ) -> Result<(), DecodeError> {
+        let run = |buffers: &mut DecodeBuffers| {
+            let batch = decode(buffers).inspect_err(|e| self.count_drop(e, out))?;
+            self.process_batch(&batch, out);
+            Ok(())
+        };
+        // Another thread decoding through this pipeline at the same moment (never in Lambda,
+        // which sends a process one event at a time) gets buffers of its own.
+        let Some(mut buffers) = kept(&self.decode) else {
+            return run(&mut DecodeBuffers::default());
+        };
+        let result = run(&mut buffers);
+        buffers.release();
+        result
+    }
+
+    /// An empty result to process deliveries into, its record buffer one a previous delivery
+    /// gave back with [`Pipeline::recycle`] when there is one.
+    pub fn processed(&self) -> Processed {
+        let records = kept(&self.records).and_then(|mut kept| kept.pop()).unwrap_or_default();
+        Processed { records, ..Processed::default() }
+    }
+
+    /// Keeps `records`' memory (emptied) for a later [`Pipeline::processed`], unless it grew past
+    /// what is kept between deliveries or enough buffers are kept already.
+    pub fn recycle(&self, mut records: Records) {
+        if records.capacity_bytes() > RETAINED_BYTES {
+            return;
+        }
+        records.clear();
+        if let Some(mut kept) = kept(&self.records)
+            && kept.len() < MAX_WORKERS
+        {
+            kept.push(records);
+        }
     }
 
     fn count_drop(&self, e: &DecodeError, out: &mut Processed) {
@@ -186,7 +239,7 @@ impl Pipeline {
         let mut parts = events.chunks(events.len().div_ceil(workers));
         let first = parts.next().unwrap_or_default();
         let run = move |part: &[LogEvent<'_>]| {
-            let mut done = Processed::default();
+            let mut done = self.processed();
             self.process_events(batch, part, account, shared, &mut done);
             done
         };
@@ -206,7 +259,7 @@ impl Pipeline {
                 .collect()
         });
         for part in later {
-            out.absorb(part);
+            self.recycle(out.absorb(part));
         }
     }
 
@@ -310,6 +363,19 @@ impl Pipeline {
                 *out.metrics.redactions_by_rule.entry(rule.to_string()).or_default() += n;
             }
         }
+    }
+}
+
+/// Memory kept between deliveries, unless another thread holds it. A panic while it was held
+/// leaves only buffers behind, which are emptied before each use: the poison is cleared.
+fn kept<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match mutex.try_lock() {
+        Ok(kept) => Some(kept),
+        Err(TryLockError::Poisoned(poisoned)) => {
+            mutex.clear_poison();
+            Some(poisoned.into_inner())
+        }
+        Err(TryLockError::WouldBlock) => None,
     }
 }
 
