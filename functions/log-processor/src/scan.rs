@@ -79,19 +79,44 @@ impl Scanner {
     #[inline(never)]
     pub fn scan(&self, text: &str) -> Scan {
         let mut scan = Scan { armed: self.always, seen: Seen::default() };
+        let bytes = text.as_bytes();
         let table = &self.table;
-        let mut state = 0u32;
-        for &byte in text.as_bytes() {
-            let at = state as usize + usize::from(table.classes[usize::from(byte)]);
-            // Every entry is a state the table holds, so this never reads past it; a miss
-            // would end the walk rather than panic.
-            let Some(&next) = table.trans.get(at) else { break };
-            state = next;
-            if state >= table.first_match {
-                self.matched(state, &mut scan);
+        // Each step loads the next state from the one before, so one walk waits on a load per
+        // byte. Two walks over the two halves are independent and overlap in the core. The second
+        // starts a literal's length early, so a literal across the middle is found whole (maybe by
+        // both: the scan's results are sets).
+        let overlap = table.longest - 1;
+        if bytes.len() >= TWO_WALKS_FROM.max(4 * table.longest) {
+            let middle = bytes.len() / 2;
+            let (first, second) = (&bytes[..middle], &bytes[middle - overlap..]);
+            let (second, rest) = second.split_at(middle);
+            let (mut a, mut b) = (0u32, 0u32);
+            for (&x, &y) in first.iter().zip(second) {
+                a = table.step(a, x);
+                b = table.step(b, y);
+                if a >= table.first_match {
+                    self.matched(a, &mut scan);
+                }
+                if b >= table.first_match {
+                    self.matched(b, &mut scan);
+                }
             }
+            self.walk(b, rest, &mut scan);
+        } else {
+            self.walk(0, bytes, &mut scan);
         }
         scan
+    }
+
+    /// One walk over `bytes` from `state`.
+    #[inline(always)]
+    fn walk(&self, mut state: u32, bytes: &[u8], scan: &mut Scan) {
+        for &byte in bytes {
+            state = self.table.step(state, byte);
+            if state >= self.table.first_match {
+                self.matched(state, scan);
+            }
+        }
     }
 
     /// The literals of match state `state`, added to `scan`.
@@ -106,9 +131,15 @@ impl Scanner {
     }
 }
 
+/// Texts this long are read as two walks: below it the second walk's head start (a literal's
+/// length) and the set-up cost more than they save.
+const TWO_WALKS_FROM: usize = 96;
+
 /// The DFA as a dense table over byte classes, match states last.
 #[derive(Debug)]
 struct Table {
+    /// Bytes of the longest literal (at least 1).
+    longest: usize,
     /// `trans[state + class]`: the next state; states are premultiplied by `stride`.
     trans: Vec<u32>,
     classes: [u8; 256],
@@ -120,6 +151,14 @@ struct Table {
 }
 
 impl Table {
+    /// The state after `byte` from `state`. Every entry is a state the table holds, so the
+    /// lookup never misses; a miss would restart the walk rather than panic.
+    #[inline(always)]
+    fn step(&self, state: u32, byte: u8) -> u32 {
+        let at = state as usize + usize::from(self.classes[usize::from(byte)]);
+        self.trans.get(at).copied().unwrap_or(0)
+    }
+
     /// The Aho-Corasick automaton of `literals` (lower case; matched ignoring ASCII case) as a
     /// complete transition table: the trie, then each state's missing transitions and outputs
     /// taken from its failure state, breadth first, so a shallower state is always complete
@@ -201,6 +240,7 @@ impl Table {
         let first_match = order.iter().position(|&s| !outputs[s].is_empty()).unwrap_or(order.len());
         let outputs = order[first_match..].iter().map(|&s| std::mem::take(&mut outputs[s])).collect();
         Ok(Table {
+            longest: literals.iter().map(|l| l.len()).max().unwrap_or(1),
             trans,
             classes,
             first_match: premultiplied(first_match)?,
@@ -237,7 +277,7 @@ mod tests {
             state ^= state << 17;
             state
         };
-        for _ in 0..5_000 {
+        for _ in 0..20_000 {
             let mut text = String::new();
             for _ in 0..next() % 6 {
                 let l = &literals[(next() % literals.len() as u64) as usize];
@@ -245,6 +285,11 @@ mod tests {
                 let piece = l.get(from.min(to)..to).unwrap_or(l);
                 text.extend(piece.chars().map(|c| if next() % 2 == 0 { c.to_ascii_uppercase() } else { c }));
                 text.push_str(["", " ", "x", "é"][(next() % 4) as usize]);
+                // Filler too, so that texts of every length take both the one walk and the two,
+                // with literals on and across the middle.
+                for _ in 0..next() % 40 {
+                    text.push(['a', ' ', 'é', '-'][(next() % 4) as usize]);
+                }
             }
             let (mut armed, mut seen) = (scanner.always, Seen::default());
             for m in reference.find_overlapping_iter(&text) {
