@@ -65,10 +65,9 @@ pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     Ok(out)
 }
 
-/// [`inflate`] into `out` (cleared first), reusing its memory.
+/// [`inflate`] into `out` (its contents replaced), reusing its memory.
 #[inline(never)]
 pub fn inflate_into(gz: &[u8], limit: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
-    out.clear();
     let trailer = gz.len().checked_sub(8).and_then(|at| gz.get(at..)).and_then(|t| <[u8; 8]>::try_from(t).ok());
     let Some(trailer) = trailer else {
         return Err(DecodeError::Gzip(std::io::Error::new(
@@ -83,6 +82,8 @@ pub fn inflate_into(gz: &[u8], limit: usize, out: &mut Vec<u8>) -> Result<(), De
     if declared > limit {
         return inflate_streaming(gz, limit, out);
     }
+    // Not cleared first: what the last delivery left is overwritten whole (libdeflate writes
+    // exactly `declared` bytes or the streaming decoder starts over), so only new room is zeroed.
     out.resize(declared, 0);
     match libdeflater::Decompressor::new().gzip_decompress(gz, out) {
         // libdeflate checked the first member against its own trailer; the stream's last trailer
@@ -203,14 +204,15 @@ impl DecodeBuffers {
         parse_batch_with(&mut self.json, &mut self.parser)
     }
 
-    /// After a delivery: what is within [`RETAINED_BYTES`] is kept (emptied), the rest given back.
+    /// After a delivery: buffers past [`RETAINED_BYTES`] are given back; the rest are kept as
+    /// they are (each use replaces what a buffer holds, and the inflate buffer's length is kept
+    /// so the next delivery's inflate does not zero what it is about to overwrite).
     pub fn release(&mut self) {
         let oversized = self.json.capacity() > RETAINED_BYTES;
         for buffer in [&mut self.gzip, &mut self.json] {
             if buffer.capacity() > RETAINED_BYTES {
                 *buffer = Vec::new();
             }
-            buffer.clear();
         }
         // The parser's buffers grow with the JSON it was given; their sizes are not exposed.
         if oversized {

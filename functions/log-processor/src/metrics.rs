@@ -20,7 +20,7 @@ pub struct ServiceMetrics {
 }
 
 impl ServiceMetrics {
-    fn add(&mut self, m: ServiceMetrics) {
+    pub(crate) fn add(&mut self, m: ServiceMetrics) {
         self.events += m.events;
         self.bytes += m.bytes;
         self.errors += m.errors;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::classify::{Action, CatalogueError, Classifier, Severity, Signature};
 use crate::decode::{DecodeBuffers, DecodeError, LogBatch, LogEvent, RETAINED_BYTES};
 use crate::json::{self, Records};
-use crate::metrics::{self, Metrics};
+use crate::metrics::{self, Metrics, ServiceMetrics};
 use crate::parse::{self, Level, Record};
 use crate::redact::{RedactionCounts, Redactor, RuleError};
 use crate::scan::Scanner;
@@ -279,15 +279,15 @@ impl Pipeline {
         let mut more = Vec::new();
         reserve(&mut out.records, events, shared.len());
         let signatures = self.classifier.signatures();
-        let services = match account {
-            Some(id) => &mut out.metrics.account(id).services,
-            None => &mut out.metrics.unattributed,
-        };
+        // Counted by the service's slot in the catalogue (the last: any other service) and added
+        // to the output's map once per batch: a map lookup per event cost more than the counting.
+        let mut by_slot = vec![ServiceMetrics::default(); self.services.len() + 1];
+        let other = self.services.len();
         let mut tally = self.services.tally();
         for event in events {
             let record = parse::parse_line(&event.message, event.timestamp, group_service);
-            let (service, tier) =
-                record.service.as_deref().and_then(|s| self.services.get(s)).unwrap_or((OTHER_SERVICE, None));
+            let (slot, service, tier) =
+                record.service.as_deref().and_then(|s| self.services.slot(s)).unwrap_or((other, OTHER_SERVICE, None));
 
             let before = counts.total();
             let (message, truncated) = cut(&record.message);
@@ -309,7 +309,7 @@ impl Pipeline {
 
             let error = record.level >= Level::Error;
             self.services.count(&mut tally, tier, error, record.duration_ms);
-            let m = metrics::service(services, service);
+            let m = &mut by_slot[slot];
             m.events += 1;
             m.bytes += event.message.len() as u64;
             m.errors += u64::from(error);
@@ -352,6 +352,16 @@ impl Pipeline {
             let written = Written { service, message: &message, stack_trace: stack_trace.as_deref(), hits: &hits };
             write_record(out.records.buffer(), event.timestamp, shared, &record, &written, signatures);
             out.records.finish();
+        }
+        let services = match account {
+            Some(id) => &mut out.metrics.account(id).services,
+            None => &mut out.metrics.unattributed,
+        };
+        let names = self.services.names().chain([OTHER_SERVICE]);
+        for (name, counted) in names.zip(by_slot) {
+            if counted.events > 0 {
+                metrics::service(services, name).add(counted);
+            }
         }
         // Tiers need an account to be a dimension of; an unattributed batch is counted as one.
         if let Some(id) = account {

@@ -71,8 +71,8 @@ pub struct Tier {
 /// The catalogue, validated: every service with its tier, every tier with its objective.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Services {
-    /// Service name -> index into `tiers` (`None`: in no tier).
-    services: BTreeMap<String, Option<usize>>,
+    /// Service name -> its slot (its rank in name order) and index into `tiers` (`None`: in no tier).
+    services: BTreeMap<String, (usize, Option<usize>)>,
     tiers: Vec<Tier>,
 }
 
@@ -142,12 +142,33 @@ impl Services {
         if let Some(o) = objectives.iter().find(|o| !names.contains(o.tier.as_str())) {
             return Err(monitoring_error(format!("objective for `{}`, not a tier of services.toml", o.tier)));
         }
-        Ok(Services { services: map, tiers })
+        let services = map.into_iter().enumerate().map(|(slot, (name, tier))| (name, (slot, tier))).collect();
+        Ok(Services { services, tiers })
     }
 
     /// The catalogue's spelling of `name` (borrowed for the whole invocation) and its tier index.
     pub fn get(&self, name: &str) -> Option<(&str, Option<usize>)> {
-        self.services.get_key_value(name).map(|(n, t)| (n.as_str(), *t))
+        self.slot(name).map(|(_, n, t)| (n, t))
+    }
+
+    /// As [`Services::get`], with the service's slot first: `0..len()`, in name order (the order
+    /// of [`Services::names`]), for counting into an array instead of a map.
+    pub fn slot(&self, name: &str) -> Option<(usize, &str, Option<usize>)> {
+        self.services.get_key_value(name).map(|(n, &(slot, tier))| (slot, n.as_str(), tier))
+    }
+
+    /// Services in the catalogue.
+    pub fn len(&self) -> usize {
+        self.services.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+    }
+
+    /// Every service's name, by slot.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.services.keys().map(String::as_str)
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -160,7 +181,7 @@ impl Services {
 
     /// The tier `service` is in, if the catalogue knows both.
     pub fn tier_of(&self, service: &str) -> Option<&Tier> {
-        self.services.get(service).copied().flatten().and_then(|i| self.tiers.get(i))
+        self.services.get(service).and_then(|&(_, tier)| tier).and_then(|i| self.tiers.get(i))
     }
 
     pub fn tally(&self) -> Tally {
