@@ -127,9 +127,10 @@ struct JsonLine<'a> {
     service: Option<Cow<'a, str>>,
     #[serde(default, alias = "durationMs", alias = "elapsed_ms", alias = "latency_ms", alias = "took_ms")]
     duration_ms: Option<f64>,
-    /// Fluent Bit / Container Insights: the container's own line.
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    log: Option<Cow<'a, str>>,
+    /// Fluent Bit / Container Insights: the container's own line, as the JSON writes it (quoted,
+    /// escaped): [`container_line`] reads it.
+    #[serde(borrow, default)]
+    log: Option<&'a serde_json::value::RawValue>,
     #[serde(borrow, default)]
     kubernetes: Option<Kubernetes<'a>>,
 }
@@ -173,16 +174,26 @@ pub fn service_from_log_group(log_group: &str) -> Option<&str> {
 pub fn parse_line<'a>(line: &'a str, timestamp: i64, group_service: Option<&'a str>) -> Record<'a> {
     let trimmed = line.trim_end_matches(['\n', '\r']);
     let looks_json = trimmed.trim_start().starts_with('{');
-    if looks_json && let Ok(json) = serde_json::from_str::<JsonLine<'a>>(trimmed) {
-        return from_json(json, trimmed, timestamp, group_service);
+    if looks_json
+        && let Ok(json) = serde_json::from_str::<JsonLine<'a>>(trimmed)
+        && let Some(record) = from_json(json, trimmed, timestamp, group_service)
+    {
+        return record;
     }
     let mut record = text_record(Cow::Borrowed(trimmed), timestamp, group_service.map(Cow::Borrowed));
     record.malformed = looks_json;
     record
 }
 
-fn from_json<'a>(json: JsonLine<'a>, raw: &'a str, timestamp: i64, group_service: Option<&'a str>) -> Record<'a> {
-    if let Some(inner) = json.log {
+/// The record of a parsed JSON line; `None` when its shape is wrong (a `log` that is no string).
+fn from_json<'a>(
+    json: JsonLine<'a>,
+    raw: &'a str,
+    timestamp: i64,
+    group_service: Option<&'a str>,
+) -> Option<Record<'a>> {
+    if let Some(log) = json.log {
+        let inner = container_line(log)?;
         // The envelope wraps the container's line, which is itself JSON or text.
         let k8s = json.kubernetes.unwrap_or_default();
         let app = k8s.labels.and_then(|l| l.app);
@@ -203,11 +214,11 @@ fn from_json<'a>(json: JsonLine<'a>, raw: &'a str, timestamp: i64, group_service
         record.service = record.service.or(service);
         record.pod = k8s.pod_name;
         record.namespace = k8s.namespace_name;
-        return record;
+        return Some(record);
     }
     let level = json.level.as_deref().map_or(Level::Unknown, Level::parse);
     let message = json.message.unwrap_or(Cow::Borrowed(raw));
-    Record {
+    Some(Record {
         timestamp,
         level: if level == Level::Unknown && json.stack_trace.is_some() { Level::Error } else { level },
         format: Format::Json,
@@ -220,7 +231,25 @@ fn from_json<'a>(json: JsonLine<'a>, raw: &'a str, timestamp: i64, group_service
         namespace: None,
         duration_ms: json.duration_ms.filter(|d| d.is_finite() && *d >= 0.0),
         malformed: false,
+    })
+}
+
+/// The container's line from an envelope's `log` value, possibly with its trailing line breaks.
+/// Fluent Bit keeps the container's newline, an escape: a line whose only escapes are those
+/// trailing breaks is borrowed as it stands in the batch, without them (they are trimmed anyway),
+/// instead of unescaped into a copy; other escapes are undone into one. `None`: the value is no
+/// string (or no valid one), which makes the line malformed, as any JSON of the wrong shape.
+fn container_line(log: &serde_json::value::RawValue) -> Option<Cow<'_, str>> {
+    let json = log.get();
+    let body = json.strip_prefix('"')?.strip_suffix('"')?;
+    let mut bare = body;
+    while let Some(rest) = bare.strip_suffix("\\n").or_else(|| bare.strip_suffix("\\r")) {
+        bare = rest;
     }
+    if !bare.contains('\\') {
+        return Some(Cow::Borrowed(bare));
+    }
+    serde_json::from_str::<String>(json).ok().map(Cow::Owned)
 }
 
 fn owned(r: Record<'_>) -> Record<'static> {
@@ -370,6 +399,38 @@ mod tests {
         let plain = r#"{"log":"2026-11-24 10:00:00 ERROR 1 --- [main] connection refused","kubernetes":{"container_name":"audit"}}"#;
         let r = parse_line(plain, 1, None);
         assert_eq!((r.level, r.service.as_deref()), (Level::Error, Some("audit")));
+    }
+
+    /// The container's line is borrowed when its only escapes are the trailing line breaks, and
+    /// read exactly like the unescaped copy otherwise; a `log` that is no string is malformed.
+    #[test]
+    fn an_envelopes_line_is_borrowed_when_it_can_be() {
+        let cases = [
+            (
+                r#"{"log":"2026-11-24 ERROR 1 --- [main] refused\n","kubernetes":{}}"#,
+                "2026-11-24 ERROR 1 --- [main] refused",
+                true,
+            ),
+            (r#"{"log":"crlf\r\n"}"#, "crlf", true),
+            (r#"{"log":"no break"}"#, "no break", true),
+            (r#"{"log":"a\\n"}"#, "a\\n", false),
+            (r#"{"log":"a\\\n"}"#, "a\\", false),
+            (r#"{"log":"tab\there\n"}"#, "tab\there", false),
+            (r#"{"log":"caf\u00e9\n"}"#, "caf\u{e9}", false),
+            (r#"{"log":"{\"level\":\"error\",\"message\":\"inner\"}\n"}"#, "inner", false),
+        ];
+        for (line, message, borrowed) in cases {
+            let r = parse_line(line, 0, None);
+            assert_eq!((r.format, r.malformed), (Format::Kubernetes, false), "{line}");
+            assert_eq!(r.message, message, "{line}");
+            assert_eq!(matches!(r.message, Cow::Borrowed(_)), borrowed, "{line}");
+        }
+        let r = parse_line(r#"{"log":null,"message":"plain json"}"#, 0, None);
+        assert_eq!((r.format, r.message.as_ref()), (Format::Json, "plain json"), "a null log is no envelope");
+        for line in [r#"{"log":5}"#, r#"{"log":{"a":1}}"#, r#"{"log":"\ud800"}"#, r#"{"log":"x","log":"y"}"#] {
+            let r = parse_line(line, 0, None);
+            assert_eq!((r.format, r.malformed), (Format::Text, true), "{line}");
+        }
     }
 
     #[test]
