@@ -132,6 +132,16 @@ pub fn push_i64(out: &mut Vec<u8>, n: i64) {
 /// A finite number as JSON writes it (`12.5`, `35.0`); non-finite values are written as `null`,
 /// which JSON has no number for.
 pub fn push_f64(out: &mut Vec<u8>, n: f64) {
+    // Whole numbers (most durations) are written as ryu writes them, `328.0`, by the integer
+    // formatter, which is several times faster; below 1e15 ryu never switches to an exponent.
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        if n.is_sign_negative() {
+            out.push(b'-');
+        }
+        out.extend_from_slice(itoa::Buffer::new().format(n.abs() as u64).as_bytes());
+        out.extend_from_slice(b".0");
+        return;
+    }
     if n.is_finite() {
         out.extend_from_slice(ryu::Buffer::new().format_finite(n).as_bytes());
     } else {
@@ -216,6 +226,35 @@ mod tests {
         out.push(b' ');
         push_f64(&mut out, f64::NAN);
         assert_eq!(out, b"-42 35.0 null");
+    }
+
+    /// The whole-number path writes exactly what ryu writes.
+    #[test]
+    fn whole_numbers_are_written_as_ryu_writes_them() {
+        let mut values: Vec<f64> = (-2_000..2_000).map(f64::from).collect();
+        values.extend([
+            -0.0,
+            0.5,
+            -0.5,
+            1e14,
+            1e15 - 1.0,
+            1e15,
+            1e16,
+            123_456_789_012_345.0,
+            4.2e-7,
+            f64::MAX,
+            f64::MIN,
+        ]);
+        let mut p = 1.0f64;
+        while p < 1e300 {
+            values.extend([p, p + 1.0, -p, p * 1.5]);
+            p *= 7.0;
+        }
+        for v in values {
+            let mut out = Vec::new();
+            push_f64(&mut out, v);
+            assert_eq!(String::from_utf8(out).expect("utf-8"), ryu::Buffer::new().format_finite(v), "{v:e}");
+        }
     }
 
     #[test]
