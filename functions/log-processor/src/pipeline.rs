@@ -162,7 +162,8 @@ impl Pipeline {
     }
 
     /// The batch `decode` makes of the kept buffers, processed into `out`; the buffers are then
-    /// emptied for the next delivery.
+    /// kept for the next delivery (each use overwrites what they hold before reading it), or
+    /// given back if they outgrew [`RETAINED_BYTES`].
     fn decoded(
         &self,
         out: &mut Processed,
