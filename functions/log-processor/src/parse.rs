@@ -200,9 +200,9 @@ fn from_json<'a>(
         let service = app.or(k8s.container_name).or_else(|| group_service.map(Cow::Borrowed));
         let mut record = match inner {
             Cow::Borrowed(s) => parse_line(s, timestamp, None),
-            // An escaped inner line cannot borrow from the batch. Text (the usual case: Fluent Bit
-            // keeps the container's newline, an escape) takes the string as it is; JSON is parsed
-            // from it and copied out.
+            // An inner line with escapes besides its trailing breaks was unescaped into a copy:
+            // text takes the copy as it is; JSON (always escaped: its quotes) is parsed from it
+            // and its fields copied out.
             Cow::Owned(mut s) if !s.trim_start().starts_with('{') => {
                 let end = s.trim_end_matches(['\n', '\r']).len();
                 s.truncate(end);
