@@ -219,11 +219,6 @@ impl DecodeBuffers {
             self.parser = simd_json::Buffers::default();
         }
     }
-
-    /// Bytes held between deliveries (the parser's own buffers aside).
-    pub fn retained_bytes(&self) -> usize {
-        self.gzip.capacity() + self.json.capacity()
-    }
 }
 
 #[cfg(test)]
@@ -312,7 +307,7 @@ mod tests {
             assert_eq!(batch.log_events[0].message, "plain \"quoted\" line");
             buffers.release();
         }
-        assert!(buffers.retained_bytes() >= BATCH.len(), "kept for the next delivery");
+        assert!(buffers.json.capacity() >= BATCH.len(), "kept for the next delivery");
         let gz = gzip(BATCH.as_bytes());
         assert_eq!(buffers.gzip(&gz).expect("decodes").log_events.len(), 2);
         buffers.release();

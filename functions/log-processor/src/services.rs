@@ -146,13 +146,9 @@ impl Services {
         Ok(Services { services, tiers })
     }
 
-    /// The catalogue's spelling of `name` (borrowed for the whole invocation) and its tier index.
-    pub fn get(&self, name: &str) -> Option<(&str, Option<usize>)> {
-        self.slot(name).map(|(_, n, t)| (n, t))
-    }
-
-    /// As [`Services::get`], with the service's slot first: `0..len()`, in name order (the order
-    /// of [`Services::names`]), for counting into an array instead of a map.
+    /// `name`'s slot (`0..len()`, in name order: the order of [`Services::names`], for counting
+    /// into an array instead of a map), the catalogue's spelling of it (borrowed for the whole
+    /// invocation) and its tier index.
     pub fn slot(&self, name: &str) -> Option<(usize, &str, Option<usize>)> {
         self.services.get_key_value(name).map(|(n, &(slot, tier))| (slot, n.as_str(), tier))
     }
@@ -256,7 +252,7 @@ mod tests {
         assert!(!s.tiers().is_empty());
         assert!(s.tiers().iter().all(|t| t.latency_ms >= 1.0));
         assert!(s.contains("audit"));
-        assert!(s.get("someones-experiment").is_none());
+        assert!(s.slot("someones-experiment").is_none());
     }
 
     #[test]
@@ -264,14 +260,23 @@ mod tests {
         let s = Services::parse(CATALOGUE, OBJECTIVES).expect("valid");
         assert_eq!(s.tier_of("audit").map(|t| (t.name.as_str(), t.latency_ms)), Some(("core", 300.0)));
         assert_eq!(s.tier_of("frontend").map(|t| t.latency_ms), Some(1000.0));
-        assert_eq!(s.get("batch"), Some(("batch", None)), "a service in no tier is still a service");
+        assert_eq!(
+            s.slot("batch").map(|(_, n, t)| (n, t)),
+            Some(("batch", None)),
+            "a service in no tier is still a service"
+        );
+        // The pipeline counts by slot and names the counters by `names()`: the two must agree.
+        for (i, name) in s.names().enumerate() {
+            assert_eq!(s.slot(name).map(|(slot, n, _)| (slot, n)), Some((i, name)));
+        }
+        assert_eq!(s.names().count(), s.len());
         assert!(s.tier_of("batch").is_none());
     }
 
     #[test]
     fn slow_means_strictly_over_the_objective() {
         let s = Services::parse(CATALOGUE, OBJECTIVES).expect("valid");
-        let core = s.get("audit").and_then(|(_, t)| t);
+        let core = s.slot("audit").and_then(|(_, _, t)| t);
         let mut tally = s.tally();
         for d in [Some(299.9), Some(300.0), Some(300.001), None] {
             s.count(&mut tally, core, d.is_none(), d);
