@@ -9,6 +9,10 @@ use serde::Deserialize;
 /// past this is a gzip bomb or not CloudWatch, and is refused before it can exhaust memory.
 pub const MAX_DECOMPRESSED_BYTES: usize = 32 << 20;
 
+/// Deflate's best ratio: a 258-byte match costs at least two bits, so no stream inflates to more
+/// than about 1,032 times its length. A trailer claiming more is a lie and is not allocated for.
+const MAX_DEFLATE_RATIO: usize = 1032;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("payload of {len} bytes is not valid base64: {source}")]
@@ -76,10 +80,11 @@ pub fn inflate_into(gz: &[u8], limit: usize, out: &mut Vec<u8>) -> Result<(), De
         )));
     };
     let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
-    // ISIZE is the inflated size mod 2^32: only a claim. A claim past the cap allocates nothing
-    // here; the streaming decoder finds out what the stream really holds, up to the cap.
+    // ISIZE is the inflated size mod 2^32: only a claim. A claim past the cap, or past what
+    // deflate could produce from this many bytes, allocates nothing here (a 100-byte payload must
+    // not make a warm process zero 32 MiB); the streaming decoder finds out what the stream holds.
     let declared = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
-    if declared > limit {
+    if declared > limit || declared > gz.len().saturating_mul(MAX_DEFLATE_RATIO) {
         return inflate_streaming(gz, limit, out);
     }
     // Not cleared first: what the last delivery left is overwritten whole (libdeflate writes
@@ -283,6 +288,23 @@ mod tests {
         assert_eq!(inflate(&gz, 1024).expect_err("forged").kind(), "gzip", "the claim is checked, not believed");
         gz[n - 4..].copy_from_slice(&2u32.to_le_bytes());
         assert_eq!(inflate(&gz, 1024).expect_err("understated").kind(), "gzip");
+        // Under the cap but past anything deflate yields from 24 bytes: nothing is sized for it.
+        gz[n - 4..].copy_from_slice(&(16u32 << 20).to_le_bytes());
+        let mut kept = Vec::new();
+        assert_eq!(inflate_into(&gz, MAX_DECOMPRESSED_BYTES, &mut kept).expect_err("implausible").kind(), "gzip");
+        assert!(kept.capacity() < 64 << 10, "{} bytes were allocated for a claim", kept.capacity());
+    }
+
+    #[test]
+    fn the_most_compressible_stream_stays_under_the_ratio_bound() {
+        let zeros = vec![0u8; 8 << 20];
+        let best = {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            e.write_all(&zeros).expect("write");
+            e.finish().expect("finish")
+        };
+        assert!(zeros.len() <= best.len() * MAX_DEFLATE_RATIO, "ratio {}", zeros.len() / best.len());
+        assert_eq!(inflate(&best, MAX_DECOMPRESSED_BYTES).expect("inflates").len(), zeros.len());
     }
 
     #[test]
