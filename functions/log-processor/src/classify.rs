@@ -41,7 +41,7 @@ struct CatalogueFile {
     signatures: Vec<SignatureConfig>,
     /// Signal triage's settings, in the same file; validated by the config tree, not used here.
     #[serde(default, rename = "triage")]
-    _triage: Option<toml::Table>,
+    _triage: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -76,6 +76,8 @@ pub struct Signature {
 pub enum CatalogueError {
     #[error("signature catalogue is not valid TOML: {0}")]
     Toml(#[from] toml::de::Error),
+    #[error("the compiled-in signature catalogue does not decode")]
+    Compiled(#[source] serde_json::Error),
     #[error("signature `{name}`: {message}")]
     Signature { name: String, message: String },
     #[error("signature `{name}`")]
@@ -100,7 +102,8 @@ pub struct Classifier {
 
 impl Classifier {
     pub fn with_default_catalogue() -> Result<Classifier, CatalogueError> {
-        Self::parse(DEFAULT_SIGNATURES, Pattern::shipped)
+        let file = crate::compiled::decode(crate::compiled::SIGNATURES).map_err(CatalogueError::Compiled)?;
+        Self::build(file, Pattern::shipped)
     }
 
     pub fn from_toml(text: &str) -> Result<Classifier, CatalogueError> {
@@ -109,7 +112,13 @@ impl Classifier {
 
     /// The catalogue in `text`, each pattern held by `pattern` (checked, or shipped).
     fn parse(text: &str, pattern: fn(&str) -> Result<Pattern, PatternError>) -> Result<Classifier, CatalogueError> {
-        let file: CatalogueFile = toml::from_str(text)?;
+        Self::build(toml::from_str(text)?, pattern)
+    }
+
+    fn build(
+        file: CatalogueFile,
+        pattern: fn(&str) -> Result<Pattern, PatternError>,
+    ) -> Result<Classifier, CatalogueError> {
         let mut names = BTreeSet::new();
         let mut signatures = Vec::new();
         let mut literals: Vec<String> = Vec::new();

@@ -9,6 +9,7 @@
 #[cfg(feature = "lambda")]
 pub mod aws;
 pub mod classify;
+pub mod compiled;
 pub mod decode;
 // The ports the fakes stand in for live behind `lambda`.
 #[cfg(all(feature = "fakes", feature = "lambda"))]

@@ -21,6 +21,8 @@ pub const DEFAULT_RULES: &str = include_str!("../../../config/log-processing.tom
 pub enum RuleError {
     #[error("redaction rules are not valid TOML: {0}")]
     Toml(#[from] toml::de::Error),
+    #[error("the compiled-in redaction rules do not decode")]
+    Compiled(#[source] serde_json::Error),
     #[error("redaction rule `{rule}`: {message}")]
     Rule { rule: String, message: String },
     #[error("redaction rule `{rule}`")]
@@ -95,7 +97,7 @@ impl RedactionCounts {
 impl Redactor {
     /// The rules shipped in `config/log-processing.toml`.
     pub fn with_default_rules() -> Result<Redactor, RuleError> {
-        let file: RulesFile = toml::from_str(DEFAULT_RULES)?;
+        let file: RulesFile = crate::compiled::decode(crate::compiled::RULES).map_err(RuleError::Compiled)?;
         Self::build(file.redaction.rules, Pattern::shipped)
     }
 

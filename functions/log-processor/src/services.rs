@@ -32,9 +32,16 @@ fn monitoring_error(message: impl Into<String>) -> ServicesError {
 // tables are left for it (no `deny_unknown_fields`).
 #[derive(Debug, Deserialize)]
 struct ServicesFile {
-    services: Option<toml::Table>,
+    services: Option<BTreeMap<String, ServiceFile>>,
     #[serde(default)]
     tiers: Vec<TierFile>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ServiceFile {
+    /// `job` for a Kubernetes Job (schema migrations); a Deployment when absent.
+    #[serde(default)]
+    kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,15 +95,22 @@ pub struct Tally {
 impl Services {
     /// The catalogue compiled into the function.
     pub fn compiled_in() -> Result<Services, ServicesError> {
-        Services::parse(SERVICES, MONITORING)
+        use crate::compiled::{MONITORING, SERVICES, decode};
+        let services = decode(SERVICES).map_err(|e| services_error(format!("compiled in: {e}")))?;
+        let monitoring = decode(MONITORING).map_err(|e| monitoring_error(format!("compiled in: {e}")))?;
+        Services::checked(services, monitoring)
     }
 
     /// `services` (services.toml) and `monitoring` (monitoring.toml), checked for what the metrics
     /// rely on: known services in at most one tier, one objective per tier and none for an unknown one.
     pub fn parse(services: &str, monitoring: &str) -> Result<Services, ServicesError> {
         let file: ServicesFile = toml::from_str(services).map_err(|e| services_error(e.to_string()))?;
-        let known = file.services.ok_or_else(|| services_error("no [services] table"))?;
         let monitoring: MonitoringFile = toml::from_str(monitoring).map_err(|e| monitoring_error(e.to_string()))?;
+        Services::checked(file, monitoring)
+    }
+
+    fn checked(file: ServicesFile, monitoring: MonitoringFile) -> Result<Services, ServicesError> {
+        let known = file.services.ok_or_else(|| services_error("no [services] table"))?;
         let objectives = monitoring.slo.ok_or_else(|| monitoring_error("no [slo] table"))?.objectives;
 
         let mut map: BTreeMap<String, Option<usize>> = known.keys().map(|s| (s.clone(), None)).collect();
@@ -116,10 +130,7 @@ impl Services {
                 }
             }
             // A tier of Jobs (schema migrations) serves no request: no objective, nothing slow.
-            let jobs_only = t
-                .services
-                .iter()
-                .all(|s| known.get(s).and_then(|v| v.get("kind")).and_then(toml::Value::as_str) == Some("job"));
+            let jobs_only = t.services.iter().all(|s| known.get(s).and_then(|v| v.kind.as_deref()) == Some("job"));
             let mut matching = objectives.iter().filter(|o| o.tier == t.name);
             let objective = match (matching.next(), matching.next()) {
                 (None, _) if jobs_only => {
