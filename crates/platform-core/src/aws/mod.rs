@@ -55,7 +55,9 @@ impl AwsContext {
     /// taken from the environment, where Lambda puts them, by that provider alone. The default
     /// chain would also build its profile, container and web-identity providers (an STS client
     /// among them) at init, to find the same credentials. Without them in the environment (a
-    /// binary run by hand) it is the default chain.
+    /// binary run by hand) it is the default chain. The region likewise comes from `AWS_REGION`,
+    /// which Lambda always sets: the default region chain builds an IMDS client at init (0.2M
+    /// instructions, an eighth of the scaler's cold start) only to read the same variable first.
     pub async fn load_in_lambda() -> Result<Self, InitError> {
         let loader = Self::loader();
         let loader = match std::env::var_os("AWS_ACCESS_KEY_ID") {
@@ -63,6 +65,10 @@ impl AwsContext {
                 loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
             }
             None => loader,
+        };
+        let loader = match std::env::var("AWS_REGION") {
+            Ok(region) if !region.is_empty() => loader.region(aws_config::Region::new(region)),
+            _ => loader,
         };
         Self::from_config(loader.load().await)
     }
