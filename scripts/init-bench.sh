@@ -10,11 +10,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds=${1:-30}
 bash scripts/bootstrap.sh >/dev/null
-packages=(-p hello-lambda)
-for f in functions/*/; do
-  packages+=(-p "$(basename "$f")")
+# One build per binary, as `sam build` (cargo-lambda) makes them: built together, Cargo would
+# unify the features of the crates they share, and each binary would carry what the others
+# enabled (the log processor measured 10.4 MB that way against 10.0 MB alone).
+for package in hello-lambda $(basename -a functions/*/); do
+  cargo build --release --locked --bins -p "$package"
 done
-cargo build --release --locked --bins "${packages[@]}"
 cargo build --locked -p platform-ops --bin platform-ops
 target=${CARGO_TARGET_DIR:-target}
 "$target/debug/platform-ops" bench init --bin-dir "$target/release" --rounds "$rounds"
