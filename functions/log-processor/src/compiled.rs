@@ -2,7 +2,8 @@
 //!
 //! The TOML texts (`DEFAULT_RULES`, `DEFAULT_SIGNATURES`, `SERVICES`, `MONITORING`) stay the
 //! source of truth and what people and tests read; a cold start decodes these instead: the same
-//! serde structs and checks, about a tenth of the instructions, and no TOML parser in the binary.
+//! serde structs and checks, 1.4M fewer instructions at init (4.39M to 2.99M, callgrind), and no
+//! TOML parser in the binary.
 
 use serde::de::DeserializeOwned;
 
