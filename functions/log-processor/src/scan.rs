@@ -192,8 +192,10 @@ impl Table {
             }
         }
         const NONE: usize = usize::MAX;
-        // At most one state per literal byte, plus the start: room for all at once, not by doubling.
-        let mut next = Vec::with_capacity((1 + literals.iter().map(|l| l.len()).sum::<usize>()) * stride);
+        // At most one state per literal byte, plus the start: room for all at once, not by doubling
+        // (up to 8 MiB ahead: a run-time rule file of absurd literals grows it, and fails, as before).
+        let bound = literals.iter().map(|l| l.len()).sum::<usize>().saturating_add(1).saturating_mul(stride);
+        let mut next = Vec::with_capacity(bound.min(1 << 20));
         next.resize(stride, NONE);
         let mut outputs: Vec<Vec<usize>> = vec![Vec::new()];
         for (i, literal) in literals.iter().enumerate() {
