@@ -13,19 +13,30 @@ pub const SERVICES: &str = include_str!("../../../config/services.toml");
 pub const MONITORING: &str = include_str!("../../../config/monitoring.toml");
 
 /// The compiled-in config does not hold what the metrics need.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[error("{file}: {message}")]
 pub struct ServicesError {
     pub file: &'static str,
     pub message: String,
+    /// The decoder's error, when the file did not decode.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
+const SERVICES_FILE: &str = "config/services.toml";
+const MONITORING_FILE: &str = "config/monitoring.toml";
+
 fn services_error(message: impl Into<String>) -> ServicesError {
-    ServicesError { file: "config/services.toml", message: message.into() }
+    ServicesError { file: SERVICES_FILE, message: message.into(), source: None }
 }
 
 fn monitoring_error(message: impl Into<String>) -> ServicesError {
-    ServicesError { file: "config/monitoring.toml", message: message.into() }
+    ServicesError { file: MONITORING_FILE, message: message.into(), source: None }
+}
+
+/// `file` did not decode (as TOML, or as the JSON compiled from it): the decoder's error kept.
+fn undecodable(file: &'static str, as_what: &str, e: impl std::error::Error + Send + Sync + 'static) -> ServicesError {
+    ServicesError { file, message: format!("does not decode {as_what}"), source: Some(Box::new(e)) }
 }
 
 // Only what the log processor reads; the config tree validates the files in full, and the other
@@ -96,16 +107,17 @@ impl Services {
     /// The catalogue compiled into the function.
     pub fn compiled_in() -> Result<Services, ServicesError> {
         use crate::compiled::{MONITORING, SERVICES, decode};
-        let services = decode(SERVICES).map_err(|e| services_error(format!("compiled in: {e}")))?;
-        let monitoring = decode(MONITORING).map_err(|e| monitoring_error(format!("compiled in: {e}")))?;
+        let services = decode(SERVICES).map_err(|e| undecodable(SERVICES_FILE, "as compiled in", e))?;
+        let monitoring = decode(MONITORING).map_err(|e| undecodable(MONITORING_FILE, "as compiled in", e))?;
         Services::checked(services, monitoring)
     }
 
     /// `services` (services.toml) and `monitoring` (monitoring.toml), checked for what the metrics
     /// rely on: known services in at most one tier, one objective per tier and none for an unknown one.
     pub fn parse(services: &str, monitoring: &str) -> Result<Services, ServicesError> {
-        let file: ServicesFile = toml::from_str(services).map_err(|e| services_error(e.to_string()))?;
-        let monitoring: MonitoringFile = toml::from_str(monitoring).map_err(|e| monitoring_error(e.to_string()))?;
+        let file: ServicesFile = toml::from_str(services).map_err(|e| undecodable(SERVICES_FILE, "as TOML", e))?;
+        let monitoring: MonitoringFile =
+            toml::from_str(monitoring).map_err(|e| undecodable(MONITORING_FILE, "as TOML", e))?;
         Services::checked(file, monitoring)
     }
 
@@ -324,5 +336,9 @@ mod tests {
             let err = Services::parse(&catalogue, &objectives).expect_err(expected);
             assert!(err.to_string().contains(expected), "{err} (wanted `{expected}`)");
         }
+        // A file that does not decode keeps the decoder's error as its source, where it says where.
+        let err = Services::parse("not = [toml", OBJECTIVES).expect_err("bad toml");
+        let source = std::error::Error::source(&err).expect("the TOML error is kept");
+        assert!(source.to_string().contains("line 1"), "{source}");
     }
 }
