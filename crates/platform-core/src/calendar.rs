@@ -70,7 +70,7 @@ mod tests {
 
     fn london() -> TradingHours {
         TradingHours {
-            time_zone: chrono_tz::Europe::London,
+            time_zone: "Europe/London".parse().expect("zone"),
             open: NaiveTime::from_hms_opt(8, 0, 0).expect("time"),
             close: NaiveTime::from_hms_opt(16, 30, 0).expect("time"),
             days: vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],

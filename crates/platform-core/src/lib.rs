@@ -54,5 +54,6 @@ pub mod signals;
 pub mod stacksets;
 pub mod telemetry;
 pub mod trust;
+pub mod zone;
 
 pub use error::{AwsError, ClassifyExt, ErrorClass};

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use asl::{Status, TaskTokens};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use chrono_tz::Europe::London;
 use platform_core::approvals::{self, Approvals, Decision, Verdict};
 use platform_core::config::{Environment, FreezeAction};
+use platform_core::zone::MarketZone;
 use serde_json::json;
 
 #[path = "support/fleet_world.rs"]
@@ -362,7 +362,8 @@ async fn a_forged_approval_is_refused() {
 
 /// 10:00 London on Tuesday 1 December 2026, inside the trading session, and its close.
 fn session() -> (DateTime<Utc>, DateTime<Utc>) {
-    let london = |h, m| London.with_ymd_and_hms(2026, 12, 1, h, m, 0).single().expect("instant").with_timezone(&Utc);
+    let zone = MarketZone::get("Europe/London").expect("zone");
+    let london = |h, m| zone.with_ymd_and_hms(2026, 12, 1, h, m, 0).single().expect("instant").with_timezone(&Utc);
     (london(10, 0), london(16, 30))
 }
 

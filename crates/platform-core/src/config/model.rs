@@ -379,7 +379,7 @@ fn one() -> u32 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TradingHours {
-    pub time_zone: chrono_tz::Tz,
+    pub time_zone: crate::zone::MarketZone,
     #[serde(with = "hh_mm")]
     pub open: NaiveTime,
     #[serde(with = "hh_mm")]
