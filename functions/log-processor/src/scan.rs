@@ -3,14 +3,10 @@
 use crate::classify::{Classifier, Seen};
 use crate::redact::Redactor;
 
-/// Why the scanner could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum ScannerError {
-    #[error("the literal scanner was given an empty literal")]
-    EmptyLiteral,
-    #[error("the literal scanner's table is too large for 32-bit states")]
-    TooLarge,
-}
+pub(crate) mod table;
+
+pub use table::ScannerError;
+use table::Table;
 
 /// What a text showed: the redaction rules armed and the signature groups seen.
 #[derive(Debug, Clone)]
@@ -71,7 +67,10 @@ impl Scanner {
         for (at, pairs) in signature {
             groups[at].extend_from_slice(pairs);
         }
-        let table = Table::build(&literals)?;
+        let table = match crate::compiled::scanner_table(&literals) {
+            Some(table) => table,
+            None => Table::build(&literals)?,
+        };
         Ok(Scanner { table, arms, groups, always: redactor.always_armed() })
     }
 
@@ -98,7 +97,7 @@ impl Scanner {
     /// bytes before the others, which finish alone.
     #[inline(always)]
     fn walks<const K: usize>(&self, bytes: &[u8], overlap: usize, scan: &mut Scan) {
-        let table = &self.table;
+        let table = self.table.walker();
         let step = bytes.len().saturating_sub(overlap).div_ceil(K);
         let together = bytes.len().saturating_sub((K - 1) * step);
         let lanes: [&[u8]; K] = std::array::from_fn(|j| bytes.get(j * step..).unwrap_or_default());
@@ -124,9 +123,10 @@ impl Scanner {
     /// One walk over `bytes` from `state`.
     #[inline(always)]
     fn walk(&self, mut state: u32, bytes: &[u8], scan: &mut Scan) {
+        let table = self.table.walker();
         for &byte in bytes {
-            state = self.table.step(state, byte);
-            if state >= self.table.first_match {
+            state = table.step(state, byte);
+            if state >= table.first_match {
                 self.matched(state, scan);
             }
         }
@@ -136,8 +136,8 @@ impl Scanner {
     #[cold]
     #[inline(never)]
     fn matched(&self, state: u32, scan: &mut Scan) {
-        let index = ((state - self.table.first_match) / self.table.stride) as usize;
-        for &at in self.table.outputs.get(index).map(Vec::as_slice).unwrap_or_default() {
+        for &at in self.table.outputs(state) {
+            let at = at as usize;
             scan.armed |= self.arms[at];
             scan.seen.add(&self.groups[at]);
         }
@@ -147,128 +147,6 @@ impl Scanner {
 /// Texts this long (and at least twice a literal's length) are read as two walks: below it the
 /// second walk's head start and the set-up cost more than they save.
 const TWO_WALKS_FROM: usize = 64;
-
-/// The DFA as a dense table over byte classes, match states last.
-#[derive(Debug)]
-struct Table {
-    /// Bytes of the longest literal (at least 1).
-    longest: usize,
-    /// `trans[state + class]`: the next state; states are premultiplied by `stride`.
-    trans: Vec<u32>,
-    classes: [u8; 256],
-    /// States at or past this (premultiplied) are match states.
-    first_match: u32,
-    /// Per match state (from `first_match`, in order): the literals ending there.
-    outputs: Vec<Vec<usize>>,
-    stride: u32,
-}
-
-impl Table {
-    /// The state after `byte` from `state`. Every entry is a state the table holds, so the
-    /// lookup never misses; a miss would restart the walk rather than panic.
-    #[inline(always)]
-    fn step(&self, state: u32, byte: u8) -> u32 {
-        let at = state as usize + usize::from(self.classes[usize::from(byte)]);
-        self.trans.get(at).copied().unwrap_or(0)
-    }
-
-    /// The Aho-Corasick automaton of `literals` (lower case; matched ignoring ASCII case) as a
-    /// complete transition table: the trie, then each state's missing transitions and outputs
-    /// taken from its failure state, breadth first, so a shallower state is always complete
-    /// before a deeper one reads it.
-    fn build(literals: &[&str]) -> Result<Table, ScannerError> {
-        let too_large = |_| ScannerError::TooLarge;
-        // A byte in no literal takes every state where a mismatch does, so all such bytes are
-        // one class (0); each byte a literal holds is a class of its own, both cases together.
-        let mut classes = [0u8; 256];
-        let mut stride = 1usize;
-        for &byte in literals.iter().flat_map(|l| l.as_bytes()) {
-            let lower = byte.to_ascii_lowercase();
-            if classes[usize::from(lower)] == 0 {
-                let class = u8::try_from(stride).map_err(too_large)?;
-                classes[usize::from(lower)] = class;
-                classes[usize::from(lower.to_ascii_uppercase())] = class;
-                stride += 1;
-            }
-        }
-        const NONE: usize = usize::MAX;
-        // At most one state per literal byte, plus the start: room for all at once, not by doubling
-        // (up to 8 MiB ahead: a run-time rule file of absurd literals grows it, and fails, as before).
-        let bound = literals.iter().map(|l| l.len()).sum::<usize>().saturating_add(1).saturating_mul(stride);
-        let mut next = Vec::with_capacity(bound.min(1 << 20));
-        next.resize(stride, NONE);
-        let mut outputs: Vec<Vec<usize>> = vec![Vec::new()];
-        for (i, literal) in literals.iter().enumerate() {
-            if literal.is_empty() {
-                return Err(ScannerError::EmptyLiteral);
-            }
-            let mut state = 0;
-            for &byte in literal.as_bytes() {
-                let at = state * stride + usize::from(classes[usize::from(byte.to_ascii_lowercase())]);
-                if next[at] == NONE {
-                    next[at] = outputs.len();
-                    outputs.push(Vec::new());
-                    next.resize(next.len() + stride, NONE);
-                }
-                state = next[at];
-            }
-            outputs[state].push(i);
-        }
-        let mut fail = vec![0usize; outputs.len()];
-        let mut queue = std::collections::VecDeque::new();
-        for slot in &mut next[..stride] {
-            match *slot {
-                NONE => *slot = 0,
-                child => queue.push_back(child),
-            }
-        }
-        while let Some(state) = queue.pop_front() {
-            let f = fail[state];
-            if !outputs[f].is_empty() {
-                let inherited = outputs[f].clone();
-                outputs[state].extend(inherited);
-            }
-            for class in 0..stride {
-                let at = state * stride + class;
-                let via_fail = next[f * stride + class];
-                match next[at] {
-                    NONE => next[at] = via_fail,
-                    child => {
-                        fail[child] = via_fail;
-                        queue.push_back(child);
-                    }
-                }
-            }
-        }
-        // Non-match states first; the start stays 0 (it never matches: no literal is empty).
-        // A stable partition, in two passes: sorting by key cost 0.2M instructions at init.
-        let states = 0..outputs.len();
-        let order: Vec<usize> = (states.clone().filter(|&s| outputs[s].is_empty()))
-            .chain(states.filter(|&s| !outputs[s].is_empty()))
-            .collect();
-        let mut renumbered = vec![0usize; order.len()];
-        for (new, &old) in order.iter().enumerate() {
-            renumbered[old] = new;
-        }
-        let premultiplied = |s: usize| u32::try_from(s * stride).map_err(too_large);
-        let mut trans = Vec::with_capacity(next.len());
-        for &old in &order {
-            for &to in &next[old * stride..(old + 1) * stride] {
-                trans.push(premultiplied(renumbered[to])?);
-            }
-        }
-        let first_match = order.iter().position(|&s| !outputs[s].is_empty()).unwrap_or(order.len());
-        let outputs = order[first_match..].iter().map(|&s| std::mem::take(&mut outputs[s])).collect();
-        Ok(Table {
-            longest: literals.iter().map(|l| l.len()).max().unwrap_or(1),
-            trans,
-            classes,
-            first_match: premultiplied(first_match)?,
-            outputs,
-            stride: u32::try_from(stride).map_err(too_large)?,
-        })
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -324,6 +202,66 @@ mod tests {
             classifier.evaluate(&text, &seen, &mut b);
             assert_eq!(a, b, "{text}");
         }
+    }
+
+    /// Literals whose failure states a later literal adds (numbered after the states that fail
+    /// to them), of every length, sharing prefixes and suffixes: every text's matches are the
+    /// crate's overlapping matches, from the first walk and from a walk resumed mid-text.
+    #[test]
+    fn the_table_is_the_automaton_whatever_order_its_states_were_added_in() {
+        let literals = ["xabcd", "abcd", "bcd", "cd", "d", "ab", "zzb", "b-c", "bcdx", "cdxa"];
+        let table = Table::build(&literals).expect("table");
+        let reference = aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(literals).expect("ac");
+        let alphabet = ['a', 'b', 'C', 'd', 'x', 'z', '-', 'q'];
+        for n in 0..8u32.pow(6) {
+            let text: String = (0..6).map(|i| alphabet[(n / 8u32.pow(i) % 8) as usize]).collect();
+            let mut expected: Vec<(usize, usize)> =
+                reference.find_overlapping_iter(&text).map(|m| (m.end(), m.pattern().as_usize())).collect();
+            let mut found = Vec::new();
+            let mut state = 0;
+            let walker = table.walker();
+            for (i, &byte) in text.as_bytes().iter().enumerate() {
+                state = walker.step(state, byte);
+                if state >= table.first_match {
+                    found.extend(table.outputs(state).iter().map(|&l| (i + 1, l as usize)));
+                }
+            }
+            expected.sort_unstable();
+            found.sort_unstable();
+            assert_eq!(found, expected, "{text}");
+        }
+        assert!(matches!(Table::build(&["ok", ""]), Err(ScannerError::EmptyLiteral)));
+    }
+
+    /// The compiled-in rules take the build script's table, which is the one built here from the
+    /// literals the rules give; any other literal set builds its own.
+    #[test]
+    fn the_compiled_in_rules_use_the_build_scripts_table_and_others_build_theirs() {
+        use std::borrow::Cow;
+        let redactor = Redactor::with_default_rules().expect("rules");
+        let classifier = Classifier::with_default_catalogue().expect("catalogue");
+        let scanner = Scanner::new(&redactor, &classifier).expect("scanner");
+        assert!(matches!(scanner.table.trans, Cow::Borrowed(_)), "the build script's table was not taken");
+        let mut literals: Vec<&str> = redactor.triggers().map(|(l, _)| l).collect();
+        for (l, _) in classifier.literals() {
+            if !literals.contains(&l) {
+                literals.push(l);
+            }
+        }
+        assert_eq!(scanner.table, Table::build(&literals).expect("table"));
+
+        let fewer = Redactor::new(vec![crate::redact::RuleConfig {
+            name: "only".into(),
+            enabled: true,
+            triggers: vec!["secret".into()],
+            pattern: Some("secret=(?P<secret>\\S+)".into()),
+            kind: None,
+        }])
+        .expect("one rule");
+        let own = Scanner::new(&fewer, &classifier).expect("scanner");
+        assert!(matches!(own.table.trans, Cow::Owned(_)));
+        assert_ne!(own.table, scanner.table);
+        assert_eq!(own.scan("a secret=x").armed, 1);
     }
 
     /// The shared scan gives the same redactions and signatures as each engine's own scan.
