@@ -17,7 +17,7 @@ pub const RULES: &str = include_str!(concat!(env!("OUT_DIR"), "/log-processing.j
 pub const SIGNATURES: &str = include_str!(concat!(env!("OUT_DIR"), "/log-signatures.json"));
 /// `config/services.toml`.
 pub const SERVICES: &str = include_str!(concat!(env!("OUT_DIR"), "/services.json"));
-/// `config/monitoring.toml`.
+/// `config/monitoring.toml`'s `[slo]`, the one table the function reads.
 pub const MONITORING: &str = include_str!(concat!(env!("OUT_DIR"), "/monitoring.json"));
 
 /// The scanner's table for the compiled-in rules, made by the build script from these files.
@@ -50,14 +50,18 @@ mod tests {
 
     #[test]
     fn each_compiled_file_is_its_toml_source() {
-        for (json, toml_text) in [
-            (RULES, crate::redact::DEFAULT_RULES),
-            (SIGNATURES, crate::classify::DEFAULT_SIGNATURES),
-            (SERVICES, crate::services::SERVICES),
-            (MONITORING, crate::services::MONITORING),
+        for (json, toml_text, tables) in [
+            (RULES, crate::redact::DEFAULT_RULES, None),
+            (SIGNATURES, crate::classify::DEFAULT_SIGNATURES, None),
+            (SERVICES, crate::services::SERVICES, None),
+            (MONITORING, crate::services::MONITORING, Some(["slo"])),
         ] {
             let from_json: serde_json::Value = decode(json).expect("json");
-            let from_toml: toml::Value = toml::from_str(toml_text).expect("toml");
+            let mut from_toml: toml::Table = toml::from_str(toml_text).expect("toml");
+            if let Some(tables) = tables {
+                assert!(tables.iter().all(|t| from_toml.contains_key(*t)), "a kept table is missing");
+                from_toml.retain(|name, _| tables.contains(&name));
+            }
             let from_toml = serde_json::to_value(from_toml).expect("as json");
             assert_eq!(from_json, from_toml);
             assert!(from_json.as_object().is_some_and(|o| !o.is_empty()), "a file compiled in empty");

@@ -39,7 +39,13 @@ impl Function for LogProcessor {
     }
 
     async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
-        let pipeline = Pipeline::new(env.environment.clone())
+        // The async runtime counted the cores this process may use (the cgroup's CPU quota too)
+        // as it started: counting again would read three cgroup files, 30 µs of a cold start.
+        let cores = tokio::runtime::Handle::try_current().map_or_else(
+            |_| std::thread::available_parallelism().map_or(1, usize::from),
+            |runtime| runtime.metrics().num_workers(),
+        );
+        let pipeline = Pipeline::for_cores(env.environment.clone(), cores)
             .map_err(|e| InitError::dependency(format!("building the pipeline for `{}`", env.environment), e))?;
         Ok(Deps {
             pipeline,
@@ -60,4 +66,36 @@ impl Function for LogProcessor {
 fn now_ms() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Lambda wiring splits batches across the async runtime's workers, counted once as the
+    /// runtime started.
+    #[test]
+    fn the_pipeline_takes_the_async_runtimes_core_count() {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-2"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let ctx = AwsContext::from_config(config).expect("region");
+        let env = || Env {
+            environment: "dev".into(),
+            delivery_stream_name: "stream".into(),
+            event_bus_name: "bus".into(),
+            guard_table_name: "guard".into(),
+        };
+        for workers in [1, 3] {
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().expect("rt");
+            let deps = runtime.block_on(LogProcessor::deps(env(), &ctx)).expect("deps");
+            assert_eq!(deps.pipeline.workers(), workers);
+        }
+        let alone = Pipeline::for_cores("dev", 64).expect("pipeline");
+        assert_eq!(alone.workers(), 6, "at most six: Lambda's most vCPUs");
+        assert_eq!(Pipeline::for_cores("dev", 0).expect("pipeline").workers(), 1);
+    }
 }

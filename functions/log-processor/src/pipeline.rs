@@ -106,22 +106,37 @@ impl Pipeline {
         Self::with(environment, Redactor::with_default_rules()?, Classifier::with_default_catalogue()?)
     }
 
+    /// As [`Pipeline::new`], splitting large batches across `cores` (already counted: the Lambda
+    /// wiring takes the async runtime's count rather than reading the cgroup files again).
+    pub fn for_cores(environment: impl Into<String>, cores: usize) -> Result<Pipeline, InitError> {
+        Self::assemble(environment, Redactor::with_default_rules()?, Classifier::with_default_catalogue()?, cores)
+    }
+
     pub fn with(
         environment: impl Into<String>,
         redactor: Redactor,
         classifier: Classifier,
     ) -> Result<Pipeline, InitError> {
+        // Counts the cgroup's CPU quota too: Lambda below 1,769 MB gets less than one core.
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::assemble(environment, redactor, classifier, cores)
+    }
+
+    fn assemble(
+        environment: impl Into<String>,
+        redactor: Redactor,
+        classifier: Classifier,
+        cores: usize,
+    ) -> Result<Pipeline, InitError> {
         let services = Services::compiled_in()?;
         let scanner = Scanner::new(&redactor, &classifier)?;
-        // Counts the cgroup's CPU quota too: Lambda below 1,769 MB gets less than one core.
-        let workers = std::thread::available_parallelism().map_or(1, usize::from).min(MAX_WORKERS);
         Ok(Pipeline {
             environment: environment.into(),
             redactor,
             classifier,
             scanner,
             services,
-            workers,
+            workers: cores.clamp(1, MAX_WORKERS),
             decode: Mutex::default(),
             records: Mutex::default(),
         })
