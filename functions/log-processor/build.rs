@@ -62,8 +62,8 @@ fn emit(literals: &[String], table: &table::Table) -> String {
     let list = |values: &[u32]| values.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
     let _ = writeln!(rs, "pub const LITERALS: &[&str] = &{literals:?};");
     let _ = writeln!(rs, "pub static TRANS: [u32; {}] = [{}];", table.trans.len(), list(&table.trans));
-    let _ =
-        writeln!(rs, "pub static OUTPUT_ENDS: [u32; {}] = [{}];", table.output_ends.len(), list(&table.output_ends));
+    let spans = &table.output_spans;
+    let _ = writeln!(rs, "pub static OUTPUT_SPANS: [(u32, u32); {}] = {spans:?};", spans.len());
     let _ = writeln!(rs, "pub static OUTPUTS: [u32; {}] = [{}];", table.outputs.len(), list(&table.outputs));
     let _ = writeln!(rs, "pub const CLASSES: [u8; 256] = {:?};", table.classes);
     let _ = writeln!(rs, "pub const FIRST_MATCH: u32 = {};", table.first_match);

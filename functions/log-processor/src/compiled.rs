@@ -33,7 +33,7 @@ pub(crate) fn scanner_table(literals: &[&str]) -> Option<Table> {
         trans: Cow::Borrowed(&scanner::TRANS),
         classes: scanner::CLASSES,
         first_match: scanner::FIRST_MATCH,
-        output_ends: Cow::Borrowed(&scanner::OUTPUT_ENDS),
+        output_spans: Cow::Borrowed(&scanner::OUTPUT_SPANS),
         outputs: Cow::Borrowed(&scanner::OUTPUTS),
         stride: scanner::STRIDE,
     })

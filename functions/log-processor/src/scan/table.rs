@@ -22,9 +22,9 @@ pub(crate) struct Table {
     pub(crate) classes: [u8; 256],
     /// States at or past this (premultiplied) are match states.
     pub(crate) first_match: u32,
-    /// Per match state (from `first_match`, in order) the end of its literals in `outputs`,
+    /// Per match state (from `first_match`, in order) where its literals are in `outputs`,
     /// which hold the indices of the literals ending there.
-    pub(crate) output_ends: Cow<'static, [u32]>,
+    pub(crate) output_spans: Cow<'static, [(u32, u32)]>,
     pub(crate) outputs: Cow<'static, [u32]>,
     pub(crate) stride: u32,
 }
@@ -61,11 +61,7 @@ impl Table {
     #[allow(dead_code)]
     pub(crate) fn outputs(&self, state: u32) -> &[u32] {
         let index = ((state - self.first_match) / self.stride) as usize;
-        let start = match index.checked_sub(1) {
-            Some(before) => self.output_ends.get(before).copied().unwrap_or(0),
-            None => 0,
-        };
-        let end = self.output_ends.get(index).copied().unwrap_or(start);
+        let (start, end) = self.output_spans.get(index).copied().unwrap_or_default();
         self.outputs.get(start as usize..end as usize).unwrap_or_default()
     }
 
@@ -167,18 +163,19 @@ impl Table {
         }
         permute_rows(&mut next, stride, &order);
         let first_match = order.iter().position(|&s| !outputs[s].is_empty()).unwrap_or(order.len());
-        let (mut output_ends, mut flat) = (Vec::new(), Vec::new());
+        let (mut output_spans, mut flat) = (Vec::new(), Vec::new());
         for &s in &order[first_match..] {
             // A literal index is below the literal count, itself below the checked state bound.
+            let start = flat.len() as u32;
             flat.extend(outputs[s].iter().map(|&literal| literal as u32));
-            output_ends.push(flat.len() as u32);
+            output_spans.push((start, flat.len() as u32));
         }
         Ok(Table {
             longest: literals.iter().map(|l| l.len()).max().unwrap_or(1),
             trans: Cow::Owned(next),
             classes,
             first_match: (first_match * stride) as u32,
-            output_ends: Cow::Owned(output_ends),
+            output_spans: Cow::Owned(output_spans),
             outputs: Cow::Owned(flat),
             stride: stride as u32,
         })
