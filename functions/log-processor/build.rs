@@ -27,8 +27,8 @@ fn main() {
         let source = config.join(format!("{name}.toml"));
         println!("cargo::rerun-if-changed={}", source.display());
         let json = convert(&source, keep).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
-        std::fs::write(out.join(format!("{name}.json")), &json).expect("writing OUT_DIR");
-        converted.push(serde_json::from_str::<serde_json::Value>(&json).expect("json just written"));
+        std::fs::write(out.join(format!("{name}.json")), json.to_string()).expect("writing OUT_DIR");
+        converted.push(json);
     }
     let literals = scanner_literals(&converted[0], &converted[1]);
     let refs: Vec<&str> = literals.iter().map(String::as_str).collect();
@@ -72,7 +72,7 @@ fn emit(literals: &[String], table: &table::Table) -> String {
     rs
 }
 
-fn convert(source: &Path, keep: Option<&[&str]>) -> Result<String, Box<dyn std::error::Error>> {
+fn convert(source: &Path, keep: Option<&[&str]>) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(source)?;
     let mut table: toml::Table = toml::from_str(&text)?;
     if let Some(keep) = keep {
@@ -81,7 +81,7 @@ fn convert(source: &Path, keep: Option<&[&str]>) -> Result<String, Box<dyn std::
     if table.values().any(has_datetime) {
         return Err("holds a TOML datetime, which JSON has no type for".into());
     }
-    Ok(serde_json::to_string(&table)?)
+    Ok(serde_json::to_value(&table)?)
 }
 
 fn has_datetime(value: &toml::Value) -> bool {

@@ -37,7 +37,7 @@ impl MarketZone {
 
     fn offset(&self, seconds: i32) -> MarketOffset {
         // jiff's offsets are within ±25:59:59, chrono's within ±24h: a zone past a day is no zone on Earth.
-        let fixed = FixedOffset::east_opt(seconds).unwrap_or_else(|| FixedOffset::east_opt(0).expect("utc"));
+        let fixed = FixedOffset::east_opt(seconds).unwrap_or_else(|| chrono::Utc.fix());
         MarketOffset { zone: self.clone(), fixed }
     }
 }

@@ -41,11 +41,11 @@ impl Function for LogProcessor {
     async fn deps(env: Env, ctx: &AwsContext) -> Result<Deps, InitError> {
         // The async runtime counted the cores this process may use (the cgroup's CPU quota too)
         // as it started: counting again would read three cgroup files, 30 µs of a cold start.
-        let cores = tokio::runtime::Handle::try_current().map_or_else(
-            |_| std::thread::available_parallelism().map_or(1, usize::from),
-            |runtime| runtime.metrics().num_workers(),
-        );
-        let pipeline = Pipeline::for_cores(env.environment.clone(), cores)
+        let pipeline = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => Pipeline::for_cores(env.environment.clone(), runtime.metrics().num_workers()),
+            Err(_) => Pipeline::new(env.environment.clone()),
+        };
+        let pipeline = pipeline
             .map_err(|e| InitError::dependency(format!("building the pipeline for `{}`", env.environment), e))?;
         Ok(Deps {
             pipeline,

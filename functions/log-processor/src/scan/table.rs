@@ -60,7 +60,9 @@ impl Table {
     /// The literals (indices) match state `state` ends.
     #[allow(dead_code)]
     pub(crate) fn outputs(&self, state: u32) -> &[u32] {
-        let index = ((state - self.first_match) / self.stride) as usize;
+        // A state below the match states ends no literal (callers only pass match states).
+        let Some(past) = state.checked_sub(self.first_match) else { return &[] };
+        let index = (past / self.stride) as usize;
         let (start, end) = self.output_spans.get(index).copied().unwrap_or_default();
         self.outputs.get(start as usize..end as usize).unwrap_or_default()
     }
