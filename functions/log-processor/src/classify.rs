@@ -37,28 +37,28 @@ pub enum Action {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CatalogueFile {
-    signatures: Vec<SignatureConfig>,
+pub(crate) struct CatalogueFile {
+    pub(crate) signatures: Vec<SignatureConfig>,
     /// Signal triage's settings, in the same file; validated by the config tree, not used here.
     #[serde(default, rename = "triage")]
-    _triage: Option<serde::de::IgnoredAny>,
+    pub(crate) _triage: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SignatureConfig {
-    name: String,
-    severity: Severity,
-    action: Action,
-    description: String,
-    all_of: Vec<Vec<String>>,
-    pattern: Option<String>,
+pub(crate) struct SignatureConfig {
+    pub(crate) name: String,
+    pub(crate) severity: Severity,
+    pub(crate) action: Action,
+    pub(crate) description: String,
+    pub(crate) all_of: Vec<Vec<String>>,
+    pub(crate) pattern: Option<String>,
     /// Triage's routing of the detection (runbook anchor, remediation); validated by the config
     /// tree, carried to people by triage, not by the event.
     #[serde(default, rename = "runbook")]
-    _runbook: Option<String>,
+    pub(crate) _runbook: Option<String>,
     #[serde(default, rename = "remediation")]
-    _remediation: Option<String>,
+    pub(crate) _remediation: Option<String>,
 }
 
 #[derive(Debug)]
@@ -76,8 +76,6 @@ pub struct Signature {
 pub enum CatalogueError {
     #[error("signature catalogue is not valid TOML: {0}")]
     Toml(#[from] toml::de::Error),
-    #[error("the compiled-in signature catalogue does not decode")]
-    Compiled(#[source] serde_json::Error),
     #[error("signature `{name}`: {message}")]
     Signature { name: String, message: String },
     #[error("signature `{name}`")]
@@ -102,8 +100,7 @@ pub struct Classifier {
 
 impl Classifier {
     pub fn with_default_catalogue() -> Result<Classifier, CatalogueError> {
-        let file = crate::compiled::decode(crate::compiled::SIGNATURES).map_err(CatalogueError::Compiled)?;
-        Self::build(file, Pattern::shipped)
+        Self::build(crate::compiled::catalogue(), Pattern::shipped)
     }
 
     pub fn from_toml(text: &str) -> Result<Classifier, CatalogueError> {

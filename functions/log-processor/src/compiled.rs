@@ -1,24 +1,21 @@
-//! The config files compiled into the function, converted from TOML to JSON by the build script.
+//! The config files compiled into the function, as code the build script generates from them.
 //!
 //! The TOML texts (`DEFAULT_RULES`, `DEFAULT_SIGNATURES`, `SERVICES`, `MONITORING`) stay the
-//! source of truth and what people and tests read; a cold start decodes these instead: the same
-//! serde structs and checks, 1.4M fewer instructions at init (4.39M to 2.99M, callgrind), and no
-//! TOML parser in the binary.
+//! source of truth and what people and tests read; a cold start runs the code `build.rs` made of
+//! them (`build/values.rs`), which builds the same structs serde would, with nothing to parse: the
+//! same checks run on them after. JSON decoding was 370k of the 1.42M instructions of the
+//! function's init, and TOML 1.4M more before it.
 
 use std::borrow::Cow;
 
-use serde::de::DeserializeOwned;
-
 use crate::scan::table::Table;
 
-/// `config/log-processing.toml`.
-pub const RULES: &str = include_str!(concat!(env!("OUT_DIR"), "/log-processing.json"));
-/// `config/log-signatures.toml`.
-pub const SIGNATURES: &str = include_str!(concat!(env!("OUT_DIR"), "/log-signatures.json"));
-/// `config/services.toml`.
-pub const SERVICES: &str = include_str!(concat!(env!("OUT_DIR"), "/services.json"));
-/// `config/monitoring.toml`'s `[slo]`, the one table the function reads.
-pub const MONITORING: &str = include_str!(concat!(env!("OUT_DIR"), "/monitoring.json"));
+/// The compiled-in files as their structs: `rules()`, `catalogue()`, `services()`, `monitoring()`.
+mod values {
+    include!(concat!(env!("OUT_DIR"), "/config_values.rs"));
+}
+
+pub(crate) use values::{catalogue, monitoring, rules, services};
 
 /// The scanner's table for the compiled-in rules, made by the build script from these files.
 mod scanner {
@@ -39,33 +36,25 @@ pub(crate) fn scanner_table(literals: &[&str]) -> Option<Table> {
     })
 }
 
-/// One compiled-in file as `T`.
-pub fn decode<T: DeserializeOwned>(json: &str) -> Result<T, serde_json::Error> {
-    serde_json::from_str(json)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The generated code builds what serde builds of the TOML, field for field.
     #[test]
-    fn each_compiled_file_is_its_toml_source() {
-        for (json, toml_text, tables) in [
-            (RULES, crate::redact::DEFAULT_RULES, None),
-            (SIGNATURES, crate::classify::DEFAULT_SIGNATURES, None),
-            (SERVICES, crate::services::SERVICES, None),
-            (MONITORING, crate::services::MONITORING, Some(["slo"])),
-        ] {
-            let from_json: serde_json::Value = decode(json).expect("json");
-            let mut from_toml: toml::Table = toml::from_str(toml_text).expect("toml");
-            if let Some(tables) = tables {
-                assert!(tables.iter().all(|t| from_toml.contains_key(*t)), "a kept table is missing");
-                from_toml.retain(|name, _| tables.contains(&name));
-            }
-            let from_toml = serde_json::to_value(from_toml).expect("as json");
-            assert_eq!(from_json, from_toml);
-            assert!(from_json.as_object().is_some_and(|o| !o.is_empty()), "a file compiled in empty");
-        }
+    fn each_compiled_file_is_what_serde_reads_of_its_toml_source() {
+        let file: crate::redact::RulesFile = toml::from_str(crate::redact::DEFAULT_RULES).expect("toml");
+        assert_eq!(format!("{:?}", rules()), format!("{:?}", file.redaction.rules));
+        assert!(file.redaction.rules.len() >= 10);
+        let catalogue: crate::classify::CatalogueFile =
+            toml::from_str(crate::classify::DEFAULT_SIGNATURES).expect("toml");
+        assert_eq!(format!("{:?}", self::catalogue()), format!("{catalogue:?}"));
+        assert!(catalogue._triage.is_some(), "the shipped catalogue has a [triage] table");
+        let services: crate::services::ServicesFile = toml::from_str(crate::services::SERVICES).expect("toml");
+        assert_eq!(format!("{:?}", self::services()), format!("{services:?}"));
+        let monitoring: crate::services::MonitoringFile = toml::from_str(crate::services::MONITORING).expect("toml");
+        assert_eq!(format!("{:?}", self::monitoring()), format!("{monitoring:?}"));
+        assert!(monitoring.slo.is_some_and(|slo| !slo.objectives.is_empty()));
     }
 
     #[test]

@@ -21,8 +21,6 @@ pub const DEFAULT_RULES: &str = include_str!("../../../config/log-processing.tom
 pub enum RuleError {
     #[error("redaction rules are not valid TOML: {0}")]
     Toml(#[from] toml::de::Error),
-    #[error("the compiled-in redaction rules do not decode")]
-    Compiled(#[source] serde_json::Error),
     #[error("redaction rule `{rule}`: {message}")]
     Rule { rule: String, message: String },
     #[error("redaction rule `{rule}`")]
@@ -35,14 +33,14 @@ pub enum RuleError {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RulesFile {
-    redaction: RedactionSection,
+pub(crate) struct RulesFile {
+    pub(crate) redaction: RedactionSection,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RedactionSection {
-    rules: Vec<RuleConfig>,
+pub(crate) struct RedactionSection {
+    pub(crate) rules: Vec<RuleConfig>,
 }
 
 /// One rule as written in config.
@@ -97,8 +95,7 @@ impl RedactionCounts {
 impl Redactor {
     /// The rules shipped in `config/log-processing.toml`.
     pub fn with_default_rules() -> Result<Redactor, RuleError> {
-        let file: RulesFile = crate::compiled::decode(crate::compiled::RULES).map_err(RuleError::Compiled)?;
-        Self::build(file.redaction.rules, Pattern::shipped)
+        Self::build(crate::compiled::rules(), Pattern::shipped)
     }
 
     pub fn from_toml(text: &str) -> Result<Redactor, RuleError> {

@@ -1,5 +1,7 @@
 //! One automaton pass per text for both the redaction triggers and the signature literals.
 
+use std::collections::BTreeMap;
+
 use crate::classify::{Classifier, Seen};
 use crate::redact::Redactor;
 
@@ -42,16 +44,17 @@ pub(crate) struct Scanner {
 impl Scanner {
     pub fn new(redactor: &Redactor, classifier: &Classifier) -> Result<Scanner, ScannerError> {
         let mut literals: Vec<&str> = Vec::new();
+        // A literal's slot by its text: searching the list for each was 36k instructions of init.
+        let mut slots: BTreeMap<&str, usize> = BTreeMap::new();
         let mut arms = Vec::new();
         let mut groups: Vec<Vec<(usize, u32)>> = Vec::new();
-        let mut slot = |literal| match literals.iter().position(|l| *l == literal) {
-            Some(at) => at,
-            None => {
+        let mut slot = |literal| {
+            *slots.entry(literal).or_insert_with(|| {
                 literals.push(literal);
                 arms.push(0);
                 groups.push(Vec::new());
                 literals.len() - 1
-            }
+            })
         };
         let mut redaction = Vec::new();
         for (literal, bits) in redactor.triggers() {

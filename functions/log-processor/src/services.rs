@@ -42,40 +42,40 @@ fn undecodable(file: &'static str, as_what: &str, e: impl std::error::Error + Se
 // Only what the log processor reads; the config tree validates the files in full, and the other
 // tables are left for it (no `deny_unknown_fields`).
 #[derive(Debug, Deserialize)]
-struct ServicesFile {
-    services: Option<BTreeMap<String, ServiceFile>>,
+pub(crate) struct ServicesFile {
+    pub(crate) services: Option<BTreeMap<String, ServiceFile>>,
     #[serde(default)]
-    tiers: Vec<TierFile>,
+    pub(crate) tiers: Vec<TierFile>,
 }
 
 #[derive(Debug, Deserialize)]
-struct ServiceFile {
+pub(crate) struct ServiceFile {
     /// `job` for a Kubernetes Job (schema migrations); a Deployment when absent.
     #[serde(default)]
-    kind: Option<String>,
+    pub(crate) kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-struct TierFile {
-    name: String,
-    services: Vec<String>,
+pub(crate) struct TierFile {
+    pub(crate) name: String,
+    pub(crate) services: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
-struct MonitoringFile {
-    slo: Option<SloFile>,
+pub(crate) struct MonitoringFile {
+    pub(crate) slo: Option<SloFile>,
 }
 
 #[derive(Debug, Deserialize)]
-struct SloFile {
+pub(crate) struct SloFile {
     #[serde(default)]
-    objectives: Vec<ObjectiveFile>,
+    pub(crate) objectives: Vec<ObjectiveFile>,
 }
 
 #[derive(Debug, Deserialize)]
-struct ObjectiveFile {
-    tier: String,
-    latency_ms: u32,
+pub(crate) struct ObjectiveFile {
+    pub(crate) tier: String,
+    pub(crate) latency_ms: u32,
 }
 
 /// One tier: its name (a dimension value) and its latency objective.
@@ -106,10 +106,7 @@ pub struct Tally {
 impl Services {
     /// The catalogue compiled into the function.
     pub fn compiled_in() -> Result<Services, ServicesError> {
-        use crate::compiled::{MONITORING, SERVICES, decode};
-        let services = decode(SERVICES).map_err(|e| undecodable(SERVICES_FILE, "as compiled in", e))?;
-        let monitoring = decode(MONITORING).map_err(|e| undecodable(MONITORING_FILE, "as compiled in", e))?;
-        Services::checked(services, monitoring)
+        Services::checked(crate::compiled::services(), crate::compiled::monitoring())
     }
 
     /// `services` (services.toml) and `monitoring` (monitoring.toml), checked for what the metrics
