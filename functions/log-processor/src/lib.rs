@@ -8,6 +8,7 @@
 
 #[cfg(feature = "lambda")]
 pub mod aws;
+pub mod cards;
 pub mod classify;
 pub mod compiled;
 pub mod decode;
