@@ -178,6 +178,13 @@ impl Redactor {
         self.always
     }
 
+    /// The card-number rules (a bit each): a scanner that sees no card-length digit chain in a
+    /// text leaves them unarmed ([`crate::scan::Scanner`]).
+    pub(crate) fn card_rules(&self) -> u64 {
+        let cards = self.rules.iter().enumerate().filter(|(_, r)| matches!(r.matcher, Matcher::CardNumber));
+        cards.fold(0, |bits, (i, _)| bits | 1 << i)
+    }
+
     /// `text` with every secret replaced; borrowed, untouched, when there is none.
     pub fn redact<'a>(&self, text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
         let automaton = self.triggers.get_or_init(|| case_insensitive(&self.literals));

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::cards::{CARD_SPAN, ChainWalk};
 use crate::classify::{Classifier, Seen};
 use crate::redact::Redactor;
 
@@ -10,7 +11,8 @@ pub(crate) mod table;
 pub use table::ScannerError;
 use table::Table;
 
-/// What a text showed: the redaction rules armed and the signature groups seen.
+/// What a text showed: the redaction rules armed (by a trigger, or for card numbers by a digit
+/// chain long enough for one) and the signature groups seen.
 #[derive(Debug, Clone)]
 pub(crate) struct Scan {
     pub armed: u64,
@@ -38,7 +40,12 @@ pub(crate) struct Scanner {
     /// Per literal: redaction rules it arms, and signature groups it satisfies.
     arms: Vec<u64>,
     groups: Vec<Vec<(usize, u32)>>,
+    /// Rules armed on every text, and the card-number rules, armed on a card-length digit chain.
     always: u64,
+    cards: u64,
+    /// How much longer than its share of a text each of two walks reads: enough that every
+    /// literal, and every card-length chain, is whole in one of them.
+    overlap: usize,
 }
 
 impl Scanner {
@@ -74,7 +81,9 @@ impl Scanner {
             Some(table) => table,
             None => Table::build(&literals)?,
         };
-        Ok(Scanner { table, arms, groups, always: redactor.always_armed() })
+        let cards = redactor.card_rules();
+        let overlap = (table.longest - 1).max(CARD_SPAN - 1);
+        Ok(Scanner { table, arms, groups, always: redactor.always_armed() & !cards, cards, overlap })
     }
 
     // Not inlined: a profile shows each stage as its own (one call per text costs nothing).
@@ -82,12 +91,17 @@ impl Scanner {
     pub fn scan(&self, text: &str) -> Scan {
         let mut scan = Scan { armed: self.always, seen: Seen::default() };
         let bytes = text.as_bytes();
-        let overlap = self.table.longest - 1;
+        let overlap = self.overlap;
         // Four walks measured no faster than two on the benchmark's messages (155 bytes on average).
-        if bytes.len() >= TWO_WALKS_FROM.max(2 * overlap) {
-            self.walks::<2>(bytes, overlap, &mut scan);
+        let card_length = if bytes.len() >= TWO_WALKS_FROM.max(2 * overlap) {
+            self.walks::<2>(bytes, overlap, &mut scan)
         } else {
-            self.walk(0, bytes, &mut scan);
+            let mut chain = ChainWalk::default();
+            self.walk(0, &mut chain, bytes, &mut scan);
+            chain.card_length()
+        };
+        if card_length {
+            scan.armed |= self.cards;
         }
         scan
     }
@@ -97,17 +111,22 @@ impl Scanner {
     /// and overlap in the core. Walk `j` starts `j * step` in, and each is `overlap` (a literal's
     /// length less one) longer than `step`, so every literal is whole in some walk (maybe in two:
     /// the scan's results are sets). The last walk ends at the end of the text, up to `K - 1`
-    /// bytes before the others, which finish alone.
+    /// bytes before the others, which finish alone. Each walk follows digit chains too; a chain
+    /// whose first digits are whole in one walk is seen there (a walk that starts inside a chain
+    /// sees a part of it, never more). Returns whether a walk saw a card-length chain.
     #[inline(always)]
-    fn walks<const K: usize>(&self, bytes: &[u8], overlap: usize, scan: &mut Scan) {
+    fn walks<const K: usize>(&self, bytes: &[u8], overlap: usize, scan: &mut Scan) -> bool {
         let table = self.table.walker();
         let step = bytes.len().saturating_sub(overlap).div_ceil(K);
         let together = bytes.len().saturating_sub((K - 1) * step);
         let lanes: [&[u8]; K] = std::array::from_fn(|j| bytes.get(j * step..).unwrap_or_default());
         let mut states = [0u32; K];
+        let mut chains = [ChainWalk::default(); K];
         for i in 0..together {
             for j in 0..K {
-                states[j] = table.step(states[j], lanes[j].get(i).copied().unwrap_or(0));
+                let byte = lanes[j].get(i).copied().unwrap_or(0);
+                states[j] = table.step(states[j], byte);
+                chains[j].step(byte);
             }
             if states.iter().any(|&s| s >= table.first_match) {
                 for &s in &states {
@@ -119,16 +138,18 @@ impl Scanner {
         }
         for j in 0..K - 1 {
             let end = (step + overlap).min(lanes[j].len());
-            self.walk(states[j], lanes[j].get(together..end).unwrap_or_default(), scan);
+            self.walk(states[j], &mut chains[j], lanes[j].get(together..end).unwrap_or_default(), scan);
         }
+        chains.iter().any(ChainWalk::card_length)
     }
 
-    /// One walk over `bytes` from `state`.
+    /// One walk over `bytes` from `state`, following digit chains from `chain`.
     #[inline(always)]
-    fn walk(&self, mut state: u32, bytes: &[u8], scan: &mut Scan) {
+    fn walk(&self, mut state: u32, chain: &mut ChainWalk, bytes: &[u8], scan: &mut Scan) {
         let table = self.table.walker();
         for &byte in bytes {
             state = table.step(state, byte);
+            chain.step(byte);
             if state >= table.first_match {
                 self.matched(state, scan);
             }
@@ -193,6 +214,9 @@ mod tests {
                 }
             }
             let (mut armed, mut seen) = (scanner.always, Seen::default());
+            if crate::cards::longest_digit_chain(text.as_bytes()) >= 13 {
+                armed |= scanner.cards;
+            }
             for m in reference.find_overlapping_iter(&text) {
                 let at = m.pattern().as_usize();
                 armed |= scanner.arms[at];
@@ -204,6 +228,52 @@ mod tests {
             classifier.evaluate(&text, &scan.seen, &mut a);
             classifier.evaluate(&text, &seen, &mut b);
             assert_eq!(a, b, "{text}");
+        }
+    }
+
+    /// The card-number rules are armed exactly on texts with a card-length digit chain, wherever
+    /// it lies: in one walk, in either of two, or across the point where the second starts.
+    #[test]
+    fn card_rules_are_armed_by_a_card_length_chain_anywhere() {
+        let redactor = Redactor::with_default_rules().expect("rules");
+        let classifier = Classifier::with_default_catalogue().expect("catalogue");
+        let scanner = Scanner::new(&redactor, &classifier).expect("scanner");
+        assert_ne!(scanner.cards, 0, "the shipped rules redact card numbers");
+        assert_eq!(scanner.always & scanner.cards, 0, "card rules are armed by chains only");
+        let mut state = 0x6a09_e667_f3bc_c908u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut armed = 0;
+        for _ in 0..30_000 {
+            let len = (next() % 300) as usize;
+            let digits = next() % 10;
+            let text: String = (0..len)
+                .map(|_| match next() % 10 {
+                    d if d < digits => char::from(b'0' + (next() % 10) as u8),
+                    _ => ['x', ' ', '-', '.', 'é'][(next() % 5) as usize],
+                })
+                .collect();
+            let chain = crate::cards::longest_digit_chain(text.as_bytes()) >= 13;
+            assert_eq!(scanner.scan(&text).armed & scanner.cards != 0, chain, "{text}");
+            armed += usize::from(chain);
+        }
+        assert!(armed > 1_000, "too few texts with chains to tell: {armed}");
+        // Chains of 13 and 19 digits, and of 13 with a separator between each two; one digit
+        // fewer is not a card.
+        let chains = ["4".repeat(13), "4".repeat(19), ["4"; 13].join("-")];
+        let short = ["4".repeat(12), ["4"; 12].join(" ")];
+        for at in 0..200 {
+            let text = |chain: &str| format!("{}{chain}{}", "x".repeat(at), "y".repeat(200 - at));
+            for chain in &chains {
+                assert!(scanner.scan(&text(chain)).armed & scanner.cards != 0, "{chain} at {at}");
+            }
+            for chain in &short {
+                assert_eq!(scanner.scan(&text(chain)).armed & scanner.cards, 0, "{chain} at {at}");
+            }
         }
     }
 
