@@ -94,7 +94,7 @@ impl Scanner {
         let overlap = self.overlap;
         // Four walks measured no faster than two on the benchmark's messages (155 bytes on average).
         let card_length = if bytes.len() >= TWO_WALKS_FROM.max(2 * overlap) {
-            self.walks::<2>(bytes, overlap, &mut scan)
+            self.walks(bytes, overlap, &mut scan)
         } else {
             let mut chain = ChainWalk::default();
             self.walk(0, &mut chain, bytes, &mut scan);
@@ -106,40 +106,38 @@ impl Scanner {
         scan
     }
 
-    /// `bytes` read as `K` walks in step. Each step loads the next state from the one before, so
+    /// `bytes` read as two walks in step. Each step loads the next state from the one before, so
     /// one walk waits on a load per byte; walks over different parts of the text are independent
-    /// and overlap in the core. Walk `j` starts `j * step` in, and each is `overlap` (a literal's
-    /// length less one) longer than `step`, so every literal is whole in some walk (maybe in two:
-    /// the scan's results are sets). The last walk ends at the end of the text, up to `K - 1`
-    /// bytes before the others, which finish alone. Each walk follows digit chains too; a chain
+    /// and overlap in the core. The second starts `step` in, the first reads `overlap` (a
+    /// literal's length less one, at least a card chain's span) past it, so every literal is whole
+    /// in some walk (maybe in both: the scan's results are sets). The second ends at the end of
+    /// the text, up to one byte before the first, which finishes alone. Each walk follows digit chains too; a chain
     /// whose first digits are whole in one walk is seen there (a walk that starts inside a chain
     /// sees a part of it, never more). Returns whether a walk saw a card-length chain.
     #[inline(always)]
-    fn walks<const K: usize>(&self, bytes: &[u8], overlap: usize, scan: &mut Scan) -> bool {
+    fn walks(&self, bytes: &[u8], overlap: usize, scan: &mut Scan) -> bool {
         let table = self.table.walker();
-        let step = bytes.len().saturating_sub(overlap).div_ceil(K);
-        let together = bytes.len().saturating_sub((K - 1) * step);
-        let lanes: [&[u8]; K] = std::array::from_fn(|j| bytes.get(j * step..).unwrap_or_default());
-        let mut states = [0u32; K];
-        let mut chains = [ChainWalk::default(); K];
-        for i in 0..together {
-            for j in 0..K {
-                let byte = lanes[j].get(i).copied().unwrap_or(0);
-                states[j] = table.step(states[j], byte);
-                chains[j].step(byte);
-            }
-            if states.iter().any(|&s| s >= table.first_match) {
-                for &s in &states {
+        let step = bytes.len().saturating_sub(overlap).div_ceil(2);
+        let together = bytes.len().saturating_sub(step);
+        // Both exactly `together` long, read in step by a zip: no bounds check per byte.
+        let first = bytes.get(..together).unwrap_or_default();
+        let second = bytes.get(step..).unwrap_or_default();
+        let (mut states, mut chains) = ([0u32; 2], [ChainWalk::default(); 2]);
+        for (&a, &b) in first.iter().zip(second) {
+            states = [table.step(states[0], a), table.step(states[1], b)];
+            chains[0].step(a);
+            chains[1].step(b);
+            if states[0].max(states[1]) >= table.first_match {
+                for s in states {
                     if s >= table.first_match {
                         self.matched(s, scan);
                     }
                 }
             }
         }
-        for j in 0..K - 1 {
-            let end = (step + overlap).min(lanes[j].len());
-            self.walk(states[j], &mut chains[j], lanes[j].get(together..end).unwrap_or_default(), scan);
-        }
+        // The first walk goes on alone for its overlap; the second ended with the text.
+        let end = (step + overlap).min(bytes.len());
+        self.walk(states[0], &mut chains[0], bytes.get(together..end).unwrap_or_default(), scan);
         chains.iter().any(ChainWalk::card_length)
     }
 
