@@ -229,31 +229,6 @@ mod tests {
         assert!(!luhn(&digits("4111111111111112")));
     }
 
-    /// The byte-by-byte walk finds what the chain pass finds, on random digit-heavy texts.
-    #[test]
-    fn the_chain_walk_agrees_with_the_chain_pass() {
-        let alphabet = b"0123456789 -x.";
-        let mut state = 0x1f83_d9ab_fb41_bd6bu64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..20_000 {
-            let len = (next() % 80) as usize;
-            let text: Vec<u8> = (0..len)
-                .map(|_| match next() % 10 {
-                    0..=6 => b'0' + (next() % 10) as u8,
-                    _ => alphabet[(next() % alphabet.len() as u64) as usize],
-                })
-                .collect();
-            let mut walk = ChainWalk::default();
-            text.iter().for_each(|&b| walk.step(b));
-            assert_eq!(walk.card_length(), longest_digit_chain(&text) >= 13, "{text:?}");
-        }
-    }
-
     #[test]
     fn digit_chains_allow_single_separators_only() {
         assert_eq!(longest_digit_chain(b"4111 1111 1111 1111"), 16);
@@ -263,35 +238,37 @@ mod tests {
         assert_eq!(longest_digit_chain(b"no digits"), 0);
     }
 
-    /// The probing gate agrees with the full chain pass on every text, chains at any offset.
+    /// The probing gate and the scanner's chain walk agree with the full chain pass on every text,
+    /// chains at any offset.
     #[test]
-    fn probing_gate_agrees_with_the_chain_pass() {
+    fn the_gate_and_the_chain_walk_agree_with_the_chain_pass() {
         let alphabet = b"0123456789 -x.";
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
+        let mut rng = crate::synthetic::Rng(0x2545_f491_4f6c_dd1d);
+        let walked = |text: &[u8]| {
+            let mut walk = ChainWalk::default();
+            text.iter().for_each(|&b| walk.step(b));
+            walk.card_length()
         };
         for _ in 0..20_000 {
-            let len = (next() % 80) as usize;
+            let len = rng.below(80) as usize;
             // Mostly digits, so chains near 13 are common.
             let text: Vec<u8> = (0..len)
-                .map(|_| match next() % 10 {
-                    0..=6 => b'0' + (next() % 10) as u8,
-                    _ => alphabet[(next() % alphabet.len() as u64) as usize],
+                .map(|_| match rng.below(10) {
+                    0..=6 => b'0' + rng.below(10) as u8,
+                    _ => alphabet[rng.below(alphabet.len() as u64) as usize],
                 })
                 .collect();
-            assert_eq!(has_card_length_chain(&text), longest_digit_chain(&text) >= 13, "{text:?}");
+            let expected = longest_digit_chain(&text) >= 13;
+            assert_eq!(has_card_length_chain(&text), expected, "{text:?}");
+            assert_eq!(walked(&text), expected, "{text:?}");
         }
         for pad in 0..30 {
             let mut text = vec![b'x'; pad];
             text.extend_from_slice(b"4-1-1-1-1-1-1-1-1-1-1-1-1");
-            assert!(has_card_length_chain(&text), "{pad}");
+            assert!(has_card_length_chain(&text) && walked(&text), "{pad}");
             text.pop();
             text.pop();
-            assert!(!has_card_length_chain(&text), "{pad}");
+            assert!(!has_card_length_chain(&text) && !walked(&text), "{pad}");
         }
     }
 }

@@ -108,10 +108,10 @@ impl Scanner {
 
     /// `bytes` read as two walks in step. Each step loads the next state from the one before, so
     /// one walk waits on a load per byte; walks over different parts of the text are independent
-    /// and overlap in the core. The second starts `step` in, the first reads `overlap` (a
-    /// literal's length less one, at least a card chain's span) past it, so every literal is whole
-    /// in some walk (maybe in both: the scan's results are sets). The second ends at the end of
-    /// the text, up to one byte before the first, which finishes alone. Each walk follows digit chains too; a chain
+    /// and overlap in the core. The second starts `step` in and reads to the end of the text; the
+    /// first reads `overlap` (a literal's length less one, at least a card chain's span) past where
+    /// the second starts, alone once the second is done. So every literal is whole in some walk
+    /// (maybe in both: the scan's results are sets). Each walk follows digit chains too: a chain
     /// whose first digits are whole in one walk is seen there (a walk that starts inside a chain
     /// sees a part of it, never more). Returns whether a walk saw a card-length chain.
     #[inline(always)]
@@ -190,13 +190,8 @@ mod tests {
             }
         }
         let reference = aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(&literals).expect("ac");
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::synthetic::Rng(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || rng.next();
         for _ in 0..20_000 {
             let mut text = String::new();
             for _ in 0..next() % 6 {
@@ -238,13 +233,8 @@ mod tests {
         let scanner = Scanner::new(&redactor, &classifier).expect("scanner");
         assert_ne!(scanner.cards, 0, "the shipped rules redact card numbers");
         assert_eq!(scanner.always & scanner.cards, 0, "card rules are armed by chains only");
-        let mut state = 0x6a09_e667_f3bc_c908u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::synthetic::Rng(0x6a09_e667_f3bc_c908);
+        let mut next = move || rng.next();
         let mut armed = 0;
         for _ in 0..30_000 {
             let len = (next() % 300) as usize;

@@ -29,17 +29,18 @@ const SERVICES: [&str; 20] = [
     "notification",
 ];
 
-/// A small deterministic generator (xorshift): the same payload on every machine and run.
-struct Rng(u64);
+/// A small deterministic generator (xorshift): the same payload on every machine and run, and
+/// the same random texts in every test run. The seed must not be zero.
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
