@@ -81,7 +81,9 @@ impl Scanner {
             Some(table) => table,
             None => Table::build(&literals)?,
         };
-        let cards = redactor.card_rules();
+        // A card rule the config gave triggers keeps to them: the chain stands in for a trigger
+        // only where there is none (the shipped rule has none).
+        let cards = redactor.card_rules() & redactor.always_armed();
         let overlap = (table.longest - 1).max(CARD_SPAN - 1);
         Ok(Scanner { table, arms, groups, always: redactor.always_armed() & !cards, cards, overlap })
     }
@@ -263,6 +265,28 @@ mod tests {
                 assert_eq!(scanner.scan(&text(chain)).armed & scanner.cards, 0, "{chain} at {at}");
             }
         }
+    }
+
+    /// A card rule with triggers of its own is armed by them, as the redactor's own scan arms it,
+    /// and not by a digit chain alone.
+    #[test]
+    fn a_card_rule_with_triggers_keeps_to_them() {
+        let rule = |triggers: Vec<String>| crate::redact::RuleConfig {
+            name: "card-number".into(),
+            enabled: true,
+            triggers,
+            pattern: None,
+            kind: Some("card-number".into()),
+        };
+        let classifier = Classifier::with_default_catalogue().expect("catalogue");
+        let triggered = Redactor::new(vec![rule(vec!["card".into()])]).expect("rule");
+        let scanner = Scanner::new(&triggered, &classifier).expect("scanner");
+        assert_eq!(scanner.scan("paid with 4111 1111 1111 1111").armed, 0, "a chain alone");
+        assert_eq!(scanner.scan("card 4111 1111 1111 1111").armed, 1, "the trigger");
+        let untriggered = Redactor::new(vec![rule(Vec::new())]).expect("rule");
+        let scanner = Scanner::new(&untriggered, &classifier).expect("scanner");
+        assert_eq!(scanner.scan("paid with 4111 1111 1111 1111").armed, 1, "the chain");
+        assert_eq!(scanner.scan("paid with 4111 1111").armed, 0, "too short a chain");
     }
 
     /// Literals whose failure states a later literal adds (numbered after the states that fail
