@@ -105,6 +105,7 @@ impl std::ops::Index<usize> for Records {
 }
 
 /// `"s"`, escaped as JSON requires.
+#[inline]
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
@@ -117,7 +118,9 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// `,"key":"value"`: `key` is one of ours and never needs escaping.
+/// `,"key":"value"`: `key` is one of ours and never needs escaping. Inlined into the record
+/// writer (one call per field otherwise: about 230 instructions per event).
+#[inline]
 pub fn push_field(out: &mut Vec<u8>, key: &str, value: &str) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(key.as_bytes());

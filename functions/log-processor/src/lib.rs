@@ -22,6 +22,7 @@ pub mod function;
 #[cfg(feature = "lambda")]
 pub mod handler;
 pub mod json;
+pub mod jsonline;
 pub mod metrics;
 pub mod parse;
 pub mod pattern;

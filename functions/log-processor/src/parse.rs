@@ -2,7 +2,9 @@
 
 use std::borrow::Cow;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use crate::jsonline::{self, Fields};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -96,71 +98,6 @@ pub struct Record<'a> {
     pub malformed: bool,
 }
 
-/// The fields we read from a JSON line; everything else is skipped without being built.
-#[derive(Debug, Default, Deserialize)]
-struct JsonLine<'a> {
-    #[serde(borrow, default, deserialize_with = "opt_cow", alias = "severity", alias = "lvl", alias = "log.level")]
-    level: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow", alias = "logger")]
-    logger_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow", alias = "msg")]
-    message: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow", alias = "stackTrace", alias = "exception")]
-    stack_trace: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "opt_cow",
-        rename = "traceId",
-        alias = "trace_id",
-        alias = "X-B3-TraceId"
-    )]
-    trace_id: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "opt_cow",
-        alias = "app",
-        alias = "service_name",
-        alias = "application"
-    )]
-    service: Option<Cow<'a, str>>,
-    #[serde(default, alias = "durationMs", alias = "elapsed_ms", alias = "latency_ms", alias = "took_ms")]
-    duration_ms: Option<f64>,
-    /// Fluent Bit / Container Insights: the container's own line, as the JSON writes it (quoted,
-    /// escaped): [`container_line`] reads it.
-    #[serde(borrow, default)]
-    log: Option<&'a serde_json::value::RawValue>,
-    #[serde(borrow, default)]
-    kubernetes: Option<Kubernetes<'a>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Kubernetes<'a> {
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    pod_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    namespace_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    container_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    labels: Option<Labels<'a>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Labels<'a> {
-    #[serde(borrow, default, deserialize_with = "opt_cow")]
-    app: Option<Cow<'a, str>>,
-}
-
-/// `Option<Cow<str>>` that borrows: serde only borrows a `Cow` it sees directly, not inside an
-/// `Option`, and every copied field would cost an allocation per line.
-fn opt_cow<'de: 'a, 'a, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
-    #[derive(Deserialize)]
-    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
-    Ok(Option::<Borrowed<'a>>::deserialize(d)?.map(|b| b.0))
-}
-
 /// The service a log group belongs to, by the `/abc-trading/<env>/<service>` convention.
 pub fn service_from_log_group(log_group: &str) -> Option<&str> {
     let mut parts = log_group.strip_prefix("/abc-trading/")?.split('/');
@@ -175,7 +112,7 @@ pub fn parse_line<'a>(line: &'a str, timestamp: i64, group_service: Option<&'a s
     let trimmed = line.trim_end_matches(['\n', '\r']);
     let looks_json = trimmed.trim_start().starts_with('{');
     if looks_json
-        && let Ok(json) = serde_json::from_str::<JsonLine<'a>>(trimmed)
+        && let Some(json) = jsonline::read(trimmed)
         && let Some(record) = from_json(json, trimmed, timestamp, group_service)
     {
         return record;
@@ -186,12 +123,7 @@ pub fn parse_line<'a>(line: &'a str, timestamp: i64, group_service: Option<&'a s
 }
 
 /// The record of a parsed JSON line; `None` when its shape is wrong (a `log` that is no string).
-fn from_json<'a>(
-    json: JsonLine<'a>,
-    raw: &'a str,
-    timestamp: i64,
-    group_service: Option<&'a str>,
-) -> Option<Record<'a>> {
+fn from_json<'a>(json: Fields<'a>, raw: &'a str, timestamp: i64, group_service: Option<&'a str>) -> Option<Record<'a>> {
     if let Some(log) = json.log {
         let inner = container_line(log)?;
         // The envelope wraps the container's line, which is itself JSON or text.
@@ -239,8 +171,7 @@ fn from_json<'a>(
 /// trailing breaks is borrowed as it stands in the batch, without them (they are trimmed anyway),
 /// instead of unescaped into a copy; other escapes are undone into one. `None`: the value is no
 /// string (or no valid one), which makes the line malformed, as any JSON of the wrong shape.
-fn container_line(log: &serde_json::value::RawValue) -> Option<Cow<'_, str>> {
-    let json = log.get();
+fn container_line(json: &str) -> Option<Cow<'_, str>> {
     let body = json.strip_prefix('"')?.strip_suffix('"')?;
     let mut bare = body;
     while let Some(rest) = bare.strip_suffix("\\n").or_else(|| bare.strip_suffix("\\r")) {
