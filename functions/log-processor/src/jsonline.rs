@@ -416,6 +416,7 @@ impl<'a> Reader<'a> {
     /// Past a string at the reader (its opening quote): the text between the quotes (`start..end`)
     /// and whether it holds escapes. `None` for what serde_json refuses in any string (a control
     /// character, an unknown escape, no closing quote).
+    #[inline(always)]
     fn string(&mut self) -> Option<(usize, usize, bool)> {
         self.eat(b'"')?;
         let bytes = self.bytes();
@@ -458,8 +459,26 @@ fn special(bytes: &[u8], from: usize) -> Option<usize> {
             & HIGH
     };
     let mut at = from;
-    while let Some(word) = bytes.get(at..at + 8) {
-        let found = flags(u64::from_le_bytes(word.try_into().ok()?));
+    let word = |at: usize| bytes.get(at..at + 8).and_then(|w| w.try_into().ok()).map(u64::from_le_bytes);
+    // Most strings (keys, levels, ids) end within two words; longer ones are passed over in whole
+    // windows while they hold none (no early exit inside a window: the fold compiles to vector
+    // compares), and the words of the window that holds one find it.
+    for _ in 0..2 {
+        let Some(word) = word(at) else { break };
+        let found = flags(word);
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    while let Some(window) = bytes.get(at..at + 16).and_then(|w| <&[u8; 16]>::try_from(w).ok()) {
+        if window.iter().fold(false, |any, &b| any | (b < 0x20) | (b == b'"') | (b == b'\\')) {
+            break;
+        }
+        at += 16;
+    }
+    while let Some(word) = word(at) {
+        let found = flags(word);
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
         }
