@@ -2,9 +2,11 @@
 
 // serde_json's derived reading is the definition ([`read_serde`]); the one-pass reader
 // ([`read_fast`]) answers only where it agrees with it and declines everything else: escaped keys,
-// control characters, duplicate fields, numbers it does not parse itself, deep nesting, any
-// syntax error. A declined line costs one extra partial pass; the lines the services write are
-// read once. The differential fuzz target and the tests hold the two readers to the same answer.
+// control characters, duplicate fields, deep nesting, any syntax error. Values it does not
+// convert itself (a string field with escapes, a duration other than a short unsigned integer)
+// serde_json converts from their own text. A declined line costs one extra partial pass; the lines
+// the services write are read once. The differential fuzz target and the tests hold the two
+// readers to the same answer.
 
 use std::borrow::Cow;
 
