@@ -265,28 +265,36 @@ impl<'a> Reader<'a> {
 
     /// An object whose keys have no escapes, each value read by `member` (positioned at it).
     fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        self.whitespace();
-        if self.eat(b'}').is_some() {
-            return Some(());
-        }
-        loop {
-            let (start, end, escaped) = self.string()?;
+        self.items(b'{', b'}', |reader| {
+            let (start, end, escaped) = reader.string()?;
             if escaped {
                 return None; // an escaped key is matched after unescaping: serde_json's to do
             }
-            let name = self.text.get(start..end)?;
-            self.whitespace();
-            self.eat(b':')?;
-            self.whitespace();
-            member(self, name)?;
+            let name = reader.text.get(start..end)?;
+            reader.whitespace();
+            reader.eat(b':')?;
+            reader.whitespace();
+            member(reader, name)
+        })
+    }
+
+    /// An object's members or an array's values between `open` and `close`, comma-separated with
+    /// no trailing comma (as serde_json), each read by `item` (positioned at it).
+    fn items(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(open)?;
+        self.whitespace();
+        if self.eat(close).is_some() {
+            return Some(());
+        }
+        loop {
+            item(self)?;
             self.whitespace();
             match self.peek()? {
                 b',' => {
                     self.at += 1;
                     self.whitespace();
                 }
-                b'}' => {
+                byte if byte == close => {
                     self.at += 1;
                     return Some(());
                 }
@@ -348,28 +356,7 @@ impl<'a> Reader<'a> {
         match self.peek()? {
             b'"' => self.string().map(drop),
             b'{' if depth < MAX_DEPTH => self.object(|reader, _| reader.skip(depth + 1)),
-            b'[' if depth < MAX_DEPTH => {
-                self.at += 1;
-                self.whitespace();
-                if self.eat(b']').is_some() {
-                    return Some(());
-                }
-                loop {
-                    self.skip(depth + 1)?;
-                    self.whitespace();
-                    match self.peek()? {
-                        b',' => {
-                            self.at += 1;
-                            self.whitespace();
-                        }
-                        b']' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
+            b'[' if depth < MAX_DEPTH => self.items(b'[', b']', |reader| reader.skip(depth + 1)),
             b't' => self.word(b"true"),
             b'f' => self.word(b"false"),
             b'n' => self.null().then_some(()),
