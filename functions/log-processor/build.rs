@@ -5,7 +5,8 @@
 //! It also builds the scanner's table for the compiled-in literals (`scanner_table.rs`), which a
 //! cold start otherwise spent 150 µs on: the function uses it only when the literals it derives
 //! from the rules are exactly these, and builds its own otherwise. And it spells out every
-//! shipped pattern's classes (`build/patterns.rs`), so the function links no Unicode tables.
+//! shipped pattern's case-insensitive parts (`build/patterns.rs`), so the function links no
+//! case-folding table.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -1,18 +1,20 @@
-//! Each compiled-in pattern spelled out with its Unicode classes written as ranges, so the function links no Unicode tables.
+//! Each compiled-in pattern with its case-insensitive parts spelled out, so the function links no case-folding table.
 //!
-//! `(?i)` and `\w`, `\s`, `\d` need regex-syntax's case-folding and Perl-class tables to parse;
-//! those tables (and the property-name tables the Perl classes bring) are about 4,400 pointers
-//! that the loader relocates, over some 25 pages it copies, at every cold start. The build script
-//! parses each shipped pattern with the tables (its own regex-syntax has them), prints the parsed
-//! form back as a pattern (regex-syntax's HIR printer writes every class as its ranges) and
-//! refuses the result unless it parses to the very same HIR and needs no table to parse: the
-//! function then compiles exactly the regex it would have compiled from the original.
+//! `(?i)` needs regex-syntax's simple case-folding table to parse: about 2,900 entries of a
+//! character and a pointer, which the loader relocates, over some 17 pages it copies, at every
+//! cold start. The build script parses each shipped pattern with the table (its own regex-syntax
+//! has it), prints the parsed form back as a pattern (regex-syntax's HIR printer writes every
+//! class as its ranges, the case-folded ones included), writes the Perl classes (`\w`, `\s`,
+//! `\d`) back where a class is exactly one of them (spelled out, `\w` is 770 ranges: 0.2 ms
+//! more to compile, each time a process first needs the pattern), and refuses the result unless
+//! it parses to the very same HIR and needs no table the function leaves out: the function then
+//! compiles exactly the regex it would have compiled from the original.
 
 use regex_syntax::ast::{self, Ast, ClassSetItem, Visitor};
 use regex_syntax::hir::Hir;
 use regex_syntax::hir::print::Printer;
 
-/// A shipped pattern that cannot be spelled out as one that parses the same without the tables.
+/// A shipped pattern that cannot be spelled out as one that parses the same without the table.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ExpandError(pub String);
 
@@ -24,25 +26,36 @@ impl std::fmt::Display for ExpandError {
 
 impl std::error::Error for ExpandError {}
 
-/// `source` with every class written out; the same HIR, parsed without any Unicode table.
+/// `source` with its case-insensitive parts written out; the same HIR, parsed without the
+/// case-folding table (or any Unicode property table).
 pub fn expanded(source: &str) -> Result<String, ExpandError> {
     let hir = parse(source)?;
-    let mut printed = String::new();
-    Printer::new()
-        .print(&hir, &mut printed)
-        .map_err(|_| ExpandError(format!("pattern `{source}` could not be printed")))?;
+    let mut printed = print(&hir, source)?;
+    for perl in [r"\w", r"\s", r"\d"] {
+        let class = print(&parse(perl)?, perl)?;
+        printed = printed.replace(&class, perl);
+    }
     if parse(&printed)? != hir {
         return Err(ExpandError(format!("pattern `{source}` printed as `{printed}`, which parses differently")));
     }
-    if let Some(what) = needs_a_table(&printed) {
+    if let Some(what) = needs_a_missing_table(&printed) {
         return Err(ExpandError(format!("pattern `{source}` printed as `{printed}` still holds {what}")));
     }
     Ok(printed)
 }
 
-/// What in `pattern` only a Unicode table makes parse (`None`: nothing; an unparsable pattern
-/// is reported as such).
-pub fn needs_a_table(pattern: &str) -> Option<&'static str> {
+fn print(hir: &Hir, source: &str) -> Result<String, ExpandError> {
+    let mut printed = String::new();
+    Printer::new()
+        .print(hir, &mut printed)
+        .map_err(|_| ExpandError(format!("pattern `{source}` could not be printed")))?;
+    Ok(printed)
+}
+
+/// What in `pattern` only a table the function does not link makes parse: case folding, or a
+/// Unicode property (`None`: nothing; an unparsable pattern is reported as such). The Perl
+/// classes' tables are linked: plain ranges, no pointers.
+pub fn needs_a_missing_table(pattern: &str) -> Option<&'static str> {
     match ast::parse::Parser::new().parse(pattern) {
         Ok(ast) => ast::visit(&ast, NeedsNoTable).err(),
         Err(_) => Some("a syntax error"),
@@ -54,9 +67,8 @@ fn parse(source: &str) -> Result<Hir, ExpandError> {
     regex_syntax::parse(source).map_err(|e| ExpandError(format!("pattern `{source}` does not parse: {e}")))
 }
 
-/// Finds what only a Unicode table makes parse: a case-insensitive flag, a Perl class, a
-/// Unicode property class. (A Unicode `\b` needs no table to parse; regex-automata's
-/// `unicode-word-boundary` data, which has no pointers, runs it.)
+/// Finds what only a table the function leaves out makes parse: a case-insensitive flag, a
+/// Unicode property class.
 struct NeedsNoTable;
 
 impl Visitor for NeedsNoTable {
@@ -70,7 +82,6 @@ impl Visitor for NeedsNoTable {
     fn visit_pre(&mut self, ast: &Ast) -> Result<(), &'static str> {
         match ast {
             Ast::ClassUnicode(_) => Err("a Unicode property class"),
-            Ast::ClassPerl(_) => Err("a Perl class"),
             Ast::Flags(set) => case_insensitive(&set.flags),
             Ast::Group(group) => match &group.kind {
                 ast::GroupKind::NonCapturing(flags) => case_insensitive(flags),
@@ -83,7 +94,6 @@ impl Visitor for NeedsNoTable {
     fn visit_class_set_item_pre(&mut self, item: &ClassSetItem) -> Result<(), &'static str> {
         match item {
             ClassSetItem::Unicode(_) => Err("a Unicode property class"),
-            ClassSetItem::Perl(_) => Err("a Perl class"),
             _ => Ok(()),
         }
     }

@@ -17,8 +17,9 @@ mod values {
 
 pub(crate) use values::{catalogue, monitoring, rules, services};
 
-/// Each shipped pattern with its classes spelled out by the build script (`build/patterns.rs`):
-/// the same regex, parsed without the Unicode tables this binary does not link.
+/// Each shipped pattern with its case-insensitive parts spelled out by the build script
+/// (`build/patterns.rs`): the same regex, parsed without the case-folding table this binary
+/// does not link.
 mod patterns {
     include!(concat!(env!("OUT_DIR"), "/expanded_patterns.rs"));
 }

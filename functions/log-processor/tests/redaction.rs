@@ -3,7 +3,7 @@
 use log_processor::redact::Redactor;
 
 // SECRETS, SECRET_VALUES, LOOK_ALIKES: shared with `src/bin/shipped_patterns.rs`, which runs
-// them in a build without Unicode tables, as the function is built.
+// them in a build without case folding, as the function is built.
 include!("corpus/redaction.rs");
 
 #[test]
