@@ -15,16 +15,9 @@ use regex_syntax::hir::Hir;
 use regex_syntax::hir::print::Printer;
 
 /// A shipped pattern that cannot be spelled out as one that parses the same without the table.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct ExpandError(pub String);
-
-impl std::fmt::Display for ExpandError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ExpandError {}
 
 /// `source` with its case-insensitive parts written out; the same HIR, parsed without the
 /// case-folding table (or any Unicode property table).
