@@ -43,8 +43,13 @@ fn required<'v>(map: &'v Map<String, Value>, path: &str, key: &str) -> Result<&'
 }
 
 fn string(value: &Value, path: &str) -> Emitted {
+    value.as_str().map(borrowed).ok_or_else(|| wrong(path, "a string", value))
+}
+
+/// `s` as a `crate::Text` borrowed from the binary: the cold start allocates nothing for it.
+fn borrowed(s: &str) -> String {
     // Debug of a str is a Rust string literal, escapes included.
-    value.as_str().map(|s| format!("String::from({s:?})")).ok_or_else(|| wrong(path, "a string", value))
+    format!("::std::borrow::Cow::Borrowed({s:?})")
 }
 
 fn field_string(map: &Map<String, Value>, path: &str, key: &str) -> Emitted {
@@ -143,7 +148,7 @@ pub fn services(file: &Value) -> Emitted {
             .map(|(name, service)| {
                 let path = format!("{path}.{name}");
                 let kind = optional(table(service, &path, None)?, &path, "kind", string)?;
-                Ok(format!("(String::from({name:?}), crate::services::ServiceFile {{ kind: {kind} }})"))
+                Ok(format!("({}, crate::services::ServiceFile {{ kind: {kind} }})", borrowed(name)))
             })
             .collect();
         Ok(format!("std::collections::BTreeMap::from([{}])", entries?.join(", ")))

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use aho_corasick::AhoCorasick;
 use serde::{Deserialize, Serialize};
 
+use crate::Text;
 use crate::pattern::{Pattern, PatternError};
 
 /// The catalogue shipped with the function, compiled in.
@@ -47,26 +48,26 @@ pub(crate) struct CatalogueFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SignatureConfig {
-    pub(crate) name: String,
+    pub(crate) name: Text,
     pub(crate) severity: Severity,
     pub(crate) action: Action,
-    pub(crate) description: String,
-    pub(crate) all_of: Vec<Vec<String>>,
-    pub(crate) pattern: Option<String>,
+    pub(crate) description: Text,
+    pub(crate) all_of: Vec<Vec<Text>>,
+    pub(crate) pattern: Option<Text>,
     /// Triage's routing of the detection (runbook anchor, remediation); validated by the config
     /// tree, carried to people by triage, not by the event.
     #[serde(default, rename = "runbook")]
-    pub(crate) _runbook: Option<String>,
+    pub(crate) _runbook: Option<Text>,
     #[serde(default, rename = "remediation")]
-    pub(crate) _remediation: Option<String>,
+    pub(crate) _remediation: Option<Text>,
 }
 
 #[derive(Debug)]
 pub struct Signature {
-    pub name: String,
+    pub name: Text,
     pub severity: Severity,
     pub action: Action,
-    pub description: String,
+    pub description: Text,
     /// One bit per `all_of` group; the signature matches when all are set.
     groups: u32,
     pattern: Option<Pattern>,
@@ -91,7 +92,7 @@ pub enum CatalogueError {
 pub struct Classifier {
     signatures: Vec<Signature>,
     /// Literal (lower case) -> (signature, group bit) pairs it satisfies.
-    literal_strings: Vec<String>,
+    literal_strings: Vec<Text>,
     literal_groups: Vec<Vec<(usize, u32)>>,
     /// Built on the first [`Classifier::classify`]: the pipeline never needs it (its scanner has
     /// its own table), and init is what it would cost. `None`: it could not be built.
@@ -100,28 +101,29 @@ pub struct Classifier {
 
 impl Classifier {
     pub fn with_default_catalogue() -> Result<Classifier, CatalogueError> {
-        Self::build(crate::compiled::catalogue(), Pattern::shipped)
+        Self::build(crate::compiled::catalogue(), |p: Text| Pattern::shipped(p))
     }
 
     pub fn from_toml(text: &str) -> Result<Classifier, CatalogueError> {
-        Self::parse(text, Pattern::new)
+        Self::parse(text, |p: Text| Pattern::new(p))
     }
 
     /// The catalogue in `text`, each pattern held by `pattern` (checked, or shipped).
-    fn parse(text: &str, pattern: fn(&str) -> Result<Pattern, PatternError>) -> Result<Classifier, CatalogueError> {
+    fn parse(text: &str, pattern: fn(Text) -> Result<Pattern, PatternError>) -> Result<Classifier, CatalogueError> {
         Self::build(toml::from_str(text)?, pattern)
     }
 
     fn build(
         file: CatalogueFile,
-        pattern: fn(&str) -> Result<Pattern, PatternError>,
+        pattern: fn(Text) -> Result<Pattern, PatternError>,
     ) -> Result<Classifier, CatalogueError> {
         let mut names = BTreeSet::new();
-        let mut signatures = Vec::new();
-        let mut literals: Vec<String> = Vec::new();
-        let mut literal_groups: Vec<Vec<(usize, u32)>> = Vec::new();
+        let mut signatures = Vec::with_capacity(file.signatures.len());
+        // About two literals a signature (one Vec to grow, not four).
+        let mut literals: Vec<Text> = Vec::with_capacity(2 * file.signatures.len());
+        let mut literal_groups: Vec<Vec<(usize, u32)>> = Vec::with_capacity(2 * file.signatures.len());
         for (index, config) in file.signatures.into_iter().enumerate() {
-            let fail = |message: String| CatalogueError::Signature { name: config.name.clone(), message };
+            let fail = |message: String| CatalogueError::Signature { name: config.name.to_string(), message };
             // classify() tracks matches in a fixed 64-slot table: refuse more rather than ignore them.
             if index == MAX_SIGNATURES {
                 return Err(fail(format!("more than {MAX_SIGNATURES} signatures")));
@@ -133,11 +135,11 @@ impl Classifier {
                 return Err(fail("all_of needs between 1 and 32 groups".into()));
             }
             for (g, group) in config.all_of.iter().enumerate() {
-                if group.is_empty() || group.iter().any(String::is_empty) {
+                if group.is_empty() || group.iter().any(|l| l.is_empty()) {
                     return Err(fail(format!("all_of group {g} is empty or has an empty literal")));
                 }
                 for literal in group {
-                    let lower = literal.to_ascii_lowercase();
+                    let lower = crate::redact::ascii_lowercase(literal);
                     let at = match literals.iter().position(|l| *l == lower) {
                         Some(at) => at,
                         None => {
@@ -151,10 +153,10 @@ impl Classifier {
             }
             let pattern = config
                 .pattern
-                .as_deref()
+                .clone()
                 .map(pattern)
                 .transpose()
-                .map_err(|source| CatalogueError::Pattern { name: config.name.clone(), source })?;
+                .map_err(|source| CatalogueError::Pattern { name: config.name.to_string(), source })?;
             let groups = if config.all_of.len() == 32 { u32::MAX } else { (1u32 << config.all_of.len()) - 1 };
             signatures.push(Signature {
                 name: config.name,
@@ -193,7 +195,7 @@ impl Classifier {
     /// Literals (lower case) with the (signature, group bit) pairs each satisfies, for a scanner
     /// shared with the redactor.
     pub(crate) fn literals(&self) -> impl Iterator<Item = (&str, &[(usize, u32)])> {
-        self.literal_strings.iter().map(String::as_str).zip(self.literal_groups.iter().map(Vec::as_slice))
+        self.literal_strings.iter().map(|l| &**l).zip(self.literal_groups.iter().map(Vec::as_slice))
     }
 
     /// The signatures whose every group was seen (and whose pattern, if any, matches `text`).
@@ -251,7 +253,7 @@ mod tests {
         let c = Classifier::with_default_catalogue().expect("catalogue compiles");
         let mut out = Vec::new();
         c.classify(text, &mut out);
-        out.into_iter().map(|i| c.signatures()[i].name.clone()).collect()
+        out.into_iter().map(|i| c.signatures()[i].name.to_string()).collect()
     }
 
     #[test]
@@ -302,7 +304,7 @@ mod tests {
         let c = Classifier::with_default_catalogue().expect("catalogue");
         assert!(c.signatures().len() >= 9);
         let crit: Vec<&str> =
-            c.signatures().iter().filter(|s| s.severity == Severity::Critical).map(|s| s.name.as_str()).collect();
+            c.signatures().iter().filter(|s| s.severity == Severity::Critical).map(|s| &*s.name).collect();
         assert_eq!(crit, ["DatabaseUnreachable", "AxonServerUnreachable"]);
         assert!(c.signatures().iter().all(|s| !s.description.is_empty()));
     }

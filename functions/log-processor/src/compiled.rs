@@ -51,9 +51,9 @@ pub fn compile_shipped_patterns() -> Result<usize, ShippedPatternError> {
     let signatures = catalogue().signatures.into_iter().filter_map(|signature| signature.pattern);
     let mut compiled = 0;
     for source in rules.chain(signatures) {
-        let pattern = crate::pattern::Pattern::shipped(&source)
-            .map_err(|e| ShippedPatternError::Load { pattern: source.clone(), source: e })?;
-        pattern.regex().map_err(|e| ShippedPatternError::Compile { pattern: source.clone(), source: e.clone() })?;
+        let pattern = crate::pattern::Pattern::shipped(source.clone())
+            .map_err(|e| ShippedPatternError::Load { pattern: source.to_string(), source: e })?;
+        pattern.regex().map_err(|e| ShippedPatternError::Compile { pattern: source.to_string(), source: e.clone() })?;
         compiled += 1;
     }
     Ok(compiled)

@@ -31,3 +31,7 @@ pub mod redact;
 pub mod scan;
 pub mod services;
 pub mod synthetic;
+
+/// Config text: borrowed from the binary when compiled in (a cold start allocates none of it),
+/// owned when read from a file.
+pub type Text = std::borrow::Cow<'static, str>;

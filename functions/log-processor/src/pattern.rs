@@ -15,6 +15,8 @@ use std::sync::OnceLock;
 use regex::{Regex, RegexBuilder};
 use regex_syntax::hir::Hir;
 
+use crate::Text;
+
 #[derive(Debug, thiserror::Error)]
 pub enum PatternError {
     #[error("pattern does not compile: {0}")]
@@ -25,7 +27,7 @@ pub enum PatternError {
 
 /// A pattern whose syntax is known good, compiled on first use.
 pub struct Pattern {
-    source: String,
+    source: Text,
     /// What is parsed and compiled when `source` is a shipped pattern: its case-insensitive parts
     /// spelled out by the build script, the same regex without the case-folding table
     /// (`crate::compiled`).
@@ -40,27 +42,29 @@ const SIZE_LIMIT: usize = 10 << 20;
 
 impl Pattern {
     /// Checks `source` as `Regex::new` would parse it; compiles nothing.
-    pub fn new(source: &str) -> Result<Pattern, PatternError> {
+    pub fn new(source: impl Into<Text>) -> Result<Pattern, PatternError> {
         Self::with_size_limit(source, SIZE_LIMIT)
     }
 
     /// A pattern compiled into this binary (`config/`): taken as it is, its check left to the test
     /// suite (`every_shipped_pattern_compiles`), which runs it on these very strings. Parsing them
     /// again at every cold start (4M instructions) could find nothing new.
-    pub fn shipped(source: &str) -> Result<Pattern, PatternError> {
-        let expanded = crate::compiled::expanded_pattern(source);
-        Ok(Pattern { source: source.to_string(), expanded, size_limit: SIZE_LIMIT, compiled: OnceLock::new() })
+    pub fn shipped(source: impl Into<Text>) -> Result<Pattern, PatternError> {
+        let source = source.into();
+        let expanded = crate::compiled::expanded_pattern(&source);
+        Ok(Pattern { source, expanded, size_limit: SIZE_LIMIT, compiled: OnceLock::new() })
     }
 
     /// As [`Pattern::new`], with another compiled-size limit. A rule file given at run time that
     /// carries a shipped pattern gets its spelled-out form too: the same regex either way.
-    pub fn with_size_limit(source: &str, size_limit: usize) -> Result<Pattern, PatternError> {
-        let expanded = crate::compiled::expanded_pattern(source);
-        let hir = regex_syntax::parse(expanded.unwrap_or(source)).map_err(|e| PatternError::Syntax(Box::new(e)))?;
+    pub fn with_size_limit(source: impl Into<Text>, size_limit: usize) -> Result<Pattern, PatternError> {
+        let source = source.into();
+        let expanded = crate::compiled::expanded_pattern(&source);
+        let hir = regex_syntax::parse(expanded.unwrap_or(&source)).map_err(|e| PatternError::Syntax(Box::new(e)))?;
         if can_match_empty(&hir) {
             return Err(PatternError::MatchesEmpty);
         }
-        Ok(Pattern { source: source.to_string(), expanded, size_limit, compiled: OnceLock::new() })
+        Ok(Pattern { source, expanded, size_limit, compiled: OnceLock::new() })
     }
 
     pub fn as_str(&self) -> &str {
@@ -134,7 +138,7 @@ mod tests {
             .collect();
         assert!(patterns.len() >= 13, "{patterns:?}");
         for source in patterns {
-            Pattern::new(source).expect(source).regex().expect(source);
+            Pattern::new(source.to_string()).expect(source).regex().expect(source);
             // What the function compiles instead: the same HIR (this test build has the tables).
             let expanded = crate::compiled::expanded_pattern(source).expect(source);
             assert_eq!(regex_syntax::parse(expanded).expect(expanded), regex_syntax::parse(source).expect(source));

@@ -338,25 +338,25 @@ impl Pipeline {
             }
             for &i in &hits {
                 let sig = &signatures[i];
-                match m.signatures.get_mut(&sig.name) {
+                match m.signatures.get_mut(&*sig.name) {
                     Some(n) => *n += 1,
                     None => {
-                        m.signatures.insert(sig.name.clone(), 1);
+                        m.signatures.insert(sig.name.to_string(), 1);
                     }
                 }
                 if sig.action == Action::Count {
                     continue;
                 }
                 out.detections
-                    .entry((service.to_string(), sig.name.clone()))
+                    .entry((service.to_string(), sig.name.to_string()))
                     .and_modify(|d| d.count += 1)
                     .or_insert_with(|| Detection {
                         environment: self.environment.clone(),
                         service: service.to_string(),
-                        signature: sig.name.clone(),
+                        signature: sig.name.to_string(),
                         severity: sig.severity,
                         action: sig.action,
-                        description: sig.description.clone(),
+                        description: sig.description.to_string(),
                         count: 1,
                         first_seen: event.timestamp,
                         account: batch.owner.to_string(),

@@ -8,6 +8,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::Text;
 use crate::pattern::{Pattern, PatternError};
 
 /// How every marker starts: `[REDACTED:<rule>]`.
@@ -47,12 +48,12 @@ pub(crate) struct RedactionSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
-    pub name: String,
+    pub name: Text,
     pub enabled: bool,
     #[serde(default)]
-    pub triggers: Vec<String>,
-    pub pattern: Option<String>,
-    pub kind: Option<String>,
+    pub triggers: Vec<Text>,
+    pub pattern: Option<Text>,
+    pub kind: Option<Text>,
 }
 
 #[derive(Debug)]
@@ -63,7 +64,7 @@ enum Matcher {
 
 #[derive(Debug)]
 struct Rule {
-    name: String,
+    name: Text,
     replacement: String,
     matcher: Matcher,
 }
@@ -73,7 +74,7 @@ struct Rule {
 pub struct Redactor {
     rules: Vec<Rule>,
     /// Trigger literals (lower case), and for each the bit set of the rules it arms (at most 64).
-    literals: Vec<String>,
+    literals: Vec<Text>,
     trigger_rules: Vec<u64>,
     /// Built on the first [`Redactor::redact`]: the pipeline never needs it (its scanner has its
     /// own table), and init is what it would cost. `None`: it could not be built.
@@ -95,7 +96,7 @@ impl RedactionCounts {
 impl Redactor {
     /// The rules shipped in `config/log-processing.toml`.
     pub fn with_default_rules() -> Result<Redactor, RuleError> {
-        Self::build(crate::compiled::rules(), Pattern::shipped)
+        Self::build(crate::compiled::rules(), |p: Text| Pattern::shipped(p))
     }
 
     pub fn from_toml(text: &str) -> Result<Redactor, RuleError> {
@@ -105,27 +106,28 @@ impl Redactor {
 
     /// Compiles the enabled rules; a bad rule is an error naming it, never a silently skipped rule.
     pub fn new(configs: Vec<RuleConfig>) -> Result<Redactor, RuleError> {
-        Self::build(configs, Pattern::new)
+        Self::build(configs, |p: Text| Pattern::new(p))
     }
 
     /// As [`Redactor::new`], each pattern checked and held by `pattern` (tests lower its size limit).
     fn build(
         configs: Vec<RuleConfig>,
-        pattern: impl Fn(&str) -> Result<Pattern, PatternError>,
+        pattern: impl Fn(Text) -> Result<Pattern, PatternError>,
     ) -> Result<Redactor, RuleError> {
         let mut names = BTreeSet::new();
         let mut rules = Vec::new();
-        let mut literals: Vec<String> = Vec::new();
+        let mut literals: Vec<Text> = Vec::new();
         let mut trigger_rules: Vec<u64> = Vec::new();
         let mut always = 0u64;
         for config in configs {
-            let fail = |message: String| RuleError::Rule { rule: config.name.clone(), message };
+            let fail = |message: String| RuleError::Rule { rule: config.name.to_string(), message };
             if !names.insert(config.name.clone()) {
                 return Err(fail("is defined twice".into()));
             }
             let matcher = match (&config.pattern, config.kind.as_deref()) {
                 (Some(p), None) => Matcher::Pattern(
-                    pattern(p).map_err(|source| RuleError::Pattern { rule: config.name.clone(), source })?,
+                    pattern(p.clone())
+                        .map_err(|source| RuleError::Pattern { rule: config.name.to_string(), source })?,
                 ),
                 (None, Some("card-number")) => Matcher::CardNumber,
                 (None, Some(other)) => return Err(fail(format!("unknown kind `{other}` (known: card-number)"))),
@@ -145,7 +147,7 @@ impl Redactor {
                 if t.is_empty() {
                     return Err(fail("has an empty trigger".into()));
                 }
-                let lower = t.to_ascii_lowercase();
+                let lower = ascii_lowercase(t);
                 match literals.iter().position(|l| *l == lower) {
                     Some(i) => trigger_rules[i] |= bit,
                     None => {
@@ -154,14 +156,14 @@ impl Redactor {
                     }
                 }
             }
-            rules.push(Rule { replacement: format!("{MARKER}{}]", config.name), name: config.name, matcher });
+            rules.push(Rule { replacement: [MARKER, &config.name, "]"].concat(), name: config.name, matcher });
         }
         Ok(Redactor { rules, literals, trigger_rules, triggers: OnceLock::new(), always })
     }
 
     /// Names of the enabled rules, in the order of [`RedactionCounts`].
     pub fn rule_names(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|r| r.name.as_str())
+        self.rules.iter().map(|r| &*r.name)
     }
 
     pub fn new_counts(&self) -> RedactionCounts {
@@ -170,7 +172,7 @@ impl Redactor {
 
     /// Trigger literals (lower case) with the rules each arms, for a scanner shared with the classifier.
     pub(crate) fn triggers(&self) -> impl Iterator<Item = (&str, u64)> {
-        self.literals.iter().map(String::as_str).zip(self.trigger_rules.iter().copied())
+        self.literals.iter().map(|l| &**l).zip(self.trigger_rules.iter().copied())
     }
 
     /// Rules that run whether or not a trigger was seen.
@@ -229,13 +231,18 @@ impl Redactor {
     }
 }
 
+/// `text` in ASCII lower case: the same text, not a copy, when it is already (most literals are).
+pub(crate) fn ascii_lowercase(text: &Text) -> Text {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) { Text::Owned(text.to_ascii_lowercase()) } else { text.clone() }
+}
+
 /// One automaton over `literals`, ignoring ASCII case, of the kind cheapest to build; `None` when
 /// the crate refuses them (it limits sizes, none of which a rules file comes near).
-pub(crate) fn case_insensitive(literals: &[String]) -> Option<AhoCorasick> {
+pub(crate) fn case_insensitive(literals: &[Text]) -> Option<AhoCorasick> {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .kind(Some(AhoCorasickKind::NoncontiguousNFA))
-        .build(literals)
+        .build(literals.iter().map(|l| l.as_bytes()))
         .ok()
 }
 
@@ -281,7 +288,7 @@ mod tests {
     /// (past the size limit) replaces the whole text with its marker rather than let it through.
     #[test]
     fn a_rule_whose_pattern_cannot_compile_fails_closed() {
-        let rule = |name: &str, pattern: &str| RuleConfig {
+        let rule = |name: &'static str, pattern: &'static str| RuleConfig {
             name: name.into(),
             enabled: true,
             triggers: vec!["secret".into()],

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
+use crate::Text;
 use crate::metrics::TierMetrics;
 
 /// The platform's services and their tiers (`config/services.toml`): a service name only becomes
@@ -43,7 +44,7 @@ fn undecodable(file: &'static str, as_what: &str, e: impl std::error::Error + Se
 // tables are left for it (no `deny_unknown_fields`).
 #[derive(Debug, Deserialize)]
 pub(crate) struct ServicesFile {
-    pub(crate) services: Option<BTreeMap<String, ServiceFile>>,
+    pub(crate) services: Option<BTreeMap<Text, ServiceFile>>,
     #[serde(default)]
     pub(crate) tiers: Vec<TierFile>,
 }
@@ -52,13 +53,13 @@ pub(crate) struct ServicesFile {
 pub(crate) struct ServiceFile {
     /// `job` for a Kubernetes Job (schema migrations); a Deployment when absent.
     #[serde(default)]
-    pub(crate) kind: Option<String>,
+    pub(crate) kind: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct TierFile {
-    pub(crate) name: String,
-    pub(crate) services: Vec<String>,
+    pub(crate) name: Text,
+    pub(crate) services: Vec<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,14 +75,14 @@ pub(crate) struct SloFile {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ObjectiveFile {
-    pub(crate) tier: String,
+    pub(crate) tier: Text,
     pub(crate) latency_ms: u32,
 }
 
 /// One tier: its name (a dimension value) and its latency objective.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tier {
-    pub name: String,
+    pub name: Text,
     /// A request slower than this is slow; one of exactly this duration is not.
     pub latency_ms: f64,
 }
@@ -90,7 +91,7 @@ pub struct Tier {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Services {
     /// Service name -> its slot (its rank in name order) and index into `tiers` (`None`: in no tier).
-    services: BTreeMap<String, (usize, Option<usize>)>,
+    services: BTreeMap<Text, (usize, Option<usize>)>,
     tiers: Vec<Tier>,
 }
 
@@ -122,7 +123,7 @@ impl Services {
         let known = file.services.ok_or_else(|| services_error("no [services] table"))?;
         let objectives = monitoring.slo.ok_or_else(|| monitoring_error("no [slo] table"))?.objectives;
 
-        let mut map: BTreeMap<String, Option<usize>> = known.keys().map(|s| (s.clone(), None)).collect();
+        let mut map: BTreeMap<Text, Option<usize>> = known.keys().map(|s| (s.clone(), None)).collect();
         let mut tiers = Vec::with_capacity(file.tiers.len());
         for (i, t) in file.tiers.iter().enumerate() {
             if t.name.is_empty() || tiers.iter().any(|x: &Tier| x.name == t.name) {
@@ -132,7 +133,7 @@ impl Services {
                 match map.get_mut(s) {
                     None => return Err(services_error(format!("tier `{}` names `{s}`, not a service", t.name))),
                     Some(Some(other)) => {
-                        let other = file.tiers.get(*other).map_or("", |x| x.name.as_str());
+                        let other = file.tiers.get(*other).map_or("", |x| &*x.name);
                         return Err(services_error(format!("`{s}` is in tiers `{other}` and `{}`", t.name)));
                     }
                     Some(tier) => *tier = Some(i),
@@ -158,8 +159,8 @@ impl Services {
             }
             tiers.push(Tier { name: t.name.clone(), latency_ms: f64::from(objective.latency_ms) });
         }
-        let names: BTreeSet<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
-        if let Some(o) = objectives.iter().find(|o| !names.contains(o.tier.as_str())) {
+        let names: BTreeSet<&str> = tiers.iter().map(|t| &*t.name).collect();
+        if let Some(o) = objectives.iter().find(|o| !names.contains(&*o.tier)) {
             return Err(monitoring_error(format!("objective for `{}`, not a tier of services.toml", o.tier)));
         }
         let services = map.into_iter().enumerate().map(|(slot, (name, tier))| (name, (slot, tier))).collect();
@@ -170,7 +171,7 @@ impl Services {
     /// into an array instead of a map), the catalogue's spelling of it (borrowed for the whole
     /// invocation) and its tier index.
     pub fn slot(&self, name: &str) -> Option<(usize, &str, Option<usize>)> {
-        self.services.get_key_value(name).map(|(n, &(slot, tier))| (slot, n.as_str(), tier))
+        self.services.get_key_value(name).map(|(n, &(slot, tier))| (slot, &**n, tier))
     }
 
     /// Services in the catalogue.
@@ -184,7 +185,7 @@ impl Services {
 
     /// Every service's name, by slot.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.services.keys().map(String::as_str)
+        self.services.keys().map(|k| &**k)
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -227,10 +228,10 @@ impl Services {
             if counts.events == 0 {
                 continue;
             }
-            match into.get_mut(&tier.name) {
+            match into.get_mut(&*tier.name) {
                 Some(mine) => mine.add(counts),
                 None => {
-                    into.insert(tier.name.clone(), *counts);
+                    into.insert(tier.name.to_string(), *counts);
                 }
             }
         }
@@ -278,7 +279,7 @@ mod tests {
     #[test]
     fn services_map_to_their_tier_and_threshold() {
         let s = Services::parse(CATALOGUE, OBJECTIVES).expect("valid");
-        assert_eq!(s.tier_of("audit").map(|t| (t.name.as_str(), t.latency_ms)), Some(("core", 300.0)));
+        assert_eq!(s.tier_of("audit").map(|t| (&*t.name, t.latency_ms)), Some(("core", 300.0)));
         assert_eq!(s.tier_of("frontend").map(|t| t.latency_ms), Some(1000.0));
         assert_eq!(
             s.slot("batch").map(|(_, n, t)| (n, t)),

@@ -16,7 +16,7 @@ fn a_rule_is_emitted_with_its_defaults_and_escapes() {
     let emitted = values::rules(&rule(json!({"pattern": "a\"b\\\\s"}))).expect("emits");
     assert_eq!(
         emitted,
-        r#"vec![crate::redact::RuleConfig { name: String::from("jwt"), enabled: true, triggers: Vec::new(), pattern: Some(String::from("a\"b\\\\s")), kind: None }]"#
+        r#"vec![crate::redact::RuleConfig { name: ::std::borrow::Cow::Borrowed("jwt"), enabled: true, triggers: Vec::new(), pattern: Some(::std::borrow::Cow::Borrowed("a\"b\\\\s")), kind: None }]"#
     );
 }
 
