@@ -19,6 +19,8 @@ use serde::Serialize;
 pub const HELLO: &str = "hello-lambda";
 /// A function that has not asked for work by then has failed to start.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Where each round's order of starts comes from (any fixed value: a run repeats its orders).
+const ORDER_SEED: u64 = 0x1417_2026;
 /// The Runtime API path a function polls for its next event.
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 
@@ -36,6 +38,8 @@ pub enum InitBenchError {
     Listen(#[source] std::io::Error),
     #[error("{binary} did not start: {reason}")]
     Failed { binary: String, reason: String },
+    #[error("no function `{name}` to compare a candidate with (known: {known})")]
+    UnknownFunction { name: String, known: String },
 }
 
 /// One binary to start: what it is called in the table, where it is, what it is given.
@@ -65,6 +69,11 @@ pub struct InitRow {
 /// `rounds` cold starts of every target, interleaved (one of each per round, so drift in the
 /// machine's load touches all alike), with variables `common` given to all. The first target is
 /// the baseline the ratios are taken against.
+///
+/// Each round starts the targets in an order of its own (shuffled, from a fixed seed, so a run
+/// repeats): in one fixed order, the same build measured 0.1 ms slower two places after the
+/// alarm scaler than at the end of the round (what the kernel still does for a process just
+/// killed lands on the next starts), a bias the ratios then carried.
 pub fn measure(
     targets: &[InitTarget],
     common: &BTreeMap<String, String>,
@@ -75,14 +84,19 @@ pub fn measure(
             return Err(InitBenchError::Missing { binary: t.binary.display().to_string() });
         }
     }
+    let staged = Staged::copy(targets)?;
+    let targets = &staged.targets;
     let api = RuntimeApi::start()?;
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); targets.len()];
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    let mut shuffle = fastrand::Rng::with_seed(ORDER_SEED);
     // One unmeasured start each first: page cache and dynamic loader warm for all alike.
     for round in 0..=rounds {
-        for (t, s) in targets.iter().zip(&mut samples) {
-            let took = api.cold_start(t, common)?;
+        shuffle.shuffle(&mut order);
+        for &i in &order {
+            let took = api.cold_start(&targets[i], common)?;
             if round > 0 {
-                s.push(took.as_secs_f64() * 1e3);
+                samples[i].push(took.as_secs_f64() * 1e3);
             }
         }
     }
@@ -102,6 +116,39 @@ pub fn measure(
             ratio: median_ms / baseline,
         })
         .collect())
+}
+
+/// Every target's binary copied into a directory of its own, removed when done. The same bytes
+/// measured 0.1 ms apart at cold start from two files (one copied a while before, its pages in
+/// the page cache in another state); copies written one after the other are read alike.
+#[derive(Debug)]
+struct Staged {
+    dir: PathBuf,
+    targets: Vec<InitTarget>,
+}
+
+impl Staged {
+    fn copy(targets: &[InitTarget]) -> Result<Staged, InitBenchError> {
+        let dir = std::env::temp_dir().join(format!("init-bench-bins-{}", std::process::id()));
+        let mut staged = Staged { dir, targets: Vec::with_capacity(targets.len()) };
+        for (i, t) in targets.iter().enumerate() {
+            let binary = t.binary.display().to_string();
+            let failed = |source| InitBenchError::Spawn { binary: binary.clone(), source };
+            // Its own directory keeps the file name (the process's name) of two builds of one binary.
+            let into = staged.dir.join(i.to_string());
+            std::fs::create_dir_all(&into).map_err(failed)?;
+            let copy = into.join(t.binary.file_name().unwrap_or(t.binary.as_os_str()));
+            std::fs::copy(&t.binary, &copy).map_err(failed)?;
+            staged.targets.push(InitTarget { binary: copy, ..t.clone() });
+        }
+        Ok(staged)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Minimum, median and 90th percentile (nearest rank) of `s`, sorted in place.
@@ -246,6 +293,26 @@ pub fn targets(
         .collect()
 }
 
+/// `targets` followed by each candidate: another build of a function (named by its logical id or
+/// its binary) started with that function's environment, so two builds of one function are
+/// measured side by side, interleaved, in one run.
+pub fn with_candidates(
+    mut targets: Vec<InitTarget>,
+    candidates: &[(String, PathBuf)],
+) -> Result<Vec<InitTarget>, InitBenchError> {
+    for (name, binary) in candidates {
+        let named = |t: &&InitTarget| t.function == *name || t.binary.file_name().is_some_and(|f| f == name.as_str());
+        let Some(of) = targets.iter().find(named) else {
+            let known: Vec<&str> = targets.iter().map(|t| t.function.as_str()).collect();
+            return Err(InitBenchError::UnknownFunction { name: name.clone(), known: known.join(", ") });
+        };
+        let candidate =
+            InitTarget { function: format!("{} (candidate)", of.function), binary: binary.clone(), ..of.clone() };
+        targets.push(candidate);
+    }
+    Ok(targets)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +322,27 @@ mod tests {
         let mut s = [5.0, 1.0, 3.0, 2.0, 4.0, 6.0, 7.0, 8.0, 9.0, 10.0];
         assert_eq!(summary(&mut s), (1.0, 5.0, 9.0));
         assert!(summary(&mut []).0.is_nan());
+    }
+
+    /// A candidate takes its function's environment, found by logical id or by binary name; an
+    /// unknown name is refused with the names there are.
+    #[test]
+    fn a_candidate_is_started_as_its_function() {
+        let env: BTreeMap<String, String> = [("DELIVERY_STREAM_NAME".to_string(), "s".to_string())].into();
+        let functions = [("LogProcessorFunction".to_string(), "log-processor".to_string(), env.clone())];
+        let all = targets(Path::new("/bin"), functions, 512);
+        let candidates = [
+            ("LogProcessorFunction".to_string(), PathBuf::from("/tmp/a/log-processor")),
+            ("log-processor".to_string(), PathBuf::from("/tmp/b/log-processor")),
+        ];
+        let all = with_candidates(all, &candidates).expect("both found");
+        assert_eq!(all.len(), 4);
+        for (t, dir) in all[2..].iter().zip(["/tmp/a", "/tmp/b"]) {
+            assert_eq!(t.function, "LogProcessorFunction (candidate)");
+            assert_eq!((t.binary.parent(), &t.environment), (Some(Path::new(dir)), &env));
+        }
+        let err = with_candidates(all, &[("nope".into(), PathBuf::from("/x"))]).expect_err("unknown");
+        assert!(err.to_string().contains("`nope`") && err.to_string().contains("LogProcessorFunction"), "{err}");
     }
 
     #[test]

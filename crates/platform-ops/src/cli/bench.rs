@@ -57,9 +57,23 @@ pub enum BenchCommand {
         /// AWS_LAMBDA_FUNCTION_MEMORY_SIZE given to every binary.
         #[arg(long, default_value_t = 512)]
         memory_mb: u32,
+        /// Another build of a function, measured in the same run with that function's
+        /// environment: `FUNCTION=PATH`, the function named by its logical id or its binary
+        /// (`log-processor=/tmp/before/log-processor`). Repeatable.
+        #[arg(long, value_parser = candidate)]
+        candidate: Vec<(String, PathBuf)>,
         #[arg(long)]
         json: bool,
     },
+}
+
+fn candidate(arg: &str) -> Result<(String, PathBuf), String> {
+    match arg.split_once('=') {
+        Some((function, path)) if !function.is_empty() && !path.is_empty() => {
+            Ok((function.to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!("`{arg}` is not FUNCTION=PATH")),
+    }
 }
 
 impl BenchCommand {
@@ -88,18 +102,25 @@ impl BenchCommand {
                 }
                 Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
-            BenchCommand::Init { bin_dir, rounds, memory_mb, json } => {
-                init(root, &bin_dir, rounds, memory_mb, json).await
+            BenchCommand::Init { bin_dir, rounds, memory_mb, candidate, json } => {
+                init(root, &bin_dir, rounds, memory_mb, &candidate, json).await
             }
         }
     }
 }
 
-async fn init(root: &Path, bin_dir: &Path, rounds: usize, memory_mb: u32, json: bool) -> anyhow::Result<ExitCode> {
+async fn init(
+    root: &Path,
+    bin_dir: &Path,
+    rounds: usize,
+    memory_mb: u32,
+    candidates: &[(String, PathBuf)],
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let up = local::start(root, None).await?;
     let functions =
         up.runtime.template().functions.values().map(|f| (f.id.clone(), f.binary.clone(), f.environment.clone()));
-    let targets = bench_init::targets(bin_dir, functions, memory_mb);
+    let targets = bench_init::with_candidates(bench_init::targets(bin_dir, functions, memory_mb), candidates)?;
     let common: BTreeMap<String, String> = emulator::Remote::new(&up.endpoint)?
         .env_vars()
         .into_iter()
