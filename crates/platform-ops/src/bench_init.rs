@@ -34,6 +34,12 @@ pub enum InitBenchError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot copy {binary} to measure it")]
+    Stage {
+        binary: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the runtime api stand-in cannot listen on loopback")]
     Listen(#[source] std::io::Error),
     #[error("{binary} did not start: {reason}")]
@@ -133,7 +139,7 @@ impl Staged {
         let mut staged = Staged { dir, targets: Vec::with_capacity(targets.len()) };
         for (i, t) in targets.iter().enumerate() {
             let binary = t.binary.display().to_string();
-            let failed = |source| InitBenchError::Spawn { binary: binary.clone(), source };
+            let failed = |source| InitBenchError::Stage { binary: binary.clone(), source };
             // Its own directory keeps the file name (the process's name) of two builds of one binary.
             let into = staged.dir.join(i.to_string());
             std::fs::create_dir_all(&into).map_err(failed)?;

@@ -139,7 +139,7 @@ impl Classifier {
                     return Err(fail(format!("all_of group {g} is empty or has an empty literal")));
                 }
                 for literal in group {
-                    let lower = crate::redact::ascii_lowercase(literal);
+                    let lower = crate::ascii_lowercase(literal);
                     let at = match literals.iter().position(|l| *l == lower) {
                         Some(at) => at,
                         None => {

@@ -35,3 +35,20 @@ pub mod synthetic;
 /// Config text: borrowed from the binary when compiled in (a cold start allocates none of it),
 /// owned when read from a file.
 pub type Text = std::borrow::Cow<'static, str>;
+
+/// `text` in ASCII lower case: the same text, not a copy, when it is already (most literals are).
+pub(crate) fn ascii_lowercase(text: &Text) -> Text {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) { Text::Owned(text.to_ascii_lowercase()) } else { text.clone() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_literal_already_in_lower_case_is_not_copied() {
+        assert!(matches!(ascii_lowercase(&Text::Borrowed("password=")), Text::Borrowed("password=")));
+        assert_eq!(ascii_lowercase(&Text::Borrowed("Bearer ")), "bearer ");
+        assert_eq!(ascii_lowercase(&Text::Owned("AKIA".into())), "akia");
+    }
+}

@@ -147,7 +147,7 @@ impl Redactor {
                 if t.is_empty() {
                     return Err(fail("has an empty trigger".into()));
                 }
-                let lower = ascii_lowercase(t);
+                let lower = crate::ascii_lowercase(t);
                 match literals.iter().position(|l| *l == lower) {
                     Some(i) => trigger_rules[i] |= bit,
                     None => {
@@ -229,11 +229,6 @@ impl Redactor {
         }
         out
     }
-}
-
-/// `text` in ASCII lower case: the same text, not a copy, when it is already (most literals are).
-pub(crate) fn ascii_lowercase(text: &Text) -> Text {
-    if text.bytes().any(|b| b.is_ascii_uppercase()) { Text::Owned(text.to_ascii_lowercase()) } else { text.clone() }
 }
 
 /// One automaton over `literals`, ignoring ASCII case, of the kind cheapest to build; `None` when
