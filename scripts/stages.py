@@ -19,7 +19,7 @@ import tempfile
 STAGES = [
     ("base64", "log_processor::decode::decode_base64_into"),
     ("inflate (libdeflate)", "log_processor::decode::inflate_into"),
-    ("batch JSON (simd-json)", "log_processor::decode::parse_batch_with"),
+    ("batch JSON (one-pass reader, simd-json for other shapes)", "log_processor::decode::DecodeBuffers::parse"),
     ("line parse (JSON lines, envelopes, text)", "log_processor::parse::parse_line"),
     ("literal scan (triggers + signature literals)", "log_processor::scan::Scanner::scan"),
     ("redaction (armed rules, card numbers)", "log_processor::redact::Redactor::redact_armed"),

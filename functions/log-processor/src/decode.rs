@@ -179,6 +179,8 @@ pub fn decode_awslogs(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
 pub struct DecodeBuffers {
     gzip: Vec<u8>,
     json: Vec<u8>,
+    /// The one-pass reader's (every batch CloudWatch writes), and simd-json's (any other).
+    batch: crate::batch::Scratch,
     parser: simd_json::Buffers,
 }
 
@@ -200,13 +202,22 @@ impl DecodeBuffers {
     pub fn awslogs(&mut self, data: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
         decode_base64_into(data, &mut self.gzip)?;
         inflate_into(&self.gzip, MAX_DECOMPRESSED_BYTES, &mut self.json)?;
-        parse_batch_with(&mut self.json, &mut self.parser)
+        self.parse()
     }
 
     /// A gzip payload (a Kinesis record) inflated and parsed into a batch borrowing from these buffers.
     pub fn gzip(&mut self, gz: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
         inflate_into(gz, MAX_DECOMPRESSED_BYTES, &mut self.json)?;
-        parse_batch_with(&mut self.json, &mut self.parser)
+        self.parse()
+    }
+
+    /// The inflated JSON read in one pass ([`crate::batch`]) or, where that declines, by simd-json.
+    #[inline(never)]
+    fn parse(&mut self) -> Result<LogBatch<'_>, DecodeError> {
+        match crate::batch::plan(&self.json, &mut self.batch) {
+            Some(plan) => crate::batch::build(&self.json, &plan, &self.batch),
+            None => parse_batch_with(&mut self.json, &mut self.parser),
+        }
     }
 
     /// After a delivery: buffers past [`RETAINED_BYTES`] are given back; the rest are kept as
@@ -222,6 +233,9 @@ impl DecodeBuffers {
         // The parser's buffers grow with the JSON it was given; their sizes are not exposed.
         if oversized {
             self.parser = simd_json::Buffers::default();
+        }
+        if self.batch.capacity_bytes() > RETAINED_BYTES {
+            self.batch = crate::batch::Scratch::default();
         }
     }
 }

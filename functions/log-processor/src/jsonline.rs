@@ -433,51 +433,31 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The first quote, backslash or control character at or after `from`, eight bytes at a time.
-fn special(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Each term flags the bytes of one kind by borrowing into their high bit: a borrow can flag a
-    // byte after a true one, never before it, so the lowest flag is exact.
-    let flags = |word: u64| {
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        (quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash
-            | word.wrapping_sub(ONES * 0x20) & !word)
-            & HIGH
-    };
+/// The bytes of `block` that are a quote, a backslash or a control character, one bit each
+/// (bit `i` for byte `i`): three compares and a mask on SSE2 (x86-64) or NEON (arm64).
+#[inline(always)]
+pub(crate) fn specials(block: &[u8; 16]) -> u32 {
+    use wide::u8x16;
+    let v = u8x16::new(*block);
+    let control = u8x16::splat(0x1f);
+    (v.simd_eq(u8x16::splat(b'"')) | v.simd_eq(u8x16::splat(b'\\')) | v.max(control).simd_eq(control)).to_bitmask()
+}
+
+/// The first quote, backslash or control character at or after `from`, sixteen bytes at a time.
+pub(crate) fn special(bytes: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
-    let word = |at: usize| bytes.get(at..at + 8).and_then(|w| w.try_into().ok()).map(u64::from_le_bytes);
-    // Most strings (keys, levels, ids) end within two words; longer ones are passed over in whole
-    // windows while they hold none (no early exit inside a window: the fold compiles to vector
-    // compares), and the words of the window that holds one find it.
-    for _ in 0..2 {
-        let Some(word) = word(at) else { break };
-        let found = flags(word);
+    while let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        let found = specials(block);
         if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    while let Some(window) = bytes.get(at..at + 16).and_then(|w| <&[u8; 16]>::try_from(w).ok()) {
-        if window.iter().fold(false, |any, &b| any | (b < 0x20) | (b == b'"') | (b == b'\\')) {
-            break;
+            return Some(at + found.trailing_zeros() as usize);
         }
         at += 16;
     }
-    while let Some(word) = word(at) {
-        let found = flags(word);
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    // The last bytes in a word padded with a byte of no kind.
+    // The last bytes in a block padded with a byte of no kind.
     let tail = bytes.get(at..)?;
-    let mut last = [b'a'; 8];
+    let mut last = [b'a'; 16];
     last.get_mut(..tail.len())?.copy_from_slice(tail);
-    let found = (flags(u64::from_le_bytes(last)).trailing_zeros() / 8) as usize;
+    let found = specials(&last).trailing_zeros() as usize;
     (found < tail.len()).then_some(at + found)
 }
 

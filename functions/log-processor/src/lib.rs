@@ -1,13 +1,15 @@
 //! The log processor: CloudWatch Logs subscription payloads decoded, redacted and classified.
 
 // The hot path: bounded decode (base64-simd, libdeflate sized by the gzip trailer), the batch
-// parsed in place (simd-json), tolerant line parsing, one literal scan per line shared by the
-// redaction engine and the signature classifier, records written into one buffer, EMF metrics.
+// read in one pass where CloudWatch wrote it (simd-json reads any other shape), tolerant line
+// parsing, one literal scan per line shared by the redaction engine and the signature
+// classifier, records written into one buffer, EMF metrics.
 // Around it: delivery over narrow ports (Firehose, EventBridge) and the Lambda handler for direct
 // and Kinesis deliveries.
 
 #[cfg(feature = "lambda")]
 pub mod aws;
+pub mod batch;
 pub mod cards;
 pub mod classify;
 pub mod compiled;
