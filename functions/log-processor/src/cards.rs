@@ -59,65 +59,10 @@ pub(crate) fn replace_cards(text: &str, replacement: &str) -> (String, u64) {
 }
 
 /// Fewest digits a card number has.
-const CARD_MIN_DIGITS: usize = 13;
+pub(crate) const CARD_MIN_DIGITS: usize = 13;
 
 /// The most bytes a chain's first [`CARD_MIN_DIGITS`] digits span (a separator between each two).
 pub(crate) const CARD_SPAN: usize = 2 * CARD_MIN_DIGITS - 1;
-
-/// A digit chain followed byte by byte, alongside the scanner's walk: whether the text read so far
-/// holds a chain of [`CARD_MIN_DIGITS`] digits, as [`longest_digit_chain`] defines chains.
-///
-/// The scanner reads every byte anyway; following the chain there is one table load per byte that
-/// does not wait on its automaton, where the gate in [`replace_cards`] read the digits again with a
-/// branch on each (about 115 ns of a 155-byte message). In the benchmark's run (cachegrind's
-/// branch simulation): 15 fewer mispredicted branches per event, for 380 more instructions.
-/// Following the chain by arithmetic instead of a table measured slower (the walk ran out of
-/// registers: 4,600 more instructions), and so did a table of row offsets (a longer step).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct ChainWalk(u8);
-
-/// The walk's states: `2 * digits + after_separator` for a chain of fewer than
-/// [`CARD_MIN_DIGITS`] digits (`after_separator`: the last byte was a space or a dash), and
-/// [`CHAIN_FOUND`], which keeps itself. Padded to 32 rows, so an index masked to five bits is
-/// always in bounds.
-static CHAIN_NEXT: [[u8; 256]; 32] = {
-    let mut next = [[0u8; 256]; 32];
-    let mut state = 0;
-    while state < 32 {
-        let mut byte = 0;
-        while byte < 256 {
-            let (digits, after) = (state / 2, state % 2);
-            next[state][byte] = if state >= CHAIN_FOUND as usize {
-                CHAIN_FOUND
-            } else if (byte as u8).is_ascii_digit() {
-                if digits + 1 == CARD_MIN_DIGITS { CHAIN_FOUND } else { (2 * (digits + 1)) as u8 }
-            } else if byte == b' ' as usize || byte == b'-' as usize {
-                // A first separator keeps the chain; a second one in a row ends it.
-                if after == 0 { (2 * digits + 1) as u8 } else { 1 }
-            } else {
-                0
-            };
-            byte += 1;
-        }
-        state += 1;
-    }
-    next
-};
-
-/// The state of a walk that has read a chain of [`CARD_MIN_DIGITS`] digits.
-const CHAIN_FOUND: u8 = 2 * CARD_MIN_DIGITS as u8;
-
-impl ChainWalk {
-    #[inline(always)]
-    pub(crate) fn step(&mut self, byte: u8) {
-        self.0 = CHAIN_NEXT[usize::from(self.0 & 31)][usize::from(byte)];
-    }
-
-    /// Whether a chain long enough for a card number was read.
-    pub(crate) fn card_length(&self) -> bool {
-        self.0 == CHAIN_FOUND
-    }
-}
 
 /// Whether [`longest_digit_chain`] of `bytes` reaches [`CARD_MIN_DIGITS`], reading about one
 /// byte pair in twelve plus the digit runs those pairs land in, instead of every byte.
@@ -238,17 +183,12 @@ mod tests {
         assert_eq!(longest_digit_chain(b"no digits"), 0);
     }
 
-    /// The probing gate and the scanner's chain walk agree with the full chain pass on every text,
-    /// chains at any offset.
+    /// The probing gate agrees with the full chain pass on every text, chains at any offset (the
+    /// scanner's table is held to the same pass in scan.rs).
     #[test]
-    fn the_gate_and_the_chain_walk_agree_with_the_chain_pass() {
+    fn the_gate_agrees_with_the_chain_pass() {
         let alphabet = b"0123456789 -x.";
         let mut rng = crate::synthetic::Rng(0x2545_f491_4f6c_dd1d);
-        let walked = |text: &[u8]| {
-            let mut walk = ChainWalk::default();
-            text.iter().for_each(|&b| walk.step(b));
-            walk.card_length()
-        };
         for _ in 0..20_000 {
             let len = rng.below(80) as usize;
             // Mostly digits, so chains near 13 are common.
@@ -260,15 +200,14 @@ mod tests {
                 .collect();
             let expected = longest_digit_chain(&text) >= 13;
             assert_eq!(has_card_length_chain(&text), expected, "{text:?}");
-            assert_eq!(walked(&text), expected, "{text:?}");
         }
         for pad in 0..30 {
             let mut text = vec![b'x'; pad];
             text.extend_from_slice(b"4-1-1-1-1-1-1-1-1-1-1-1-1");
-            assert!(has_card_length_chain(&text) && walked(&text), "{pad}");
+            assert!(has_card_length_chain(&text), "{pad}");
             text.pop();
             text.pop();
-            assert!(!has_card_length_chain(&text) && !walked(&text), "{pad}");
+            assert!(!has_card_length_chain(&text), "{pad}");
         }
     }
 }

@@ -1,6 +1,6 @@
 //! One automaton pass per text for both the redaction triggers and the signature literals.
 
-use crate::cards::{CARD_SPAN, ChainWalk};
+use crate::cards::CARD_SPAN;
 use crate::classify::{Classifier, Seen};
 use crate::redact::Redactor;
 
@@ -21,8 +21,10 @@ pub(crate) struct Scan {
 ///
 /// The automaton is an Aho-Corasick DFA built here as a dense table this module walks: the
 /// states numbered so that every match state comes after every other, the bytes folded into
-/// classes (one per byte some literal holds, one for all the others). The loop is then a class
-/// lookup, a table step and one comparison per byte; a match state (rare) is read in a function
+/// classes (one per byte some literal holds, one for the digits and one for the separators no
+/// literal holds, one for all the others). It follows the card-number digit chain too (a state
+/// per pair of automaton and chain state: 755 for the shipped literals' 717), so the loop is a
+/// class lookup, a table step and one comparison per byte; a match state (rare) is read in a function
 /// of its own, for every literal ending there (a state holds the literals of its failure chain,
 /// so this is the overlapping search). The aho-corasick crate's overlapping iterator, and a loop
 /// over its `Automaton` interface, took about 2.7 times the instructions; building the table
@@ -35,12 +37,12 @@ pub(crate) struct Scan {
 #[derive(Debug)]
 pub(crate) struct Scanner {
     table: Table,
-    /// Per literal: redaction rules it arms, and signature groups it satisfies.
+    /// Per literal: redaction rules it arms, and signature groups it satisfies; the last slot is
+    /// the table's card-length chain.
     arms: Vec<u64>,
     groups: Vec<Vec<(usize, u32)>>,
-    /// Rules armed on every text, and the card-number rules, armed on a card-length digit chain.
+    /// Rules armed on every text (the card-number rules are armed by the chain's slot instead).
     always: u64,
-    cards: u64,
     /// How much longer than its share of a text each of two walks reads: enough that every
     /// literal, and every card-length chain, is whole in one of them.
     overlap: usize,
@@ -69,10 +71,13 @@ impl Scanner {
             None => Table::build(&literals)?,
         };
         // A card rule the config gave triggers keeps to them: the chain stands in for a trigger
-        // only where there is none (the shipped rule has none).
+        // only where there is none (the shipped rule has none). The table ends a card-length
+        // chain as the literal after the last.
         let cards = redactor.card_rules() & redactor.always_armed();
+        arms.push(cards);
+        groups.push(Vec::new());
         let overlap = (table.longest - 1).max(CARD_SPAN - 1);
-        Ok(Scanner { table, arms, groups, always: redactor.always_armed() & !cards, cards, overlap })
+        Ok(Scanner { table, arms, groups, always: redactor.always_armed() & !cards, overlap })
     }
 
     // Not inlined: a profile shows each stage as its own (one call per text costs nothing).
@@ -82,15 +87,10 @@ impl Scanner {
         let bytes = text.as_bytes();
         let overlap = self.overlap;
         // Four walks measured no faster than two on the benchmark's messages (155 bytes on average).
-        let card_length = if bytes.len() >= TWO_WALKS_FROM.max(2 * overlap) {
-            self.walks(bytes, overlap, &mut scan)
+        if bytes.len() >= TWO_WALKS_FROM.max(2 * overlap) {
+            self.walks(bytes, overlap, &mut scan);
         } else {
-            let mut chain = ChainWalk::default();
-            self.walk(0, &mut chain, bytes, &mut scan);
-            chain.card_length()
-        };
-        if card_length {
-            scan.armed |= self.cards;
+            self.walk(0, bytes, &mut scan);
         }
         scan
     }
@@ -99,23 +99,20 @@ impl Scanner {
     /// one walk waits on a load per byte; walks over different parts of the text are independent
     /// and overlap in the core. The second starts `step` in and reads to the end of the text; the
     /// first reads `overlap` (a literal's length less one, at least a card chain's span) past where
-    /// the second starts, alone once the second is done. So every literal is whole in some walk
-    /// (maybe in both: the scan's results are sets). Each walk follows digit chains too: a chain
-    /// whose first digits are whole in one walk is seen there (a walk that starts inside a chain
-    /// sees a part of it, never more). Returns whether a walk saw a card-length chain.
+    /// the second starts, alone once the second is done. So every literal, and every card-length
+    /// chain's first digits, is whole in some walk (maybe in both: the scan's results are sets; a
+    /// walk that starts inside a chain sees a part of it, never more).
     #[inline(always)]
-    fn walks(&self, bytes: &[u8], overlap: usize, scan: &mut Scan) -> bool {
+    fn walks(&self, bytes: &[u8], overlap: usize, scan: &mut Scan) {
         let table = self.table.walker();
         let step = bytes.len().saturating_sub(overlap).div_ceil(2);
         let together = bytes.len().saturating_sub(step);
         // Both exactly `together` long, read in step by a zip: no bounds check per byte.
         let first = bytes.get(..together).unwrap_or_default();
         let second = bytes.get(step..).unwrap_or_default();
-        let (mut states, mut chains) = ([0u32; 2], [ChainWalk::default(); 2]);
+        let mut states = [0u32; 2];
         for (&a, &b) in first.iter().zip(second) {
             states = [table.step(states[0], a), table.step(states[1], b)];
-            chains[0].step(a);
-            chains[1].step(b);
             if states[0].max(states[1]) >= table.first_match {
                 for s in states {
                     if s >= table.first_match {
@@ -126,17 +123,15 @@ impl Scanner {
         }
         // The first walk goes on alone for its overlap; the second ended with the text.
         let end = (step + overlap).min(bytes.len());
-        self.walk(states[0], &mut chains[0], bytes.get(together..end).unwrap_or_default(), scan);
-        chains.iter().any(ChainWalk::card_length)
+        self.walk(states[0], bytes.get(together..end).unwrap_or_default(), scan);
     }
 
-    /// One walk over `bytes` from `state`, following digit chains from `chain`.
+    /// One walk over `bytes` from `state`.
     #[inline(always)]
-    fn walk(&self, mut state: u32, chain: &mut ChainWalk, bytes: &[u8], scan: &mut Scan) {
+    fn walk(&self, mut state: u32, bytes: &[u8], scan: &mut Scan) {
         let table = self.table.walker();
         for &byte in bytes {
             state = table.step(state, byte);
-            chain.step(byte);
             if state >= table.first_match {
                 self.matched(state, scan);
             }
@@ -163,6 +158,13 @@ const TWO_WALKS_FROM: usize = 64;
 mod tests {
     use super::*;
     use crate::redact::RedactionCounts;
+
+    impl Scanner {
+        /// The card-number rules: what the table's chain slot arms.
+        fn cards(&self) -> u64 {
+            self.arms.last().copied().unwrap_or_default()
+        }
+    }
 
     /// Texts stitched from pieces of the literals, in any case, overlapping: the DFA walk sees
     /// every literal the crate's overlapping search sees.
@@ -197,7 +199,7 @@ mod tests {
             }
             let (mut armed, mut seen) = (scanner.always, Seen::default());
             if crate::cards::longest_digit_chain(text.as_bytes()) >= 13 {
-                armed |= scanner.cards;
+                armed |= scanner.cards();
             }
             for m in reference.find_overlapping_iter(&text) {
                 let at = m.pattern().as_usize();
@@ -213,6 +215,11 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_table_follows_the_chain_the_card_rule_redacts() {
+        assert_eq!(table::CHAIN_DIGITS, crate::cards::CARD_MIN_DIGITS);
+    }
+
     /// The card-number rules are armed exactly on texts with a card-length digit chain, wherever
     /// it lies: in one walk, in either of two, or across the point where the second starts.
     #[test]
@@ -220,8 +227,8 @@ mod tests {
         let redactor = Redactor::with_default_rules().expect("rules");
         let classifier = Classifier::with_default_catalogue().expect("catalogue");
         let scanner = Scanner::new(&redactor, &classifier).expect("scanner");
-        assert_ne!(scanner.cards, 0, "the shipped rules redact card numbers");
-        assert_eq!(scanner.always & scanner.cards, 0, "card rules are armed by chains only");
+        assert_ne!(scanner.cards(), 0, "the shipped rules redact card numbers");
+        assert_eq!(scanner.always & scanner.cards(), 0, "card rules are armed by chains only");
         let mut rng = crate::synthetic::Rng(0x6a09_e667_f3bc_c908);
         let mut next = move || rng.next();
         let mut armed = 0;
@@ -235,7 +242,7 @@ mod tests {
                 })
                 .collect();
             let chain = crate::cards::longest_digit_chain(text.as_bytes()) >= 13;
-            assert_eq!(scanner.scan(&text).armed & scanner.cards != 0, chain, "{text}");
+            assert_eq!(scanner.scan(&text).armed & scanner.cards() != 0, chain, "{text}");
             armed += usize::from(chain);
         }
         assert!(armed > 1_000, "too few texts with chains to tell: {armed}");
@@ -246,10 +253,10 @@ mod tests {
         for at in 0..200 {
             let text = |chain: &str| format!("{}{chain}{}", "x".repeat(at), "y".repeat(200 - at));
             for chain in &chains {
-                assert!(scanner.scan(&text(chain)).armed & scanner.cards != 0, "{chain} at {at}");
+                assert!(scanner.scan(&text(chain)).armed & scanner.cards() != 0, "{chain} at {at}");
             }
             for chain in &short {
-                assert_eq!(scanner.scan(&text(chain)).armed & scanner.cards, 0, "{chain} at {at}");
+                assert_eq!(scanner.scan(&text(chain)).armed & scanner.cards(), 0, "{chain} at {at}");
             }
         }
     }
