@@ -209,6 +209,23 @@ impl Reader<'_, '_> {
 
     /// One event: its id and timestamp (both optional) and message.
     fn event(&mut self) -> Option<RawEvent> {
+        // As CloudWatch writes every event: its three fields in this order, no whitespace. Read
+        // as fixed text between the values; anything else is read member by member from the start.
+        let (at, w) = (self.at, self.w);
+        let mut canonical = || {
+            self.literal(b"{\"id\":")?;
+            let id = self.string()?;
+            self.literal(b",\"timestamp\":")?;
+            let timestamp = self.integer()?;
+            self.literal(b",\"message\":")?;
+            let message = self.string()?;
+            self.literal(b"}")?;
+            Some(RawEvent { id: Some(id), timestamp, message })
+        };
+        if let Some(event) = canonical() {
+            return Some(event);
+        }
+        (self.at, self.w) = (at, w);
         let (mut id, mut timestamp, mut message) = (None, 0, None);
         let mut seen = 0u8;
         self.items(b'{', b'}', |r| {
@@ -232,25 +249,29 @@ impl Reader<'_, '_> {
         Some(RawEvent { id, timestamp, message: message? })
     }
 
+    /// Past `text`, if it is next.
+    #[inline(always)]
+    fn literal(&mut self, text: &[u8]) -> Option<()> {
+        self.json.get(self.at..)?.starts_with(text).then(|| self.at += text.len())
+    }
+
     /// A plain integer (no sign on zero, no fraction or exponent, at most 18 digits: always an
     /// `i64`, read as serde reads it from simd-json).
     fn integer(&mut self) -> Option<i64> {
         let negative = self.eat(b'-').is_some();
         let start = self.at;
-        match self.peek()? {
-            b'0' if !negative => self.at += 1,
-            b'1'..=b'9' => {
-                while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-                    self.at += 1;
-                }
+        let mut value = 0i64;
+        while let Some(digit) = self.peek().map(|b| b.wrapping_sub(b'0')).filter(|&d| d < 10) {
+            if self.at - start == 18 {
+                return None;
             }
-            _ => return None,
+            value = value * 10 + i64::from(digit);
+            self.at += 1;
         }
-        let digits = self.json.get(start..self.at)?;
-        if digits.len() > 18 || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+        let leading_zero = self.json.get(start) == Some(&b'0') && (self.at - start > 1 || negative);
+        if self.at == start || leading_zero || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        let value = digits.iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
         Some(if negative { -value } else { value })
     }
 
