@@ -229,27 +229,29 @@ fn service_document(
     for (sig, n) in &m.signatures {
         doc = doc.metric(format!("Signature.{sig}"), "Count", *n as f64);
     }
-    // Sorted once for all four ranks.
-    let sorted = sorted(&m.durations_ms);
-    for (name, p) in [("LatencyP50", 0.50), ("LatencyP90", 0.90), ("LatencyP99", 0.99), ("LatencyMax", 1.0)] {
-        if let Some(v) = nearest_rank(&sorted, p) {
+    let names = ["LatencyP50", "LatencyP90", "LatencyP99", "LatencyMax"];
+    let ranks = nearest_ranks(&m.durations_ms, [0.50, 0.90, 0.99, 1.0]);
+    for (name, v) in names.into_iter().zip(ranks) {
+        if let Some(v) = v {
             doc = doc.metric(name, "Milliseconds", v);
         }
     }
     doc
 }
 
-/// `samples` in ascending order, for [`nearest_rank`].
-pub fn sorted(samples: &[f64]) -> Vec<f64> {
-    let mut sorted = samples.to_vec();
-    sorted.sort_unstable_by(f64::total_cmp);
-    sorted
-}
-
-/// Nearest-rank percentile (`p` in 0..=1) of samples sorted ascending; none of no samples.
-pub fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
-    sorted.get(rank - 1).copied()
+/// Nearest-rank percentiles (each `p` in 0..=1, ascending) of `samples`; none of no samples.
+/// Each is selected, not sorted for: a selection in what the one before left above it (sorting
+/// was most of the EMF stage once its documents were written directly).
+pub fn nearest_ranks<const N: usize>(samples: &[f64], ps: [f64; N]) -> [Option<f64>; N] {
+    let mut values = samples.to_vec();
+    let mut from = 0;
+    ps.map(|p| {
+        let rank = ((p * values.len() as f64).ceil() as usize).clamp(1, values.len().max(1)) - 1;
+        let rest = values.get_mut(from..).filter(|rest| !rest.is_empty())?;
+        let (_, v, _) = rest.select_nth_unstable_by(rank.checked_sub(from)?, f64::total_cmp);
+        from = rank;
+        Some(*v)
+    })
 }
 
 #[cfg(test)]
@@ -259,14 +261,20 @@ mod tests {
 
     #[test]
     fn percentiles_by_nearest_rank() {
-        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
-        let mut shuffled = samples.clone();
+        let mut shuffled: Vec<f64> = (1..=100).map(f64::from).collect();
         shuffled.reverse();
-        let samples = sorted(&shuffled);
-        assert_eq!(nearest_rank(&samples, 0.5), Some(50.0));
-        assert_eq!(nearest_rank(&samples, 0.99), Some(99.0));
-        assert_eq!(nearest_rank(&samples, 1.0), Some(100.0));
-        assert_eq!(nearest_rank(&sorted(&[]), 0.5), None);
+        assert_eq!(nearest_ranks(&shuffled, [0.5, 0.99, 1.0]), [Some(50.0), Some(99.0), Some(100.0)]);
+        assert_eq!(nearest_ranks(&[], [0.5]), [None]);
+        // Against sorting, on samples with repeats, at every size up to a few hundred.
+        let mut rng = crate::synthetic::Rng(0x1234_5678);
+        for len in 1..300 {
+            let samples: Vec<f64> = (0..len).map(|_| rng.below(50) as f64 / 4.0).collect();
+            let mut sorted = samples.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            let ps = [0.0, 0.5, 0.9, 0.9, 0.99, 1.0];
+            let expected = ps.map(|p| sorted.get(((p * len as f64).ceil() as usize).clamp(1, len) - 1).copied());
+            assert_eq!(nearest_ranks(&samples, ps), expected, "{samples:?}");
+        }
     }
 
     #[test]
