@@ -177,7 +177,8 @@ fn container_line(json: &str) -> Option<Cow<'_, str>> {
     while let Some(rest) = bare.strip_suffix("\\n").or_else(|| bare.strip_suffix("\\r")) {
         bare = rest;
     }
-    if !bare.contains('\\') {
+    // The memchr crate's search reads 32 bytes a step where `str::contains` reads 16.
+    if memchr::memchr(b'\\', bare.as_bytes()).is_none() {
         return Some(Cow::Borrowed(bare));
     }
     serde_json::from_str::<String>(json).ok().map(Cow::Owned)
