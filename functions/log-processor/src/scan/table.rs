@@ -29,25 +29,62 @@ pub(crate) struct Table {
     pub(crate) stride: u32,
 }
 
+/// Entries a small table is padded to: a walk over it masks its index into a fixed-size array
+/// instead of checking it (the shipped literals' table has 30,955 entries).
+pub(crate) const SMALL: usize = 1 << 15;
+
+/// A step of the automaton, however its table is held.
+#[allow(dead_code)] // the build script includes this file and walks nothing
+pub(crate) trait Step: Copy {
+    /// The state after `byte` from `state`.
+    fn step(&self, state: u32, byte: u8) -> u32;
+    /// States at or past this (premultiplied) are match states.
+    fn first_match(&self) -> u32;
+}
+
 /// What a walk reads, borrowed from the table once per text: a step is then a class load and a
 /// table load, whether the table is the build script's or one built at run time.
 #[derive(Clone, Copy)]
-#[allow(dead_code)] // the build script includes this file and walks nothing
+#[allow(dead_code)]
 pub(crate) struct Walker<'a> {
     trans: &'a [u32],
     classes: &'a [u8; 256],
-    /// States at or past this (premultiplied) are match states.
-    pub(crate) first_match: u32,
+    first_match: u32,
 }
 
-#[allow(dead_code)]
-impl Walker<'_> {
-    /// The state after `byte` from `state`. Every entry is a state the table holds, so the
-    /// lookup never misses; a miss would restart the walk rather than panic.
+impl Step for Walker<'_> {
+    /// Every entry is a state the table holds, so the lookup never misses; a miss would restart
+    /// the walk rather than panic.
     #[inline(always)]
-    pub(crate) fn step(&self, state: u32, byte: u8) -> u32 {
+    fn step(&self, state: u32, byte: u8) -> u32 {
         let at = state as usize + usize::from(self.classes[usize::from(byte)]);
         self.trans.get(at).copied().unwrap_or(0)
+    }
+
+    fn first_match(&self) -> u32 {
+        self.first_match
+    }
+}
+
+/// A walk over a table padded to [`SMALL`] entries: every index a state and a class make is
+/// below its real length, so masking it changes nothing and spares the check (two
+/// instructions of the five a step took).
+#[derive(Clone, Copy)]
+#[allow(dead_code)]
+pub(crate) struct SmallWalker<'a> {
+    trans: &'a [u32; SMALL],
+    classes: &'a [u8; 256],
+    first_match: u32,
+}
+
+impl Step for SmallWalker<'_> {
+    #[inline(always)]
+    fn step(&self, state: u32, byte: u8) -> u32 {
+        self.trans[(state as usize + usize::from(self.classes[usize::from(byte)])) & (SMALL - 1)]
+    }
+
+    fn first_match(&self) -> u32 {
+        self.first_match
     }
 }
 
@@ -55,6 +92,13 @@ impl Table {
     #[allow(dead_code)]
     pub(crate) fn walker(&self) -> Walker<'_> {
         Walker { trans: &self.trans, classes: &self.classes, first_match: self.first_match }
+    }
+
+    /// The masked walk, for a table padded to [`SMALL`] entries.
+    #[allow(dead_code)]
+    pub(crate) fn small_walker(&self) -> Option<SmallWalker<'_>> {
+        let trans = self.trans.first_chunk::<SMALL>().filter(|_| self.trans.len() == SMALL)?;
+        Some(SmallWalker { trans, classes: &self.classes, first_match: self.first_match })
     }
 
     /// The literals (indices) match state `state` ends.
@@ -178,6 +222,9 @@ impl Table {
             *to = renumbered[*to as usize];
         }
         permute_rows(&mut next, stride, &order);
+        if next.len() <= SMALL {
+            next.resize(SMALL, 0);
+        }
         let first_match = order.iter().position(|&s| !outputs[s].is_empty()).unwrap_or(order.len());
         let (mut output_spans, mut flat) = (Vec::new(), Vec::new());
         for &s in &order[first_match..] {
