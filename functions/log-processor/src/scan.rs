@@ -230,7 +230,8 @@ mod tests {
         let redactor = Redactor::with_default_rules().expect("rules");
         let classifier = Classifier::with_default_catalogue().expect("catalogue");
         let scanner = Scanner::new(&redactor, &classifier).expect("scanner");
-        let (small, checked) = (scanner.table.small_walker().expect("the shipped table is small"), scanner.table.walker());
+        let (small, checked) =
+            (scanner.table.small_walker().expect("the shipped table is small"), scanner.table.walker());
         let mut rng = crate::synthetic::Rng(0xfeed_f00d);
         let (mut a, mut b) = (0, 0);
         for _ in 0..200_000 {
