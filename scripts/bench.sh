@@ -21,10 +21,10 @@ target=${CARGO_TARGET_DIR:-target}
 mkdir -p "$target/bench"
 
 cargo bench -p log-processor --no-default-features --bench pipeline -- --warm-up-time 2 --measurement-time 8
-cargo build -q --profile bench -p log-processor --no-default-features --example compare
-# The bench profile builds into release/ (Cargo's naming); bench/ covers a Cargo that changes that.
-bin=$target/release/examples/compare
-[[ -x "$bin" ]] || bin=$target/bench/examples/compare
+# Timed as Lambda runs it: the release profile's code generation (full LTO, one codegen unit,
+# panic=abort), with symbols for the stage table (Cargo.toml, profile.lambda-bench).
+cargo build -q --profile lambda-bench -p log-processor --no-default-features --example compare
+bin=$target/lambda-bench/examples/compare
 
 if [[ -z "$payload" ]]; then
   payload=$target/bench/payload.json
