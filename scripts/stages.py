@@ -21,7 +21,7 @@ STAGES = [
     ("inflate (libdeflate)", "log_processor::decode::inflate_into"),
     ("batch JSON (one-pass reader, simd-json for other shapes)", "log_processor::decode::DecodeBuffers::parse"),
     ("line parse (JSON lines, envelopes, text)", "log_processor::parse::parse_line"),
-    ("literal scan (triggers + signature literals)", "log_processor::scan::Scanner::scan"),
+    ("literal scan (triggers + signature literals)", "log_processor::scan::Scanner::scan_into"),
     ("redaction (armed rules, card numbers)", "log_processor::redact::Redactor::redact_armed"),
     ("signatures (groups, patterns)", "log_processor::classify::Classifier::evaluate"),
     ("record output (JSON writing)", "log_processor::pipeline::write_record"),

@@ -235,6 +235,14 @@ impl Default for Seen {
 }
 
 impl Seen {
+    /// Nothing seen, as a new one; the groups are cleared only when something was (most texts
+    /// show no signature literal).
+    pub(crate) fn clear(&mut self) {
+        if self.any {
+            *self = Seen::default();
+        }
+    }
+
     pub(crate) fn add(&mut self, pairs: &[(usize, u32)]) {
         for &(sig, bit) in pairs {
             if let Some(slot) = self.groups.get_mut(sig) {

@@ -293,6 +293,7 @@ impl Pipeline {
         let mut counts: RedactionCounts = self.redactor.new_counts();
         let mut hits = Vec::new();
         let mut more = Vec::new();
+        let mut scan = crate::scan::Scan::default();
         reserve(&mut out.records, events, shared.len());
         let signatures = self.classifier.signatures();
         // Counted by the service's slot in the catalogue (the last: any other service) and added
@@ -307,12 +308,12 @@ impl Pipeline {
 
             let before = counts.total();
             let (message, truncated) = cut(&record.message);
-            let scan = self.scanner.scan(message);
+            self.scanner.scan_into(message, &mut scan);
             let message = self.redactor.redact_armed(message, scan.armed, &mut counts);
             self.classifier.evaluate(&message, &scan.seen, &mut hits);
             let stack_trace = record.stack_trace.as_deref().map(|s| {
                 let trace = cut(s).0;
-                let scan = self.scanner.scan(trace);
+                self.scanner.scan_into(trace, &mut scan);
                 let trace = self.redactor.redact_armed(trace, scan.armed, &mut counts);
                 self.classifier.evaluate(&trace, &scan.seen, &mut more);
                 for i in more.drain(..) {
