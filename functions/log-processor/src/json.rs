@@ -137,6 +137,18 @@ pub fn push_field(out: &mut Vec<u8>, key: &str, value: &str) {
     out.push(b'"');
 }
 
+/// `,"key":"value"` for a value of ours that needs no escaping (a level's or format's name).
+#[inline(always)]
+pub(crate) fn push_plain_field(out: &mut Vec<u8>, key: &str, value: &'static str) {
+    debug_assert!(!needs_escape(value.as_bytes()), "{value:?} needs escaping");
+    out.reserve(key.len() + value.len() + 6);
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":\"");
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'"');
+}
+
 pub fn push_i64(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }

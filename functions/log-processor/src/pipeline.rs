@@ -435,8 +435,8 @@ fn write_record(
     json::push_i64(line, timestamp);
     line.extend_from_slice(shared);
     json::push_field(line, "service", w.service);
-    json::push_field(line, "level", record.level.as_str());
-    json::push_field(line, "format", record.format.as_str());
+    json::push_plain_field(line, "level", record.level.as_str());
+    json::push_plain_field(line, "format", record.format.as_str());
     json::push_field(line, "message", w.message);
     let optional = [
         ("logger", record.logger.as_deref()),
