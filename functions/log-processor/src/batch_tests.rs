@@ -1,3 +1,5 @@
+//! The one-pass batch reader against simd-json: the same batch wherever it answers, and an answer for the batches CloudWatch writes.
+
 use super::*;
 use crate::decode::parse_batch;
 use crate::synthetic::{self, Rng};
