@@ -72,8 +72,8 @@ pub(crate) fn plan(json: &[u8], scratch: &mut Scratch) -> Option<Plan> {
     scratch.filters.clear();
     let Scratch { unescaped, events, filters } = scratch;
     // An escape is never shorter than what it stands for, so room for the JSON and a block is room
-    // for every string unescaped: the loops store whole blocks with no check for growth. A fresh
-    // buffer's pages are zero until written, so memory is spent on what is written only.
+    // for every string unescaped: the loops store whole blocks with no check for growth. The
+    // buffer is sized (and zeroed) once, by the first delivery this large, and kept.
     let room = json.len() + 16;
     if unescaped.len() < room {
         *unescaped = vec![0; room];
