@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 
 use crate::decode::{DecodeError, LogBatch, LogEvent};
-use crate::jsonline::{special, specials};
+use crate::jsonline::{Punctuation, special, specials};
 
 /// Memory the reader keeps from one delivery for the next.
 #[derive(Debug, Default)]
@@ -152,47 +152,21 @@ struct Reader<'j, 's> {
     w: usize,
 }
 
+impl Punctuation for Reader<'_, '_> {
+    fn input(&self) -> &[u8] {
+        self.json
+    }
+
+    fn at(&self) -> usize {
+        self.at
+    }
+
+    fn advance(&mut self, bytes: usize) {
+        self.at += bytes;
+    }
+}
+
 impl Reader<'_, '_> {
-    fn peek(&self) -> Option<u8> {
-        self.json.get(self.at).copied()
-    }
-
-    fn eat(&mut self, byte: u8) -> Option<()> {
-        (self.peek()? == byte).then(|| self.at += 1)
-    }
-
-    /// JSON's whitespace (CloudWatch writes none).
-    fn whitespace(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.at += 1;
-        }
-    }
-
-    /// An object's members or an array's values between `open` and `close`, comma-separated,
-    /// each read by `item` (positioned at it).
-    fn items(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(open)?;
-        self.whitespace();
-        if self.eat(close).is_some() {
-            return Some(());
-        }
-        loop {
-            item(self)?;
-            self.whitespace();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.whitespace();
-                }
-                byte if byte == close => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
-    }
-
     /// A member's key (without escapes: an escaped key is matched after unescaping, simd-json's to
     /// do) and its colon; the reader is left at the value.
     fn key(&mut self) -> Option<&[u8]> {

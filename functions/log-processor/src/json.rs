@@ -124,11 +124,7 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
 #[inline(always)]
 pub fn push_field(out: &mut Vec<u8>, key: &str, value: &str) {
     let bytes = value.as_bytes();
-    // Room for the unescaped field at once: the copies below then find it there.
-    out.reserve(key.len() + bytes.len() + 6);
-    out.extend_from_slice(b",\"");
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":\"");
+    push_key(out, key, bytes.len());
     if needs_escape(bytes) {
         push_escaped(out, bytes);
     } else {
@@ -141,12 +137,18 @@ pub fn push_field(out: &mut Vec<u8>, key: &str, value: &str) {
 #[inline(always)]
 pub(crate) fn push_plain_field(out: &mut Vec<u8>, key: &str, value: &'static str) {
     debug_assert!(!needs_escape(value.as_bytes()), "{value:?} needs escaping");
-    out.reserve(key.len() + value.len() + 6);
+    push_key(out, key, value.len());
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'"');
+}
+
+/// `,"key":"`, with room for the rest of a field whose value is `value_len` bytes unescaped.
+#[inline(always)]
+fn push_key(out: &mut Vec<u8>, key: &str, value_len: usize) {
+    out.reserve(key.len() + value_len + 6);
     out.extend_from_slice(b",\"");
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":\"");
-    out.extend_from_slice(value.as_bytes());
-    out.push(b'"');
 }
 
 pub fn push_i64(out: &mut Vec<u8>, n: i64) {

@@ -164,24 +164,75 @@ struct Reader<'a> {
     at: usize,
 }
 
-impl<'a> Reader<'a> {
-    fn bytes(&self) -> &'a [u8] {
-        self.text.as_bytes()
-    }
+/// JSON's punctuation as both one-pass readers (this one and `crate::batch`'s) read it: bytes and a
+/// position in them.
+pub(crate) trait Punctuation: Sized {
+    fn input(&self) -> &[u8];
+    fn at(&self) -> usize;
+    fn advance(&mut self, bytes: usize);
 
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
-        self.bytes().get(self.at).copied()
+        self.input().get(self.at()).copied()
     }
 
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> Option<()> {
-        (self.peek()? == byte).then(|| self.at += 1)
+        (self.peek()? == byte).then(|| self.advance(1))
     }
 
     /// JSON's whitespace, no other.
+    #[inline(always)]
     fn whitespace(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.at += 1;
+            self.advance(1);
         }
+    }
+
+    /// An object's members or an array's values between `open` and `close`, comma-separated with
+    /// no trailing comma (as serde_json and simd-json), each read by `item` (positioned at it).
+    #[inline(always)]
+    fn items(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(open)?;
+        self.whitespace();
+        if self.eat(close).is_some() {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            self.whitespace();
+            match self.peek()? {
+                b',' => {
+                    self.advance(1);
+                    self.whitespace();
+                }
+                byte if byte == close => {
+                    self.advance(1);
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+impl Punctuation for Reader<'_> {
+    fn input(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+
+    fn at(&self) -> usize {
+        self.at
+    }
+
+    fn advance(&mut self, bytes: usize) {
+        self.at += bytes;
+    }
+}
+
+impl<'a> Reader<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
     }
 
     /// The top-level object.
@@ -276,31 +327,6 @@ impl<'a> Reader<'a> {
             reader.whitespace();
             member(reader, name)
         })
-    }
-
-    /// An object's members or an array's values between `open` and `close`, comma-separated with
-    /// no trailing comma (as serde_json), each read by `item` (positioned at it).
-    fn items(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(open)?;
-        self.whitespace();
-        if self.eat(close).is_some() {
-            return Some(());
-        }
-        loop {
-            item(self)?;
-            self.whitespace();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.whitespace();
-                }
-                byte if byte == close => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
     }
 
     /// `null`, consumed, or nothing consumed.

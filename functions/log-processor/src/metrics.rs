@@ -239,16 +239,20 @@ fn service_document(
     doc
 }
 
-/// Nearest-rank percentiles (each `p` in 0..=1, ascending) of `samples`; none of no samples.
-/// Each is selected, not sorted for: a selection in what the one before left above it (sorting
-/// was most of the EMF stage once its documents were written directly).
+/// Nearest-rank percentiles (each `p` in 0..=1) of `samples`; none of no samples. Each is
+/// selected, not sorted for (sorting was most of the EMF stage once its documents were written
+/// directly): after a rank, what lies above it is all a higher one needs to search.
 pub fn nearest_ranks<const N: usize>(samples: &[f64], ps: [f64; N]) -> [Option<f64>; N] {
     let mut values = samples.to_vec();
     let mut from = 0;
     ps.map(|p| {
         let rank = ((p * values.len() as f64).ceil() as usize).clamp(1, values.len().max(1)) - 1;
+        // A lower rank than the last (ps out of order) is selected from the whole again.
+        if rank < from {
+            from = 0;
+        }
         let rest = values.get_mut(from..).filter(|rest| !rest.is_empty())?;
-        let (_, v, _) = rest.select_nth_unstable_by(rank.checked_sub(from)?, f64::total_cmp);
+        let (_, v, _) = rest.select_nth_unstable_by(rank - from, f64::total_cmp);
         from = rank;
         Some(*v)
     })
@@ -271,7 +275,7 @@ mod tests {
             let samples: Vec<f64> = (0..len).map(|_| rng.below(50) as f64 / 4.0).collect();
             let mut sorted = samples.clone();
             sorted.sort_unstable_by(f64::total_cmp);
-            let ps = [0.0, 0.5, 0.9, 0.9, 0.99, 1.0];
+            let ps = [0.0, 0.5, 0.9, 0.9, 0.99, 1.0, 0.25, 0.75];
             let expected = ps.map(|p| sorted.get(((p * len as f64).ceil() as usize).clamp(1, len) - 1).copied());
             assert_eq!(nearest_ranks(&samples, ps), expected, "{samples:?}");
         }

@@ -263,21 +263,27 @@ fn level_word(head: &[u8]) -> Level {
             starts &= starts - 1;
             let word = head.get(start..).unwrap_or_default();
             let len = word.iter().take(9).take_while(|b| b.is_ascii_alphabetic()).count();
-            let level = match word.get(..len).unwrap_or_default() {
-                b"ERROR" | b"Error" => Level::Error,
-                b"WARN" | b"WARNING" | b"Warning" => Level::Warn,
-                b"INFO" => Level::Info,
-                b"DEBUG" => Level::Debug,
-                b"TRACE" => Level::Trace,
-                b"FATAL" | b"CRITICAL" | b"PANIC" => Level::Fatal,
-                _ => continue,
-            };
-            return level;
+            if let Some(level) = level_named(word.get(..len).unwrap_or_default()) {
+                return level;
+            }
         }
         after_letter = letters >> 15;
         at += 16;
     }
     Level::Unknown
+}
+
+/// The level a plain-text word names (the longest is eight letters).
+fn level_named(word: &[u8]) -> Option<Level> {
+    Some(match word {
+        b"ERROR" | b"Error" => Level::Error,
+        b"WARN" | b"WARNING" | b"Warning" => Level::Warn,
+        b"INFO" => Level::Info,
+        b"DEBUG" => Level::Debug,
+        b"TRACE" => Level::Trace,
+        b"FATAL" | b"CRITICAL" | b"PANIC" => Level::Fatal,
+        _ => return None,
+    })
 }
 
 /// Where the first `level=` starts. By its `=`, which plain-text heads seldom hold: a byte search
@@ -425,16 +431,9 @@ mod tests {
             if i - start < 4 || !bytes[start].is_ascii_uppercase() {
                 continue;
             }
-            let level = match &bytes[start..i] {
-                b"ERROR" | b"Error" => Level::Error,
-                b"WARN" | b"WARNING" | b"Warning" => Level::Warn,
-                b"INFO" => Level::Info,
-                b"DEBUG" => Level::Debug,
-                b"TRACE" => Level::Trace,
-                b"FATAL" | b"CRITICAL" | b"PANIC" => Level::Fatal,
-                _ => continue,
-            };
-            return level;
+            if let Some(level) = level_named(&bytes[start..i]) {
+                return level;
+            }
         }
         Level::Unknown
     }
