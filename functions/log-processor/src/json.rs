@@ -107,15 +107,9 @@ impl std::ops::Index<usize> for Records {
 /// `"s"`, escaped as JSON requires.
 #[inline]
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(s.len() + 2);
     out.push(b'"');
-    if needs_escape(bytes) {
-        push_escaped(out, bytes);
-    } else {
-        out.extend_from_slice(bytes);
-    }
-    out.push(b'"');
+    push_rest(out, s.as_bytes());
 }
 
 /// `,"key":"value"`: `key` is one of ours and never needs escaping. Inlined into the record
@@ -123,8 +117,14 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
 /// a constant its copy is folded into.
 #[inline(always)]
 pub fn push_field(out: &mut Vec<u8>, key: &str, value: &str) {
-    let bytes = value.as_bytes();
-    push_key(out, key, bytes.len());
+    push_key(out, key, value.len());
+    push_rest(out, value.as_bytes());
+}
+
+/// A string's text, escaped where it must be (copied whole where nothing needs it), and its
+/// closing quote.
+#[inline(always)]
+fn push_rest(out: &mut Vec<u8>, bytes: &[u8]) {
     if needs_escape(bytes) {
         push_escaped(out, bytes);
     } else {
