@@ -480,11 +480,24 @@ pub(crate) fn special(bytes: &[u8], from: usize) -> Option<usize> {
         at += 16;
     }
     // The last bytes in a block padded with a byte of no kind.
-    let tail = bytes.get(at..)?;
-    let mut last = [b'a'; 16];
-    last.get_mut(..tail.len())?.copy_from_slice(tail);
-    let found = specials(&last).trailing_zeros() as usize;
-    (found < tail.len()).then_some(at + found)
+    let tail = bytes.get(at..)?.len();
+    let found = specials(&block_at(bytes, at, b'a')).trailing_zeros() as usize;
+    (found < tail).then_some(at + found)
+}
+
+/// The sixteen bytes of `bytes` from `at`, the ones past its end `pad`.
+#[inline(always)]
+pub(crate) fn block_at(bytes: &[u8], at: usize, pad: u8) -> [u8; 16] {
+    match bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        Some(block) => *block,
+        None => {
+            let mut block = [pad; 16];
+            let rest = bytes.get(at..).unwrap_or_default();
+            let n = rest.len().min(16);
+            block[..n].copy_from_slice(&rest[..n]);
+            block
+        }
+    }
 }
 
 #[cfg(test)]

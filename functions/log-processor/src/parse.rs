@@ -245,16 +245,7 @@ fn level_word(head: &[u8]) -> Level {
     let mut at = 0;
     let mut after_letter = 0;
     while at < head.len() {
-        let block = match head.get(at..).and_then(<[u8]>::first_chunk::<16>) {
-            Some(block) => *block,
-            None => {
-                let mut block = [0u8; 16];
-                let rest = head.get(at..).unwrap_or_default();
-                block[..rest.len()].copy_from_slice(rest);
-                block
-            }
-        };
-        let v = u8x16::new(block);
+        let v = u8x16::new(crate::jsonline::block_at(head, at, 0));
         let upper = within(v, b'A', b'Z');
         let letters = (upper | within(v, b'a', b'z')).to_bitmask();
         let mut starts = upper.to_bitmask() & !(letters << 1 | after_letter);
